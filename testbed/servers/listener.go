@@ -1,0 +1,115 @@
+package servers
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+)
+
+// errReset is what a read on a connection the server reset returns.
+var errReset = errors.New("connection reset by the server on request")
+
+// trackedListener counts and remembers every accepted connection, and
+// resets new connections (without handing them on) while reset is on.
+type trackedListener struct {
+	net.Listener
+	srv *Server
+
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+}
+
+// newTrackedListener wraps ln for srv.
+func newTrackedListener(ln net.Listener, srv *Server) *trackedListener {
+	return &trackedListener{Listener: ln, srv: srv, conns: make(map[*trackedConn]struct{})}
+}
+
+// Accept returns the next connection the server should serve; connections
+// accepted while reset is on are counted, then aborted with an RST.
+func (l *trackedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				l.srv.acceptErrors.Add(1)
+			}
+			return nil, err
+		}
+		l.srv.accepted.Add(1)
+		l.srv.peers.add(addrPortOf(c.RemoteAddr()))
+		if l.srv.reset.Load() {
+			abort(c)
+			l.srv.resets.Add(1)
+			continue
+		}
+		tc := &trackedConn{Conn: c, l: l}
+		l.mu.Lock()
+		l.conns[tc] = struct{}{}
+		l.mu.Unlock()
+		l.srv.active.Add(1)
+		return tc, nil
+	}
+}
+
+// closeAll closes every connection still open.
+func (l *trackedListener) closeAll() {
+	l.mu.Lock()
+	open := make([]*trackedConn, 0, len(l.conns))
+	for c := range l.conns {
+		open = append(open, c)
+	}
+	l.mu.Unlock()
+	for _, c := range open {
+		_ = c.Close()
+	}
+}
+
+// forget drops c from the open set and the active count.
+func (l *trackedListener) forget(c *trackedConn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+	l.srv.active.Add(-1)
+}
+
+// trackedConn is an accepted connection that leaves the active count on
+// its first Close and resets itself on a read while reset is on.
+type trackedConn struct {
+	net.Conn
+	l      *trackedListener
+	closed atomic.Bool
+}
+
+// Read reads from the connection; when the server's reset switch is on,
+// data that arrives is dropped and the connection aborted with an RST.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.l.srv.reset.Load() {
+		if c.closed.CompareAndSwap(false, true) {
+			abort(c.Conn)
+			c.l.srv.resets.Add(1)
+			c.l.forget(c)
+		}
+		return 0, errReset
+	}
+	return n, err
+}
+
+// Close closes the connection once.
+func (c *trackedConn) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	err := c.Conn.Close()
+	c.l.forget(c)
+	return err
+}
+
+// abort closes c with SO_LINGER 0 so the peer gets an RST, not a FIN.
+func abort(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
+}

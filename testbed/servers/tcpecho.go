@@ -1,0 +1,69 @@
+package servers
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+)
+
+// echoBufSize is the per-connection echo buffer; small, because a backend
+// holds tens of thousands of connections.
+const echoBufSize = 2048
+
+// serveEcho accepts TCP connections until Close and echoes each one.
+func (s *Server) serveEcho() {
+	var backoff time.Duration
+	for {
+		c, err := s.tl.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || isClosed(s.done) {
+				return
+			}
+			// Out of file descriptors or an aborted handshake: retry.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			select {
+			case <-time.After(backoff):
+			case <-s.done:
+				return
+			}
+			continue
+		}
+		backoff = 0
+		if !s.work.enter() {
+			_ = c.Close()
+			return
+		}
+		go func() {
+			defer s.work.leave()
+			s.echo(c)
+		}()
+	}
+}
+
+// echo writes back every read on c until EOF, an error or Close. Each read
+// counts as one request.
+func (s *Server) echo(c net.Conn) {
+	defer func() { _ = c.Close() }()
+	buf := make([]byte, echoBufSize)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if s.stall.wait(context.Background(), s.done) {
+				s.stalled.Add(1)
+			}
+			if isClosed(s.done) {
+				return
+			}
+			w, werr := c.Write(buf[:n])
+			s.bytes.Add(uint64(w))
+			s.requests.Add(1)
+			if werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
