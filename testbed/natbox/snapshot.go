@@ -1,0 +1,114 @@
+package natbox
+
+import (
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+)
+
+// Snapshot returns a canonical, deterministic text of natlab's nftables
+// state: chains, their rules, and set definitions (anonymous sets inline in
+// the rule using them). Set elements of named sets, counter values and
+// kernel handles are left out, so two snapshots are equal exactly when the
+// same config is in force. An absent table gives "".
+func (b *Box) Snapshot() (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ok, err := b.tableExists()
+	if err != nil || !ok {
+		if err != nil {
+			return "", fmt.Errorf("snapshot: %w", err)
+		}
+		return "", nil
+	}
+	t := natTable()
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "table ip %s\n", tableName)
+	sets, err := b.nft.GetSets(t)
+	if err != nil {
+		return "", fmt.Errorf("snapshot: list sets: %w", err)
+	}
+	sort.Slice(sets, func(i, j int) bool { return sets[i].Name < sets[j].Name })
+	for _, s := range sets {
+		if s.Anonymous || strings.HasPrefix(s.Name, "__") {
+			continue
+		}
+		fmt.Fprintf(&sb, "set %s key=%s data=%s timeout=%s flags=%s\n", s.Name, s.KeyType.Name, s.DataType.Name, s.Timeout, setFlags(s))
+	}
+	chs, err := b.tableChains()
+	if err != nil {
+		return "", fmt.Errorf("snapshot: %w", err)
+	}
+	sort.Slice(chs, func(i, j int) bool { return chs[i].Name < chs[j].Name })
+	for _, ch := range chs {
+		fmt.Fprintf(&sb, "chain %s type=%s hook=%s priority=%s policy=%s\n", ch.Name, ch.Type, deref(ch.Hooknum), deref(ch.Priority), deref(ch.Policy))
+		rules, err := b.nft.GetRules(t, ch)
+		if err != nil {
+			return "", fmt.Errorf("snapshot: rules of %s: %w", ch.Name, err)
+		}
+		for _, r := range rules {
+			parts := make([]string, 0, len(r.Exprs))
+			for _, e := range r.Exprs {
+				s, err := b.renderExpr(t, e)
+				if err != nil {
+					return "", fmt.Errorf("snapshot: rule in %s: %w", ch.Name, err)
+				}
+				parts = append(parts, s)
+			}
+			fmt.Fprintf(&sb, "  rule %s\n", strings.Join(parts, " ; "))
+		}
+	}
+	return sb.String(), nil
+}
+
+func (b *Box) renderExpr(t *nftables.Table, e expr.Any) (string, error) {
+	switch x := e.(type) {
+	case *expr.Counter:
+		return "counter", nil
+	case *expr.Lookup:
+		s := fmt.Sprintf("lookup src=%d dst=%d setdst=%t invert=%t", x.SourceRegister, x.DestRegister, x.IsDestRegSet, x.Invert)
+		if !strings.HasPrefix(x.SetName, "__") {
+			return s + " set=" + x.SetName, nil
+		}
+		elems, err := b.nft.GetSetElements(&nftables.Set{Table: t, Name: x.SetName})
+		if err != nil {
+			return "", fmt.Errorf("elements of %s: %w", x.SetName, err)
+		}
+		items := make([]string, len(elems))
+		for i, el := range elems {
+			items[i] = hex.EncodeToString(el.Key) + ":" + hex.EncodeToString(el.Val)
+		}
+		sort.Strings(items)
+		return s + " anon={" + strings.Join(items, ",") + "}", nil
+	case *expr.Dynset:
+		c := *x
+		c.SetID = 0
+		return fmt.Sprintf("%T%+v", e, c), nil
+	default:
+		return fmt.Sprintf("%T%+v", e, e), nil
+	}
+}
+
+func setFlags(s *nftables.Set) string {
+	var f []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{{s.Constant, "constant"}, {s.Interval, "interval"}, {s.IsMap, "map"}, {s.HasTimeout, "timeout"}, {s.Dynamic, "dynamic"}, {s.Concatenation, "concat"}, {s.Counter, "counter"}} {
+		if x.on {
+			f = append(f, x.name)
+		}
+	}
+	return strings.Join(f, ",")
+}
+
+func deref[T any](p *T) string {
+	if p == nil {
+		return "none"
+	}
+	return fmt.Sprint(*p)
+}
