@@ -1,7 +1,6 @@
 package natbox
 
 import (
-	"net/netip"
 	"testing"
 	"time"
 )
@@ -48,5 +47,3 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-var _ = netip.Addr{}
