@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"sort"
+	"sync/atomic"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -246,7 +247,10 @@ func snat(c Config, ports PortRange, addrRange bool) []expr.Any {
 }
 
 func ipMap(t *nftables.Table, ips []netip.Addr) anonSet {
+	// Name and ID are set here, not by AddSet, because the rule's lookup
+	// refers to the set by its batch ID.
 	s := &nftables.Set{Table: t, Anonymous: true, Constant: true, IsMap: true,
+		Name: "__map%d", ID: anonSetID.Add(1),
 		KeyType: nftables.TypeInteger, DataType: nftables.TypeIPAddr}
 	elems := make([]nftables.SetElement, len(ips))
 	for i, ip := range ips {
@@ -276,6 +280,12 @@ func sortedPrefixes(in []netip.Prefix) []netip.Prefix {
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr().Less(out[j].Addr()) })
 	return out
 }
+
+// anonSetID numbers anonymous sets within a batch; the high bits keep it
+// apart from the IDs the nftables library hands out.
+var anonSetID atomic.Uint32
+
+func init() { anonSetID.Store(0x4e4c0000) }
 
 // connlimitOver is NFT_CONNLIMIT_F_INV: match when the count is over the limit.
 const connlimitOver = 1
