@@ -24,8 +24,12 @@ func StaticSlices(sources []netip.Addr, ips []netip.Addr, ports PortRange, perHo
 	}
 	perIP := ports.Size() / perHost
 	if fit := perIP * len(ips); len(sources) > fit {
-		return nil, fmt.Errorf("static slices: %d hosts x %d ports need %d ports; %d NAT IP x %d ports = %d (room for %d hosts)",
-			len(sources), perHost, len(sources)*perHost, len(ips), ports.Size(), len(ips)*ports.Size(), fit)
+		noun := "NAT IP"
+		if len(ips) > 1 {
+			noun = "NAT IPs"
+		}
+		return nil, fmt.Errorf("static slices: %d hosts x %d ports need %d ports; %d %s x %d ports = %d (room for %d hosts)",
+			len(sources), perHost, len(sources)*perHost, len(ips), noun, ports.Size(), len(ips)*ports.Size(), fit)
 	}
 	out := make([]Slice, 0, len(sources))
 	for i, src := range sources {
