@@ -1,0 +1,94 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// dialer opens connections to the target from the plan's source addresses
+// and accounts for them (connect histogram, new and open connections).
+type dialer struct {
+	target  string
+	network string // "tcp" or "udp"
+	sources []netip.Addr
+	random  bool
+	next    atomic.Uint64
+	timeout time.Duration
+	opts    sockOpts
+	rec     *recorder
+}
+
+func newDialer(p Plan, network string, rec *recorder) (*dialer, error) {
+	d := &dialer{target: p.Target, network: network, sources: p.Sources, random: p.SourcePick == PickRandom,
+		timeout: p.ConnectTimeout, rec: rec}
+	s := p.Strategy
+	if network == "tcp" {
+		d.opts.linger0 = s.Linger0
+		d.opts.noPortBind = len(p.Sources) > 0
+	}
+	if s.LocalPorts != "" {
+		lo, hi, err := ParsePortRange(s.LocalPorts)
+		if err != nil {
+			return nil, fmt.Errorf("new dialer: %w", err)
+		}
+		d.opts.portLo, d.opts.portHi, d.opts.portRangeOn = lo, hi, true
+	}
+	if err := d.opts.probe(network); err != nil {
+		return nil, fmt.Errorf("new dialer: %w", err)
+	}
+	return d, nil
+}
+
+// source returns the local address of the next connection (invalid = any).
+func (d *dialer) source() netip.Addr {
+	switch n := len(d.sources); {
+	case n == 0:
+		return netip.Addr{}
+	case d.random:
+		return d.sources[rand.IntN(n)]
+	default:
+		return d.sources[(d.next.Add(1)-1)%uint64(n)]
+	}
+}
+
+// dial opens one connection for phase ph. On success it records the
+// handshake time; the returned conn decrements the open gauge on Close.
+func (d *dialer) dial(ctx context.Context, ph *phaseRec) (net.Conn, error) {
+	nd := net.Dialer{Timeout: d.timeout, Control: func(_, _ string, rc syscall.RawConn) error { return d.opts.apply(rc) }}
+	if src := d.source(); src.IsValid() {
+		if d.network == "udp" {
+			nd.LocalAddr = &net.UDPAddr{IP: src.AsSlice()}
+		} else {
+			nd.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
+		}
+	}
+	t0 := time.Now()
+	c, err := nd.DialContext(ctx, d.network, d.target)
+	if err != nil {
+		return nil, err
+	}
+	d.rec.connected(ph, time.Since(t0))
+	d.rec.openConns.Add(1)
+	return &countedConn{Conn: c, open: &d.rec.openConns}, nil
+}
+
+// countedConn decrements the open-connection gauge once, on the first Close.
+type countedConn struct {
+	net.Conn
+	open *atomic.Int64
+	once sync.Once
+}
+
+// Close closes the connection and updates the gauge.
+func (c *countedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.open.Add(-1) })
+	return err
+}

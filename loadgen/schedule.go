@@ -1,0 +1,140 @@
+package loadgen
+
+import (
+	"context"
+	"net"
+	"sync"
+	"time"
+)
+
+// closed runs n workers that send back to back until end. Their last
+// attempts may finish after end; they stay counted in this phase.
+func (r *runner) closed(ctx context.Context, n int, pr *phaseRec, end time.Time) {
+	for range n {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if !t0.Before(end) {
+					return
+				}
+				pr.begin()
+				r.attempt(ctx, pr, t0)
+			}
+		}()
+	}
+	sleepUntil(ctx, end)
+}
+
+// open starts attempts at the pacer's arrival times. Latency is measured
+// from the intended arrival time, so a late start (a stalled client or a
+// slow pool) shows as latency. Arrivals beyond MaxInFlight outstanding
+// attempts end at once as OutcomeDropped.
+func (r *runner) open(ctx context.Context, p pacer, pr *phaseRec, start, end time.Time) {
+	span := end.Sub(start)
+	limit := int64(r.plan.MaxInFlight)
+	for i := uint64(0); ; i++ {
+		off, ok := arrival(p, i, span)
+		if !ok {
+			break
+		}
+		due := start.Add(off)
+		if !sleepUntil(ctx, due) {
+			return
+		}
+		pr.begin()
+		if r.inFlight.Add(1) > limit {
+			r.inFlight.Add(-1)
+			r.rec.end(pr, OutcomeDropped, nil, 0)
+			continue
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer r.inFlight.Add(-1)
+			r.attempt(ctx, pr, due)
+		}()
+	}
+	sleepUntil(ctx, end)
+}
+
+// hold opens n connections (at most MaxInFlight dials at once), keeps the
+// established ones open until end and then closes them. A held connection
+// that ends before that counts as lost.
+func (r *runner) hold(ctx context.Context, n int, pr *phaseRec, end time.Time) {
+	hctx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+	hs := &heldSet{}
+	sem := make(chan struct{}, max(1, min(n, r.plan.MaxInFlight)))
+launch:
+	for range n {
+		select {
+		case sem <- struct{}{}:
+		case <-hctx.Done():
+			break launch
+		}
+		pr.begin()
+		r.wg.Add(1)
+		t0 := time.Now()
+		go func() {
+			defer r.wg.Done()
+			c, o, err := r.cd.hold(ctx, pr)
+			<-sem
+			r.rec.end(pr, o, err, time.Since(t0))
+			if c != nil {
+				hs.keep(c, pr, &r.wg)
+			}
+		}()
+	}
+	<-hctx.Done()
+	hs.closeAll() // dials still under way close their connection themselves
+}
+
+// heldSet keeps the connections of a hold phase.
+type heldSet struct {
+	mu     sync.Mutex
+	conns  []net.Conn
+	closed bool
+}
+
+// keep holds c and watches it: a read error before closeAll is a loss.
+func (h *heldSet) keep(c net.Conn, pr *phaseRec, wg *sync.WaitGroup) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		_ = c.Close()
+		return
+	}
+	h.conns = append(h.conns, c)
+	h.mu.Unlock()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 512)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				h.mu.Lock()
+				lost := !h.closed
+				h.mu.Unlock()
+				if lost {
+					pr.lost.Add(1)
+					_ = c.Close()
+				}
+				return
+			}
+		}
+	}()
+}
+
+// closeAll closes every held connection.
+func (h *heldSet) closeAll() {
+	h.mu.Lock()
+	h.closed = true
+	conns := h.conns
+	h.conns = nil
+	h.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}

@@ -1,0 +1,151 @@
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Validate reports every problem of the plan at once (joined with
+// errors.Join), each naming the field and what would be valid. Zero fields
+// that have defaults are not problems.
+func (p Plan) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	if host, port, err := net.SplitHostPort(p.Target); err != nil || host == "" || port == "" {
+		bad("target %q: want host:port, e.g. \"198.19.0.100:8080\"", p.Target)
+	}
+	for i, s := range p.Sources {
+		if !s.IsValid() {
+			bad("sources[%d]: not a valid IP address", i)
+		}
+	}
+	switch p.SourcePick {
+	case "", PickRoundRobin, PickRandom:
+	default:
+		bad("source_pick %q: want %q or %q", p.SourcePick, PickRoundRobin, PickRandom)
+	}
+	if p.Tick != 0 && p.Tick < MinTick {
+		bad("tick %s: want at least %s", p.Tick, MinTick)
+	}
+	if p.ConnectTimeout < 0 {
+		bad("connect_timeout %s: want > 0 (0 = %s)", p.ConnectTimeout, DefaultConnectTimeout)
+	}
+	if p.RequestTimeout < 0 {
+		bad("request_timeout %s: want > 0 (0 = %s)", p.RequestTimeout, DefaultRequestTimeout)
+	}
+	if p.MaxInFlight < 0 {
+		bad("max_in_flight %d: want > 0 (0 = %d)", p.MaxInFlight, DefaultMaxInFlight)
+	}
+	errs = append(errs, p.Strategy.validate()...)
+	if len(p.Phases) == 0 {
+		bad("phases: want at least one phase")
+	}
+	for i, ph := range p.Phases {
+		errs = append(errs, ph.validate(fmt.Sprintf("phases[%d]", i))...)
+	}
+	return errors.Join(errs...)
+}
+
+func (s Strategy) validate() []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("strategy."+format, a...)) }
+	switch s.Kind {
+	case KindTCP, KindHTTP1, KindH2C, KindUDP:
+	default:
+		bad("kind %q: want one of %q, %q, %q, %q", s.Kind, KindTCP, KindHTTP1, KindH2C, KindUDP)
+	}
+	switch s.Pool {
+	case "", PoolKeepAlive:
+	case PoolNone:
+		if s.Kind == KindH2C {
+			bad("pool %q: h2c always multiplexes over a pool; use %q", s.Pool, PoolKeepAlive)
+		}
+	default:
+		bad("pool %q: want %q or %q", s.Pool, PoolNone, PoolKeepAlive)
+	}
+	if s.PoolSize < 0 {
+		bad("pool_size %d: want >= 1 (0 = %d)", s.PoolSize, DefaultPoolSize)
+	}
+	if s.IdleTimeout < 0 || s.MaxConnAge < 0 || s.MaxRequestsPerConn < 0 {
+		bad("idle_timeout, max_conn_age and max_requests_per_conn: want >= 0 (0 = no limit)")
+	}
+	if s.Payload < 0 {
+		bad("payload %d: want >= 0", s.Payload)
+	}
+	if s.Kind == KindUDP && s.Payload != 0 && s.Payload < udpHeader {
+		bad("payload %d: udp needs at least %d bytes (a sequence number)", s.Payload, udpHeader)
+	}
+	if s.Payload > 1<<20 {
+		bad("payload %d: want at most 1 MiB", s.Payload)
+	}
+	if s.Path != "" && !strings.HasPrefix(s.Path, "/") {
+		bad("path %q: want an absolute path starting with /", s.Path)
+	}
+	if s.LocalPorts != "" {
+		if _, _, err := ParsePortRange(s.LocalPorts); err != nil {
+			bad("local_ports: %w", err)
+		}
+	}
+	return errs
+}
+
+func (ph Phase) validate(at string) []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(at+" "+format, a...)) }
+	name := ph.Name
+	if name == "" {
+		bad("name: want a non-empty name")
+	} else {
+		at += " (" + name + ")"
+	}
+	if ph.Duration <= 0 {
+		bad("duration %s: want > 0", ph.Duration)
+	}
+	sc := ph.Schedule
+	rate := func(field string, r Rate) {
+		if r.Freq < 0 || (r.Freq > 0 && r.Per <= 0) {
+			bad("schedule.%s %v: want a rate like \"100/s\"", field, r)
+		}
+	}
+	switch sc.Kind {
+	case ScheduleClosed:
+		if sc.Concurrency < 0 {
+			bad("schedule.concurrency %d: want >= 1 workers (0 = idle phase)", sc.Concurrency)
+		}
+	case ScheduleOpen:
+		rate("rate", sc.Rate)
+	case ScheduleRamp:
+		rate("from", sc.From)
+		rate("to", sc.To)
+	case ScheduleSpike:
+		rate("rate", sc.Rate)
+		rate("spike_rate", sc.SpikeRate)
+		if sc.SpikeAt < 0 || sc.SpikeFor <= 0 || sc.SpikeAt+sc.SpikeFor > ph.Duration {
+			bad("schedule.spike_at %s + spike_for %s: want a window with spike_for > 0 inside the phase duration %s",
+				sc.SpikeAt, sc.SpikeFor, ph.Duration)
+		}
+	case ScheduleHold:
+		if sc.Hold < 0 {
+			bad("schedule.hold %d: want >= 0 connections", sc.Hold)
+		}
+	default:
+		bad("schedule.kind %q: want one of %q, %q, %q, %q, %q", sc.Kind,
+			ScheduleClosed, ScheduleOpen, ScheduleRamp, ScheduleSpike, ScheduleHold)
+	}
+	return errs
+}
+
+// ParsePortRange parses "lo-hi" (1 <= lo <= hi <= 65535).
+func ParsePortRange(s string) (lo, hi uint16, err error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	l, err1 := strconv.ParseUint(strings.TrimSpace(a), 10, 16)
+	h, err2 := strconv.ParseUint(strings.TrimSpace(b), 10, 16)
+	if !ok || err1 != nil || err2 != nil || l == 0 || l > h {
+		return 0, 0, fmt.Errorf("port range %q: want \"lo-hi\" with 1 <= lo <= hi <= 65535", s)
+	}
+	return uint16(l), uint16(h), nil
+}
