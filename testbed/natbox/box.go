@@ -3,6 +3,7 @@ package natbox
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/google/nftables"
@@ -67,6 +68,10 @@ func (b *Box) Apply(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("apply nat config: %w", err)
 	}
+	oldObjs, err := b.tableObjects()
+	if err != nil {
+		return fmt.Errorf("apply nat config: %w", err)
+	}
 	b.nft.AddTable(t)
 	b.nft.FlushTable(t)
 	keep := map[string]bool{}
@@ -77,6 +82,24 @@ func (b *Box) Apply(cfg Config) error {
 		if !keep[ch.Name] {
 			b.nft.DelChain(ch)
 		}
+	}
+	// A ct timeout policy is replaced only when the hold changes: deleting
+	// it resets the timeouts of the conntrack entries that use it.
+	want := ""
+	if cfg.Hold > 0 {
+		want = holdTimeoutName(cfg.Hold)
+	}
+	have := false
+	for _, o := range oldObjs {
+		switch {
+		case o.Name == want:
+			have = true
+		case o.Type == nftables.ObjTypeCtTimeout && strings.HasPrefix(o.Name, holdTimeoutPrefix):
+			b.nft.DeleteObject(o)
+		}
+	}
+	if want != "" && !have {
+		b.nft.AddObj(holdTimeout(t, cfg.Hold))
 	}
 	if err := b.nft.AddSet(heldSet(t), nil); err != nil {
 		return fmt.Errorf("apply nat config: held set: %w", err)
@@ -131,6 +154,24 @@ func (b *Box) tableExists() (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+func (b *Box) tableObjects() ([]*nftables.NamedObj, error) {
+	ok, err := b.tableExists()
+	if err != nil || !ok {
+		return nil, err
+	}
+	objs, err := b.nft.GetNamedObjects(natTable())
+	if err != nil {
+		return nil, fmt.Errorf("list objects: %w", err)
+	}
+	out := make([]*nftables.NamedObj, 0, len(objs))
+	for _, o := range objs {
+		if n, ok := o.(*nftables.NamedObj); ok {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 func (b *Box) tableChains() ([]*nftables.Chain, error) {

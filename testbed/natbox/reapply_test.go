@@ -41,6 +41,7 @@ func TestReapplyLiveKeepsFlowsAndReverts(t *testing.T) {
 	second.Pools = []Pool{{Name: "main", Sources: []netip.Prefix{blockA, blockB},
 		IPs: []netip.Addr{natIP1, natIP5}, Ports: PortRange{First: 2000, Last: 2063}}}
 	second.PortSelection = PortSelectionFullyRandom
+	second.Hold = 60 * time.Second
 	must(t, tp.box.Apply(second), "apply second")
 	snap2 := tp.snapshot(t)
 	if snap2 == snap1 {

@@ -2,9 +2,11 @@ package natbox
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"sort"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -145,6 +147,16 @@ func buildRules(c Config, t *nftables.Table, chs []*nftables.Chain) ruleset {
 			&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})
 		add(chainPostHld, e...)
 		add(chainPostHld, holdUpdate(c, 0)...)
+		// Closed flows keep their conntrack entry a little longer than the
+		// hold, so the kernel treats a held port as taken instead of
+		// handing it out and then seeing the SYN dropped.
+		add(chainPreHld,
+			&expr.Ct{Key: expr.CtKeySTATE, Register: reg1},
+			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitNEW), Xor: make([]byte, 4)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: make([]byte, 4)},
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{unix.IPPROTO_TCP}},
+			&expr.Objref{Type: unix.NFT_OBJECT_CT_TIMEOUT, Name: holdTimeoutName(c.Hold)})
 		add(chainPreHld, holdUpdate(c, 1)...)
 	}
 	add(chainFwd, &expr.Counter{})
@@ -157,6 +169,29 @@ func buildRules(c Config, t *nftables.Table, chs []*nftables.Chain) ruleset {
 			&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})
 	}
 	return rs
+}
+
+// holdTimeoutPrefix starts the names of natlab's ct timeout policies.
+const holdTimeoutPrefix = "hold_"
+
+// holdTimeoutSeconds is how long a closed TCP flow's conntrack entry lives
+// in managed mode: the hold rounded up, plus one second of margin so the
+// entry outlives the held-set element.
+func holdTimeoutSeconds(hold time.Duration) uint32 {
+	return uint32((hold+time.Second-1)/time.Second) + 1
+}
+
+func holdTimeoutName(hold time.Duration) string {
+	return fmt.Sprintf("%s%ds", holdTimeoutPrefix, holdTimeoutSeconds(hold))
+}
+
+// holdTimeout is the ct timeout policy of managed mode: TIME_WAIT and CLOSE
+// last as long as the hold, other TCP states keep the kernel defaults.
+func holdTimeout(t *nftables.Table, hold time.Duration) *nftables.NamedObj {
+	secs := holdTimeoutSeconds(hold)
+	return &nftables.NamedObj{Table: t, Name: holdTimeoutName(hold), Type: nftables.ObjTypeCtTimeout,
+		Obj: &expr.CtTimeout{L3Proto: unix.NFPROTO_IPV4, L4Proto: unix.IPPROTO_TCP,
+			Policy: expr.CtStatePolicyTimeout{expr.CtStateTCPTIMEWAIT: secs, expr.CtStateTCPCLOSE: secs}}}
 }
 
 // holdUpdate refreshes the held element of a flow on FIN or RST. dir 0 is

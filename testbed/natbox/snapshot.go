@@ -39,6 +39,14 @@ func (b *Box) Snapshot() (string, error) {
 		}
 		fmt.Fprintf(&sb, "set %s key=%s data=%s timeout=%s flags=%s\n", s.Name, s.KeyType.Name, s.DataType.Name, s.Timeout, setFlags(s))
 	}
+	objs, err := b.tableObjects()
+	if err != nil {
+		return "", fmt.Errorf("snapshot: %w", err)
+	}
+	sort.Slice(objs, func(i, j int) bool { return objs[i].Name < objs[j].Name })
+	for _, o := range objs {
+		fmt.Fprintf(&sb, "object %s type=%d %s\n", o.Name, o.Type, renderObj(o.Obj))
+	}
 	chs, err := b.tableChains()
 	if err != nil {
 		return "", fmt.Errorf("snapshot: %w", err)
@@ -90,6 +98,28 @@ func (b *Box) renderExpr(t *nftables.Table, e expr.Any) (string, error) {
 		return fmt.Sprintf("%T%+v", e, c), nil
 	default:
 		return fmt.Sprintf("%T%+v", e, e), nil
+	}
+}
+
+// renderObj prints an object's settings; counter and quota usage are
+// left out so a snapshot does not change with traffic.
+func renderObj(e expr.Any) string {
+	switch x := e.(type) {
+	case *expr.CtTimeout:
+		keys := make([]int, 0, len(x.Policy))
+		for k := range x.Policy {
+			keys = append(keys, int(k))
+		}
+		sort.Ints(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%d=%d", k, x.Policy[uint16(k)])
+		}
+		return fmt.Sprintf("l3=%d l4=%d policy=%s", x.L3Proto, x.L4Proto, strings.Join(parts, ","))
+	case *expr.Counter:
+		return "counter"
+	default:
+		return fmt.Sprintf("%T", e)
 	}
 }
 
