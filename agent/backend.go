@@ -1,0 +1,106 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+// backendRole runs the servers of a backend host.
+type backendRole struct {
+	mu      sync.Mutex
+	servers []*servers.Server
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+func (b *backendRole) register(h Handlers) {
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	h[OpBackendStart] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+		var specs []servers.Spec
+		if err := Decode(args, &specs); err != nil {
+			return nil, err
+		}
+		for _, s := range specs {
+			srv, err := servers.Start(b.ctx, s)
+			if err != nil {
+				return nil, fmt.Errorf("start %s: %w", s.Name, err)
+			}
+			b.mu.Lock()
+			b.servers = append(b.servers, srv)
+			b.mu.Unlock()
+		}
+		return nil, nil
+	}
+	h[OpBackendStats] = func(context.Context, json.RawMessage, Emitter) (any, error) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		out := make([]servers.Stats, 0, len(b.servers))
+		for _, s := range b.servers {
+			out = append(out, s.Stats())
+		}
+		return out, nil
+	}
+	h[OpBackendControl] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+		var c BackendControl
+		if err := Decode(args, &c); err != nil {
+			return nil, err
+		}
+		return nil, b.control(c)
+	}
+}
+
+func (b *backendRole) control(c BackendControl) error {
+	var stall, latency time.Duration
+	var err error
+	if c.StallFor != nil {
+		if stall, err = time.ParseDuration(*c.StallFor); err != nil {
+			return fmt.Errorf("stall_for: %w", err)
+		}
+	}
+	if c.Saturate != nil && c.Saturate.Latency != "" {
+		if latency, err = time.ParseDuration(c.Saturate.Latency); err != nil {
+			return fmt.Errorf("saturate latency: %w", err)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	matched := false
+	for _, s := range b.servers {
+		if c.Server != "" && s.Stats().Name != c.Server {
+			continue
+		}
+		matched = true
+		if c.StallFor != nil {
+			s.Stall(stall)
+		}
+		if c.Reset != nil {
+			s.SetReset(*c.Reset)
+		}
+		if c.Saturate != nil {
+			s.Saturate(c.Saturate.Limit, latency)
+		}
+	}
+	if !matched {
+		return fmt.Errorf("no server %q on this backend", c.Server)
+	}
+	return nil
+}
+
+func (b *backendRole) close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs []error
+	for _, s := range b.servers {
+		errs = append(errs, s.Close())
+	}
+	if b.cancel != nil {
+		b.cancel()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/natlab/natlab/testbed/natbox"
+)
+
+// common registers the operations every role answers.
+func common(h Handlers, host, role string) {
+	h[OpPing] = func(context.Context, json.RawMessage, Emitter) (any, error) {
+		return Hello{Host: host, Role: role, PID: os.Getpid(), Kernel: Kernel()}, nil
+	}
+	h[OpSysctlSet] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+		var set []natbox.Sysctl
+		if err := Decode(args, &set); err != nil {
+			return nil, err
+		}
+		return applySysctls(set)
+	}
+	h[OpSysctlGet] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+		var keys []string
+		if err := Decode(args, &keys); err != nil {
+			return nil, err
+		}
+		out := map[string]string{}
+		for _, k := range keys {
+			v, err := natbox.GetSysctl(k)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = v
+		}
+		return out, nil
+	}
+	h[OpLinkSet] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+		var st LinkState
+		if err := Decode(args, &st); err != nil {
+			return nil, err
+		}
+		link, err := netlink.LinkByName(st.Interface)
+		if err != nil {
+			return nil, fmt.Errorf("find interface %s: %w", st.Interface, err)
+		}
+		if st.Up {
+			err = netlink.LinkSetUp(link)
+		} else {
+			err = netlink.LinkSetDown(link)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("set %s up=%v: %w", st.Interface, st.Up, err)
+		}
+		return nil, nil
+	}
+	h[OpLinkGet] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+		var name string
+		if err := Decode(args, &name); err != nil {
+			return nil, err
+		}
+		link, err := netlink.LinkByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("find interface %s: %w", name, err)
+		}
+		return LinkState{Interface: name, Up: link.Attrs().Flags&1 != 0}, nil
+	}
+}
+
+// applySysctls sets each key in order and returns the values it replaced,
+// so a caller can restore them. A key marked IgnoreError may fail.
+func applySysctls(set []natbox.Sysctl) ([]natbox.Sysctl, error) {
+	var prev []natbox.Sysctl
+	for _, s := range set {
+		old, err := natbox.SetSysctl(s.Key, s.Value)
+		if err != nil {
+			if s.IgnoreError {
+				continue
+			}
+			return prev, err
+		}
+		prev = append(prev, natbox.Sysctl{Key: s.Key, Value: old})
+	}
+	return prev, nil
+}
+
+// Kernel is the running kernel's release, as uname -r prints it.
+func Kernel() string {
+	raw, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(raw))
+}

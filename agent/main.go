@@ -1,0 +1,76 @@
+package agent
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Roles an agent can take.
+const (
+	RoleNAT     = "nat"
+	RoleBackend = "backend"
+	RoleClient  = "client"
+)
+
+// Main runs the agent: `ROLE --host NAME --run ID`, speaking the protocol
+// on stdin and stdout until stdin ends. It returns the process exit code.
+// It is shared by the `natlab agent` command and by test binaries that
+// re-execute themselves as agents.
+func Main(args []string) int {
+	if len(args) < 1 {
+		fmt.Fprintln(os.Stderr, "usage: natlab agent nat|backend|client --host NAME --run ID")
+		return 2
+	}
+	role := args[0]
+	fs := flag.NewFlagSet("agent "+role, flag.ContinueOnError)
+	hostName := fs.String("host", role, "name of the host this agent runs in")
+	runID := fs.String("run", "", "id of the run")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	log.SetFlags(log.Ltime | log.Lmicroseconds)
+	log.SetPrefix("")
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	err := Run(ctx, role, *hostName, os.Stdin, os.Stdout)
+	if err != nil {
+		log.Printf("agent %s (run %s): %v", *hostName, *runID, err)
+		return 1
+	}
+	return 0
+}
+
+// Run serves the protocol for role until r ends or ctx is done.
+func Run(ctx context.Context, role, host string, r io.Reader, w io.Writer) error {
+	h := Handlers{}
+	common(h, host, role)
+	var closer func() error
+	switch role {
+	case RoleNAT:
+		n := &natRole{}
+		n.register(h)
+		closer = n.close
+	case RoleBackend:
+		b := &backendRole{}
+		b.register(h)
+		closer = b.close
+	case RoleClient:
+		c := &clientRole{}
+		c.register(h)
+	default:
+		return fmt.Errorf("unknown role %q: valid roles are nat, backend, client", role)
+	}
+	err := Serve(ctx, r, w, h)
+	if closer != nil {
+		if cerr := closer(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	return err
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/netns"
+)
+
+func newCleanCmd() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "clean [RUN-ID...]",
+		Short: "Remove what killed runs left behind (namespaces, veths, rules, agents)",
+		Long: `clean removes the namespaces (and with them every veth, bridge, nftables
+rule and namespaced sysctl) and agent processes of runs whose natlab process
+is gone, for example after a SIGKILL. With RUN-IDs it cleans only those
+runs; a run that is still alive is left alone unless --force is given.`,
+		RunE: func(cmd *cobra.Command, ids []string) error {
+			if os.Geteuid() != 0 {
+				return testbed.ErrNotRoot
+			}
+			states, err := testbed.ListStates()
+			if err != nil {
+				return err
+			}
+			alive := map[string]bool{}
+			for _, s := range states {
+				alive[s.ID] = s.Alive()
+			}
+			targets := map[string]bool{}
+			if len(ids) > 0 {
+				for _, id := range ids {
+					targets[id] = true
+				}
+			} else {
+				for _, s := range states {
+					targets[s.ID] = true
+				}
+				names, err := netns.Namespaces("")
+				if err != nil {
+					return err
+				}
+				for _, n := range names {
+					targets[netns.RunIDOf(n)] = true
+				}
+			}
+			var errs []error
+			cleaned := 0
+			for id := range targets {
+				if alive[id] && !force {
+					fmt.Fprintf(cmd.OutOrStdout(), "run %s is still running: left alone (use --force to remove it anyway)\n", id)
+					continue
+				}
+				removed, err := netns.Clean(id)
+				errs = append(errs, err)
+				for _, n := range removed {
+					fmt.Fprintf(cmd.OutOrStdout(), "removed namespace %s\n", n)
+				}
+				errs = append(errs, testbed.Forget(id))
+				cleaned++
+			}
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+			if cleaned == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "nothing to clean")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "also remove runs whose natlab process is still alive")
+	return cmd
+}

@@ -1,0 +1,97 @@
+package testbed
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"net/netip"
+
+	"github.com/natlab/natlab/testbed/natbox"
+)
+
+// WANInterface is the NAT box's outside interface in every backend.
+const WANInterface = "wan0"
+
+// NATConfig turns the spec of NAT box name into the config its agent
+// applies: one pool per PoolSpec (or one shared pool), NAT IPs handed out
+// in order, static slices computed from the clients' source addresses.
+func NATConfig(s *Spec, l *Layout, name string) (natbox.Config, error) {
+	var spec *NATSpec
+	for i := range s.NATs {
+		if s.NATs[i].Name == name {
+			spec = &s.NATs[i]
+		}
+	}
+	nl, ok := l.NAT(name)
+	if spec == nil || !ok {
+		return natbox.Config{}, fmt.Errorf("unknown NAT %q", name)
+	}
+	cfg := natbox.Config{
+		WAN:           WANInterface,
+		PortSelection: spec.PortSelection,
+		Hold:          spec.Hold,
+		ConnLimit:     spec.ConnLimit,
+	}
+	pools := spec.Pools
+	if len(pools) == 0 {
+		shared := PoolSpec{Name: "shared", IPs: spec.IPs}
+		for _, b := range l.Blocks {
+			if b.NAT == name {
+				shared.Blocks = append(shared.Blocks, b.Name)
+			}
+		}
+		pools = []PoolSpec{shared}
+	}
+	next := 0
+	for i, ps := range pools {
+		p := natbox.Pool{Name: ps.Name, Ports: spec.Ports}
+		if p.Name == "" {
+			p.Name = fmt.Sprintf("pool%d", i)
+		}
+		if next+ps.IPs > len(nl.IPs) {
+			return natbox.Config{}, fmt.Errorf("nat %s: pools need %d NAT IPs, it has %d", name, next+ps.IPs, len(nl.IPs))
+		}
+		p.IPs = append(p.IPs, nl.IPs[next:next+ps.IPs]...)
+		next += ps.IPs
+		var sources []netip.Addr
+		for _, bn := range ps.Blocks {
+			b, ok := l.Block(bn)
+			if !ok {
+				return natbox.Config{}, fmt.Errorf("nat %s: unknown block %q", name, bn)
+			}
+			p.Sources = append(p.Sources, b.Prefix)
+			for _, c := range l.Hosts {
+				if c.Block == bn {
+					sources = append(sources, c.Link)
+					sources = append(sources, c.Sources...)
+				}
+			}
+		}
+		if spec.Allocation == AllocStatic {
+			slices, err := natbox.StaticSlices(sources, p.IPs, spec.Ports, spec.PortsPerHost)
+			if err != nil {
+				return natbox.Config{}, fmt.Errorf("nat %s pool %s: %w", name, p.Name, err)
+			}
+			p.Slices = slices
+		}
+		cfg.Pools = append(cfg.Pools, p)
+	}
+	return cfg, nil
+}
+
+// NATSysctls is what a NAT box sets before its rules: forwarding on; in
+// managed mode the conntrack TIME_WAIT and CLOSE timeouts equal to the
+// hold, so that the kernel also sees a held port as taken (Linux >= 6.5
+// evicts a closing entry only when every port of the range is taken, and
+// then the hold drops the SYN); then the spec's own sysctls in order (they
+// may turn forwarding off again, as a bad config run did).
+func NATSysctls(spec NATSpec) []natbox.Sysctl {
+	out := []natbox.Sysctl{{Key: "net.ipv4.ip_forward", Value: "1"}}
+	if spec.Mode == ModeManaged && spec.Hold > 0 {
+		secs := strconv.Itoa(int(math.Ceil(spec.Hold.Seconds())))
+		out = append(out,
+			natbox.Sysctl{Key: "net.netfilter.nf_conntrack_tcp_timeout_time_wait", Value: secs},
+			natbox.Sysctl{Key: "net.netfilter.nf_conntrack_tcp_timeout_close", Value: secs})
+	}
+	return append(out, spec.Sysctls...)
+}

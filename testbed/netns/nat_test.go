@@ -1,0 +1,165 @@
+package netns_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+var ports256 = natbox.PortRange{First: 1024, Last: 1279}
+
+// oneNAT is 1 NAT IP with 256 ports, one client, one TCP echo backend
+// listening on 8080 and 8081.
+func oneNAT(nat testbed.NATSpec) testbed.Spec {
+	if nat.IPs == 0 {
+		nat.IPs = 1
+	}
+	if nat.Ports == (natbox.PortRange{}) {
+		nat.Ports = ports256
+	}
+	return testbed.Spec{
+		NATs:     []testbed.NATSpec{nat},
+		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 1}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: servers.TCPEcho, Port: 8080, Extra: []testbed.BackendListener{{Protocol: servers.TCPEcho, Port: 8081}}}},
+	}
+}
+
+// The backend sees the NAT IP as the source, with a port in the range.
+func TestClientReachesBackendThroughNAT(t *testing.T) {
+	t.Parallel()
+	tb := up(t, oneNAT(testbed.NATSpec{}))
+	res := load(t, tb, "client", loadgen.Plan{
+		Target:   target(t, tb, "api", 8080),
+		Strategy: loadgen.Strategy{Kind: loadgen.KindTCP},
+		Phases:   []loadgen.Phase{{Name: "p", Duration: time.Second, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(50)}}},
+	})
+	require.Equal(t, res.Total.Counts.Attempts, res.Total.Counts.Of(loadgen.OutcomeOK), pretty(res.Total.Counts))
+	require.GreaterOrEqual(t, res.Total.Counts.Attempts, uint64(45))
+
+	natIP := tb.Run.Layout.NATs[0].IPs[0]
+	st := backendStats(t, tb, "api")[0]
+	assert.Equal(t, []string{natIP.String()}, st.Peers.IPs, "backend must see only the NAT IP")
+	assert.GreaterOrEqual(t, st.Peers.MinPort, ports256.First)
+	assert.LessOrEqual(t, st.Peers.MaxPort, ports256.Last)
+	assert.Equal(t, res.Total.Counts.Attempts, st.Accepted)
+}
+
+// 300 held connections through 256 ports to one destination: exactly 256
+// connect, 44 time out (a silent drop), allocation failures rise. Spread
+// over two destination ports, all 300 connect: ports are per destination.
+func TestPortExhaustionIsPerDestination(t *testing.T) {
+	t.Parallel()
+	tb := up(t, oneNAT(testbed.NATSpec{}))
+	before := natMetrics(t, tb, "nat")
+
+	res := load(t, tb, "client", holdPlan(target(t, tb, "api", 8080), 300, 5*time.Second))
+	c := res.Total.Counts
+	assert.Equal(t, uint64(256), c.Of(loadgen.OutcomeOK), pretty(c))
+	assert.Equal(t, uint64(44), c.Of(loadgen.OutcomeConnectTimeout), pretty(c))
+	assert.Zero(t, c.Of(loadgen.OutcomeRefused), "a NAT allocation failure is a silent drop, never a refusal")
+
+	after := natMetrics(t, tb, "nat")
+	assert.Greater(t, after.InsertFailed, before.InsertFailed, "conntrack insert_failed must rise")
+	assert.Greater(t, after.Drop, before.Drop, "conntrack drop must rise")
+	assert.Greater(t, after.AllocationFailures, before.AllocationFailures)
+
+	// Wait for the held connections to close, then spread over two ports.
+	spread := loadAll(t, tb, "client",
+		holdPlan(target(t, tb, "api", 8080), 150, 3*time.Second),
+		holdPlan(target(t, tb, "api", 8081), 150, 3*time.Second))
+	for _, r := range spread {
+		assert.Equal(t, uint64(150), r.Total.Counts.Of(loadgen.OutcomeOK), pretty(r.Total.Counts))
+	}
+}
+
+// Unpooled sequential churn at 100/s for 10 s through 256 ports: the plain
+// Linux NAT reuses TIME_WAIT tuples, a managed NAT holding ports for 120 s
+// runs out once 256 are held, and a 1 s hold forgives it again.
+func TestTimeWaitHold(t *testing.T) {
+	churn := func(tgt string) loadgen.Plan {
+		return loadgen.Plan{
+			Target:         tgt,
+			Strategy:       loadgen.Strategy{Kind: loadgen.KindTCP, Pool: loadgen.PoolNone},
+			Phases:         []loadgen.Phase{{Name: "churn", Duration: 10 * time.Second, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(100)}}},
+			ConnectTimeout: 2 * time.Second,
+		}
+	}
+	cases := []struct {
+		name string
+		nat  testbed.NATSpec
+		// check judges the counts of ~1000 attempts.
+		check func(t *testing.T, c loadgen.Counts)
+	}{
+		{"linux", testbed.NATSpec{Mode: testbed.ModeLinux}, func(t *testing.T, c loadgen.Counts) {
+			assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), pretty(c))
+		}},
+		{"managed-120s", testbed.NATSpec{Mode: testbed.ModeManaged, Hold: 120 * time.Second}, func(t *testing.T, c loadgen.Counts) {
+			// Every success holds its port past the run, so at most
+			// 256 can succeed; every other attempt times out.
+			assert.LessOrEqual(t, c.Of(loadgen.OutcomeOK), uint64(256), pretty(c))
+			assert.Greater(t, c.Of(loadgen.OutcomeOK), uint64(150), pretty(c))
+			assert.GreaterOrEqual(t, c.Of(loadgen.OutcomeConnectTimeout), c.Attempts-256, pretty(c))
+			assert.Zero(t, c.Of(loadgen.OutcomeRefused)+c.Of(loadgen.OutcomeReset))
+		}},
+		{"managed-1s", testbed.NATSpec{Mode: testbed.ModeManaged, Hold: time.Second}, func(t *testing.T, c loadgen.Counts) {
+			assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), pretty(c))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tb := up(t, oneNAT(tc.nat))
+			res := load(t, tb, "client", churn(target(t, tb, "api", 8080)))
+			require.GreaterOrEqual(t, res.Total.Counts.Attempts, uint64(990))
+			tc.check(t, res.Total.Counts)
+		})
+	}
+}
+
+// Two origin blocks with their own NAT IPs: exhausting one block's pool
+// leaves the other block working.
+func TestSeparatePoolsIsolateOriginBlocks(t *testing.T) {
+	t.Parallel()
+	spec := testbed.Spec{
+		NATs: []testbed.NATSpec{{IPs: 2, Ports: ports256, Pools: []testbed.PoolSpec{
+			{Name: "a", IPs: 1, Blocks: []string{"block-a"}},
+			{Name: "b", IPs: 1, Blocks: []string{"block-b"}},
+		}}},
+		Clients: []testbed.ClientSpec{
+			{Name: "noisy", Block: "block-a", Addresses: 4},
+			{Name: "quiet", Block: "block-b", Addresses: 4},
+		},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: servers.TCPEcho, Port: 8080}},
+	}
+	tb := up(t, spec)
+	tgt := target(t, tb, "api", 8080)
+	noisy := holdPlan(tgt, 400, 8*time.Second)
+	noisy.Sources = tb.Run.Layout.Hosts[0].Sources
+
+	done := make(chan *loadgen.Result, 1)
+	go func() { done <- load(t, tb, "noisy", noisy) }()
+	// Let the noisy block fill its pool, then the quiet block connects.
+	require.Eventually(t, func() bool {
+		m := natMetrics(t, tb, "nat")
+		return m.PoolUtilization["a"] >= 1
+	}, 6*time.Second, 100*time.Millisecond, "block-a's pool should fill")
+	quiet := holdPlan(tgt, 100, time.Second)
+	quiet.Sources = tb.Run.Layout.Hosts[1].Sources
+	q := load(t, tb, "quiet", quiet)
+	assert.Equal(t, uint64(100), q.Total.Counts.Of(loadgen.OutcomeOK), pretty(q.Total.Counts))
+
+	n := <-done
+	assert.Equal(t, uint64(256), n.Total.Counts.Of(loadgen.OutcomeOK), pretty(n.Total.Counts))
+	assert.Equal(t, uint64(144), n.Total.Counts.Of(loadgen.OutcomeConnectTimeout), pretty(n.Total.Counts))
+
+	peers := backendStats(t, tb, "api")[0].Peers
+	want := []string{tb.Run.Layout.NATs[0].IPs[0].String(), tb.Run.Layout.NATs[0].IPs[1].String()}
+	assert.ElementsMatch(t, want, peers.IPs, "each block leaves through its own NAT IP")
+}

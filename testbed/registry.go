@@ -1,0 +1,185 @@
+package testbed
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// StateDir holds one file per live run (on tmpfs: a reboot forgets runs
+// together with their namespaces). Tests may point it elsewhere.
+var StateDir = "/run/natlab"
+
+// Run is one run's identity: its id (carried by every resource it makes),
+// its address slot and plan.
+type Run struct {
+	ID     string
+	Slot   int
+	Spec   *Spec
+	Layout *Layout
+	// Log receives the agents' own log lines, prefixed with the host.
+	Log io.Writer
+}
+
+// State is what the registry records of a run so that `natlab clean` can
+// tell live runs from what a killed one left.
+type State struct {
+	ID      string    `json:"id"`
+	PID     int       `json:"pid"`
+	Start   string    `json:"pid_start"`
+	Slot    int       `json:"slot"`
+	Backend string    `json:"backend"`
+	Created time.Time `json:"created"`
+}
+
+// Alive reports whether the process that made the run still runs.
+func (s State) Alive() bool {
+	st, err := procStart(s.PID)
+	return err == nil && st == s.Start
+}
+
+// Claim registers a new run of spec on backend: it picks an id and a free
+// address slot under a lock, plans the addresses and records the state.
+func Claim(spec *Spec, backend string) (*Run, error) {
+	if err := os.MkdirAll(StateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	unlock, err := lockDir()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	states, err := ListStates()
+	if err != nil {
+		return nil, err
+	}
+	used := map[int]bool{}
+	for _, s := range states {
+		used[s.Slot] = true
+	}
+	slot := -1
+	for i := range Slots {
+		if !used[i] {
+			slot = i
+			break
+		}
+	}
+	if slot < 0 {
+		return nil, fmt.Errorf("all %d address slots are taken by other runs; wait for them or run `natlab clean` to remove what killed runs left", Slots)
+	}
+	layout, err := Plan(spec, slot)
+	if err != nil {
+		return nil, err
+	}
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	start, err := procStart(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
+	st := State{ID: id, PID: os.Getpid(), Start: start, Slot: slot, Backend: backend, Created: time.Now().UTC()}
+	raw, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode run state: %w", err)
+	}
+	if err := os.WriteFile(statePath(id), raw, 0o644); err != nil {
+		return nil, fmt.Errorf("record run state: %w", err)
+	}
+	return &Run{ID: id, Slot: slot, Spec: spec, Layout: layout, Log: io.Discard}, nil
+}
+
+// Release forgets the run; call it once its resources are gone.
+func (r *Run) Release() error {
+	return Forget(r.ID)
+}
+
+// Forget removes a run's state file.
+func Forget(id string) error {
+	err := os.Remove(statePath(id))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("forget run %s: %w", id, err)
+	}
+	return nil
+}
+
+// ListStates returns every recorded run.
+func ListStates() ([]State, error) {
+	entries, err := os.ReadDir(StateDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	var out []State
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(StateDir, e.Name()))
+		if err != nil {
+			continue
+		}
+		var s State
+		if json.Unmarshal(raw, &s) == nil && s.ID != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func statePath(id string) string { return filepath.Join(StateDir, id+".json") }
+
+func lockDir() (func(), error) {
+	f, err := os.OpenFile(filepath.Join(StateDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open run lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock runs: %w", err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+func newID() (string, error) {
+	b := make([]byte, 3)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make run id: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// procStart is the start time of a process in clock ticks since boot, so
+// a recycled PID is not mistaken for the run's process.
+func procStart(pid int) (string, error) {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", fmt.Errorf("read process %d: %w", pid, err)
+	}
+	s := string(raw)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return "", fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 {
+		return "", fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return fields[19], nil
+}

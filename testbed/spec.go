@@ -1,0 +1,101 @@
+// Package testbed models the hosts of a natlab run (NAT boxes, client hosts,
+// backends), plans their addresses, and defines the Host interface that the
+// netns and docker backends implement.
+package testbed
+
+import (
+	"time"
+
+	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+// Defaults applied by Spec.Normalize.
+const (
+	DefaultNATName  = "nat"
+	DefaultBlock    = "clients"
+	DefaultHold     = 120 * time.Second // Cloud NAT's TCP TIME_WAIT timeout
+	MaxAddresses    = 4000              // source addresses one client host may carry
+	MaxHostsPerRole = 64
+)
+
+// NAT modes.
+const (
+	// ModeLinux is a plain Linux NAT: a new SYN may evict a TIME_WAIT
+	// conntrack entry on a tuple collision (Linux >= 6.5), so churn of
+	// short connections is forgiven.
+	ModeLinux = "linux"
+	// ModeManaged emulates a managed NAT (Cloud NAT, AWS NAT gateway) that
+	// holds a NAT port for Hold after its connection closes.
+	ModeManaged = "managed"
+)
+
+// Port allocation schemes.
+const (
+	// AllocShared lets every source address use the whole pool.
+	AllocShared = "shared"
+	// AllocStatic gives each source address a fixed slice of PortsPerHost
+	// ports (Cloud NAT "minimum ports per VM").
+	AllocStatic = "static"
+)
+
+// Spec is the topology a run asks for. Zero values are filled in by
+// Normalize; Validate reports every problem at once.
+type Spec struct {
+	NATs     []NATSpec     `json:"nats"`
+	Blocks   []BlockSpec   `json:"blocks,omitempty"`
+	Clients  []ClientSpec  `json:"clients"`
+	Backends []BackendSpec `json:"backends"`
+}
+
+// NATSpec describes one NAT box.
+type NATSpec struct {
+	Name          string               `json:"name"`
+	IPs           int                  `json:"ips"`
+	Ports         natbox.PortRange     `json:"ports"`
+	Mode          string               `json:"mode"`
+	Hold          time.Duration        `json:"hold,omitempty"`
+	PortSelection natbox.PortSelection `json:"port_selection,omitempty"`
+	Allocation    string               `json:"allocation"`
+	PortsPerHost  int                  `json:"ports_per_host,omitempty"`
+	// Pools splits the NAT IPs between origin blocks. Empty means one
+	// shared pool of all IPs serving every block behind this NAT.
+	Pools     []PoolSpec      `json:"pools,omitempty"`
+	Sysctls   []natbox.Sysctl `json:"sysctls,omitempty"`
+	ConnLimit int             `json:"conn_limit,omitempty"`
+}
+
+// PoolSpec gives some origin blocks their own NAT IPs.
+type PoolSpec struct {
+	Name   string   `json:"name"`
+	IPs    int      `json:"ips"`
+	Blocks []string `json:"blocks"`
+}
+
+// BlockSpec is an origin block: one client subnet routed through one NAT.
+type BlockSpec struct {
+	Name string `json:"name"`
+	NAT  string `json:"nat"`
+}
+
+// ClientSpec is a client host carrying Addresses source addresses (one
+// host can stand for the "500 servers" of an incident).
+type ClientSpec struct {
+	Name      string `json:"name"`
+	Block     string `json:"block"`
+	Addresses int    `json:"addresses"`
+}
+
+// BackendSpec is a backend host serving one protocol on one port.
+type BackendSpec struct {
+	Name     string            `json:"name"`
+	Protocol servers.Protocol  `json:"protocol"`
+	Port     uint16            `json:"port"`
+	Extra    []BackendListener `json:"extra,omitempty"`
+}
+
+// BackendListener is a further listener on the same backend host.
+type BackendListener struct {
+	Protocol servers.Protocol `json:"protocol"`
+	Port     uint16           `json:"port"`
+}

@@ -1,0 +1,182 @@
+package testbed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+// ErrNotRoot is returned when the process lacks the privileges to build a
+// testbed.
+var ErrNotRoot = errors.New("natlab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces: run it with sudo, or as root in CI")
+
+// InputError marks a problem with what the user asked for (exit code 2),
+// as opposed to a problem of the environment (exit code 3).
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Options tune Up.
+type Options struct {
+	// Log receives the agents' log lines; nil discards them.
+	Log io.Writer
+	// OnEvent receives events every agent sends (load samples).
+	OnEvent func(agent.Event)
+}
+
+// Testbed is a running set of hosts with an agent in each.
+type Testbed struct {
+	Run     *Run
+	backend Backend
+	hosts   map[string]Host
+	agents  map[string]*agent.Conn
+	onEvent func(agent.Event)
+
+	downOnce sync.Once
+	downErr  error
+}
+
+// Up validates spec, claims a run, builds every host on backend, starts
+// one agent per host and configures the NAT boxes and backends. On any
+// failure it removes what it made before returning.
+func Up(ctx context.Context, spec Spec, backend Backend, opts Options) (*Testbed, error) {
+	spec.Normalize()
+	if err := spec.Validate(); err != nil {
+		return nil, &InputError{Err: err}
+	}
+	run, err := Claim(&spec, backend.Name())
+	if err != nil {
+		return nil, err
+	}
+	if opts.Log != nil {
+		run.Log = opts.Log
+	}
+	t := &Testbed{Run: run, backend: backend, hosts: map[string]Host{}, agents: map[string]*agent.Conn{}, onEvent: opts.OnEvent}
+	if err := t.up(ctx); err != nil {
+		return nil, errors.Join(err, t.Down(context.WithoutCancel(ctx)))
+	}
+	return t, nil
+}
+
+func (t *Testbed) up(ctx context.Context) error {
+	hosts, err := t.backend.Create(ctx, t.Run)
+	for _, h := range hosts {
+		t.hosts[h.Name()] = h
+	}
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var errs []error
+	for _, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := h.StartAgent(ctx, t.onEvent)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			t.agents[h.Name()] = conn
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, n := range t.Run.Spec.NATs {
+		if err := t.SetupNAT(ctx, n.Name); err != nil {
+			return err
+		}
+	}
+	for _, b := range t.Run.Spec.Backends {
+		if err := t.startBackend(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetupNAT (re)applies the spec's sysctls and SNAT config to a NAT box,
+// as after a restart of its agent.
+func (t *Testbed) SetupNAT(ctx context.Context, name string) error {
+	var spec NATSpec
+	for _, n := range t.Run.Spec.NATs {
+		if n.Name == name {
+			spec = n
+		}
+	}
+	cfg, err := NATConfig(t.Run.Spec, t.Run.Layout, name)
+	if err != nil {
+		return err
+	}
+	setup := agent.NATSetup{Sysctls: NATSysctls(spec), Config: cfg}
+	if err := t.Agent(name).Call(ctx, agent.OpNATSetup, setup, nil); err != nil {
+		return fmt.Errorf("set up nat %s: %w", name, err)
+	}
+	return nil
+}
+
+func (t *Testbed) startBackend(ctx context.Context, b BackendSpec) error {
+	var specs []servers.Spec
+	for _, l := range append([]BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...) {
+		specs = append(specs, servers.Spec{Name: fmt.Sprintf("%s:%d", l.Protocol, l.Port), Protocol: l.Protocol, Addr: fmt.Sprintf("0.0.0.0:%d", l.Port)})
+	}
+	if err := t.Agent(b.Name).Call(ctx, agent.OpBackendStart, specs, nil); err != nil {
+		return fmt.Errorf("start backend %s: %w", b.Name, err)
+	}
+	return nil
+}
+
+// Host returns the named host, or nil.
+func (t *Testbed) Host(name string) Host { return t.hosts[name] }
+
+// Agent returns the first agent of the named host, or nil.
+func (t *Testbed) Agent(name string) *agent.Conn { return t.agents[name] }
+
+// Restart starts a fresh agent in a host whose agents were killed and
+// makes it the host's agent; NAT boxes and backends are set up again.
+func (t *Testbed) Restart(ctx context.Context, name string) error {
+	h := t.hosts[name]
+	if h == nil {
+		return fmt.Errorf("unknown host %q", name)
+	}
+	conn, err := h.StartAgent(ctx, t.onEvent)
+	if err != nil {
+		return err
+	}
+	t.agents[name] = conn
+	switch h.Role() {
+	case RoleNAT:
+		return t.SetupNAT(ctx, name)
+	case RoleBackend:
+		for _, b := range t.Run.Spec.Backends {
+			if b.Name == name {
+				return t.startBackend(ctx, b)
+			}
+		}
+	}
+	return nil
+}
+
+// Down stops every agent, removes every host and forgets the run. It is
+// safe to call more than once.
+func (t *Testbed) Down(ctx context.Context) error {
+	t.downOnce.Do(func() {
+		err := t.backend.Destroy(ctx)
+		if err == nil {
+			err = t.Run.Release()
+		}
+		t.downErr = err
+	})
+	return t.downErr
+}

@@ -1,0 +1,307 @@
+package testbed
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+// FieldError is one problem in a Spec, located by a path such as
+// "nats[0].ports" so that a scenario parser can map it to a file position.
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+var hostName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,23}$`)
+
+// Normalize fills in defaults: one NAT named "nat" when none is given, one
+// origin block named "clients" routed through the first NAT, linux mode,
+// shared allocation, and host names where they are missing.
+func (s *Spec) Normalize() {
+	if len(s.NATs) == 0 {
+		s.NATs = []NATSpec{{}}
+	}
+	for i := range s.NATs {
+		n := &s.NATs[i]
+		if n.Name == "" {
+			n.Name = indexedName(DefaultNATName, i)
+		}
+		if n.IPs == 0 && len(n.Pools) > 0 {
+			for _, p := range n.Pools {
+				n.IPs += p.IPs
+			}
+		}
+		if n.Ports == (natbox.PortRange{}) {
+			n.Ports = natbox.PortRange{First: 1024, Last: 65535}
+		}
+		if n.Mode == "" {
+			n.Mode = ModeLinux
+		}
+		if n.Mode == ModeManaged && n.Hold == 0 {
+			n.Hold = DefaultHold
+		}
+		if n.Allocation == "" {
+			n.Allocation = AllocShared
+		}
+	}
+	for i := range s.Clients {
+		c := &s.Clients[i]
+		if c.Name == "" {
+			c.Name = indexedName("client", i)
+		}
+		if c.Block == "" {
+			c.Block = DefaultBlock
+		}
+		if c.Addresses == 0 {
+			c.Addresses = 1
+		}
+	}
+	known := map[string]bool{}
+	for _, b := range s.Blocks {
+		known[b.Name] = true
+	}
+	for _, c := range s.Clients {
+		if !known[c.Block] {
+			known[c.Block] = true
+			s.Blocks = append(s.Blocks, BlockSpec{Name: c.Block})
+		}
+	}
+	for i := range s.Blocks {
+		if s.Blocks[i].NAT == "" {
+			s.Blocks[i].NAT = s.NATs[0].Name
+		}
+	}
+	for i := range s.Backends {
+		if s.Backends[i].Name == "" {
+			s.Backends[i].Name = indexedName("backend", i)
+		}
+	}
+}
+
+func indexedName(base string, i int) string {
+	if i == 0 {
+		return base
+	}
+	return fmt.Sprintf("%s%d", base, i+1)
+}
+
+// Validate reports every problem of a normalized Spec at once, each as a
+// *FieldError joined with errors.Join. It checks only what can be known
+// before anything is created.
+func (s *Spec) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	names := map[string]string{}
+	checkName := func(path, name string) {
+		if !hostName.MatchString(name) {
+			bad(path+".name", "%q is not a valid host name: use 1-24 lowercase letters, digits or '-', starting with a letter", name)
+			return
+		}
+		if prev, dup := names[name]; dup {
+			bad(path+".name", "%q is already used by %s: host names must be unique", name, prev)
+			return
+		}
+		names[name] = path
+	}
+	if len(s.NATs) == 0 {
+		bad("nats", "at least one NAT box is needed")
+	}
+	natIndex := map[string]int{}
+	totalNATIPs := 0
+	for i, n := range s.NATs {
+		p := fmt.Sprintf("nats[%d]", i)
+		checkName(p, n.Name)
+		natIndex[n.Name] = i
+		totalNATIPs += n.IPs
+		if n.IPs < 1 || n.IPs > MaxNATIPs {
+			bad(p+".ips", "%d NAT IPs: a NAT box needs between 1 and %d NAT IPs", n.IPs, MaxNATIPs)
+		}
+		if err := n.Ports.Validate(); err != nil {
+			bad(p+".ports", "%v", err)
+		}
+		switch n.Mode {
+		case ModeLinux:
+			if n.Hold != 0 {
+				bad(p+".hold", "a hold time needs mode %q (mode %q is the plain Linux NAT)", ModeManaged, ModeLinux)
+			}
+		case ModeManaged:
+			if n.Hold < 0 {
+				bad(p+".hold", "hold %s is negative", n.Hold)
+			}
+		default:
+			bad(p+".mode", "unknown mode %q: valid modes are %q and %q", n.Mode, ModeLinux, ModeManaged)
+		}
+		switch n.PortSelection {
+		case "", "random", "fully-random":
+		default:
+			bad(p+".port_selection", "unknown port selection %q: valid are \"random\" and \"fully-random\" (or leave it out for the kernel default)", n.PortSelection)
+		}
+		switch n.Allocation {
+		case AllocShared:
+			if n.PortsPerHost != 0 {
+				bad(p+".ports_per_host", "ports per host need allocation %q", AllocStatic)
+			}
+		case AllocStatic:
+			if n.PortsPerHost < 1 {
+				bad(p+".ports_per_host", "static allocation needs ports_per_host of at least 1")
+			} else if n.Ports.Validate() == nil && n.PortsPerHost > n.Ports.Size() {
+				bad(p+".ports_per_host", "%d ports per host do not fit the range %s of %d ports", n.PortsPerHost, n.Ports, n.Ports.Size())
+			}
+		default:
+			bad(p+".allocation", "unknown allocation %q: valid are %q and %q", n.Allocation, AllocShared, AllocStatic)
+		}
+		if n.ConnLimit < 0 {
+			bad(p+".conn_limit", "conn_limit %d is negative", n.ConnLimit)
+		}
+		for j, sc := range n.Sysctls {
+			if err := natbox.ValidateSysctlKey(sc.Key); err != nil {
+				bad(fmt.Sprintf("%s.sysctls[%d]", p, j), "%v", err)
+			}
+		}
+		errs = append(errs, validatePools(p, n, s.Blocks)...)
+	}
+	if totalNATIPs > MaxNATIPs {
+		bad("nats", "%d NAT IPs in all: at most %d fit the public subnet", totalNATIPs, MaxNATIPs)
+	}
+	blocks := map[string]bool{}
+	for i, b := range s.Blocks {
+		p := fmt.Sprintf("blocks[%d]", i)
+		if !hostName.MatchString(b.Name) {
+			bad(p+".name", "%q is not a valid block name: use 1-24 lowercase letters, digits or '-'", b.Name)
+		}
+		if blocks[b.Name] {
+			bad(p+".name", "block %q is defined twice", b.Name)
+		}
+		blocks[b.Name] = true
+		if _, ok := natIndex[b.NAT]; !ok {
+			bad(p+".nat", "unknown NAT %q: known NATs are %s", b.NAT, keys(natIndex))
+		}
+	}
+	if len(s.Clients) == 0 {
+		bad("clients", "at least one client host is needed")
+	}
+	if len(s.Clients) > MaxHostsPerRole {
+		bad("clients", "%d client hosts: at most %d", len(s.Clients), MaxHostsPerRole)
+	}
+	for i, c := range s.Clients {
+		p := fmt.Sprintf("clients[%d]", i)
+		checkName(p, c.Name)
+		if c.Addresses < 1 || c.Addresses > MaxAddresses {
+			bad(p+".addresses", "%d source addresses: a client host carries between 1 and %d", c.Addresses, MaxAddresses)
+		}
+		if !blocks[c.Block] {
+			bad(p+".block", "unknown origin block %q", c.Block)
+		}
+	}
+	if len(s.Backends) == 0 {
+		bad("backends", "at least one backend is needed")
+	}
+	if len(s.Backends) > MaxHostsPerRole {
+		bad("backends", "%d backends: at most %d", len(s.Backends), MaxHostsPerRole)
+	}
+	for i, b := range s.Backends {
+		p := fmt.Sprintf("backends[%d]", i)
+		checkName(p, b.Name)
+		ports := map[string]bool{}
+		listeners := append([]BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...)
+		for j, l := range listeners {
+			lp := p
+			if j > 0 {
+				lp = fmt.Sprintf("%s.extra[%d]", p, j-1)
+			}
+			if err := (servers.Spec{Name: b.Name, Protocol: l.Protocol, Addr: fmt.Sprintf(":%d", l.Port)}).Validate(); err != nil {
+				bad(lp, "%v", err)
+			}
+			if l.Port == 0 {
+				bad(lp+".port", "port 0: a backend listens on a port from 1 to 65535")
+			}
+			key := fmt.Sprintf("%s/%d", transport(l.Protocol), l.Port)
+			if ports[key] {
+				bad(lp+".port", "port %d is already used on this backend", l.Port)
+			}
+			ports[key] = true
+		}
+	}
+	if len(errs) == 0 {
+		if _, err := Plan(s, 0); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validatePools(p string, n NATSpec, blocks []BlockSpec) []error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if len(n.Pools) == 0 {
+		return nil
+	}
+	behind := map[string]bool{}
+	for _, b := range blocks {
+		if b.NAT == n.Name {
+			behind[b.Name] = true
+		}
+	}
+	claimed := map[string]string{}
+	ips := 0
+	for j, pool := range n.Pools {
+		pp := fmt.Sprintf("%s.pools[%d]", p, j)
+		if pool.IPs < 1 {
+			bad(pp+".ips", "a pool needs at least 1 NAT IP")
+		}
+		ips += pool.IPs
+		if len(pool.Blocks) == 0 {
+			bad(pp+".blocks", "a pool serves at least one origin block")
+		}
+		for _, b := range pool.Blocks {
+			if !behind[b] {
+				bad(pp+".blocks", "origin block %q is not routed through NAT %q", b, n.Name)
+				continue
+			}
+			if prev, dup := claimed[b]; dup {
+				bad(pp+".blocks", "overlapping pools: origin block %q is already served by pool %q", b, prev)
+			}
+			claimed[b] = pool.Name
+		}
+	}
+	if ips != n.IPs {
+		bad(p+".pools", "the pools use %d NAT IPs but the NAT has %d: they must add up", ips, n.IPs)
+	}
+	for b := range behind {
+		if _, ok := claimed[b]; !ok {
+			bad(p+".pools", "origin block %q has no pool: with pools, every block behind the NAT needs one", b)
+		}
+	}
+	return errs
+}
+
+func transport(p servers.Protocol) string {
+	if p == servers.UDPEcho {
+		return "udp"
+	}
+	return "tcp"
+}
+
+func keys[V any](m map[string]V) string {
+	var out []string
+	for k := range m {
+		out = append(out, fmt.Sprintf("%q", k))
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}

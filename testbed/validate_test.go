@@ -1,0 +1,146 @@
+package testbed
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+func validSpec() Spec {
+	return Spec{
+		NATs:     []NATSpec{{IPs: 1, Ports: natbox.PortRange{First: 1024, Last: 1279}}},
+		Clients:  []ClientSpec{{Name: "client", Addresses: 500}},
+		Backends: []BackendSpec{{Name: "api", Protocol: servers.HTTP1, Port: 8080}},
+	}
+}
+
+func TestValidSpecPasses(t *testing.T) {
+	s := validSpec()
+	s.Normalize()
+	require.NoError(t, s.Validate())
+	assert.Equal(t, "nat", s.NATs[0].Name)
+	assert.Equal(t, ModeLinux, s.NATs[0].Mode)
+	assert.Equal(t, []BlockSpec{{Name: DefaultBlock, NAT: "nat"}}, s.Blocks)
+}
+
+// Bad topology input is refused with the field and what would be valid.
+func TestSpecValidationErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*Spec)
+		path   string
+		want   string
+	}{
+		{"zero NAT IPs", func(s *Spec) { s.NATs[0].IPs = -1 }, "nats[0].ips", "between 1 and 100"},
+		{"port range empty", func(s *Spec) { s.NATs[0].Ports = natbox.PortRange{First: 2000, Last: 1999} }, "nats[0].ports", "first port is above last port"},
+		{"port zero", func(s *Spec) { s.NATs[0].Ports = natbox.PortRange{First: 0, Last: 100} }, "nats[0].ports", "within 1-65535"},
+		{"unknown sysctl", func(s *Spec) { s.NATs[0].Sysctls = []natbox.Sysctl{{Key: "net.ipv4.ip_forwrd", Value: "1"}} }, "nats[0].sysctls[0]", "no such key"},
+		{"non-net sysctl", func(s *Spec) { s.NATs[0].Sysctls = []natbox.Sysctl{{Key: "kernel.pid_max", Value: "1"}} }, "nats[0].sysctls[0]", "only net.* keys"},
+		{"unknown mode", func(s *Spec) { s.NATs[0].Mode = "cloud" }, "nats[0].mode", `valid modes are "linux" and "managed"`},
+		{"hold without managed", func(s *Spec) { s.NATs[0].Mode = ModeLinux; s.NATs[0].Hold = time.Second }, "nats[0].hold", "needs mode"},
+		{"static without ports", func(s *Spec) { s.NATs[0].Allocation = AllocStatic }, "nats[0].ports_per_host", "at least 1"},
+		{"static too big", func(s *Spec) { s.NATs[0].Allocation = AllocStatic; s.NATs[0].PortsPerHost = 300 }, "nats[0].ports_per_host", "do not fit"},
+		{"overlapping pools", func(s *Spec) {
+			s.NATs[0].IPs = 2
+			s.NATs[0].Pools = []PoolSpec{{Name: "a", IPs: 1, Blocks: []string{DefaultBlock}}, {Name: "b", IPs: 1, Blocks: []string{DefaultBlock}}}
+		}, "nats[0].pools[1].blocks", "overlapping pools"},
+		{"pools do not add up", func(s *Spec) {
+			s.NATs[0].IPs = 3
+			s.NATs[0].Pools = []PoolSpec{{Name: "a", IPs: 1, Blocks: []string{DefaultBlock}}}
+		}, "nats[0].pools", "must add up"},
+		{"too many addresses", func(s *Spec) { s.Clients[0].Addresses = 5000 }, "clients[0].addresses", "between 1 and 4000"},
+		{"bad host name", func(s *Spec) { s.Clients[0].Name = "Client_1" }, "clients[0].name", "lowercase"},
+		{"duplicate host", func(s *Spec) { s.Backends[0].Name = "client" }, "backends[0].name", "unique"},
+		{"unknown protocol", func(s *Spec) { s.Backends[0].Protocol = "gopher" }, "backends[0]", "gopher"},
+		{"unknown block nat", func(s *Spec) { s.Blocks = []BlockSpec{{Name: DefaultBlock, NAT: "nat9"}} }, "blocks[0].nat", `known NATs are "nat"`},
+		{"no backends", func(s *Spec) { s.Backends = nil }, "backends", "at least one"},
+		{"duplicate port", func(s *Spec) {
+			s.Backends[0].Extra = []BackendListener{{Protocol: servers.TCPEcho, Port: 8080}}
+		}, "backends[0].extra[0].port", "already used"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := validSpec()
+			tc.mutate(&s)
+			s.Normalize()
+			err := s.Validate()
+			require.Error(t, err)
+			var found bool
+			for _, e := range flatten(err) {
+				var fe *FieldError
+				if errors.As(e, &fe) && fe.Path == tc.path {
+					found = true
+					assert.Contains(t, fe.Msg, tc.want)
+				}
+			}
+			assert.True(t, found, "no error at %s in:\n%v", tc.path, err)
+		})
+	}
+}
+
+// All problems are reported at once.
+func TestValidationReportsEverything(t *testing.T) {
+	s := validSpec()
+	s.NATs[0].IPs = -1
+	s.NATs[0].Ports = natbox.PortRange{First: 10, Last: 5}
+	s.Clients[0].Addresses = -3
+	s.Normalize()
+	assert.Len(t, flatten(s.Validate()), 3)
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
+func TestLayout(t *testing.T) {
+	s := Spec{
+		NATs:     []NATSpec{{IPs: 3, Ports: natbox.PortRange{First: 1024, Last: 1279}}},
+		Clients:  []ClientSpec{{Name: "a", Addresses: 500}, {Name: "b", Block: "other", Addresses: 3}},
+		Backends: []BackendSpec{{Name: "api", Protocol: servers.HTTP1, Port: 80}, {Name: "db", Protocol: servers.TCPEcho, Port: 5432}},
+	}
+	s.Normalize()
+	require.NoError(t, s.Validate())
+	l, err := Plan(&s, 2)
+	require.NoError(t, err)
+	assert.Equal(t, "198.19.64.0/24", l.Public.String())
+	assert.Equal(t, "198.18.64.0/19", l.Clients.String())
+	assert.Equal(t, []string{"198.19.64.1", "198.19.64.2", "198.19.64.3"}, strs(l.NATs[0].IPs))
+	assert.Equal(t, "198.19.64.129", l.Backends[0].Addr.String())
+	require.Len(t, l.Hosts, 2)
+	a := l.Hosts[0]
+	assert.Len(t, a.Sources, 500)
+	blockA, _ := l.Block(DefaultBlock)
+	for _, src := range a.Sources {
+		assert.True(t, blockA.Prefix.Contains(src), "%s outside %s", src, blockA.Prefix)
+		assert.True(t, a.Prefix.Contains(src))
+		assert.False(t, blockA.Link.Contains(src), "sources must not overlap the link net")
+	}
+	assert.True(t, blockA.Link.Contains(a.Link))
+	blockB, _ := l.Block("other")
+	assert.False(t, blockA.Prefix.Overlaps(blockB.Prefix))
+	assert.True(t, l.Clients.Contains(blockB.Prefix.Addr()))
+}
+
+func strs[T interface{ String() string }](in []T) []string {
+	var out []string
+	for _, v := range in {
+		out = append(out, v.String())
+	}
+	return out
+}
