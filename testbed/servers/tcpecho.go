@@ -55,9 +55,9 @@ func (s *Server) echo(c net.Conn) {
 			if isClosed(s.done) {
 				return
 			}
+			s.requests.Add(1) // before the reply, so a client that got it sees it counted
 			w, werr := c.Write(buf[:n])
 			s.bytes.Add(uint64(w))
-			s.requests.Add(1)
 			if werr != nil {
 				return
 			}

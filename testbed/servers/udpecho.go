@@ -83,10 +83,8 @@ func (s *Server) serveUDP() {
 		if isClosed(s.done) {
 			return
 		}
-		w, err := s.udp.WriteToUDPAddrPort(buf[:n], src)
-		if err == nil {
-			s.bytes.Add(uint64(w))
-			s.requests.Add(1)
-		}
+		s.requests.Add(1) // before the reply, so a client that got it sees it counted
+		s.bytes.Add(uint64(n))
+		_, _ = s.udp.WriteToUDPAddrPort(buf[:n], src)
 	}
 }
