@@ -2,8 +2,6 @@ package testbed
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"net/netip"
 
 	"github.com/natlab/natlab/testbed/natbox"
@@ -79,19 +77,10 @@ func NATConfig(s *Spec, l *Layout, name string) (natbox.Config, error) {
 	return cfg, nil
 }
 
-// NATSysctls is what a NAT box sets before its rules: forwarding on; in
-// managed mode the conntrack TIME_WAIT and CLOSE timeouts equal to the
-// hold, so that the kernel also sees a held port as taken (Linux >= 6.5
-// evicts a closing entry only when every port of the range is taken, and
-// then the hold drops the SYN); then the spec's own sysctls in order (they
-// may turn forwarding off again, as a bad config run did).
+// NATSysctls is what a NAT box sets before its rules: forwarding on, then
+// the spec's own sysctls in order (they may turn forwarding off again, as a
+// bad config run did). The managed-mode hold needs no sysctl: natbox gives
+// closed flows a ct timeout policy of its own.
 func NATSysctls(spec NATSpec) []natbox.Sysctl {
-	out := []natbox.Sysctl{{Key: "net.ipv4.ip_forward", Value: "1"}}
-	if spec.Mode == ModeManaged && spec.Hold > 0 {
-		secs := strconv.Itoa(int(math.Ceil(spec.Hold.Seconds())))
-		out = append(out,
-			natbox.Sysctl{Key: "net.netfilter.nf_conntrack_tcp_timeout_time_wait", Value: secs},
-			natbox.Sysctl{Key: "net.netfilter.nf_conntrack_tcp_timeout_close", Value: secs})
-	}
-	return append(out, spec.Sysctls...)
+	return append([]natbox.Sysctl{{Key: "net.ipv4.ip_forward", Value: "1"}}, spec.Sysctls...)
 }
