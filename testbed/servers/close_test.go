@@ -172,3 +172,18 @@ func TestContextEndClosesServer(t *testing.T) {
 		t.Fatal("server still accepts after its context ended")
 	}
 }
+
+func TestStartWithEndedContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s, err := Start(ctx, Spec{Name: "ended", Protocol: TCPEcho, Addr: "127.0.0.1:0"})
+	if err != nil {
+		return // refusing to start is a fine answer too
+	}
+	if !eventually(5*time.Second, func() bool { return isClosed(s.done) }) {
+		t.Fatal("server started with an ended context did not close")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+}

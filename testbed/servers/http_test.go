@@ -150,3 +150,39 @@ func TestHTTP1RefusesH2C(t *testing.T) {
 		t.Fatal("an h2c (prior knowledge) request to an http1 server succeeded; want it refused")
 	}
 }
+
+// TestHTTP1UnpooledChurnLeavesNothingTracked dials a fresh connection per
+// request, as an unpooled client does: each is counted once and none stays
+// tracked after the client closes it.
+func TestHTTP1UnpooledChurnLeavesNothingTracked(t *testing.T) {
+	const n = 500
+	s := start(t, Spec{Protocol: HTTP1})
+	tr := &http.Transport{DisableKeepAlives: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			for range n / 10 {
+				resp, err := c.Get(baseURL(s) + "/")
+				if err != nil {
+					t.Errorf("GET: %v", err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	if !eventually(5*time.Second, func() bool { return s.Stats().Active == 0 }) {
+		t.Fatalf("active = %d after all requests, want 0", s.Stats().Active)
+	}
+	s.tl.mu.Lock()
+	left := len(s.tl.conns)
+	s.tl.mu.Unlock()
+	st := s.Stats()
+	if st.Accepted != n || st.Requests != n || st.Status["2xx"] != n || left != 0 {
+		t.Fatalf("accepted %d requests %d 2xx %d tracked %d; want %d %d %d 0", st.Accepted, st.Requests, st.Status["2xx"], left, n, n, n)
+	}
+}

@@ -11,12 +11,17 @@ import (
 // so multiplexed load stays on one connection.
 const maxStreamsPerConn = 1000
 
+// readHeaderTimeout bounds how long a connection may sit before sending
+// its first request headers. It is long because "hold N connections open"
+// load may dial without sending anything for the length of a phase.
+const readHeaderTimeout = 10 * time.Minute
+
 // newHTTPServer builds the http.Server for an HTTP protocol: HTTP/1.1
 // always, cleartext HTTP/2 (prior knowledge) too for h2c and the registrar.
 func (s *Server) newHTTPServer() *http.Server {
 	hs := &http.Server{
 		Handler:           s.instrument(s.routes()),
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
 		ErrorLog:          log.New(io.Discard, "", 0), // resets are expected here
 		Protocols:         new(http.Protocols),
 		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: maxStreamsPerConn},

@@ -24,7 +24,8 @@ type Server struct {
 	flows   udpFlows
 
 	work      inflight // every goroutine and handler the server runs
-	stopAfter func() bool
+	mu        sync.Mutex
+	stopAfter func() bool // guarded by mu: ctx's AfterFunc may call Close before Start stores it
 	closeOnce sync.Once
 	closeErr  error
 
@@ -78,7 +79,9 @@ func Start(ctx context.Context, spec Spec) (*Server, error) {
 			s.goServe(s.serveEcho)
 		}
 	}
+	s.mu.Lock()
 	s.stopAfter = context.AfterFunc(ctx, func() { _ = s.Close() })
+	s.mu.Unlock()
 	return s, nil
 }
 
@@ -109,8 +112,11 @@ func (s *Server) Addr() net.Addr { return s.addr }
 // Calling it again returns the first result.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		if s.stopAfter != nil {
-			s.stopAfter()
+		s.mu.Lock()
+		stop := s.stopAfter
+		s.mu.Unlock()
+		if stop != nil {
+			stop()
 		}
 		close(s.done)
 		var errs []error

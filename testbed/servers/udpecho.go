@@ -60,7 +60,9 @@ func (f *udpFlows) active(now time.Time) int64 {
 	return n
 }
 
-// serveUDP echoes every datagram back to its sender until Close.
+// serveUDP echoes every datagram back to its sender until Close. One
+// goroutine serves the socket, so during a stall later datagrams queue in
+// the socket buffer (and overflow it, as they would on a stuck server).
 func (s *Server) serveUDP() {
 	buf := make([]byte, 64*1024)
 	for {
