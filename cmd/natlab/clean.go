@@ -29,8 +29,10 @@ runs; a run that is still alive is left alone unless --force is given.`,
 				return err
 			}
 			alive := map[string]bool{}
+			known := map[string]bool{}
 			for _, s := range states {
 				alive[s.ID] = s.Alive()
+				known[s.ID] = true
 			}
 			targets := map[string]bool{}
 			if len(ids) > 0 {
@@ -62,7 +64,10 @@ runs; a run that is still alive is left alone unless --force is given.`,
 					fmt.Fprintf(cmd.OutOrStdout(), "removed namespace %s\n", n)
 				}
 				errs = append(errs, testbed.Forget(id))
-				cleaned++
+				if len(removed) > 0 || known[id] {
+					fmt.Fprintf(cmd.OutOrStdout(), "cleaned run %s\n", id)
+					cleaned++
+				}
 			}
 			if err := errors.Join(errs...); err != nil {
 				return err
