@@ -165,4 +165,3 @@ func TestVersionAndUsage(t *testing.T) {
 	assert.Equal(t, ExitInput, code)
 	assert.Contains(t, errOut, "unknown flag")
 }
-
