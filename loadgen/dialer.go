@@ -71,6 +71,13 @@ func (d *dialer) dial(ctx context.Context, ph *phaseRec) (net.Conn, error) {
 	}
 	t0 := time.Now()
 	c, err := nd.DialContext(ctx, d.network, d.target)
+	if err == nil && d.network == "udp" && c.LocalAddr().String() == c.RemoteAddr().String() {
+		// A connected UDP socket that got the target's own port (possible
+		// only on one host) would hear itself; dial again, as Go's TCP
+		// dialer does for the same case.
+		_ = c.Close()
+		c, err = nd.DialContext(ctx, d.network, d.target)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,12 @@ import (
 	"time"
 )
 
-// MaxErrorSamples bounds Result.Errors.
-const MaxErrorSamples = 32
+// Bounds of Result.Errors: distinct texts kept per outcome class, and for
+// class other (whose texts are the only clue to what happened).
+const (
+	MaxErrorSamplesPerClass = 2
+	MaxOtherErrorSamples    = 16
+)
 
 // Result is the outcome of a run (or the merge of several runs).
 type Result struct {
@@ -22,8 +26,9 @@ type Result struct {
 	Phases []PhaseResult `json:"phases"`
 	// Total is the sum of all phases.
 	Total PhaseResult `json:"total"`
-	// Errors samples distinct raw error texts: every outcome class keeps at
-	// least its first example, other texts up to MaxErrorSamples in all.
+	// Errors samples distinct raw error texts with their counts: up to
+	// MaxErrorSamplesPerClass per outcome class, MaxOtherErrorSamples for
+	// OutcomeOther.
 	Errors []ErrorSample `json:"errors,omitempty"`
 	// ErrorsNotKept counts errors whose text was not kept.
 	ErrorsNotKept uint64 `json:"errors_not_kept,omitempty"`
@@ -126,17 +131,21 @@ type errorSet struct {
 }
 
 func (s *errorSet) add(o Outcome, text string, n uint64) {
-	classSeen := false
+	inClass := 0
 	for i := range s.samples {
 		if s.samples[i].Outcome == o {
 			if s.samples[i].Error == text {
 				s.samples[i].Count += n
 				return
 			}
-			classSeen = true
+			inClass++
 		}
 	}
-	if classSeen && len(s.samples) >= MaxErrorSamples {
+	limit := MaxErrorSamplesPerClass
+	if o == OutcomeOther {
+		limit = MaxOtherErrorSamples
+	}
+	if inClass >= limit {
 		s.notKept += n
 		return
 	}

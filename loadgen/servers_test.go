@@ -209,4 +209,3 @@ func serveUDP(t testing.TB) *net.UDPConn {
 	})
 	return c
 }
-

@@ -42,10 +42,16 @@ func newConduit(p Plan, rec *recorder) (conduit, error) {
 }
 
 // classifyIn classifies err, turning any error of an attempt whose context
-// was cancelled into OutcomeCancelled.
+// was cancelled (or whose context deadline has passed: the I/O deadline can
+// fire a moment before the context notices) into OutcomeCancelled.
 func classifyIn(ctx context.Context, err error, stage Stage) Outcome {
-	if err != nil && ctx.Err() != nil {
-		return OutcomeCancelled
+	if err != nil {
+		if ctx.Err() != nil {
+			return OutcomeCancelled
+		}
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			return OutcomeCancelled
+		}
 	}
 	return Classify(err, stage)
 }

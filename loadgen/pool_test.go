@@ -1,0 +1,122 @@
+package loadgen
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// A keep-alive pool of N opens at most N connections, whatever the load.
+func TestKeepAlivePoolOpensAtMostN(t *testing.T) {
+	requireRoot(t)
+	for _, kind := range []string{KindTCP, KindHTTP1} {
+		t.Run(kind, func(t *testing.T) {
+			var ln *countingListener
+			if kind == KindTCP {
+				ln = serve(t, echoHandler)
+			} else {
+				ln = serveHTTP(t, false, statusHandler(200))
+			}
+			p := Plan{Target: ln.Addr().String(), Phases: closedPhase(400*time.Millisecond, 16),
+				Strategy: Strategy{Kind: kind, Pool: PoolKeepAlive, PoolSize: 4}}
+			res := runPlan(t, p)
+			c := res.Total.Counts
+			if c.Of(OutcomeOK) < 500 || c.Of(OutcomeOK) != c.Attempts {
+				t.Fatalf("want many ok attempts, got %v", c.Outcomes)
+			}
+			if got := ln.accepts.Load(); got > 4 || c.NewConns != uint64(got) {
+				t.Fatalf("pool of 4 opened %d connections (loadgen counted %d)", got, c.NewConns)
+			}
+			t.Logf("%d requests over %d connections", c.Attempts, ln.accepts.Load())
+		})
+	}
+}
+
+// Pooled connections are retired by age and by request count.
+func TestPoolRetiresConnections(t *testing.T) {
+	requireRoot(t)
+	ln := serve(t, echoHandler)
+	p := Plan{Target: ln.Addr().String(), Phases: closedPhase(300*time.Millisecond, 1),
+		Strategy: Strategy{Kind: KindTCP, Pool: PoolKeepAlive, PoolSize: 1, MaxRequestsPerConn: 10}}
+	res := runPlan(t, p)
+	c := res.Total.Counts
+	want := (c.Attempts + 9) / 10
+	if c.NewConns != want || uint64(ln.accepts.Load()) != want {
+		t.Fatalf("10 requests per conn: %d attempts want %d conns, got %d (accepts %d)", c.Attempts, want, c.NewConns, ln.accepts.Load())
+	}
+
+	ln2 := serve(t, echoHandler)
+	p.Target, p.Strategy.MaxRequestsPerConn, p.Strategy.MaxConnAge = ln2.Addr().String(), 0, 100*time.Millisecond
+	res = runPlan(t, p)
+	if n := ln2.accepts.Load(); n < 3 || n > 4 {
+		t.Fatalf("max age 100ms over 300ms: want 3-4 connections, got %d", n)
+	}
+}
+
+// An idle pooled connection is closed by the idle timeout even when no
+// request comes to notice it.
+func TestPoolIdleTimeoutClosesIdleConns(t *testing.T) {
+	requireRoot(t)
+	ln := serve(t, echoHandler)
+	var open []int64
+	p := Plan{Target: ln.Addr().String(), Tick: 100 * time.Millisecond,
+		Strategy: Strategy{Kind: KindTCP, Pool: PoolKeepAlive, PoolSize: 2, IdleTimeout: 150 * time.Millisecond},
+		Phases: []Phase{
+			{Name: "busy", Duration: 200 * time.Millisecond, Schedule: Schedule{Kind: ScheduleClosed, Concurrency: 2}},
+			{Name: "quiet", Duration: 500 * time.Millisecond, Schedule: Schedule{Kind: ScheduleClosed}},
+		}}
+	res, err := Run(t.Context(), p, func(s Sample) { open = append(open, s.OpenConns) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open[0] != 2 || open[len(open)-1] != 0 {
+		t.Fatalf("open connections per tick %v: want 2 while busy and 0 after the idle timeout", open)
+	}
+	if res.Total.Counts.NewConns != 2 {
+		t.Fatalf("want 2 connections, got %d", res.Total.Counts.NewConns)
+	}
+}
+
+// h2c multiplexes everything over PoolSize connections (default one).
+func TestH2COpensOneConnection(t *testing.T) {
+	requireRoot(t)
+	ln := serveHTTP(t, true, statusHandler(200))
+	p := Plan{Target: ln.Addr().String(), Phases: closedPhase(400*time.Millisecond, 32),
+		Strategy: Strategy{Kind: KindH2C}}
+	res := runPlan(t, p)
+	c := res.Total.Counts
+	if c.Of(OutcomeOK) < 500 || c.Of(OutcomeOK) != c.Attempts {
+		t.Fatalf("want many ok attempts, got %v (errors %v)", c.Outcomes, res.Errors)
+	}
+	if ln.accepts.Load() != 1 || c.NewConns != 1 {
+		t.Fatalf("h2c opened %d connections (loadgen counted %d), want 1", ln.accepts.Load(), c.NewConns)
+	}
+	t.Logf("%d concurrent-32 requests over 1 connection", c.Attempts)
+}
+
+// Sources are used round-robin, each connection from the next one.
+func TestSourcesRoundRobin(t *testing.T) {
+	requireRoot(t)
+	seen := map[string]int{}
+	ln := serve(t, echoHandler)
+	srcs := []netip.Addr{netip.MustParseAddr("127.0.0.4"), netip.MustParseAddr("127.0.0.5"), netip.MustParseAddr("127.0.0.6")}
+	rec := newRecorder(Plan{Phases: closedPhase(time.Second, 1)})
+	d, err := newDialer(Plan{Target: ln.Addr().String(), Sources: srcs, ConnectTimeout: time.Second}, "tcp", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 9 {
+		c, err := d.dial(t.Context(), rec.phases[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[c.LocalAddr().(*net.TCPAddr).IP.String()]++
+		_ = c.Close()
+	}
+	for _, s := range srcs {
+		if seen[s.String()] != 3 {
+			t.Fatalf("round-robin over 3 sources, 9 dials: got %v", seen)
+		}
+	}
+}

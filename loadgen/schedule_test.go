@@ -1,0 +1,280 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+// stallingEcho echoes, but once, stallAfter into the test, it stalls every
+// answer until stall later (as a NAT that stops forwarding for a while).
+func stallingEcho(stallAfter, stall time.Duration) func(net.Conn) {
+	begin := time.Now()
+	var once sync.Once
+	var mu sync.Mutex
+	var until time.Time
+	return func(c net.Conn) {
+		defer c.Close()
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			if time.Since(begin) >= stallAfter {
+				once.Do(func() { mu.Lock(); until = time.Now().Add(stall); mu.Unlock() })
+			}
+			mu.Lock()
+			wait := time.Until(until)
+			mu.Unlock()
+			time.Sleep(wait)
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Open schedule: a 2 s stall shows as >= ~2 s of latency at p99, because
+// latency counts from the intended send time, not from when the client
+// got round to sending.
+func TestOpenScheduleShowsStallAsLatency(t *testing.T) {
+	requireRoot(t)
+	ln := serve(t, stallingEcho(500*time.Millisecond, 2*time.Second))
+	p := Plan{Target: ln.Addr().String(), Strategy: Strategy{Kind: KindTCP, Pool: PoolKeepAlive, PoolSize: 1},
+		Phases: []Phase{{Name: "open", Duration: 3 * time.Second, Schedule: Schedule{Kind: ScheduleOpen, Rate: RatePerSecond(200)}}}}
+	res := runPlan(t, p)
+	c := res.Total.Counts
+	if c.Attempts != 600 || c.Of(OutcomeOK) != 600 {
+		t.Fatalf("want 600 ok attempts at 200/s for 3 s, got %d: %v (errors %v)", c.Attempts, c.Outcomes, res.Errors)
+	}
+	s := res.Total.Request.Summary()
+	if s.P99 < 1900*time.Millisecond || s.Max < 1950*time.Millisecond {
+		t.Fatalf("stall of 2 s hidden: p99 %s max %s", s.P99, s.Max)
+	}
+	if s.P50 < 100*time.Millisecond {
+		t.Fatalf("half the arrivals came during the stall, p50 %s looks like coordinated omission", s.P50)
+	}
+	t.Logf("request latency: p50 %s p90 %s p99 %s max %s", s.P50, s.P90, s.P99, s.Max)
+}
+
+// Ramp and spike send the number of arrivals their rates integrate to.
+func TestArrivalSchedulesSendTheirCount(t *testing.T) {
+	requireRoot(t)
+	ln := serve(t, echoHandler)
+	tests := []struct {
+		sc   Schedule
+		want uint64
+	}{
+		{Schedule{Kind: ScheduleOpen, Rate: RatePerSecond(100)}, 100},
+		{Schedule{Kind: ScheduleRamp, From: RatePerSecond(0), To: RatePerSecond(200)}, 100},
+		{Schedule{Kind: ScheduleSpike, Rate: RatePerSecond(50), SpikeRate: RatePerSecond(450), SpikeAt: 500 * time.Millisecond, SpikeFor: 250 * time.Millisecond}, 150},
+	}
+	for _, tc := range tests {
+		t.Run(tc.sc.Kind, func(t *testing.T) {
+			p := Plan{Target: ln.Addr().String(), Strategy: Strategy{Kind: KindTCP},
+				Phases: []Phase{{Name: tc.sc.Kind, Duration: time.Second, Schedule: tc.sc}}}
+			start := time.Now()
+			res := runPlan(t, p)
+			if got := res.Total.Counts.Attempts; got != tc.want || res.Total.Counts.Of(OutcomeOK) != got {
+				t.Fatalf("want %d ok attempts, got %v", tc.want, res.Total.Counts)
+			}
+			if el := time.Since(start); el < time.Second || el > 1300*time.Millisecond {
+				t.Fatalf("phase of 1 s took %s", el)
+			}
+		})
+	}
+}
+
+// Arrivals beyond MaxInFlight are dropped by the client and counted.
+func TestMaxInFlightDropsAreCounted(t *testing.T) {
+	requireRoot(t)
+	ln := serve(t, silentHandler)
+	p := Plan{Target: ln.Addr().String(), Strategy: Strategy{Kind: KindTCP}, MaxInFlight: 10, RequestTimeout: 2 * time.Second,
+		Phases: []Phase{{Name: "open", Duration: 500 * time.Millisecond, Schedule: Schedule{Kind: ScheduleOpen, Rate: RatePerSecond(200)}}}}
+	res := runPlan(t, p)
+	c := res.Total.Counts
+	if c.Attempts != 100 || c.Of(OutcomeDropped) != 90 || c.Of(OutcomeReadTimeout) != 10 {
+		t.Fatalf("want 100 attempts = 10 read timeouts + 90 dropped, got %d %v", c.Attempts, c.Outcomes)
+	}
+}
+
+// Hold keeps thousands of connections open across source addresses for
+// the phase, then closes them.
+func TestHoldThousandsAcrossSources(t *testing.T) {
+	requireRoot(t)
+	const n = 9000 // client and server share this process's 20,000 files
+	ln := serve(t, silentHandler)
+	srcs := []netip.Addr{netip.MustParseAddr("127.0.1.1"), netip.MustParseAddr("127.0.1.2"), netip.MustParseAddr("127.0.1.3")}
+	p := Plan{Target: ln.Addr().String(), Sources: srcs, Strategy: Strategy{Kind: KindTCP}, Tick: 500 * time.Millisecond,
+		Phases: []Phase{
+			{Name: "hold", Duration: 3 * time.Second, Schedule: Schedule{Kind: ScheduleHold, Hold: n}},
+			{Name: "after", Duration: 500 * time.Millisecond, Schedule: Schedule{Kind: ScheduleClosed}},
+		}}
+	var peak int64
+	var last Sample
+	res, err := Run(t.Context(), p, func(s Sample) { peak = max(peak, s.OpenConns); last = s })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Check(); err != nil {
+		t.Fatal(err)
+	}
+	c := res.Phases[0].Counts
+	if c.Attempts != n || c.Of(OutcomeOK) != n || c.Lost != 0 || ln.accepts.Load() != n {
+		t.Fatalf("want %d held, got %v lost %d accepts %d (errors %v)", n, c.Outcomes, c.Lost, ln.accepts.Load(), res.Errors)
+	}
+	if peak != n || last.OpenConns != 0 {
+		t.Fatalf("open connections: peak %d (want %d), at the end %d (want 0)", peak, n, last.OpenConns)
+	}
+	t.Logf("held %d connections from 3 sources; connect p99 %s", n, res.Phases[0].Connect.Quantile(0.99))
+}
+
+// A held connection the server resets counts as lost; it stays ok.
+func TestHoldCountsLostConnections(t *testing.T) {
+	requireRoot(t)
+	ln := serve(t, func(c net.Conn) {
+		time.Sleep(200 * time.Millisecond)
+		_ = c.(*net.TCPConn).SetLinger(0)
+		_ = c.Close()
+	})
+	p := Plan{Target: ln.Addr().String(), Strategy: Strategy{Kind: KindTCP},
+		Phases: []Phase{{Name: "hold", Duration: 600 * time.Millisecond, Schedule: Schedule{Kind: ScheduleHold, Hold: 20}}}}
+	res := runPlan(t, p)
+	c := res.Total.Counts
+	if c.Of(OutcomeOK) != 20 || c.Lost != 20 {
+		t.Fatalf("want 20 ok and 20 lost, got %v lost %d", c.Outcomes, c.Lost)
+	}
+}
+
+// Samples arrive every tick while the run goes on and add up to the result.
+func TestSamplesAddUpToResult(t *testing.T) {
+	requireRoot(t)
+	ln := serve(t, echoHandler)
+	p := Plan{Target: ln.Addr().String(), Strategy: Strategy{Kind: KindTCP}, Tick: 100 * time.Millisecond,
+		Phases: []Phase{
+			{Name: "a", Duration: 350 * time.Millisecond, Schedule: Schedule{Kind: ScheduleOpen, Rate: RatePerSecond(400)}},
+			{Name: "b", Duration: 300 * time.Millisecond, Schedule: Schedule{Kind: ScheduleClosed, Concurrency: 2}},
+		}}
+	var got []Sample
+	start := time.Now()
+	var firstAt time.Duration
+	res := runPlanWithSamples(t, p, func(s Sample) {
+		if len(got) == 0 {
+			firstAt = time.Since(start)
+		}
+		got = append(got, s)
+	})
+	if len(got) != 7 || firstAt > 200*time.Millisecond {
+		t.Fatalf("want 7 samples (6 ticks + final), the first after ~100ms; got %d, first at %s", len(got), firstAt)
+	}
+	var sum Counts
+	phases := map[string]bool{}
+	for _, s := range got {
+		sum.Attempts += s.Attempts
+		sum.NewConns += s.NewConns
+		for k, v := range s.Outcomes {
+			if sum.Outcomes == nil {
+				sum.Outcomes = map[Outcome]uint64{}
+			}
+			sum.Outcomes[k] += v
+		}
+		phases[s.Phase] = true
+	}
+	tot := res.Total.Counts
+	if sum.Attempts != tot.Attempts || sum.Of(OutcomeOK) != tot.Of(OutcomeOK) || sum.NewConns != tot.NewConns {
+		t.Fatalf("samples sum to %+v, result says %+v", sum, tot)
+	}
+	if !phases["a"] || !phases["b"] || got[0].AttemptsPerSec() < 300 {
+		t.Fatalf("phases %v, first tick %.0f attempts/s (want ~400)", phases, got[0].AttemptsPerSec())
+	}
+}
+
+func runPlanWithSamples(t *testing.T, p Plan, f func(Sample)) *Result {
+	t.Helper()
+	res, err := Run(context.Background(), p, f)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if err := res.Check(); err != nil {
+		t.Fatalf("accounting: %v", err)
+	}
+	return res
+}
+
+// The invariant holds exactly under every strategy, also when the run is
+// cancelled mid-way with attempts in flight: those end as cancelled.
+func TestInvariantUnderCancel(t *testing.T) {
+	requireRoot(t)
+	slowHTTP := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if time.Now().UnixNano()%2 == 0 {
+			select {
+			case <-time.After(2 * time.Second):
+			case <-r.Context().Done():
+			}
+		}
+		w.WriteHeader(200)
+	})
+	slowEcho := stallingEcho(100*time.Millisecond, 2*time.Second)
+	tests := []struct {
+		name   string
+		strat  Strategy
+		target func(t *testing.T) string
+	}{
+		{"tcp", Strategy{Kind: KindTCP}, func(t *testing.T) string { return serve(t, slowEcho).Addr().String() }},
+		{"tcp pooled", Strategy{Kind: KindTCP, Pool: PoolKeepAlive, PoolSize: 4}, func(t *testing.T) string { return serve(t, slowEcho).Addr().String() }},
+		{"http1", Strategy{Kind: KindHTTP1}, func(t *testing.T) string { return serveHTTP(t, false, slowHTTP).Addr().String() }},
+		{"http1 keepalive", Strategy{Kind: KindHTTP1, Pool: PoolKeepAlive, PoolSize: 4}, func(t *testing.T) string { return serveHTTP(t, false, slowHTTP).Addr().String() }},
+		{"h2c", Strategy{Kind: KindH2C, PoolSize: 2}, func(t *testing.T) string { return serveHTTP(t, true, slowHTTP).Addr().String() }},
+		{"udp", Strategy{Kind: KindUDP}, func(t *testing.T) string { return silentUDP(t) }},
+		{"udp one socket", Strategy{Kind: KindUDP, Pool: PoolKeepAlive}, func(t *testing.T) string { return serveUDP(t).LocalAddr().String() }},
+	}
+	for _, tc := range tests {
+		for _, sched := range []Schedule{{Kind: ScheduleOpen, Rate: RatePerSecond(500)}, {Kind: ScheduleClosed, Concurrency: 8}, {Kind: ScheduleHold, Hold: 50}} {
+			t.Run(tc.name+"/"+sched.Kind, func(t *testing.T) {
+				p := Plan{Target: tc.target(t), Strategy: tc.strat, RequestTimeout: 10 * time.Second,
+					Phases: []Phase{
+						{Name: "one", Duration: 200 * time.Millisecond, Schedule: sched},
+						{Name: "two", Duration: 5 * time.Second, Schedule: sched},
+						{Name: "three", Duration: time.Second, Schedule: sched},
+					}}
+				ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+				defer cancel()
+				start := time.Now()
+				res, err := Run(ctx, p, nil)
+				if !errors.Is(err, context.DeadlineExceeded) || res == nil {
+					t.Fatalf("want a partial result and the ctx error, got %v", err)
+				}
+				if el := time.Since(start); el > 1500*time.Millisecond {
+					t.Fatalf("cancelled run took %s to return", el)
+				}
+				if err := res.Check(); err != nil {
+					t.Fatal(err)
+				}
+				c := res.Total.Counts
+				if c.Attempts == 0 || c.InFlight != 0 || len(res.Phases) != 3 || res.Phases[2].Counts.Attempts != 0 {
+					t.Fatalf("counts %+v, phases %d", c, len(res.Phases))
+				}
+				t.Logf("%v %v", c.Outcomes, res.Errors)
+			})
+		}
+	}
+}
+
+// silentUDP returns the address of a UDP socket that never answers.
+func silentUDP(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatalf("listen udp: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c.LocalAddr().String()
+}
