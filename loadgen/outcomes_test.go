@@ -139,4 +139,3 @@ func TestOtherKeepsRawError(t *testing.T) {
 	}
 	t.Logf("kept: %q x%d", res.Errors[0].Error, res.Errors[0].Count)
 }
-
