@@ -16,8 +16,9 @@ type trackedListener struct {
 	net.Listener
 	srv *Server
 
-	mu    sync.Mutex
-	conns map[*trackedConn]struct{}
+	mu     sync.Mutex
+	conns  map[*trackedConn]struct{}
+	closed bool // set by closeAll; later accepts are closed at once
 }
 
 // newTrackedListener wraps ln for srv.
@@ -39,22 +40,29 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 		l.srv.accepted.Add(1)
 		l.srv.peers.add(addrPortOf(c.RemoteAddr()))
 		if l.srv.reset.Load() {
+			l.srv.resets.Add(1) // before the RST, so a client that saw it sees it counted
 			abort(c)
-			l.srv.resets.Add(1)
 			continue
 		}
 		tc := &trackedConn{Conn: c, l: l}
 		l.mu.Lock()
+		if l.closed {
+			// Accepted while Close ran: closeAll has already swept.
+			l.mu.Unlock()
+			_ = c.Close()
+			return nil, net.ErrClosed
+		}
 		l.conns[tc] = struct{}{}
-		l.mu.Unlock()
 		l.srv.active.Add(1)
+		l.mu.Unlock()
 		return tc, nil
 	}
 }
 
-// closeAll closes every connection still open.
+// closeAll closes every connection still open, and any accepted later.
 func (l *trackedListener) closeAll() {
 	l.mu.Lock()
+	l.closed = true
 	open := make([]*trackedConn, 0, len(l.conns))
 	for c := range l.conns {
 		open = append(open, c)
@@ -87,9 +95,9 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.l.srv.reset.Load() {
 		if c.closed.CompareAndSwap(false, true) {
-			abort(c.Conn)
 			c.l.srv.resets.Add(1)
 			c.l.forget(c)
+			abort(c.Conn)
 		}
 		return 0, errReset
 	}
