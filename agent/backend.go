@@ -72,7 +72,7 @@ func (b *backendRole) control(c BackendControl) error {
 	defer b.mu.Unlock()
 	matched := false
 	for _, s := range b.servers {
-		if c.Server != "" && s.Stats().Name != c.Server {
+		if c.Server != "" && s.Spec().Name != c.Server {
 			continue
 		}
 		matched = true

@@ -3,19 +3,47 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"sync"
 
 	"github.com/natlab/natlab/loadgen"
 )
 
 // clientRole runs load plans from its host's source addresses.
-type clientRole struct{}
+type clientRole struct {
+	mu      sync.Mutex
+	next    int
+	running map[int]context.CancelFunc
+}
 
 func (c *clientRole) register(h Handlers) {
+	c.running = map[int]context.CancelFunc{}
 	h[OpLoadRun] = func(ctx context.Context, args json.RawMessage, emit Emitter) (any, error) {
 		var plan loadgen.Plan
 		if err := Decode(args, &plan); err != nil {
 			return nil, err
 		}
+		ctx, cancel := context.WithCancel(ctx)
+		c.mu.Lock()
+		c.next++
+		id := c.next
+		c.running[id] = cancel
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			delete(c.running, id)
+			c.mu.Unlock()
+			cancel()
+		}()
 		return loadgen.Run(ctx, plan, func(s loadgen.Sample) { emit(EventSample, s) })
+	}
+	// load.stop ends every running load early; each load.run then answers
+	// with its result so far, its accounting exact.
+	h[OpLoadStop] = func(context.Context, json.RawMessage, Emitter) (any, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, cancel := range c.running {
+			cancel()
+		}
+		return len(c.running), nil
 	}
 }

@@ -35,7 +35,7 @@ func Main(args []string) int {
 		return 2
 	}
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
-	log.SetPrefix("")
+	raiseFileLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	err := Run(ctx, role, *hostName, os.Stdin, os.Stdout)
@@ -73,4 +73,14 @@ func Run(ctx context.Context, role, host string, r io.Reader, w io.Writer) error
 		}
 	}
 	return err
+}
+
+// raiseFileLimit lifts the soft open-file limit to the hard one: a client
+// agent holds thousands of connections.
+func raiseFileLimit() {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
 }

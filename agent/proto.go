@@ -67,7 +67,8 @@ const (
 
 // Operations of the client role.
 const (
-	OpLoadRun = "load.run" // loadgen.Plan -> loadgen.Result; streams EventSample
+	OpLoadRun  = "load.run"  // loadgen.Plan -> loadgen.Result; streams EventSample
+	OpLoadStop = "load.stop" // ends running loads early -> int (how many)
 )
 
 // EventSample carries one loadgen.Sample.
