@@ -1,0 +1,168 @@
+package scenario
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/natlab/natlab/loadgen"
+)
+
+// Evaluate judges every assertion of s against what the run observed, in
+// the order they were written. A metric without data (no attempt ended, no
+// latency recorded, a phase that did not run) fails its assertion.
+func Evaluate(s *Scenario, o *Observed) []Verdict {
+	if o == nil {
+		o = &Observed{}
+	}
+	out := make([]Verdict, 0, len(s.Asserts))
+	for _, a := range s.Asserts {
+		v := Verdict{Name: a.Name, Pos: a.Pos, Expected: a.Expect.Text}
+		if a.Recovery != nil {
+			v.Passed, v.Observed, v.Expected = recovered(a, o)
+		} else {
+			v.Passed, v.Observed = judge(a, o)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// judge evaluates an expression over a phase or the whole run.
+func judge(a Assertion, o *Observed) (bool, string) {
+	w := o.Run
+	if a.Phase != "" {
+		var ok bool
+		if w, ok = o.Phases[a.Phase]; !ok {
+			return false, fmt.Sprintf("no data: phase %q did not run", a.Phase)
+		}
+	}
+	v, why := windowValue(a.Expect.Metric, w, o)
+	if why != "" {
+		return false, "no data: " + why
+	}
+	return a.Expect.Holds(v), formatValue(a.Expect.kind, v)
+}
+
+// windowValue returns a metric of a window in its unit, or why it has no value.
+func windowValue(metric string, w Window, o *Observed) (float64, string) {
+	c := w.Counts
+	ended := c.Ended() - c.Of(loadgen.OutcomeCancelled)
+	errs := ended - c.Of(loadgen.OutcomeOK)
+	switch metric {
+	case "attempts":
+		return float64(c.Attempts), ""
+	case "ok":
+		return float64(c.Of(loadgen.OutcomeOK)), ""
+	case "errors":
+		return float64(errs), ""
+	case "error_rate":
+		if ended == 0 {
+			return 0, "no attempt ended"
+		}
+		return float64(errs) / float64(ended), ""
+	case "throughput":
+		if w.Duration <= 0 {
+			return 0, "the window has no duration"
+		}
+		return float64(c.Of(loadgen.OutcomeOK)) / w.Duration.Seconds(), ""
+	case "lost":
+		return float64(c.Lost), ""
+	case "nat.allocation_failures":
+		return float64(w.NAT.AllocationFailures), ""
+	case "nat.peak_port_utilization":
+		return w.NAT.PeakPortUtilization, ""
+	case "nat.peak_conntrack":
+		return float64(w.NAT.PeakConntrack), ""
+	case "nat.ip_forward_off_seconds":
+		return float64(w.NAT.IPForwardOff), ""
+	}
+	family, rest, _ := strings.Cut(metric, ".")
+	switch family {
+	case "outcomes":
+		oc, err := loadgen.ParseOutcome(rest)
+		if err != nil {
+			return 0, err.Error()
+		}
+		return float64(c.Of(oc)), ""
+	case "connect":
+		return latency(w.Connect, rest, "connect")
+	case "request":
+		return latency(w.Request, rest, "request")
+	case "backend":
+		name, field, _ := strings.Cut(rest, ".")
+		b, ok := w.Backends[name]
+		if !ok {
+			return 0, fmt.Sprintf("backend %q reported no counters", name)
+		}
+		if field == "accepted" {
+			return float64(b.Accepted), ""
+		}
+		return float64(b.RegistrationsFailedClosed), ""
+	case "alarm":
+		name, field, _ := strings.Cut(rest, ".")
+		st := o.Alarms[name]
+		switch field {
+		case "fired":
+			return boolValue(st.Fired), ""
+		case "fired_before_first_failure":
+			return boolValue(st.Fired && (o.FirstFailure == nil || st.FirstFired < *o.FirstFailure)), ""
+		default:
+			if !st.Fired {
+				return 0, fmt.Sprintf("alarm %q never fired", name)
+			}
+			return float64(st.FirstFired), ""
+		}
+	}
+	return 0, fmt.Sprintf("unknown metric %q", metric)
+}
+
+// latency returns a summary of a histogram in nanoseconds.
+func latency(h *loadgen.Histogram, q, what string) (float64, string) {
+	if h == nil || h.Count() == 0 {
+		return 0, "no " + what + " latency was recorded"
+	}
+	switch q {
+	case "max":
+		return float64(h.Max()), ""
+	case "mean":
+		return float64(h.Mean()), ""
+	}
+	f, err := strconv.ParseFloat("0."+strings.TrimPrefix(q, "p"), 64)
+	if err != nil {
+		return 0, fmt.Sprintf("unknown quantile %q", q)
+	}
+	return float64(h.Quantile(f)), ""
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// formatValue renders a value in its metric's usual form.
+func formatValue(k metricKind, v float64) string {
+	switch k {
+	case kindRatio:
+		return strconv.FormatFloat(roundSig(v*100, 4), 'f', -1, 64) + "%"
+	case kindRate:
+		return strconv.FormatFloat(roundSig(v, 4), 'f', -1, 64) + "/s"
+	case kindDuration:
+		return time.Duration(v).Round(time.Microsecond).String()
+	case kindBool:
+		return strconv.FormatBool(v != 0)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// roundSig rounds v to n significant digits.
+func roundSig(v float64, n int) float64 {
+	f, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', n, 64), 64)
+	if err != nil {
+		return v
+	}
+	return f
+}

@@ -1,0 +1,93 @@
+package scenario
+
+import (
+	"time"
+
+	"github.com/natlab/natlab/loadgen"
+)
+
+// Observed is what a run measured, filled in by the runner and judged by
+// Evaluate.
+type Observed struct {
+	// Phases holds one window per phase, by phase name.
+	Phases map[string]Window `json:"phases"`
+	// Run is the whole run.
+	Run Window `json:"run"`
+	// Series has one point per tick, in time order.
+	Series []Point `json:"series"`
+	// FaultTimes says when each fault (by name) was injected and reverted.
+	FaultTimes map[string]FaultTime `json:"fault_times"`
+	// Alarms is the state of each alarm (by name) at the end of the run.
+	Alarms map[string]AlarmState `json:"alarms"`
+	// FirstFailure is when the first attempt failed (nil: none did).
+	FirstFailure *time.Duration `json:"first_failure,omitempty"`
+}
+
+// Window is what happened during a phase or the whole run.
+type Window struct {
+	// Duration is the length of the window.
+	Duration time.Duration `json:"duration"`
+	// Counts are the client attempts and their outcomes.
+	Counts loadgen.Counts `json:"counts"`
+	// Connect and Request are the client latencies (nil: none recorded).
+	Connect *loadgen.Histogram `json:"connect,omitempty"`
+	Request *loadgen.Histogram `json:"request,omitempty"`
+	// NAT is what the NAT boxes saw.
+	NAT NATStats `json:"nat"`
+	// Backends holds each backend's counters, by backend name.
+	Backends map[string]BackendStats `json:"backends,omitempty"`
+}
+
+// NATStats are the NAT metrics of a window, over every NAT box.
+type NATStats struct {
+	// AllocationFailures is the rise of conntrack insert_failed + drop.
+	AllocationFailures uint64 `json:"allocation_failures"`
+	// PeakPortUtilization is the highest sampled ratio of mappings to the
+	// port range, for any NAT IP and destination (0 to 1).
+	PeakPortUtilization float64 `json:"peak_port_utilization"`
+	// PeakConntrack is the highest sampled number of conntrack entries.
+	PeakConntrack uint64 `json:"peak_conntrack"`
+	// IPForwardOff is the sampled time during which ip_forward was 0.
+	IPForwardOff time.Duration `json:"ip_forward_off"`
+}
+
+// BackendStats are one backend's counters over a window.
+type BackendStats struct {
+	Accepted                  uint64 `json:"accepted"`
+	RegistrationsFailedClosed uint64 `json:"registrations_failed_closed"`
+}
+
+// Point is one tick of the client time series; counts are deltas over the
+// tick, which ends At after the start of the run (and starts where the
+// previous point ends).
+type Point struct {
+	At       time.Duration `json:"at"`
+	Attempts uint64        `json:"attempts"`
+	OK       uint64        `json:"ok"`
+	// Errors counts the attempts that ended in anything but ok (and were
+	// not cancelled) during the tick.
+	Errors uint64 `json:"errors"`
+}
+
+// FaultTime is when a fault was injected and reverted, since the start of
+// the run. Reverted is zero when the fault was never reverted.
+type FaultTime struct {
+	Injected time.Duration `json:"injected"`
+	Reverted time.Duration `json:"reverted"`
+}
+
+// AlarmState says whether and when an alarm fired.
+type AlarmState struct {
+	Fired bool `json:"fired"`
+	// FirstFired is when it first fired, since the start of the run.
+	FirstFired time.Duration `json:"first_fired"`
+}
+
+// Verdict is the judgement of one assertion.
+type Verdict struct {
+	Name     string `json:"name"`
+	Passed   bool   `json:"passed"`
+	Observed string `json:"observed"`
+	Expected string `json:"expected"`
+	Pos      Pos    `json:"pos"`
+}

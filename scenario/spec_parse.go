@@ -1,0 +1,370 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+var (
+	testbedKeys = []string{"nat", "nats", "blocks", "clients", "backends"}
+	natKeys     = []string{"name", "ips", "ports", "mode", "hold", "port_selection", "allocation", "ports_per_host", "pools", "sysctls", "sysctls_file", "conn_limit"}
+	poolKeys    = []string{"name", "ips", "blocks"}
+	blockKeys   = []string{"name", "nat"}
+	clientKeys  = []string{"name", "block", "addresses"}
+	clientsKeys = []string{"hosts", "addresses", "block"}
+	backendKeys = []string{"name", "protocol", "port", "extra"}
+	extraKeys   = []string{"protocol", "port"}
+)
+
+// fieldPos maps testbed.Spec field paths ("nats[0].ports") to where they
+// were written and to the name a user knows them by ("testbed.nat.ports").
+type fieldPos struct {
+	pos   map[string]Pos
+	label map[string]string
+	root  Pos
+}
+
+func (f *fieldPos) set(path, label string, pos Pos) {
+	f.pos[path] = pos
+	f.label[path] = label
+}
+
+// find returns the position and label of path, or of its nearest known parent.
+func (f *fieldPos) find(path string) (Pos, string) {
+	suffix := ""
+	for path != "" {
+		if pos, ok := f.pos[path]; ok {
+			return pos, f.label[path] + suffix
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		suffix = strings.TrimPrefix(path[i:], ".")
+		if !strings.HasPrefix(suffix, "[") {
+			suffix = "." + suffix
+		}
+		path = path[:i]
+	}
+	return f.root, "testbed"
+}
+
+// readFunc reads a file named relative to the scenario.
+type readFunc func(rel string) ([]byte, error)
+
+// testbed reads the testbed section into a normalized, validated Spec.
+func (p *parser) testbed(n *yaml.Node, keyPos Pos, read readFunc) testbed.Spec {
+	var spec testbed.Spec
+	fp := &fieldPos{pos: map[string]Pos{}, label: map[string]string{}, root: keyPos}
+	m := p.mapping(n, "testbed", testbedKeys)
+	if m == nil {
+		return spec
+	}
+	fp.root = posOf(m.node)
+	switch nat, nats := m.get("nat"), m.get("nats"); {
+	case nat != nil && nats != nil:
+		p.errs.add(m.keyPos("nats"), "testbed has both nat and nats: use nat for one NAT box or nats for a list")
+	case nat != nil:
+		spec.NATs = []testbed.NATSpec{p.nat(nat, "testbed.nat", "nats[0]", fp, read)}
+	case nats != nil:
+		fp.set("nats", "testbed.nats", m.keyPos("nats"))
+		for i, item := range p.list(nats, "testbed.nats", false) {
+			path, label := fmt.Sprintf("nats[%d]", i), fmt.Sprintf("testbed.nats[%d]", i)
+			spec.NATs = append(spec.NATs, p.nat(item, label, path, fp, read))
+		}
+	}
+	if b := m.get("blocks"); b != nil {
+		fp.set("blocks", "testbed.blocks", m.keyPos("blocks"))
+		for i, item := range p.list(b, "testbed.blocks", false) {
+			path, label := fmt.Sprintf("blocks[%d]", i), fmt.Sprintf("testbed.blocks[%d]", i)
+			bm := p.mapping(item, label, blockKeys)
+			if bm == nil {
+				continue
+			}
+			fp.set(path, label, posOf(bm.node))
+			var bs testbed.BlockSpec
+			p.strField(bm, "name", label, path, fp, &bs.Name)
+			p.strField(bm, "nat", label, path, fp, &bs.NAT)
+			spec.Blocks = append(spec.Blocks, bs)
+		}
+	}
+	fp.set("clients", "testbed.clients", m.keyPos("clients"))
+	if c := m.get("clients"); c != nil {
+		spec.Clients = p.clients(c, fp)
+	}
+	fp.set("backends", "testbed.backends", m.keyPos("backends"))
+	if b := m.get("backends"); b != nil {
+		for i, item := range p.list(b, "testbed.backends", false) {
+			spec.Backends = append(spec.Backends, p.backend(item, i, fp))
+		}
+	}
+	spec.Normalize()
+	p.specErrors(spec.Validate(), fp)
+	return spec
+}
+
+// specErrors reports the problems testbed.Spec.Validate found at the
+// positions of the fields they name.
+func (p *parser) specErrors(err error, fp *fieldPos) {
+	if err == nil {
+		return
+	}
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	for _, e := range list {
+		var fe *testbed.FieldError
+		if errors.As(e, &fe) {
+			pos, label := fp.find(fe.Path)
+			p.errs.add(pos, "%s: %s", label, fe.Msg)
+			continue
+		}
+		p.errs.add(fp.root, "testbed: %v", e)
+	}
+}
+
+// strField reads an optional string key of m into dst.
+func (p *parser) strField(m *mapping, key, label, path string, fp *fieldPos, dst *string) {
+	n := m.get(key)
+	if n == nil {
+		return
+	}
+	fp.set(path+"."+key, label+"."+key, posOf(n))
+	if v, ok := p.str(n, label+"."+key); ok {
+		*dst = v
+	}
+}
+
+// intField reads an optional whole-number key of m into dst.
+func (p *parser) intField(m *mapping, key, label, path string, fp *fieldPos, lo, hi int, dst *int) {
+	n := m.get(key)
+	if n == nil {
+		return
+	}
+	fp.set(path+"."+key, label+"."+key, posOf(n))
+	if v, ok := p.integer(n, label+"."+key, lo, hi); ok {
+		*dst = v
+	}
+}
+
+func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFunc) testbed.NATSpec {
+	var ns testbed.NATSpec
+	m := p.mapping(n, label, natKeys)
+	if m == nil {
+		return ns
+	}
+	fp.set(path, label, posOf(m.node))
+	p.strField(m, "name", label, path, fp, &ns.Name)
+	p.intField(m, "ips", label, path, fp, math.MinInt32, math.MaxInt32, &ns.IPs)
+	if v := m.get("ports"); v != nil {
+		fp.set(path+".ports", label+".ports", posOf(v))
+		if s, ok := p.str(v, label+".ports"); ok {
+			if r, msg := parsePorts(s); msg != "" {
+				p.errs.add(posOf(v), "%s %q: %s", label+".ports", s, msg)
+			} else {
+				ns.Ports = r
+			}
+		}
+	}
+	p.strField(m, "mode", label, path, fp, &ns.Mode)
+	if v := m.get("hold"); v != nil {
+		fp.set(path+".hold", label+".hold", posOf(v))
+		ns.Hold, _ = p.duration(v, label+".hold")
+	}
+	var sel string
+	p.strField(m, "port_selection", label, path, fp, &sel)
+	ns.PortSelection = natbox.PortSelection(sel)
+	p.strField(m, "allocation", label, path, fp, &ns.Allocation)
+	p.intField(m, "ports_per_host", label, path, fp, math.MinInt32, math.MaxInt32, &ns.PortsPerHost)
+	p.intField(m, "conn_limit", label, path, fp, math.MinInt32, math.MaxInt32, &ns.ConnLimit)
+	if v := m.get("pools"); v != nil {
+		fp.set(path+".pools", label+".pools", m.keyPos("pools"))
+		for j, item := range p.list(v, label+".pools", false) {
+			pp, pl := fmt.Sprintf("%s.pools[%d]", path, j), fmt.Sprintf("%s.pools[%d]", label, j)
+			pm := p.mapping(item, pl, poolKeys)
+			if pm == nil {
+				continue
+			}
+			fp.set(pp, pl, posOf(pm.node))
+			var pool testbed.PoolSpec
+			p.strField(pm, "name", pl, pp, fp, &pool.Name)
+			p.intField(pm, "ips", pl, pp, fp, math.MinInt32, math.MaxInt32, &pool.IPs)
+			if b := pm.get("blocks"); b != nil {
+				fp.set(pp+".blocks", pl+".blocks", posOf(b))
+				for _, bn := range p.list(b, pl+".blocks", false) {
+					if s, ok := p.str(bn, pl+".blocks"); ok {
+						pool.Blocks = append(pool.Blocks, s)
+					}
+				}
+			}
+			ns.Pools = append(ns.Pools, pool)
+		}
+	}
+	if v := m.get("sysctls_file"); v != nil {
+		if rel, ok := p.str(v, label+".sysctls_file"); ok {
+			for _, sc := range p.sysctlFile(v, rel, label, read) {
+				fp.set(fmt.Sprintf("%s.sysctls[%d]", path, len(ns.Sysctls)), fmt.Sprintf("%s.sysctls_file (%s:%d)", label, rel, sc.Line), posOf(v))
+				ns.Sysctls = append(ns.Sysctls, sc)
+			}
+		}
+	}
+	if v := m.get("sysctls"); v != nil {
+		sm := p.mapping(v, label+".sysctls", nil)
+		if sm != nil {
+			for _, key := range sm.order {
+				val := sm.vals[key]
+				fp.set(fmt.Sprintf("%s.sysctls[%d]", path, len(ns.Sysctls)), label+".sysctls", posOf(sm.keys[key]))
+				if s, ok := p.str(val, label+".sysctls."+key); ok {
+					ns.Sysctls = append(ns.Sysctls, natbox.Sysctl{Key: key, Value: s, Line: sm.keys[key].Line})
+				}
+			}
+		}
+	}
+	return ns
+}
+
+// sysctlFile reads a sysctl.conf-style file named relative to the scenario.
+func (p *parser) sysctlFile(at *yaml.Node, rel, label string, read readFunc) []natbox.Sysctl {
+	if read == nil {
+		p.errs.add(posOf(at), "%s %q: no folder to read it from (parse with a file system, or load the scenario from a file)", label+".sysctls_file", rel)
+		return nil
+	}
+	data, err := read(rel)
+	if err != nil {
+		p.errs.add(posOf(at), "%s: %v", label+".sysctls_file", err)
+		return nil
+	}
+	out, err := natbox.ParseSysctlConf(bytes.NewReader(data), rel)
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			p.errs.add(posOf(at), "%s: %s", label+".sysctls_file", line)
+		}
+		return nil
+	}
+	return out
+}
+
+// parsePorts reads a NAT port range, explaining what is wrong with it.
+func parsePorts(s string) (natbox.PortRange, string) {
+	r, err := natbox.ParsePortRange(s)
+	if err == nil {
+		return r, ""
+	}
+	lo, hi, found := strings.Cut(strings.TrimSpace(s), "-")
+	if !found {
+		hi = lo
+	}
+	a, errA := strconv.ParseInt(strings.TrimSpace(lo), 10, 64)
+	b, errB := strconv.ParseInt(strings.TrimSpace(hi), 10, 64)
+	switch {
+	case errA != nil || errB != nil:
+		return r, "want a port range first-last such as 1024-1279, or a single port"
+	case a < 1 || b < 1 || a > 65535 || b > 65535:
+		return r, "ports must be within 1-65535"
+	case a > b:
+		return r, fmt.Sprintf("the range is empty: first port %d is above last port %d", a, b)
+	}
+	return r, err.Error()
+}
+
+// clients reads the shorthand {hosts, addresses, block} or a list of hosts.
+func (p *parser) clients(n *yaml.Node, fp *fieldPos) []testbed.ClientSpec {
+	n = deref(n)
+	if n.Kind == yaml.MappingNode {
+		m := p.mapping(n, "testbed.clients", clientsKeys)
+		if m == nil {
+			return nil
+		}
+		hosts, addrs, block := 1, 0, ""
+		if v := m.get("hosts"); v != nil {
+			var ok bool
+			if hosts, ok = p.integer(v, "testbed.clients.hosts", 1, testbed.MaxHostsPerRole); !ok {
+				return nil
+			}
+		}
+		if v := m.get("addresses"); v != nil {
+			addrs, _ = p.integer(v, "testbed.clients.addresses", math.MinInt32, math.MaxInt32)
+		}
+		if v := m.get("block"); v != nil {
+			block, _ = p.str(v, "testbed.clients.block")
+		}
+		out := make([]testbed.ClientSpec, hosts)
+		for i := range out {
+			out[i] = testbed.ClientSpec{Block: block, Addresses: addrs}
+			path := fmt.Sprintf("clients[%d]", i)
+			fp.set(path, "testbed.clients", posOf(m.node))
+			for _, k := range clientsKeys {
+				if m.get(k) != nil {
+					fp.set(path+"."+k, "testbed.clients."+k, posOf(m.get(k)))
+				}
+			}
+		}
+		return out
+	}
+	var out []testbed.ClientSpec
+	for i, item := range p.list(n, "testbed.clients", false) {
+		path, label := fmt.Sprintf("clients[%d]", i), fmt.Sprintf("testbed.clients[%d]", i)
+		cm := p.mapping(item, label, clientKeys)
+		if cm == nil {
+			continue
+		}
+		fp.set(path, label, posOf(cm.node))
+		var c testbed.ClientSpec
+		p.strField(cm, "name", label, path, fp, &c.Name)
+		p.strField(cm, "block", label, path, fp, &c.Block)
+		p.intField(cm, "addresses", label, path, fp, math.MinInt32, math.MaxInt32, &c.Addresses)
+		out = append(out, c)
+	}
+	return out
+}
+
+// backend reads one backend host.
+func (p *parser) backend(n *yaml.Node, i int, fp *fieldPos) testbed.BackendSpec {
+	var b testbed.BackendSpec
+	path, label := fmt.Sprintf("backends[%d]", i), fmt.Sprintf("testbed.backends[%d]", i)
+	m := p.mapping(n, label, backendKeys)
+	if m == nil {
+		return b
+	}
+	fp.set(path, label, posOf(m.node))
+	p.strField(m, "name", label, path, fp, &b.Name)
+	var proto string
+	p.strField(m, "protocol", label, path, fp, &proto)
+	b.Protocol = servers.Protocol(proto)
+	var port int
+	p.intField(m, "port", label, path, fp, 1, 65535, &port)
+	b.Port = uint16(port)
+	if v := m.get("extra"); v != nil {
+		fp.set(path+".extra", label+".extra", m.keyPos("extra"))
+		for j, item := range p.list(v, label+".extra", false) {
+			ep, el := fmt.Sprintf("%s.extra[%d]", path, j), fmt.Sprintf("%s.extra[%d]", label, j)
+			em := p.mapping(item, el, extraKeys)
+			if em == nil {
+				continue
+			}
+			fp.set(ep, el, posOf(em.node))
+			var l testbed.BackendListener
+			proto = ""
+			p.strField(em, "protocol", el, ep, fp, &proto)
+			l.Protocol = servers.Protocol(proto)
+			port = 0
+			p.intField(em, "port", el, ep, fp, 1, 65535, &port)
+			l.Port = uint16(port)
+			b.Extra = append(b.Extra, l)
+		}
+	}
+	return b
+}
