@@ -1,0 +1,69 @@
+package chaos
+
+import (
+	"context"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/testbed"
+)
+
+// Fault is one injected fault on one host.
+type Fault interface {
+	// Describe says what the fault does, e.g. "set net.ipv4.ip_forward=0 on nat".
+	Describe() string
+	// Inject records the state it is about to touch, then changes it.
+	Inject(ctx context.Context, env Env) error
+	// Revert restores the state recorded by Inject. Reverting a fault
+	// that was never injected does nothing.
+	Revert(ctx context.Context, env Env) error
+	// Verify, after Revert, compares the recorded state with the state
+	// now; any difference is an error that names it.
+	Verify(ctx context.Context, env Env) error
+}
+
+// Reporter is implemented by faults that have something to report after
+// their inject (conntrack-flush: how many entries it removed).
+type Reporter interface {
+	// Report returns named figures of the inject; nil before it.
+	Report() map[string]any
+}
+
+// Env is the running testbed as faults see it.
+type Env interface {
+	// Agent returns the current agent of host (a new one after a restart).
+	Agent(host string) *agent.Conn
+	// Host returns the named host, or nil.
+	Host(host string) testbed.Host
+	// Restart starts a fresh agent in host and sets the host up again.
+	Restart(ctx context.Context, host string) error
+	// Spec is the normalized topology of the run.
+	Spec() *testbed.Spec
+	// Layout is the address plan of the run.
+	Layout() *testbed.Layout
+}
+
+// Param documents one parameter of a kind.
+type Param struct {
+	// Name is the key in the scenario file.
+	Name string
+	// Type is how the value is written: "int", "duration", "string",
+	// "map", "port range", ...
+	Type string
+	// Doc says what the parameter does and which values are valid.
+	Doc string
+	// Required is set for parameters the kind cannot do without.
+	Required bool
+}
+
+// Kind is one fault kind: its documentation and its constructor.
+type Kind struct {
+	// Name is the kind's name in scenario files.
+	Name string
+	// Summary is a one-line description.
+	Summary string
+	// Params lists every parameter the kind accepts.
+	Params []Param
+	// New validates params (reporting every problem at once) and returns
+	// the fault for host.
+	New func(host string, params map[string]any) (Fault, error)
+}

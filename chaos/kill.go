@@ -1,0 +1,148 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+var killKind = Kind{
+	Name:    "kill",
+	Summary: "kill every agent of a backend or NAT box abruptly (SIGKILL, as a crash); revert starts a new agent and sets the host up again",
+	New: func(host string, params map[string]any) (Fault, error) {
+		if err := newReader(params, nil).done(); err != nil {
+			return nil, err
+		}
+		return &killFault{host: host}, nil
+	},
+}
+
+var restartKind = Kind{
+	Name:    "restart",
+	Summary: "kill every agent of a backend or NAT box and start a new one at once (a crash and its recovery)",
+	New: func(host string, params map[string]any) (Fault, error) {
+		if err := newReader(params, nil).done(); err != nil {
+			return nil, err
+		}
+		return &killFault{host: host, restart: true}, nil
+	},
+}
+
+// killFault kills a host's agents; with restart it also brings them back
+// during the inject.
+type killFault struct {
+	host    string
+	restart bool
+
+	role    testbed.Role
+	pid     int      // agent pid at inject
+	rules   string   // nat: nat.snapshot at inject
+	servers []string // backend: server names at inject
+
+	recorded bool
+	down     bool // killed and not yet restarted
+}
+
+func (f *killFault) Describe() string {
+	if f.restart {
+		return fmt.Sprintf("restart the agent of %s (kill and start again)", f.host)
+	}
+	return fmt.Sprintf("kill the agent of %s", f.host)
+}
+
+func (f *killFault) Inject(ctx context.Context, env Env) error {
+	role, err := needRole(env, f.kind(), f.host, testbed.RoleNAT, testbed.RoleBackend)
+	if err != nil {
+		return err
+	}
+	f.role = role
+	h := env.Host(f.host)
+	if h == nil {
+		return fmt.Errorf("%s: host %q is not running", f.kind(), f.host)
+	}
+	if err := f.record(ctx, env, &f.pid, &f.rules, &f.servers); err != nil {
+		return fmt.Errorf("record %s before the kill: %w", f.host, err)
+	}
+	f.recorded = true
+	if err := h.Kill(); err != nil {
+		return fmt.Errorf("kill agent of %s: %w", f.host, err)
+	}
+	f.down = true
+	if f.restart {
+		return f.Revert(ctx, env)
+	}
+	return nil
+}
+
+func (f *killFault) kind() string {
+	if f.restart {
+		return "restart"
+	}
+	return "kill"
+}
+
+// record reads what a healthy agent of the host shows: its pid, the NAT
+// rules or the backend's servers.
+func (f *killFault) record(ctx context.Context, env Env, pid *int, rules *string, names *[]string) error {
+	var hello agent.Hello
+	if err := call(ctx, env, f.host, agent.OpPing, nil, &hello); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	*pid = hello.PID
+	switch f.role {
+	case testbed.RoleNAT:
+		if err := call(ctx, env, f.host, agent.OpNATSnapshot, nil, rules); err != nil {
+			return err
+		}
+	case testbed.RoleBackend:
+		var st []servers.Stats
+		if err := call(ctx, env, f.host, agent.OpBackendStats, nil, &st); err != nil {
+			return err
+		}
+		*names = (*names)[:0]
+		for _, s := range st {
+			*names = append(*names, s.Name+" "+string(s.Protocol)+" "+s.Addr)
+		}
+		slices.Sort(*names)
+	}
+	return nil
+}
+
+func (f *killFault) Revert(ctx context.Context, env Env) error {
+	if !f.down {
+		return nil
+	}
+	if err := env.Restart(ctx, f.host); err != nil {
+		return fmt.Errorf("restart agent of %s: %w", f.host, err)
+	}
+	f.down = false
+	return nil
+}
+
+func (f *killFault) Verify(ctx context.Context, env Env) error {
+	if !f.recorded {
+		return nil
+	}
+	var pid int
+	var rules string
+	var names []string
+	if err := f.record(ctx, env, &pid, &rules, &names); err != nil {
+		return fmt.Errorf("verify %s: agent is not healthy: %w", f.host, err)
+	}
+	var errs []error
+	if pid == f.pid {
+		errs = append(errs, fmt.Errorf("verify: agent of %s still has pid %d: it was never killed", f.host, pid))
+	}
+	if rules != f.rules {
+		errs = append(errs, fmt.Errorf("verify: nat rules on %s differ from before the kill: %s", f.host, firstDiff(f.rules, rules)))
+	}
+	if !slices.Equal(names, f.servers) {
+		errs = append(errs, fmt.Errorf("verify: servers on %s are %v, were %v before the kill", f.host, names, f.servers))
+	}
+	return errors.Join(errs...)
+}

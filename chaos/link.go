@@ -1,0 +1,103 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/testbed"
+)
+
+var linkParams = []Param{
+	{Name: "interface", Type: "string", Doc: "the interface to take down: wan0 on a NAT box (the default there), eth0 on a backend (the default there)"},
+}
+
+var linkKind = Kind{
+	Name: "link",
+	Summary: "take an interface down (NAT wan0 or a backend's eth0); revert brings it back up. " +
+		"Interfaces that carry static routes (client eth0, NAT lan*) are refused: the kernel drops those routes on down and no agent operation restores them",
+	Params: linkParams,
+	New:    newLink,
+}
+
+func newLink(host string, params map[string]any) (Fault, error) {
+	r := newReader(params, linkParams)
+	f := &linkFault{host: host}
+	f.iface, _ = r.str("interface")
+	if err := r.done(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// linkFault sets an interface down.
+type linkFault struct {
+	host  string
+	iface string // "" until resolved: the host's main interface
+
+	before   *agent.LinkState
+	injected bool
+}
+
+func (f *linkFault) name() string {
+	if f.iface == "" {
+		return "main interface"
+	}
+	return f.iface
+}
+
+func (f *linkFault) Describe() string {
+	return fmt.Sprintf("take %s down on %s", f.name(), f.host)
+}
+
+func (f *linkFault) Inject(ctx context.Context, env Env) error {
+	role, err := needRole(env, "link", f.host, testbed.RoleNAT, testbed.RoleBackend)
+	if err != nil {
+		return err
+	}
+	want := "eth0"
+	if role == testbed.RoleNAT {
+		want = testbed.WANInterface
+	}
+	if f.iface == "" {
+		f.iface = want
+	}
+	if f.iface != want {
+		return fmt.Errorf("link: interface %q on %s %s: only %s can go down and come back intact (other interfaces carry static routes the kernel removes on down)", f.iface, role, f.host, want)
+	}
+	var st agent.LinkState
+	if err := call(ctx, env, f.host, agent.OpLinkGet, f.iface, &st); err != nil {
+		return fmt.Errorf("record link %s on %s: %w", f.iface, f.host, err)
+	}
+	f.before = &st
+	f.injected = true
+	if err := call(ctx, env, f.host, agent.OpLinkSet, agent.LinkState{Interface: f.iface, Up: false}, nil); err != nil {
+		return fmt.Errorf("take %s down on %s: %w", f.iface, f.host, err)
+	}
+	return nil
+}
+
+func (f *linkFault) Revert(ctx context.Context, env Env) error {
+	if !f.injected {
+		return nil
+	}
+	if err := call(ctx, env, f.host, agent.OpLinkSet, *f.before, nil); err != nil {
+		return fmt.Errorf("restore %s on %s: %w", f.iface, f.host, err)
+	}
+	f.injected = false
+	return nil
+}
+
+func (f *linkFault) Verify(ctx context.Context, env Env) error {
+	if f.before == nil {
+		return nil
+	}
+	var st agent.LinkState
+	if err := call(ctx, env, f.host, agent.OpLinkGet, f.iface, &st); err != nil {
+		return fmt.Errorf("verify link %s on %s: %w", f.iface, f.host, err)
+	}
+	if st.Up != f.before.Up {
+		return fmt.Errorf("verify: %s on %s is up=%v, was up=%v before the inject", f.iface, f.host, st.Up, f.before.Up)
+	}
+	return nil
+}

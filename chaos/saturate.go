@@ -1,0 +1,129 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+var saturateParams = []Param{
+	{Name: "limit", Type: "int", Doc: "concurrent lookups the registrar's dependency allows (at least 1)", Required: true},
+	{Name: "latency", Type: "duration", Doc: "how long each lookup takes, e.g. 2s (0 or more)"},
+	{Name: "server", Type: "string", Doc: "one server of the backend, e.g. registrar:8080; default every registrar of the host"},
+}
+
+var saturateKind = Kind{
+	Name:    "saturate",
+	Summary: "cap a registrar backend's verification dependency (limit concurrent lookups, each taking latency); revert restores the previous cap",
+	Params:  saturateParams,
+	New:     newSaturate,
+}
+
+func newSaturate(host string, params map[string]any) (Fault, error) {
+	r := newReader(params, saturateParams)
+	r.require("limit")
+	f := &saturateFault{host: host}
+	f.limit, _ = r.integer("limit", 1, 1<<20)
+	f.latency, _ = r.duration("latency", 0)
+	f.server, _ = r.str("server")
+	if err := r.done(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// saturateFault caps a registrar's dependency.
+type saturateFault struct {
+	host    string
+	limit   int
+	latency time.Duration
+	server  string
+
+	before   map[string]agent.Saturation // per registrar server
+	injected bool
+}
+
+func (f *saturateFault) Describe() string {
+	return fmt.Sprintf("saturate the dependency of %s: %d concurrent lookups of %s", f.host, f.limit, f.latency)
+}
+
+// registrars reads the dependency settings of the targeted servers.
+func (f *saturateFault) registrars(ctx context.Context, env Env) (map[string]agent.Saturation, error) {
+	var st []servers.Stats
+	if err := call(ctx, env, f.host, agent.OpBackendStats, nil, &st); err != nil {
+		return nil, err
+	}
+	out := map[string]agent.Saturation{}
+	var names []string
+	for _, s := range st {
+		names = append(names, s.Name)
+		if s.Protocol != servers.Registrar || (f.server != "" && s.Name != f.server) {
+			continue
+		}
+		out[s.Name] = agent.Saturation{Limit: s.Dependency.Limit, Latency: s.Dependency.Latency.String()}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("saturate: no registrar server %q on %s (servers: %v); only the registrar has a dependency", f.server, f.host, names)
+	}
+	return out, nil
+}
+
+func (f *saturateFault) Inject(ctx context.Context, env Env) error {
+	if _, err := needRole(env, "saturate", f.host, testbed.RoleBackend); err != nil {
+		return err
+	}
+	before, err := f.registrars(ctx, env)
+	if err != nil {
+		return err
+	}
+	f.before = before
+	f.injected = true
+	for name := range before {
+		c := agent.BackendControl{Server: name, Saturate: &agent.Saturation{Limit: f.limit, Latency: f.latency.String()}}
+		if err := call(ctx, env, f.host, agent.OpBackendControl, c, nil); err != nil {
+			return fmt.Errorf("saturate %s on %s: %w", name, f.host, err)
+		}
+	}
+	return nil
+}
+
+func (f *saturateFault) Revert(ctx context.Context, env Env) error {
+	if !f.injected {
+		return nil
+	}
+	var errs []error
+	for name, s := range f.before {
+		c := agent.BackendControl{Server: name, Saturate: &s}
+		if err := call(ctx, env, f.host, agent.OpBackendControl, c, nil); err != nil {
+			errs = append(errs, fmt.Errorf("lift saturation of %s on %s: %w", name, f.host, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	f.injected = false
+	return nil
+}
+
+func (f *saturateFault) Verify(ctx context.Context, env Env) error {
+	if f.before == nil {
+		return nil
+	}
+	now, err := f.registrars(ctx, env)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	var errs []error
+	for name, was := range f.before {
+		if got := now[name]; got != was {
+			errs = append(errs, fmt.Errorf("verify: dependency of %s on %s is limit %d latency %s, was limit %d latency %s before the inject",
+				name, f.host, got.Limit, got.Latency, was.Limit, was.Latency))
+		}
+	}
+	return errors.Join(errs...)
+}

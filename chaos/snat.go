@@ -1,0 +1,187 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"net/netip"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/natbox"
+)
+
+var snatParams = []Param{
+	{Name: "ports", Type: "port range", Doc: "new port range on every NAT IP, e.g. 1024-1087"},
+	{Name: "ips", Type: "int", Doc: "use the first N of the NAT's IPs (1 to the number the testbed gave it; more would need addresses the NAT does not have)"},
+	{Name: "split", Type: "string", Doc: "per-block: one pool per origin block, the NAT IPs dealt out in turn (needs at least one IP per block)"},
+	{Name: "port_selection", Type: "string", Doc: "default, random or fully-random"},
+}
+
+var snatKind = Kind{
+	Name: "snat",
+	Summary: "change a NAT box's SNAT pools live (shrink or grow the port range, use fewer or more of its NAT IPs, " +
+		"split a shared pool per origin block, switch port selection); revert re-applies the testbed's config",
+	Params: snatParams,
+	New:    newSNAT,
+}
+
+func newSNAT(host string, params map[string]any) (Fault, error) {
+	r := newReader(params, snatParams)
+	f := &snatFault{host: host}
+	if s, ok := r.str("ports"); ok {
+		pr, err := natbox.ParsePortRange(s)
+		if err != nil {
+			r.errorf("ports: %w", err)
+		} else {
+			f.ports = &pr
+		}
+	}
+	if n, ok := r.integer("ips", 1, testbed.MaxNATIPs); ok {
+		f.ips = n
+	}
+	if s, ok := r.oneOf("split", "per-block"); ok {
+		f.split = s
+	}
+	if s, ok := r.oneOf("port_selection", "default", "random", "fully-random"); ok {
+		ps := natbox.PortSelection(s)
+		if s == "default" {
+			ps = natbox.PortSelectionDefault
+		}
+		f.selection = &ps
+	}
+	if len(params) == 0 {
+		r.errorf("no change given, set at least one of: %s", strings.Join(paramNames(snatParams), ", "))
+	}
+	if err := r.done(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// snatFault re-applies a changed NAT config. It starts from the testbed's
+// config for the NAT (testbed.NATConfig), so two snat faults on one NAT
+// should not overlap: the first revert would undo both.
+type snatFault struct {
+	host      string
+	ports     *natbox.PortRange
+	ips       int
+	split     string
+	selection *natbox.PortSelection
+
+	base     natbox.Config // the config reverted to
+	before   string        // nat.snapshot at inject
+	injected bool
+}
+
+func (f *snatFault) Describe() string {
+	var parts []string
+	if f.ports != nil {
+		parts = append(parts, "ports "+f.ports.String())
+	}
+	if f.ips > 0 {
+		parts = append(parts, fmt.Sprintf("%d NAT IPs", f.ips))
+	}
+	if f.split != "" {
+		parts = append(parts, "pools split "+f.split)
+	}
+	if f.selection != nil {
+		s := string(*f.selection)
+		if s == "" {
+			s = "default"
+		}
+		parts = append(parts, "port selection "+s)
+	}
+	return fmt.Sprintf("change SNAT on %s: %s", f.host, strings.Join(parts, ", "))
+}
+
+// changed returns base with the fault's changes.
+func (f *snatFault) changed(env Env, base natbox.Config) (natbox.Config, error) {
+	cfg := base
+	cfg.Pools = make([]natbox.Pool, len(base.Pools))
+	copy(cfg.Pools, base.Pools)
+	nl, _ := env.Layout().NAT(f.host)
+	if f.split != "" {
+		var blocks []testbed.BlockLayout
+		for _, b := range env.Layout().Blocks {
+			if b.NAT == f.host {
+				blocks = append(blocks, b)
+			}
+		}
+		if len(nl.IPs) < len(blocks) {
+			return cfg, fmt.Errorf("snat split per-block: nat %s has %d NAT IPs for %d origin blocks, give it at least one IP per block", f.host, len(nl.IPs), len(blocks))
+		}
+		ports := cfg.Pools[0].Ports
+		cfg.Pools = nil
+		for _, b := range blocks {
+			cfg.Pools = append(cfg.Pools, natbox.Pool{Name: b.Name, Sources: []netip.Prefix{b.Prefix}, Ports: ports})
+		}
+		for i, ip := range nl.IPs {
+			p := &cfg.Pools[i%len(blocks)]
+			p.IPs = append(p.IPs, ip)
+		}
+	}
+	if f.ips > 0 {
+		if len(cfg.Pools) != 1 {
+			return cfg, fmt.Errorf("snat ips: nat %s has %d pools; ips applies to a NAT with one shared pool", f.host, len(cfg.Pools))
+		}
+		if f.ips > len(nl.IPs) {
+			return cfg, fmt.Errorf("snat ips: %d is more than the %d NAT IPs nat %s has on %s; give the testbed more ips instead", f.ips, len(nl.IPs), f.host, testbed.WANInterface)
+		}
+		cfg.Pools[0].IPs = append([]netip.Addr(nil), nl.IPs[:f.ips]...)
+	}
+	for i := range cfg.Pools {
+		if len(cfg.Pools[i].Slices) > 0 && (f.ports != nil || f.ips > 0 || f.split != "") {
+			return cfg, fmt.Errorf("snat: nat %s uses static per-host port slices; changing its ports, IPs or pools live is not supported", f.host)
+		}
+		if f.ports != nil {
+			cfg.Pools[i].Ports = *f.ports
+		}
+	}
+	if f.selection != nil {
+		cfg.PortSelection = *f.selection
+	}
+	return cfg, cfg.Validate()
+}
+
+func (f *snatFault) Inject(ctx context.Context, env Env) error {
+	if _, err := needRole(env, "snat", f.host, testbed.RoleNAT); err != nil {
+		return err
+	}
+	base, err := testbed.NATConfig(env.Spec(), env.Layout(), f.host)
+	if err != nil {
+		return fmt.Errorf("snat: %w", err)
+	}
+	cfg, err := f.changed(env, base)
+	if err != nil {
+		return err
+	}
+	if err := call(ctx, env, f.host, agent.OpNATSnapshot, nil, &f.before); err != nil {
+		return fmt.Errorf("record nat rules on %s: %w", f.host, err)
+	}
+	f.base = base
+	f.injected = true
+	if err := call(ctx, env, f.host, agent.OpNATApply, cfg, nil); err != nil {
+		return fmt.Errorf("apply changed snat on %s: %w", f.host, err)
+	}
+	return nil
+}
+
+func (f *snatFault) Revert(ctx context.Context, env Env) error {
+	if !f.injected {
+		return nil
+	}
+	if err := call(ctx, env, f.host, agent.OpNATApply, f.base, nil); err != nil {
+		return fmt.Errorf("re-apply snat config on %s: %w", f.host, err)
+	}
+	f.injected = false
+	return nil
+}
+
+func (f *snatFault) Verify(ctx context.Context, env Env) error {
+	if f.before == "" {
+		return nil
+	}
+	return verifySnapshot(ctx, env, f.host, f.before)
+}

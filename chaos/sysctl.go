@@ -1,0 +1,188 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/testbed/natbox"
+)
+
+var sysctlParams = []Param{
+	{Name: "set", Type: "map", Doc: "keys and values, e.g. {net.ipv4.ip_forward: 0}; only net.* keys (per namespace)"},
+	{Name: "file", Type: "string", Doc: "a sysctl.conf-style file applied in order ('-' before a key ignores its failure); give set or file"},
+}
+
+var sysctlKind = Kind{
+	Name:    "sysctl",
+	Summary: "set sysctls on a host, as a config-management run would; revert restores the previous values",
+	Params:  sysctlParams,
+	New:     newSysctl,
+}
+
+func newSysctl(host string, params map[string]any) (Fault, error) {
+	r := newReader(params, sysctlParams)
+	var sets []natbox.Sysctl
+	source := ""
+	if r.has("set") == r.has("file") {
+		r.errorf("give either set: {key: value} or file: path.conf, not both or neither")
+	}
+	if m, ok := r.mapping("set"); ok {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if len(keys) == 0 {
+			r.errorf("set: empty, give at least one key such as net.ipv4.ip_forward: 0")
+		}
+		for _, k := range keys {
+			v, err := scalar(m[k])
+			if err != nil {
+				r.errorf("set: %s: %w", k, err)
+				continue
+			}
+			sets = append(sets, natbox.Sysctl{Key: k, Value: v})
+		}
+	}
+	if path, ok := r.str("file"); ok {
+		f, err := os.Open(path)
+		if err != nil {
+			r.errorf("file: %w", err)
+		} else {
+			parsed, err := natbox.ParseSysctlConf(f, path)
+			_ = f.Close()
+			if err != nil {
+				r.errorf("file: %w", err)
+			} else if len(parsed) == 0 {
+				r.errorf("file: %s sets no keys", path)
+			}
+			sets = parsed
+			source = path
+		}
+	}
+	for _, s := range sets {
+		if err := checkSysctlKey(s.Key); err != nil {
+			r.errorf("%w", err)
+		}
+	}
+	if err := r.done(); err != nil {
+		return nil, err
+	}
+	return &sysctlFault{host: host, sets: sets, source: source}, nil
+}
+
+// checkSysctlKey accepts well-formed net.* keys; whether the kernel has
+// them is found out at inject.
+func checkSysctlKey(key string) error {
+	k := strings.ReplaceAll(key, "/", ".")
+	if !strings.HasPrefix(k, "net.") {
+		return fmt.Errorf("sysctl %q: only net.* keys belong to a network namespace and can be set on a testbed host", key)
+	}
+	for _, part := range strings.Split(k, ".") {
+		if part == "" || part == ".." {
+			return fmt.Errorf("sysctl %q: malformed key, want dotted parts such as net.ipv4.ip_forward", key)
+		}
+	}
+	return nil
+}
+
+// sysctlFault sets sysctls and restores them.
+type sysctlFault struct {
+	host   string
+	sets   []natbox.Sysctl
+	source string // file name, "" for set:
+
+	// before holds the values read at inject, in the order they were read.
+	before   []natbox.Sysctl
+	injected bool
+}
+
+func (f *sysctlFault) Describe() string {
+	if f.source != "" {
+		return fmt.Sprintf("apply sysctl file %s (%d keys) on %s", f.source, len(f.sets), f.host)
+	}
+	parts := make([]string, len(f.sets))
+	for i, s := range f.sets {
+		parts[i] = s.Key + "=" + s.Value
+	}
+	return fmt.Sprintf("set %s on %s", strings.Join(parts, " "), f.host)
+}
+
+func (f *sysctlFault) Inject(ctx context.Context, env Env) error {
+	if f.injected {
+		return fmt.Errorf("inject %s: already injected", f.Describe())
+	}
+	if _, ok := roleOf(env.Spec(), f.host); !ok {
+		_, err := needRole(env, "sysctl", f.host)
+		return err
+	}
+	seen := map[string]bool{}
+	var before []natbox.Sysctl
+	for _, s := range f.sets {
+		if seen[s.Key] {
+			continue
+		}
+		seen[s.Key] = true
+		v, err := getSysctl(ctx, env, f.host, s.Key)
+		if err != nil {
+			if s.IgnoreError {
+				continue
+			}
+			return fmt.Errorf("record sysctls on %s: %w", f.host, err)
+		}
+		before = append(before, natbox.Sysctl{Key: s.Key, Value: v})
+	}
+	f.before = before
+	f.injected = true
+	if err := call(ctx, env, f.host, agent.OpSysctlSet, f.sets, nil); err != nil {
+		return fmt.Errorf("set sysctls on %s: %w", f.host, err)
+	}
+	return nil
+}
+
+func (f *sysctlFault) Revert(ctx context.Context, env Env) error {
+	if !f.injected {
+		return nil
+	}
+	restore := make([]natbox.Sysctl, 0, len(f.before))
+	for i := len(f.before) - 1; i >= 0; i-- {
+		restore = append(restore, f.before[i])
+	}
+	if err := call(ctx, env, f.host, agent.OpSysctlSet, restore, nil); err != nil {
+		return fmt.Errorf("restore sysctls on %s: %w", f.host, err)
+	}
+	f.injected = false
+	return nil
+}
+
+func (f *sysctlFault) Verify(ctx context.Context, env Env) error {
+	var errs []error
+	for _, s := range f.before {
+		v, err := getSysctl(ctx, env, f.host, s.Key)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("verify %s on %s: %w", s.Key, f.host, err))
+			continue
+		}
+		if v != s.Value {
+			errs = append(errs, fmt.Errorf("verify: %s on %s is %q, was %q before the inject", s.Key, f.host, v, s.Value))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func getSysctl(ctx context.Context, env Env, host, key string) (string, error) {
+	var got map[string]string
+	if err := call(ctx, env, host, agent.OpSysctlGet, []string{key}, &got); err != nil {
+		return "", err
+	}
+	v, ok := got[key]
+	if !ok {
+		return "", fmt.Errorf("read %s: the agent did not answer it", key)
+	}
+	return v, nil
+}
