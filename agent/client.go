@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"sync"
 
 	"github.com/natlab/natlab/loadgen"
@@ -20,6 +22,9 @@ func (c *clientRole) register(h Handlers) {
 	h[OpLoadRun] = func(ctx context.Context, args json.RawMessage, emit Emitter) (any, error) {
 		var plan loadgen.Plan
 		if err := Decode(args, &plan); err != nil {
+			return nil, err
+		}
+		if err := CheckTarget(plan.Target); err != nil {
 			return nil, err
 		}
 		ctx, cancel := context.WithCancel(ctx)
@@ -46,4 +51,20 @@ func (c *clientRole) register(h Handlers) {
 		}
 		return len(c.running), nil
 	}
+}
+
+// benchmarkRange is RFC 2544's 198.18.0.0/15, where every testbed lives.
+var benchmarkRange = netip.MustParsePrefix("198.18.0.0/15")
+
+// CheckTarget refuses load to anything but loopback or the benchmark range
+// the testbeds use: natlab never sends load anywhere else.
+func CheckTarget(target string) error {
+	ap, err := netip.ParseAddrPort(target)
+	if err != nil {
+		return fmt.Errorf("target %q: want IP:PORT of a testbed host: %w", target, err)
+	}
+	if a := ap.Addr().Unmap(); !a.IsLoopback() && !benchmarkRange.Contains(a) {
+		return fmt.Errorf("target %s is outside the testbed (198.18.0.0/15) and loopback: refused", target)
+	}
+	return nil
 }
