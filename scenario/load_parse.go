@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,11 +97,11 @@ func (p *parser) phases(n *yaml.Node, spec *testbed.Spec, tick time.Duration) []
 
 // load reads one load map.
 func (p *parser) load(n *yaml.Node, ph Phase, spec *testbed.Spec, tick time.Duration) (LoadSpec, bool) {
+	before := len(p.errs.list)
 	m := p.mapping(n, "load", loadKeys)
 	if m == nil {
 		return LoadSpec{}, false
 	}
-	before := len(p.errs.list)
 	l := LoadSpec{Pos: posOf(m.node)}
 	str := func(key string, dst *string) {
 		if v := m.get(key); v != nil {
@@ -226,6 +227,9 @@ func (p *parser) schedule(m *mapping, l *LoadSpec) {
 	}
 	switch len(given) {
 	case 0:
+		if m.unknown > 0 {
+			return // the unknown key was most likely the schedule
+		}
 		p.errs.add(posOf(m.node), "load has no schedule: give exactly one of %s", strings.Join(scheduleKeys, ", "))
 		return
 	case 1:
@@ -280,6 +284,10 @@ func (p *parser) requiredRate(m *mapping, key, what string) loadgen.Rate {
 	return r
 }
 
+// phasePrefix is how loadgen names the phase of a problem; a load belongs
+// to one phase, so the prefix says nothing here.
+var phasePrefix = regexp.MustCompile(`^phases\[\d+\]( \([^)]*\))? `)
+
 // planErrors reports loadgen's validation errors at the key they name.
 func (p *parser) planErrors(err error, m *mapping) {
 	var list []error
@@ -289,7 +297,7 @@ func (p *parser) planErrors(err error, m *mapping) {
 		list = []error{err}
 	}
 	for _, e := range list {
-		msg := e.Error()
+		msg := phasePrefix.ReplaceAllString(e.Error(), "")
 		field := msg
 		if i := strings.Index(field, "schedule."); i >= 0 {
 			field = field[i+len("schedule."):]

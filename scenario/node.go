@@ -55,6 +55,8 @@ type mapping struct {
 	keys  map[string]*yaml.Node
 	vals  map[string]*yaml.Node
 	order []string
+	// unknown counts the keys refused as unknown.
+	unknown int
 }
 
 // mapping checks that n is a mapping whose keys are all in valid (every key
@@ -85,6 +87,7 @@ func (p *parser) mapping(n *yaml.Node, what string, valid []string) *mapping {
 		}
 		if valid != nil && !known[name] {
 			p.errs.add(posOf(k), "unknown key %q in %s:%s valid keys are %s", name, what, didYouMean(name, valid), strings.Join(valid, ", "))
+			m.unknown++
 			continue
 		}
 		m.keys[name] = k

@@ -134,6 +134,22 @@ func parse(name string, data []byte, opts Options, read readFunc) (*Scenario, er
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// parserProblems are the messages of the yaml parser stage, whose line
+// numbers count from 0 (those of its scanner count from 1).
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
 // syntaxError extracts the line of a yaml syntax error.
 func syntaxError(err error) (Pos, string) {
 	msg := err.Error()
@@ -142,6 +158,9 @@ func syntaxError(err error) (Pos, string) {
 	}
 	if sm := yamlLine.FindStringSubmatch(msg); sm != nil {
 		line, _ := strconv.Atoi(sm[1])
+		if parserProblems[sm[2]] {
+			line++ // the yaml parser (not its scanner) reports 0-based lines
+		}
 		return Pos{Line: line, Col: 1}, sm[2]
 	}
 	return Pos{1, 1}, strings.TrimPrefix(msg, "yaml: ")

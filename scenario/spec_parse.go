@@ -76,7 +76,9 @@ func (p *parser) testbed(n *yaml.Node, keyPos Pos, read readFunc) testbed.Spec {
 		p.errs.add(m.keyPos("nats"), "testbed has both nat and nats: use nat for one NAT box or nats for a list")
 	case nat != nil:
 		spec.NATs = []testbed.NATSpec{p.nat(nat, "testbed.nat", "nats[0]", fp, read)}
-	case nats != nil:
+	case nats == nil:
+		spec.NATs = []testbed.NATSpec{{IPs: 1}}
+	default:
 		fp.set("nats", "testbed.nats", m.keyPos("nats"))
 		for i, item := range p.list(nats, "testbed.nats", false) {
 			path, label := fmt.Sprintf("nats[%d]", i), fmt.Sprintf("testbed.nats[%d]", i)
@@ -168,6 +170,9 @@ func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFu
 	}
 	fp.set(path, label, posOf(m.node))
 	p.strField(m, "name", label, path, fp, &ns.Name)
+	if m.get("ips") == nil && m.get("pools") == nil {
+		ns.IPs = 1
+	}
 	p.intField(m, "ips", label, path, fp, math.MinInt32, math.MaxInt32, &ns.IPs)
 	if v := m.get("ports"); v != nil {
 		fp.set(path+".ports", label+".ports", posOf(v))
@@ -292,7 +297,7 @@ func (p *parser) clients(n *yaml.Node, fp *fieldPos) []testbed.ClientSpec {
 		if v := m.get("hosts"); v != nil {
 			var ok bool
 			if hosts, ok = p.integer(v, "testbed.clients.hosts", 1, testbed.MaxHostsPerRole); !ok {
-				return nil
+				hosts = 1 // reported; go on with one host to check the rest
 			}
 		}
 		if v := m.get("addresses"); v != nil {

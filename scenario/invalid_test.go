@@ -1,0 +1,195 @@
+package scenario
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// validBase is a small valid scenario; each invalid case changes one thing.
+const validBase = `name: t
+testbed:
+  nat: {ips: 1, ports: 1024-1279}
+  clients: {hosts: 1, addresses: 10}
+  backends: [{name: api, protocol: http1, port: 8080}]
+phases:
+  - {name: p1, duration: 10s, load: {rate: 10/s}}
+`
+
+// edit returns validBase with old replaced by new (old must occur).
+func edit(old, new string) string {
+	if !strings.Contains(validBase, old) {
+		panic("edit: " + old + " is not in validBase")
+	}
+	return strings.Replace(validBase, old, new, 1)
+}
+
+// invalidCases are broken scenarios and every message each must produce.
+var invalidCases = []struct {
+	name string
+	src  string
+	want []string
+}{
+	{"yaml syntax error", "name: t\ntestbed:\n  nat: {ips: 1\n  clients: x\n",
+		[]string{`s.yaml:3:1: yaml syntax: did not find expected ',' or '}'`}},
+	{"yaml tab indentation", "name: t\n\ttestbed: 1\n",
+		[]string{`s.yaml:2:1: yaml syntax: found a tab character that violates indentation`}},
+	{"empty file", "", []string{`s.yaml:1:1: the file is empty: a scenario is a mapping with keys name, description, testbed, tick, phases, faults, alarms, assert`}},
+	{"not a mapping", "- a\n- b\n", []string{`s.yaml:1:1: the scenario: want a mapping of keys (name, description, testbed, tick, phases, faults, alarms, assert), got a list`}},
+	{"unknown key at top level", validBase + "phasez: []\n",
+		[]string{`s.yaml:8:1: unknown key "phasez" in the scenario: did you mean "phases"? valid keys are name, description, testbed, tick, phases, faults, alarms, assert`}},
+	{"repeated key", validBase + "name: u\n",
+		[]string{`s.yaml:8:1: key "name" appears twice in the scenario (first at line 1)`}},
+	{"unknown key in load", edit("{rate: 10/s}", "{rat: 10/s}"),
+		[]string{`s.yaml:7:38: unknown key "rat" in load: did you mean "rate"? valid keys are client, target, strategy, pool, pool_size, idle_timeout, max_conn_age, max_requests_per_conn, path, payload, linger0, local_ports, source_pick, connect_timeout, request_timeout, max_in_flight, rate, concurrency, ramp, spike, hold`}},
+	{"bad duration", edit("duration: 10s", "duration: 10sec"),
+		[]string{`s.yaml:7:26: duration "10sec": want a duration such as 10s, 1m30s or 250ms`}},
+	{"duration without unit", edit("duration: 10s", "duration: 10"),
+		[]string{`s.yaml:7:26: duration 10: a duration needs a unit, such as 10s or 10ms`}},
+	{"negative duration", edit("duration: 10s", "duration: -5s"),
+		[]string{`s.yaml:7:26: duration -5s: a duration must not be negative`}},
+	{"bad rate", edit("rate: 10/s", "rate: fast"),
+		[]string{`s.yaml:7:44: rate "fast": want a rate such as 100/s, 5/100ms or 60/m`}},
+	{"two schedules in one load", edit("rate: 10/s", "rate: 10/s, hold: 5"),
+		[]string{`s.yaml:7:50: load has two schedules (rate and hold): give exactly one of rate, concurrency, ramp, spike, hold`}},
+	{"no schedule", edit("{rate: 10/s}", "{strategy: http1}"),
+		[]string{`s.yaml:7:37: load has no schedule: give exactly one of rate, concurrency, ramp, spike, hold`}},
+	{"spike outside its phase", edit("{rate: 10/s}", "{spike: {rate: 1/s, to: 5/s, at: 8s, for: 5s}}"),
+		[]string{`s.yaml:7:38: load: schedule.spike_at 8s + spike_for 5s: want a window with spike_for > 0 inside the phase duration 10s`}},
+	{"unknown strategy", edit("{rate: 10/s}", "{strategy: htttp1, rate: 10/s}"),
+		[]string{`s.yaml:7:48: unknown strategy "htttp1": did you mean "http1"? valid strategies are tcp, http1, h2c, udp`}},
+	{"strategy cannot speak the backend's protocol", edit("{rate: 10/s}", "{strategy: udp, rate: 10/s}"),
+		[]string{`s.yaml:7:38: strategy udp cannot talk to api:8080, which serves http1: use strategy http1 or another target`}},
+	{"h2c without a pool", strings.Replace(edit("{rate: 10/s}", "{strategy: h2c, pool: none, rate: 10/s}"), "protocol: http1", "protocol: h2c", 1),
+		[]string{`s.yaml:7:53: load: strategy.pool "none": h2c always multiplexes over a pool; use "keepalive"`}},
+	{"target unknown backend", edit("{rate: 10/s}", "{target: apii, rate: 10/s}"),
+		[]string{`s.yaml:7:46: load.target "apii" is not a backend: did you mean "api"? backends are api`}},
+	{"target port not a listener", edit("{rate: 10/s}", `{target: "api:9090", rate: 10/s}`),
+		[]string{`s.yaml:7:46: load.target api:9090: backend "api" does not listen on port 9090: its listeners are 8080 (http1)`}},
+	{"client unknown host", edit("{rate: 10/s}", "{client: clinet, rate: 10/s}"),
+		[]string{`s.yaml:7:46: load.client "clinet" is not a client host: did you mean "client"? client hosts are client`}},
+	{"duplicate phase name", validBase + "  - {name: p1, duration: 5s}\n",
+		[]string{`s.yaml:8:12: phase name "p1" is already used by the phase at line 7: phase names must be unique`}},
+	{"unknown fault kind", validBase + "faults:\n  - {at: 1s, kind: sysctll, set: {net.ipv4.ip_forward: 0}}\n",
+		[]string{`s.yaml:9:20: unknown fault kind "sysctll": did you mean "sysctl"? valid kinds are conntrack-flush, link-down, snat, sysctl`}},
+	{"fault on unknown host", validBase + "faults:\n  - {at: 1s, kind: sysctl, host: natt, set: {net.ipv4.ip_forward: 0}}\n",
+		[]string{`s.yaml:9:34: fault "faults[0]": host "natt" is not in the testbed: did you mean "nat"? hosts are nat, client, api`}},
+	{"fault at after the run ends", validBase + "faults:\n  - {at: 12s, kind: sysctl, set: {net.ipv4.ip_forward: 0}}\n",
+		[]string{`s.yaml:9:10: fault "faults[0]" at 12s is not before the end of the run at 10s (the sum of the phase durations)`}},
+	{"fault lasting past the end", validBase + "faults:\n  - {at: 8s, for: 5s, kind: conntrack-flush}\n",
+		[]string{`s.yaml:9:19: fault "faults[0]" lasts until 13s, after the run ends at 10s: shorten for, or leave it out to last until the end`}},
+	{"fault parameters checked by the catalog", validBase + "faults:\n  - {name: off, at: 1s, kind: sysctl, sett: {net.ipv4.ip_forward: 0}}\n",
+		[]string{
+			`s.yaml:9:31: fault "off" (sysctl): set: want a mapping of sysctl keys to values`,
+			`s.yaml:9:45: fault "off" (sysctl): sett: unknown parameter: valid are set`,
+		}},
+	{"recovery after unknown fault", validBase + "faults:\n  - {name: off, at: 1s, for: 2s, kind: sysctl, set: {net.ipv4.ip_forward: 0}}\nassert:\n  - recovery: {after: of, within: 5s, expect: error_rate < 1%}\n",
+		[]string{`s.yaml:11:23: recovery after unknown fault "of": did you mean "off"? faults are off`}},
+	{"recovery after a fault never reverted", validBase + "faults:\n  - {name: off, at: 1s, kind: conntrack-flush}\nassert:\n  - recovery: {after: off, within: 5s, expect: error_rate < 1%}\n",
+		[]string{`s.yaml:11:23: recovery after fault "off", which is never reverted: give the fault a for`}},
+	{"recovery on a metric not measured per tick", validBase + "faults:\n  - {name: off, at: 1s, for: 2s, kind: conntrack-flush}\nassert:\n  - recovery: {after: off, within: 5s, expect: connect.p99 < 1s}\n",
+		[]string{`s.yaml:11:48: a recovery is judged tick by tick: metric "connect.p99" is not measured per tick, use one of attempts, ok, errors, error_rate, throughput`}},
+	{"assertion on unknown metric", validBase + "assert:\n  - expect: erorr_rate < 1%\n",
+		[]string{`s.yaml:9:13: unknown metric "erorr_rate": did you mean "error_rate"? valid metrics are ` + metricsHelp}},
+	{"bad operator", validBase + "assert:\n  - expect: error_rate =< 1%\n",
+		[]string{`s.yaml:9:24: bad operator "=<" in "error_rate =< 1%": valid operators are < <= > >= == !=`}},
+	{"bool compared with an order", validBase + "alarms: [{name: hot, metric: error_rate, above: 5%}]\nassert:\n  - expect: alarm.hot.fired >= 1\n",
+		[]string{`s.yaml:10:32: value "1" for alarm.hot.fired: want true or false`}},
+	{"assertion references", validBase + "assert:\n  - expect: alarm.x.fired == true\n  - expect: connect.p99 < fast\n  - expect: backend.apx.accepted > 0\n  - expect: outcomes.conect_timeout == 0\n",
+		[]string{
+			`s.yaml:9:13: metric "alarm.x.fired" names unknown alarm "x": alarms are none`,
+			`s.yaml:10:27: value "fast" for connect.p99: want a duration such as 250ms (a bare number means milliseconds)`,
+			`s.yaml:11:13: metric "backend.apx.accepted" names unknown backend "apx": did you mean "api"? backends are api`,
+			`s.yaml:12:13: unknown outcome class "conect_timeout" in "outcomes.conect_timeout": did you mean "connect_timeout"? valid classes are ok, connect_timeout, read_timeout, refused, reset, addr_not_avail, broken_pipe, closed, unreachable, http_3xx, http_4xx, http_5xx, pool_timeout, dropped_by_client, cancelled, other`,
+		}},
+	{"assertion on unknown phase", validBase + "assert:\n  - phase: p2\n    expect: error_rate < 1%\n",
+		[]string{`s.yaml:9:12: assert[0]: unknown phase "p2": did you mean "p1"? phases are p1`}},
+	{"port range empty", edit("1024-1279", "2000-1000"),
+		[]string{`s.yaml:3:24: testbed.nat.ports "2000-1000": the range is empty: first port 2000 is above last port 1000`}},
+	{"port range out of 1-65535", edit("1024-1279", "1024-70000"),
+		[]string{`s.yaml:3:24: testbed.nat.ports "1024-70000": ports must be within 1-65535`}},
+	{"zero NAT IPs", edit("ips: 1,", "ips: 0,"),
+		[]string{`s.yaml:3:14: testbed.nat.ips: 0 NAT IPs: a NAT box needs between 1 and 100 NAT IPs`}},
+	{"unknown sysctl key", edit("ports: 1024-1279}", "ports: 1024-1279, sysctls: {net.ipv4.no_such_key: 1}}"),
+		[]string{`s.yaml:3:45: testbed.nat.sysctls: sysctl "net.ipv4.no_such_key": no such key on this kernel (see /proc/sys/net for valid keys)`}},
+	{"hold without managed mode", edit("ports: 1024-1279}", "ports: 1024-1279, hold: 30s}"),
+		[]string{`s.yaml:3:41: testbed.nat.hold: a hold time needs mode "managed" (mode "linux" is the plain Linux NAT)`}},
+	{"too many client hosts", edit("hosts: 1", "hosts: 100"),
+		[]string{`s.yaml:4:20: testbed.clients.hosts 100: want a number from 1 to 64`}},
+	{"overlapping pools", `name: t
+testbed:
+  nat:
+    ips: 2
+    pools:
+      - {name: a, ips: 1, blocks: [web]}
+      - {name: b, ips: 1, blocks: [web, db]}
+  blocks: [{name: web}, {name: db}]
+  clients: [{name: c1, block: web}, {name: c2, block: db}]
+  backends: [{name: api, protocol: http1, port: 8080}]
+phases:
+  - {name: p1, duration: 10s, load: {rate: 10/s}}
+`, []string{`s.yaml:7:35: testbed.nat.pools[1].blocks: overlapping pools: origin block "web" is already served by pool "a"`}},
+	{"testbed errors in a nats list", `name: t
+testbed:
+  nats:
+    - {name: nat, ips: 1}
+    - {name: nat, ips: 1, mode: cloud}
+  blocks: [{name: web, nat: gw}]
+  clients: [{name: c1, block: web}]
+  backends: [{name: api, protocol: http1, port: 8080, extra: [{protocol: h2c, port: 8080}]}]
+phases:
+  - {name: p1, duration: 10s, load: {rate: 10/s}}
+`, []string{
+		`s.yaml:5:14: testbed.nats[1].name: "nat" is already used by nats[0]: host names must be unique`,
+		`s.yaml:5:33: testbed.nats[1].mode: unknown mode "cloud": valid modes are "linux" and "managed"`,
+		`s.yaml:6:29: testbed.blocks[0].nat: unknown NAT "gw": known NATs are "nat"`,
+		`s.yaml:8:85: testbed.backends[0].extra[0].port: port 8080 is already used on this backend`,
+	}},
+	{"duplicate alarm and unknown alarm metric", validBase + "alarms:\n  - {name: a, metric: nat.port_utilization, above: 80%}\n  - {name: a, metric: nat.port_utilisation, above: 80%}\n",
+		[]string{
+			`s.yaml:10:12: alarm name "a" is already used by the alarm at line 9: alarm names must be unique`,
+			`s.yaml:10:23: unknown alarm metric "nat.port_utilisation": did you mean "nat.port_utilization"? valid are attempts, connect.p99, error_rate, errors, nat.allocation_failures, nat.conntrack, nat.ip_forward, nat.port_utilization, ok, open_conns, request.p99, throughput`,
+		}},
+	{"every problem at once", `name: t
+tick: 10ms
+testbed:
+  nat: {ips: 0}
+  clients: {hosts: 1}
+  backends: [{name: api, protocol: http1, port: 8080}]
+phases:
+  - {name: p1, duration: 0s, load: {rate: 10/s, pool: some}}
+assert:
+  - expect: throughput > 10%
+`, []string{
+		`s.yaml:2:7: tick 10ms: want at least 100ms`,
+		`s.yaml:4:14: testbed.nat.ips: 0 NAT IPs: a NAT box needs between 1 and 100 NAT IPs`,
+		`s.yaml:8:26: duration 0: want a duration above zero`,
+		`s.yaml:8:49: load: strategy.pool "some": want "none" or "keepalive"`,
+		`s.yaml:10:26: value "10%" for throughput: throughput is a rate per second, want a number such as 100`,
+	}},
+}
+
+func TestParseInvalid(t *testing.T) {
+	for _, tc := range invalidCases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse("s.yaml", []byte(tc.src), Options{Faults: testCatalog{}})
+			require.Error(t, err)
+			assert.Nil(t, s)
+			var list *Errors
+			require.True(t, errors.As(err, &list), "want *Errors, got %T", err)
+			var got []string
+			for _, e := range list.List {
+				got = append(got, e.Error())
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestParseFaultsNeedACatalog(t *testing.T) {
+	_, err := Parse("s.yaml", []byte(validBase+"faults: [{at: 1s, kind: sysctl}]\n"), Options{})
+	require.EqualError(t, err, `s.yaml:8:25: fault kind "sysctl" cannot be checked: no fault catalog was given to the parser`)
+}
