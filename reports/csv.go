@@ -1,0 +1,151 @@
+package reports
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+
+	"github.com/natlab/natlab/loadgen"
+)
+
+// csvWriter writes samples.csv: one row per tick, a stable set of columns.
+type csvWriter struct{}
+
+func (csvWriter) name() string { return "csv" }
+func (csvWriter) file() string { return "samples.csv" }
+
+// column is one CSV column: its header and how a sample fills it.
+type column struct {
+	head  string
+	value func(s *Sample) string
+}
+
+func (csvWriter) write(w io.Writer, r *Report) error {
+	cols := csvColumns(r)
+	cw := csv.NewWriter(w)
+	row := make([]string, len(cols))
+	for i, c := range cols {
+		row[i] = c.head
+	}
+	if err := cw.Write(row); err != nil {
+		return fmt.Errorf("write csv header: %w", err)
+	}
+	for i := range r.Samples {
+		for j, c := range cols {
+			row[j] = c.value(&r.Samples[i])
+		}
+		if err := cw.Write(row); err != nil {
+			return fmt.Errorf("write csv row %d: %w", i+1, err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	return nil
+}
+
+// csvColumns lists the columns: the client figures, one rate per outcome
+// other than ok (every outcome, so the columns do not depend on the run),
+// then four columns per NAT box.
+func csvColumns(r *Report) []column {
+	cols := []column{
+		{"t_s", func(s *Sample) string { return num(s.T, 3) }},
+		{"phase", func(s *Sample) string { return s.Phase }},
+		{"attempts_per_s", func(s *Sample) string { return num(s.AttemptsPerSec, 3) }},
+		{"ok_per_s", func(s *Sample) string { return num(s.OKPerSec, 3) }},
+		{"errors_per_s", func(s *Sample) string { return num(s.ErrorsPerSec, 3) }},
+	}
+	for _, o := range loadgen.AllOutcomes() {
+		if o == loadgen.OutcomeOK {
+			continue
+		}
+		cols = append(cols, column{o.String() + "_per_s", func(s *Sample) string { return num(s.Outcomes[o], 3) }})
+	}
+	cols = append(cols,
+		column{"open_conns", func(s *Sample) string { return strconv.FormatInt(s.OpenConns, 10) }},
+		column{"new_conns_per_s", func(s *Sample) string { return num(s.NewConnsPerSec, 3) }},
+		column{"connect_p99_s", func(s *Sample) string { return num(s.ConnectP99.Float(), 6) }},
+		column{"request_p99_s", func(s *Sample) string { return num(s.RequestP99.Float(), 6) }},
+	)
+	for _, n := range natNames(r) {
+		p := "nat." + n + "."
+		cols = append(cols,
+			natColumn(p+"conntrack", n, func(v NATSample) string { return strconv.FormatUint(v.Conntrack, 10) }),
+			natColumn(p+"allocation_failures", n, func(v NATSample) string { return strconv.FormatUint(v.AllocationFailures, 10) }),
+			natColumn(p+"port_utilization", n, func(v NATSample) string { return num(v.PortUtilization, 4) }),
+			natColumn(p+"ip_forward", n, func(v NATSample) string { return bit(v.IPForward) }),
+		)
+	}
+	return cols
+}
+
+// natColumn is a column of NAT box nat; it is empty in a tick without a
+// reading of that box (so a missing reading never looks like ip_forward=0).
+func natColumn(head, nat string, f func(NATSample) string) column {
+	return column{head, func(s *Sample) string {
+		v, ok := s.NAT[nat]
+		if !ok {
+			return ""
+		}
+		return f(v)
+	}}
+}
+
+// natNames lists the NAT boxes of the report: the testbed's in its order,
+// then any other name found in the summaries or samples, sorted.
+func natNames(r *Report) []string {
+	var names []string
+	for _, n := range r.Testbed.NATs {
+		if !slices.Contains(names, n.Name) {
+			names = append(names, n.Name)
+		}
+	}
+	known := len(names)
+	add := func(n string) {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, n := range r.NAT {
+		add(n.Name)
+	}
+	for _, s := range r.Samples {
+		for n := range s.NAT {
+			add(n)
+		}
+	}
+	sort.Strings(names[known:])
+	return names
+}
+
+// num formats v with at most prec decimals and no trailing zeros.
+func num(v float64, prec int) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return ""
+	}
+	s := strconv.FormatFloat(v, 'f', prec, 64)
+	if prec > 0 {
+		for s[len(s)-1] == '0' {
+			s = s[:len(s)-1]
+		}
+		if s[len(s)-1] == '.' {
+			s = s[:len(s)-1]
+		}
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
+
+func bit(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}

@@ -1,0 +1,105 @@
+package reports
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+)
+
+// htmlWriter writes report.html: one self-contained page (inline CSS and
+// SVG, no scripts, no external resources) that works offline.
+type htmlWriter struct{}
+
+func (htmlWriter) name() string { return "html" }
+func (htmlWriter) file() string { return "report.html" }
+
+//go:embed report.html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("report.html").Parse(htmlSource))
+
+// htmlPage is what the template shows; every string in it is escaped by
+// html/template except the SVG, which vgsvg escaped.
+type htmlPage struct {
+	R          *Report
+	Title      string
+	Verdict    string
+	VerdictCSS string
+	Summary    string
+	RunLine    string
+	NATBoxes   []string
+	Assertions []htmlAssertion
+	Load       [][]string
+	Outcomes   [][]string
+	NAT        [][]string
+	Faults     [][]string
+	Alarms     [][]string
+	Charts     []htmlChart
+	Schema     string
+}
+
+type htmlAssertion struct {
+	Result, Name, Observed, Expected, Source string
+	Passed                                   bool
+}
+
+type htmlChart struct {
+	ID, Title string
+	SVG       template.HTML
+	Legend    []htmlLegend
+}
+
+type htmlLegend struct {
+	Name, Kind string
+	Style      template.CSS
+}
+
+func (htmlWriter) write(w io.Writer, r *Report) error {
+	page, err := newHTMLPage(r)
+	if err != nil {
+		return fmt.Errorf("write html: %w", err)
+	}
+	if err := htmlTemplate.Execute(w, page); err != nil {
+		return fmt.Errorf("write html: %w", err)
+	}
+	return nil
+}
+
+func newHTMLPage(r *Report) (*htmlPage, error) {
+	same := func(s string) string { return s } // html/template escapes
+	p := &htmlPage{R: r, Title: fmt.Sprintf("natlab %s: %s", r.Scenario.Name, verdictWord(r.Verdict)),
+		Verdict: verdictWord(r.Verdict), VerdictCSS: string(r.Verdict), Summary: r.summaryLine(),
+		RunLine: r.runLine(), Load: r.loadRows(same), NAT: r.natRows(same), Schema: SchemaVersion}
+	for _, n := range r.Testbed.NATs {
+		p.NATBoxes = append(p.NATBoxes, natBoxLine(n))
+	}
+	for _, a := range r.Assertions {
+		p.Assertions = append(p.Assertions, htmlAssertion{Result: result(a.Passed), Name: a.Name,
+			Observed: a.Observed, Expected: a.Expected, Source: a.Source, Passed: a.Passed})
+	}
+	for _, o := range r.Totals.Outcomes.NonZero() {
+		p.Outcomes = append(p.Outcomes, []string{o.String(), humanCount(r.Totals.Outcomes[o]), r.share(r.Totals.Outcomes[o])})
+	}
+	for _, f := range r.Faults {
+		p.Faults = append(p.Faults, []string{f.Name, f.Kind, f.Host, f.Description, r.faultStart(f), r.windowEnd(f), faultNote(f)})
+	}
+	for _, a := range r.Alarms {
+		p.Alarms = append(p.Alarms, []string{a.Name, a.Metric, a.Threshold, r.alarmFired(a)})
+	}
+	if len(r.Samples) > 0 {
+		charts, err := r.charts()
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range charts {
+			hc := htmlChart{ID: c.ID, Title: c.Title, SVG: template.HTML(c.SVG)} // #nosec: vgsvg escapes text
+			for _, l := range c.Legend {
+				// Colours are ours (#rrggbb), never input.
+				hc.Legend = append(hc.Legend, htmlLegend{Name: l.Name, Kind: l.Kind, Style: template.CSS("--c:" + l.Color)})
+			}
+			p.Charts = append(p.Charts, hc)
+		}
+	}
+	return p, nil
+}

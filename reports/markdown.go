@@ -1,0 +1,97 @@
+package reports
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// markdownWriter writes report.md, short enough for a CI step summary.
+type markdownWriter struct{}
+
+func (markdownWriter) name() string { return "md" }
+func (markdownWriter) file() string { return "report.md" }
+
+func (markdownWriter) write(w io.Writer, r *Report) error {
+	b := bufio.NewWriter(w)
+	fmt.Fprintf(b, "## natlab %s: %s\n\n", mdText(r.Scenario.Name), verdictWord(r.Verdict))
+	fmt.Fprintf(b, "**%s**\n\n", mdText(r.summaryLine()))
+	if r.Scenario.Description != "" {
+		fmt.Fprintf(b, "%s\n\n", mdText(r.Scenario.Description))
+	}
+	fmt.Fprintf(b, "%s\n\n", mdText(r.runLine()))
+
+	if len(r.Assertions) > 0 {
+		b.WriteString("### Assertions\n\n")
+		rows := make([][]string, 0, len(r.Assertions))
+		for _, a := range r.Assertions {
+			rows = append(rows, []string{result(a.Passed), mdCode(a.Name), mdText(a.Observed), mdText(a.Expected), mdCode(a.Source)})
+		}
+		mdTable(b, []string{"Result", "Assertion", "Observed", "Expected", "Source"}, rows)
+	}
+
+	b.WriteString("### Load\n\n")
+	mdTable(b, []string{"Phase", "Attempts", "ok", "Errors", "Error rate", "Connect p99", "Request p99"}, r.loadRows(mdText))
+	if nz := r.Totals.Outcomes.NonZero(); len(nz) > 0 {
+		rows := make([][]string, 0, len(nz))
+		for _, o := range nz {
+			rows = append(rows, []string{mdCode(o.String()), humanCount(r.Totals.Outcomes[o]), r.share(r.Totals.Outcomes[o])})
+		}
+		mdTable(b, []string{"Outcome", "Attempts", "Share"}, rows)
+	}
+
+	if len(r.NAT) > 0 {
+		b.WriteString("### NAT\n\n")
+		mdTable(b, []string{"NAT", "Allocation failures", "Peak port utilization", "Peak conntrack", "ip_forward off"}, r.natRows(mdText))
+	}
+	if len(r.Faults) > 0 {
+		b.WriteString("### Faults\n\n")
+		rows := make([][]string, 0, len(r.Faults))
+		for _, f := range r.Faults {
+			rows = append(rows, []string{mdText(f.Name), mdCode(f.Kind), mdText(f.Host), mdText(f.Description),
+				r.faultStart(f), r.windowEnd(f), mdText(faultNote(f))})
+		}
+		mdTable(b, []string{"Fault", "Kind", "Host", "What", "Injected", "Reverted", "Problem"}, rows)
+	}
+	if len(r.Alarms) > 0 {
+		b.WriteString("### Alarms\n\n")
+		rows := make([][]string, 0, len(r.Alarms))
+		for _, a := range r.Alarms {
+			rows = append(rows, []string{mdText(a.Name), mdCode(a.Metric), mdCode(a.Threshold), r.alarmFired(a)})
+		}
+		mdTable(b, []string{"Alarm", "Metric", "Threshold", "First fired"}, rows)
+	}
+	b.WriteString("Times are seconds since the start of the run. Details: report.html, report.json, samples.csv.\n")
+	if err := b.Flush(); err != nil {
+		return fmt.Errorf("write markdown: %w", err)
+	}
+	return nil
+}
+
+// mdTable writes a GitHub-flavoured markdown table and a blank line.
+func mdTable(w io.Writer, head []string, rows [][]string) {
+	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
+	for _, row := range rows {
+		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+	}
+	fmt.Fprintln(w)
+}
+
+// mdEscaper escapes what markdown (and the HTML it allows) would interpret.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;", "&", "&amp;", "*", `\*`, "_", `\_`,
+	"`", "\\`", "[", `\[`, "]", `\]`, "#", `\#`, "\r\n", " ", "\n", " ", "\r", " ",
+)
+
+// mdText escapes free text for a markdown paragraph or table cell.
+func mdText(s string) string { return mdEscaper.Replace(s) }
+
+// mdCode writes s as inline code in a table cell (empty stays empty).
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = strings.NewReplacer("`", "'", "|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	return "`" + s + "`"
+}

@@ -1,0 +1,219 @@
+package reports
+
+import (
+	"time"
+
+	"github.com/natlab/natlab/loadgen"
+)
+
+// SchemaVersion names the report.json schema. Fields may be added within a
+// version; renaming or removing one needs a new version.
+const SchemaVersion = "natlab.report/v1"
+
+// Verdict is the result of a run.
+type Verdict string
+
+// The verdicts. A run is incomplete when it was interrupted (Ctrl-C, a
+// testbed error) before every assertion could be judged.
+const (
+	VerdictPass       Verdict = "pass"
+	VerdictFail       Verdict = "fail"
+	VerdictIncomplete Verdict = "incomplete"
+)
+
+// Report is everything a natlab run produced. The JSON field order is the
+// struct order and is part of the schema.
+type Report struct {
+	// Schema is SchemaVersion; Write sets it, Read checks it.
+	Schema   string   `json:"schema"`
+	Scenario Scenario `json:"scenario"`
+	Testbed  Testbed  `json:"testbed"`
+	Verdict  Verdict  `json:"verdict"`
+	// Incomplete says why the run stopped early (empty unless incomplete).
+	Incomplete string      `json:"incomplete,omitempty"`
+	Started    time.Time   `json:"started"`
+	Duration   Seconds     `json:"duration_s"`
+	Assertions []Assertion `json:"assertions"`
+	// Totals are the client-side counts of the whole run.
+	Totals  Totals       `json:"totals"`
+	Latency Latency      `json:"latency"`
+	NAT     []NATSummary `json:"nat"`
+	Phases  []Phase      `json:"phases"`
+	Faults  []Fault      `json:"faults"`
+	Alarms  []Alarm      `json:"alarms"`
+	// Samples is the time series, one row per tick (also in samples.csv).
+	Samples []Sample `json:"samples"`
+}
+
+// Scenario identifies the scenario that was played.
+type Scenario struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// File is the scenario file's path, or "builtin:NAME" for an embedded one.
+	File string `json:"file,omitempty"`
+}
+
+// Testbed describes where the scenario ran.
+type Testbed struct {
+	// Backend is "netns" or "docker".
+	Backend string `json:"backend"`
+	// Kernel is the kernel release (uname -r) of the machine.
+	Kernel string `json:"kernel"`
+	// RunID names every resource the run created.
+	RunID string   `json:"run_id"`
+	NATs  []NATBox `json:"nats"`
+}
+
+// NATBox is the configuration of one NAT box.
+type NATBox struct {
+	Name string `json:"name"`
+	// IPs are the NAT ("public") addresses.
+	IPs []string `json:"ips"`
+	// Ports is the port range per NAT IP, e.g. "1024-1279".
+	Ports string `json:"ports"`
+	// Mode is "plain" (Linux behaviour) or "managed" (ports held after close).
+	Mode string `json:"mode"`
+	// Hold is how long a managed NAT keeps a port after close (0 when plain).
+	Hold Seconds `json:"hold_s"`
+}
+
+// Assertion is one judged expectation of the scenario.
+type Assertion struct {
+	// Name is what was asserted, e.g. "peak: nat.allocation_failures > 0".
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	// Observed and Expected are human-readable, with units ("2.3%", "< 0.1%").
+	Observed string `json:"observed"`
+	Expected string `json:"expected"`
+	// Source is the assertion's place in the scenario file ("file.yaml:12").
+	Source string `json:"source,omitempty"`
+}
+
+// Latency holds the latency summaries of the whole run and of each phase.
+type Latency struct {
+	Total  Timings        `json:"total"`
+	Phases []PhaseTimings `json:"phases"`
+}
+
+// Timings are the connect and request latency summaries of a span of the run.
+type Timings struct {
+	Connect Quantiles `json:"connect"`
+	Request Quantiles `json:"request"`
+}
+
+// PhaseTimings are the Timings of one phase.
+type PhaseTimings struct {
+	Phase string `json:"phase"`
+	Timings
+}
+
+// Quantiles summarise one latency distribution.
+type Quantiles struct {
+	Count uint64  `json:"count"`
+	P50   Seconds `json:"p50_s"`
+	P90   Seconds `json:"p90_s"`
+	P99   Seconds `json:"p99_s"`
+	Max   Seconds `json:"max_s"`
+}
+
+// NATSummary is what one NAT box saw over the run.
+type NATSummary struct {
+	Name string `json:"name"`
+	// AllocationFailures is the rise of conntrack insert_failed + drop.
+	AllocationFailures uint64 `json:"allocation_failures"`
+	// PeakPortUtilization is the highest port utilization of any NAT IP
+	// towards any destination (0..1).
+	PeakPortUtilization float64 `json:"peak_port_utilization"`
+	// PeakConntrack is the highest number of conntrack entries.
+	PeakConntrack uint64 `json:"peak_conntrack"`
+	// IPForwardOff is how long net.ipv4.ip_forward was 0.
+	IPForwardOff Seconds `json:"ip_forward_off_s"`
+}
+
+// Phase is one phase of the schedule as it ran.
+type Phase struct {
+	Name   string    `json:"name"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Counts Totals    `json:"counts"`
+}
+
+// Fault is one fault of the scenario's timeline.
+type Fault struct {
+	// Name is the fault's name in the scenario ("faults[0]" when unnamed).
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Host        string `json:"host"`
+	Description string `json:"description,omitempty"`
+	// InjectedAt is nil when the fault was never injected (see Error).
+	InjectedAt *time.Time `json:"injected_at"`
+	// RevertedAt is nil while the fault was never reverted (the run ended
+	// first, or the revert failed).
+	RevertedAt *time.Time `json:"reverted_at"`
+	// Error says why injecting or reverting failed.
+	Error string `json:"error,omitempty"`
+	// VerifyError says how the state after the revert differs from the
+	// state recorded before the inject.
+	VerifyError string `json:"verify_error,omitempty"`
+}
+
+// Alarm is one alarm the scenario watched.
+type Alarm struct {
+	Name   string `json:"name"`
+	Metric string `json:"metric"`
+	// Threshold is the condition as written, e.g. "> 0.9 for 2s".
+	Threshold string `json:"threshold"`
+	// FirstFired is nil when the alarm never fired.
+	FirstFired *time.Time `json:"first_fired"`
+}
+
+// Sample is one tick of the time series. Rates are per second over the tick;
+// gauges are read at the tick's end.
+type Sample struct {
+	// T is the end of the tick in seconds since the start of the run.
+	T     float64 `json:"t_s"`
+	Phase string  `json:"phase"`
+	// AttemptsPerSec counts attempts started; OKPerSec and ErrorsPerSec
+	// attempts that ended.
+	AttemptsPerSec float64 `json:"attempts_per_s"`
+	OKPerSec       float64 `json:"ok_per_s"`
+	ErrorsPerSec   float64 `json:"errors_per_s"`
+	// Outcomes is the rate of every outcome that occurred in the tick.
+	Outcomes       map[loadgen.Outcome]float64 `json:"outcomes_per_s"`
+	OpenConns      int64                       `json:"open_conns"`
+	NewConnsPerSec float64                     `json:"new_conns_per_s"`
+	ConnectP99     Seconds                     `json:"connect_p99_s"`
+	RequestP99     Seconds                     `json:"request_p99_s"`
+	// NAT holds one reading per NAT box, by name.
+	NAT map[string]NATSample `json:"nat"`
+}
+
+// NATSample is one reading of a NAT box.
+type NATSample struct {
+	Conntrack uint64 `json:"conntrack"`
+	// AllocationFailures is the rise of insert_failed + drop over the tick.
+	AllocationFailures uint64 `json:"allocation_failures"`
+	// PortUtilization is the max over NAT IPs (and destinations), 0..1.
+	PortUtilization float64 `json:"port_utilization"`
+	IPForward       bool    `json:"ip_forward"`
+}
+
+// MarkerKind is what a Marker marks.
+type MarkerKind string
+
+// The marker kinds.
+const (
+	MarkerPhase         MarkerKind = "phase"
+	MarkerFaultInjected MarkerKind = "fault_injected"
+	MarkerFaultReverted MarkerKind = "fault_reverted"
+	MarkerAlarm         MarkerKind = "alarm"
+)
+
+// Marker is an event on the run's timeline: a phase start, a fault inject
+// or revert, an alarm firing.
+type Marker struct {
+	// T is the event time in seconds since the start of the run.
+	T    float64    `json:"t_s"`
+	Kind MarkerKind `json:"kind"`
+	Name string     `json:"name"`
+}

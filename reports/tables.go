@@ -1,0 +1,80 @@
+package reports
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Rows shared by the markdown and HTML tables. esc escapes the free text of
+// the target format (figures need no escaping).
+
+// runLine says where and when the run happened.
+func (r *Report) runLine() string {
+	parts := []string{}
+	if r.Testbed.Backend != "" {
+		parts = append(parts, "backend "+r.Testbed.Backend)
+	}
+	if r.Testbed.Kernel != "" {
+		parts = append(parts, "kernel "+r.Testbed.Kernel)
+	}
+	if r.Testbed.RunID != "" {
+		parts = append(parts, "run "+r.Testbed.RunID)
+	}
+	if !r.Started.IsZero() {
+		parts = append(parts, "started "+humanTime(r.Started))
+	}
+	parts = append(parts, "lasted "+humanDur(r.Duration))
+	if r.Scenario.File != "" {
+		parts = append(parts, "scenario file "+r.Scenario.File)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// loadRows are one row per phase and a total row.
+func (r *Report) loadRows(esc func(string) string) [][]string {
+	timings := map[string]Timings{}
+	for _, p := range r.Latency.Phases {
+		timings[p.Phase] = p.Timings
+	}
+	row := func(name string, c Totals, t Timings) []string {
+		return []string{esc(name), humanCount(c.Attempts), humanCount(c.OK), humanCount(c.Errors),
+			humanPct(c.ErrorRate), humanDur(t.Connect.P99), humanDur(t.Request.P99)}
+	}
+	rows := make([][]string, 0, len(r.Phases)+1)
+	for _, p := range r.Phases {
+		rows = append(rows, row(p.Name, p.Counts, timings[p.Name]))
+	}
+	return append(rows, row("total", r.Totals, r.Latency.Total))
+}
+
+// share writes n as a share of the ended attempts.
+func (r *Report) share(n uint64) string {
+	ended := r.Totals.OK + r.Totals.Errors
+	if ended == 0 {
+		return "-"
+	}
+	return humanPct(float64(n) / float64(ended))
+}
+
+// natRows are one row per NAT box.
+func (r *Report) natRows(esc func(string) string) [][]string {
+	rows := make([][]string, 0, len(r.NAT))
+	for _, n := range r.NAT {
+		off := "never"
+		if n.IPForwardOff > 0 {
+			off = humanDur(n.IPForwardOff)
+		}
+		rows = append(rows, []string{esc(n.Name), humanCount(n.AllocationFailures),
+			humanPct(n.PeakPortUtilization), humanCount(n.PeakConntrack), off})
+	}
+	return rows
+}
+
+// natBoxLine describes the configuration of a NAT box.
+func natBoxLine(n NATBox) string {
+	s := fmt.Sprintf("%s: %d NAT IP(s) %s, ports %s, %s", n.Name, len(n.IPs), strings.Join(n.IPs, " "), n.Ports, n.Mode)
+	if n.Hold > 0 {
+		s += ", hold " + humanDur(n.Hold)
+	}
+	return s
+}
