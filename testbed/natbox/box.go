@@ -18,6 +18,9 @@ type Box struct {
 	nft *nftables.Conn
 	ct  *conntrack.Conn
 	cfg *Config
+	// carried is what the drop rules counted before a re-apply replaced
+	// them (and their counters), so PolicyDrops never goes backwards.
+	carried uint64
 }
 
 // Open connects to nftables and conntrack in the current network namespace.
@@ -64,6 +67,10 @@ func (b *Box) Apply(cfg Config) error {
 	defer b.mu.Unlock()
 	t := natTable()
 	chs := chains(t)
+	dropped, err := b.policyDrops()
+	if err != nil {
+		return fmt.Errorf("apply nat config: %w", err)
+	}
 	old, err := b.tableChains()
 	if err != nil {
 		return fmt.Errorf("apply nat config: %w", err)
@@ -121,6 +128,7 @@ func (b *Box) Apply(cfg Config) error {
 	}
 	c := cfg
 	b.cfg = &c
+	b.carried += dropped
 	return nil
 }
 

@@ -17,7 +17,11 @@ type Metrics struct {
 	// InsertFailed, Drop and EarlyDrop are conntrack statistics summed over
 	// CPUs, cumulative since the namespace was created.
 	InsertFailed, Drop, EarlyDrop uint64
-	// AllocationFailures is InsertFailed + Drop (AWS ErrorPortAllocation,
+	// PolicyDrops counts new flows natlab's own rules dropped for want of
+	// a port: held ports (managed mode), hosts without a static slice, the
+	// ct count ceiling.
+	PolicyDrops uint64
+	// AllocationFailures is InsertFailed + Drop + PolicyDrops (AWS ErrorPortAllocation,
 	// GCP OUT_OF_RESOURCES).
 	AllocationFailures uint64
 	// IPForward is net.ipv4.ip_forward of the calling thread's namespace.
@@ -107,6 +111,12 @@ func (b *Box) Metrics() (Metrics, error) {
 		if m.ForwardedPackets, err = b.forwardedPackets(); err != nil {
 			return m, fmt.Errorf("metrics: %w", err)
 		}
+		drops, err := b.policyDrops()
+		if err != nil {
+			return m, fmt.Errorf("metrics: %w", err)
+		}
+		m.PolicyDrops = b.carried + drops
+		m.AllocationFailures += m.PolicyDrops
 		held, err := b.nft.GetSetElements(heldSet(natTable()))
 		if err != nil {
 			return m, fmt.Errorf("metrics: held set: %w", err)
@@ -218,6 +228,39 @@ func indexOf(ips []netip.Addr, ip netip.Addr) (int, bool) {
 		}
 	}
 	return -1, false
+}
+
+// policyDrops sums the counters of the drop rules in natlab's chains as
+// they are now (0 when the table does not exist).
+func (b *Box) policyDrops() (uint64, error) {
+	ok, err := b.tableExists()
+	if err != nil || !ok {
+		return 0, err
+	}
+	t := natTable()
+	var sum uint64
+	for _, name := range []string{chainPost, chainPostHld, chainFwd} {
+		rules, err := b.nft.GetRules(t, &nftables.Chain{Name: name, Table: t})
+		if err != nil {
+			return 0, fmt.Errorf("read %s drop counters: %w", name, err)
+		}
+		for _, r := range rules {
+			var packets uint64
+			drop := false
+			for _, e := range r.Exprs {
+				switch e := e.(type) {
+				case *expr.Counter:
+					packets = e.Packets
+				case *expr.Verdict:
+					drop = e.Kind == expr.VerdictDrop
+				}
+			}
+			if drop {
+				sum += packets
+			}
+		}
+	}
+	return sum, nil
 }
 
 func (b *Box) forwardedPackets() (uint64, error) {

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/natlab/natlab/chaos"
+	"github.com/natlab/natlab/fixtures"
+	"github.com/natlab/natlab/scenario"
+)
+
+// loadScenario reads a scenario file, or an embedded fixture by name when
+// no such file exists. Problems in the scenario are bad input (exit 2).
+func loadScenario(arg string) (*scenario.Scenario, error) {
+	opts := scenario.Options{Faults: chaos.Catalog{}}
+	var sc *scenario.Scenario
+	var err error
+	if _, statErr := os.Stat(arg); statErr == nil {
+		sc, err = scenario.Load(arg, opts)
+	} else {
+		data, file, ferr := fixtures.Scenario(arg)
+		if ferr != nil {
+			return nil, inputErr(fmt.Errorf("%s: no such file, and %w", arg, ferr))
+		}
+		opts.FS = fixtures.FS()
+		sc, err = scenario.Parse(file, data, opts)
+	}
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	return sc, nil
+}

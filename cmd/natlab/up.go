@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/netns"
+)
+
+func newUpCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "up SCENARIO|FIXTURE",
+		Short: "Build a scenario's testbed and keep it up for hands-on investigation",
+		Long: `up builds the testbed of a scenario (no load, no faults), prints how to
+enter each host, and keeps it up until Ctrl-C, or until ` + "`natlab down RUN`" + ` is
+run from another shell. Inside the hosts the usual tools work: ip, nft,
+conntrack, ss, curl.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sc, err := loadScenario(args[0])
+			if err != nil {
+				return err
+			}
+			if os.Geteuid() != 0 {
+				return testbed.ErrNotRoot
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			tb, err := testbed.Up(ctx, sc.Testbed, netns.New(netns.Options{}), testbed.Options{Log: cmd.ErrOrStderr()})
+			if err != nil {
+				return err
+			}
+			defer tb.Down(context.WithoutCancel(ctx))
+			printHosts(cmd, tb)
+			<-ctx.Done()
+			fmt.Fprintf(cmd.OutOrStdout(), "tearing down run %s\n", tb.Run.ID)
+			return tb.Down(context.WithoutCancel(ctx))
+		},
+	}
+	return cmd
+}
+
+func printHosts(cmd *cobra.Command, tb *testbed.Testbed) {
+	out := cmd.OutOrStdout()
+	l := tb.Run.Layout
+	fmt.Fprintf(out, "testbed %s is up. Enter a host with the command beside it:\n\n", tb.Run.ID)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, n := range l.NATs {
+		fmt.Fprintf(w, "  %s\tip netns exec %s bash\tNAT IPs %v\n", n.Name, netns.NamespaceName(tb.Run.ID, n.Name), n.IPs)
+	}
+	for _, c := range l.Hosts {
+		b, _ := l.Block(c.Block)
+		fmt.Fprintf(w, "  %s\tip netns exec %s bash\t%d source addresses in %s, gateway %s\n", c.Name, netns.NamespaceName(tb.Run.ID, c.Name), len(c.Sources), c.Prefix, b.Gateway)
+	}
+	for i, b := range l.Backends {
+		spec := tb.Run.Spec.Backends[i]
+		fmt.Fprintf(w, "  %s\tip netns exec %s bash\t%s, %s on port %d\n", b.Name, netns.NamespaceName(tb.Run.ID, b.Name), b.Addr, spec.Protocol, spec.Port)
+	}
+	w.Flush()
+	fmt.Fprintf(out, "\nnatlab keeps it up until Ctrl-C, or `natlab down %s` from another shell.\n", tb.Run.ID)
+}
+
+func newDownCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "down RUN-ID",
+		Short: "Tear down a testbed that `natlab up` keeps up",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if os.Geteuid() != 0 {
+				return testbed.ErrNotRoot
+			}
+			id := args[0]
+			states, err := testbed.ListStates()
+			if err != nil {
+				return err
+			}
+			for _, s := range states {
+				if s.ID != id {
+					continue
+				}
+				if s.Alive() {
+					// Let the owner tear down in order, then make sure.
+					_ = syscall.Kill(s.PID, syscall.SIGTERM)
+					deadline := time.Now().Add(15 * time.Second)
+					for s.Alive() && time.Now().Before(deadline) {
+						time.Sleep(100 * time.Millisecond)
+					}
+				}
+				removed, err := netns.Clean(id)
+				for _, n := range removed {
+					fmt.Fprintf(cmd.OutOrStdout(), "removed namespace %s\n", n)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "run %s is down\n", id)
+				return errors.Join(err, testbed.Forget(id))
+			}
+			return inputErr(fmt.Errorf("no run %q: `natlab clean` lists and removes leftovers", id))
+		},
+	}
+}

@@ -1,0 +1,87 @@
+package runner
+
+import (
+	"time"
+
+	"github.com/natlab/natlab/chaos"
+	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/scenario"
+)
+
+// observe gathers what the run measured into the shape assertions judge.
+func (r *run) observe(nat *natPoller, alarms *alarmSet) *scenario.Observed {
+	r.mu.Lock()
+	phases := append([]phaseRun(nil), r.phases...)
+	markers := append([]chaos.Marker(nil), r.markers...)
+	r.mu.Unlock()
+	ticks := nat.all()
+
+	o := &scenario.Observed{
+		Phases:     map[string]scenario.Window{},
+		FaultTimes: map[string]scenario.FaultTime{},
+		Alarms:     alarms.states(),
+	}
+	whole := scenario.Window{Connect: loadgen.NewHistogram(), Request: loadgen.NewHistogram(), Backends: map[string]scenario.BackendStats{}}
+	var runEnd time.Duration
+	for _, p := range phases {
+		w := scenario.Window{Duration: p.end - p.start, NAT: natStats(ticks, p.start, p.end, r.tick), Backends: p.backends}
+		if p.result != nil {
+			w.Counts = p.result.Total.Counts
+			w.Connect, w.Request = p.result.Total.Connect, p.result.Total.Request
+			whole.Counts.Add(w.Counts)
+			_ = whole.Connect.Merge(w.Connect)
+			_ = whole.Request.Merge(w.Request)
+		}
+		for name, b := range p.backends {
+			sum := whole.Backends[name]
+			sum.Accepted += b.Accepted
+			sum.RegistrationsFailedClosed += b.RegistrationsFailedClosed
+			whole.Backends[name] = sum
+		}
+		o.Phases[p.name] = w
+		runEnd = p.end
+	}
+	whole.Duration = runEnd
+	whole.NAT = natStats(ticks, -1, time.Duration(1<<62), r.tick)
+	o.Run = whole
+
+	for _, t := range r.series.all() {
+		errs := t.Errors() - t.Outcomes[loadgen.OutcomeCancelled]
+		o.Series = append(o.Series, scenario.Point{At: t.At, Attempts: t.Attempts, OK: t.OK(), Errors: errs})
+		if errs > 0 && o.FirstFailure == nil {
+			first := t.At - t.Interval
+			o.FirstFailure = &first
+		}
+	}
+	for _, m := range markers {
+		ft := o.FaultTimes[m.Fault]
+		switch {
+		case m.Event == chaos.EventInject && m.Err == "":
+			ft.Injected = m.At
+		case m.Event == chaos.EventRevert && m.Err == "":
+			ft.Reverted = m.At
+		}
+		o.FaultTimes[m.Fault] = ft
+	}
+	return o
+}
+
+// natStats sums the NAT ticks in (from, to].
+func natStats(ticks []natTick, from, to, tick time.Duration) scenario.NATStats {
+	var s scenario.NATStats
+	for _, t := range ticks {
+		if t.At <= from || t.At > to {
+			continue
+		}
+		s.AllocationFailures += t.allocationFailures()
+		s.PeakPortUtilization = max(s.PeakPortUtilization, t.maxUtilization())
+		s.PeakConntrack = max(s.PeakConntrack, t.conntrack())
+		for _, r := range t.NATs {
+			if !r.IPForward {
+				s.IPForwardOff += tick
+				break
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,128 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+)
+
+// Live is one tick of the run as the progress view shows it.
+type Live struct {
+	At           time.Duration
+	Phase        string
+	OKPerSec     float64
+	ErrorsPerSec float64
+	OpenConns    int64
+	// PortUtilization is the highest over NAT boxes (0..1); Conntrack
+	// the sum of their entries.
+	PortUtilization float64
+	Conntrack       uint64
+}
+
+// Progress shows a run as it goes.
+type Progress interface {
+	// Start announces the run; total is the scheduled length.
+	Start(name, runID string, total time.Duration)
+	// Tick shows the latest tick.
+	Tick(Live)
+	// Event prints a line: a phase starting, a fault injected or reverted,
+	// an alarm firing.
+	Event(at time.Duration, msg string)
+	// Stop ends the view.
+	Stop()
+}
+
+// NewProgress returns a live bar (mpb) when w is a terminal, and plain
+// lines (one per tick) otherwise, as CI logs want.
+func NewProgress(w io.Writer) Progress {
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			return &barProgress{w: w}
+		}
+	}
+	return &lineProgress{w: w}
+}
+
+// lineProgress prints one line per tick and per event.
+type lineProgress struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *lineProgress) Start(name, runID string, total time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "natlab run %s (run %s), %s\n", name, runID, total)
+}
+
+func (p *lineProgress) Tick(l Live) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "%s\n", l.line())
+}
+
+func (p *lineProgress) Event(at time.Duration, msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "[%6.1fs] %s\n", at.Seconds(), msg)
+}
+
+func (p *lineProgress) Stop() {}
+
+func (l Live) line() string {
+	return fmt.Sprintf("[%6.1fs] %-12s ok/s %7.1f  err/s %7.1f  open %6d  nat ports %5.1f%%  conntrack %6d",
+		l.At.Seconds(), l.Phase, l.OKPerSec, l.ErrorsPerSec, l.OpenConns, 100*l.PortUtilization, l.Conntrack)
+}
+
+// barProgress draws one mpb bar for the run with the live figures beside it.
+type barProgress struct {
+	w     io.Writer
+	p     *mpb.Progress
+	bar   *mpb.Bar
+	start time.Time
+
+	mu   sync.Mutex
+	live Live
+}
+
+func (p *barProgress) Start(name, runID string, total time.Duration) {
+	p.p = mpb.New(mpb.WithOutput(p.w), mpb.WithWidth(30), mpb.WithRefreshRate(200*time.Millisecond))
+	p.start = time.Now()
+	p.bar = p.p.New(int64(max(total, time.Second)/time.Millisecond), mpb.BarStyle(),
+		mpb.PrependDecorators(decor.Name(name+" ", decor.WC{}), decor.Any(func(decor.Statistics) string {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return fmt.Sprintf("%-10s", p.live.Phase)
+		})),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			l := p.live
+			return fmt.Sprintf(" %5.1fs  ok/s %6.0f  err/s %6.0f  nat ports %5.1f%%  conntrack %d",
+				time.Since(p.start).Seconds(), l.OKPerSec, l.ErrorsPerSec, 100*l.PortUtilization, l.Conntrack)
+		})))
+	fmt.Fprintf(p.p, "natlab run %s (run %s)\n", name, runID)
+}
+
+func (p *barProgress) Tick(l Live) {
+	p.mu.Lock()
+	p.live = l
+	p.mu.Unlock()
+	p.bar.SetCurrent(int64(l.At / time.Millisecond))
+}
+
+func (p *barProgress) Event(at time.Duration, msg string) {
+	fmt.Fprintf(p.p, "[%6.1fs] %s\n", at.Seconds(), msg)
+}
+
+func (p *barProgress) Stop() {
+	if p.bar != nil {
+		p.bar.SetTotal(-1, true)
+		p.p.Wait()
+	}
+}

@@ -1,0 +1,191 @@
+package runner
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/chaos"
+	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/reports"
+	"github.com/natlab/natlab/scenario"
+)
+
+// report turns the run into the report every output format is written from.
+func (r *run) report(res *Result, o *scenario.Observed, nat *natPoller, alarms *alarmSet) *reports.Report {
+	rep := &reports.Report{
+		Scenario: reports.Scenario{Name: r.sc.Name, Description: r.sc.Description, File: r.sc.File},
+		Testbed:  reports.Testbed{Backend: r.opts.Backend.Name(), Kernel: agent.Kernel(), RunID: r.tb.Run.ID},
+		Verdict:  reports.VerdictPass,
+		Started:  r.start.UTC(),
+		Duration: reports.Seconds(o.Run.Duration),
+		Totals:   reports.TotalsOf(o.Run.Counts),
+	}
+	switch {
+	case res.Incomplete != "":
+		rep.Verdict, rep.Incomplete = reports.VerdictIncomplete, res.Incomplete
+	case !res.Passed:
+		rep.Verdict = reports.VerdictFail
+	}
+	for i, n := range r.tb.Run.Spec.NATs {
+		box := reports.NATBox{Name: n.Name, Ports: n.Ports.String(), Mode: n.Mode, Hold: reports.Seconds(n.Hold)}
+		for _, ip := range r.tb.Run.Layout.NATs[i].IPs {
+			box.IPs = append(box.IPs, ip.String())
+		}
+		rep.Testbed.NATs = append(rep.Testbed.NATs, box)
+	}
+	for _, v := range res.Verdicts {
+		rep.Assertions = append(rep.Assertions, reports.Assertion{Name: v.Name, Passed: v.Passed,
+			Observed: v.Observed, Expected: v.Expected, Source: fmt.Sprintf("%s:%d", r.sc.File, v.Pos.Line)})
+	}
+
+	rep.Latency.Total = reports.Timings{Connect: reports.QuantilesOf(o.Run.Connect), Request: reports.QuantilesOf(o.Run.Request)}
+	r.mu.Lock()
+	phases := append([]phaseRun(nil), r.phases...)
+	markers := append([]chaos.Marker(nil), r.markers...)
+	r.mu.Unlock()
+	for _, p := range phases {
+		var counts loadgen.Counts
+		if p.result != nil {
+			counts = p.result.Total.Counts
+			rep.Latency.Phases = append(rep.Latency.Phases, reports.PhaseTimings{Phase: p.name, Timings: reports.TimingsOf(p.result.Total)})
+		}
+		rep.Phases = append(rep.Phases, reports.Phase{Name: p.name, Start: r.at(p.start), End: r.at(p.end), Counts: reports.TotalsOf(counts)})
+	}
+
+	ticks := nat.all()
+	for _, n := range r.tb.Run.Spec.NATs {
+		sum := reports.NATSummary{Name: n.Name}
+		for _, t := range ticks {
+			rd, ok := t.NATs[n.Name]
+			if !ok {
+				continue
+			}
+			sum.AllocationFailures += rd.AllocationFailures
+			sum.PeakPortUtilization = max(sum.PeakPortUtilization, rd.PortUtilization)
+			sum.PeakConntrack = max(sum.PeakConntrack, rd.Conntrack)
+			if !rd.IPForward {
+				sum.IPForwardOff += reports.Seconds(r.tick)
+			}
+		}
+		rep.NAT = append(rep.NAT, sum)
+	}
+
+	rep.Faults = faultsOf(r.sc, markers, r.at)
+	states := alarms.states()
+	for _, a := range r.sc.Alarms {
+		al := reports.Alarm{Name: a.Name, Metric: a.Metric, Threshold: threshold(a)}
+		if st := states[a.Name]; st.Fired {
+			t := r.at(st.FirstFired)
+			al.FirstFired = &t
+		}
+		rep.Alarms = append(rep.Alarms, al)
+	}
+	rep.Samples = r.samples(ticks)
+	return rep
+}
+
+// at turns an offset since the start into a time.
+func (r *run) at(d time.Duration) time.Time { return r.start.Add(d).UTC() }
+
+func threshold(a scenario.Alarm) string {
+	op := "<"
+	if a.Above {
+		op = ">"
+	}
+	s := fmt.Sprintf("%s %g", op, a.Threshold)
+	if a.For > 0 {
+		s += " for " + a.For.String()
+	}
+	return s
+}
+
+// faultsOf lists the scenario's faults with what the timeline did to them.
+func faultsOf(sc *scenario.Scenario, markers []chaos.Marker, at func(time.Duration) time.Time) []reports.Fault {
+	var out []reports.Fault
+	for _, f := range sc.Faults {
+		rf := reports.Fault{Name: f.Name, Kind: f.Kind, Host: f.Host}
+		for _, m := range markers {
+			if m.Fault != f.Name {
+				continue
+			}
+			rf.Description = m.Description
+			switch m.Event {
+			case chaos.EventInject:
+				t := at(m.At)
+				rf.InjectedAt = &t
+				if m.Err != "" {
+					rf.Error = "inject: " + m.Err
+				}
+			case chaos.EventRevert:
+				if m.Err != "" {
+					rf.Error = "revert: " + m.Err
+				} else {
+					t := at(m.At)
+					rf.RevertedAt = &t
+				}
+			case chaos.EventVerify:
+				rf.VerifyError = m.Err
+			}
+			if len(m.Report) > 0 && m.Event == chaos.EventInject {
+				rf.Description += fmt.Sprintf(" %v", m.Report)
+			}
+		}
+		out = append(out, rf)
+	}
+	return out
+}
+
+// samples joins the client ticks and the NAT ticks into report rows.
+func (r *run) samples(ticks []natTick) []reports.Sample {
+	rows := map[time.Duration]*reports.Sample{}
+	row := func(at time.Duration) *reports.Sample {
+		if s := rows[at]; s != nil {
+			return s
+		}
+		s := &reports.Sample{T: at.Seconds(), Outcomes: map[loadgen.Outcome]float64{}, NAT: map[string]reports.NATSample{}}
+		rows[at] = s
+		return s
+	}
+	per := r.tick.Seconds()
+	for _, t := range r.series.all() {
+		s := row(t.At)
+		s.Phase = t.Phase
+		s.AttemptsPerSec = float64(t.Attempts) / per
+		s.OKPerSec = float64(t.OK()) / per
+		s.ErrorsPerSec = float64(t.Errors()) / per
+		for o, n := range t.Outcomes {
+			if n > 0 {
+				s.Outcomes[o] = float64(n) / per
+			}
+		}
+		s.OpenConns = t.OpenConns
+		s.NewConnsPerSec = float64(t.NewConns) / per
+		s.ConnectP99 = reports.Seconds(t.ConnectP99)
+		s.RequestP99 = reports.Seconds(t.RequestP99)
+	}
+	for _, t := range ticks {
+		s := row(t.At)
+		for name, rd := range t.NATs {
+			s.NAT[name] = reports.NATSample{Conntrack: rd.Conntrack, AllocationFailures: rd.AllocationFailures,
+				PortUtilization: rd.PortUtilization, IPForward: rd.IPForward}
+		}
+	}
+	keys := make([]time.Duration, 0, len(rows))
+	for k := range rows {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	out := make([]reports.Sample, 0, len(keys))
+	phase := ""
+	for _, k := range keys {
+		s := rows[k]
+		if s.Phase == "" {
+			s.Phase = phase
+		}
+		phase = s.Phase
+		out = append(out, *s)
+	}
+	return out
+}

@@ -1,0 +1,310 @@
+// Package runner plays a scenario: it builds the testbed, runs the load of
+// each phase on the client agents, injects and reverts faults on one
+// timeline, samples the NAT boxes every tick, judges the assertions and
+// writes the reports.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/chaos"
+	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/reports"
+	"github.com/natlab/natlab/scenario"
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/natbox"
+)
+
+// Options tune a run.
+type Options struct {
+	// Backend builds the testbed.
+	Backend testbed.Backend
+	// NATSysctls is a candidate sysctl.conf applied to every NAT box after
+	// its own sysctls, before any load: how a config change is gated.
+	NATSysctls []natbox.Sysctl
+	// Log receives the agents' log lines; nil discards them.
+	Log io.Writer
+	// Progress shows the run live; nil shows nothing.
+	Progress Progress
+	// OutDir receives the reports; empty writes none.
+	OutDir string
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Report   *reports.Report
+	Verdicts []scenario.Verdict
+	// Passed is true when every assertion held and the run completed.
+	Passed bool
+	// Incomplete says why the run stopped early; empty when it did not.
+	Incomplete string
+}
+
+// Summary is a one-line verdict for the terminal.
+func (r *Result) Summary() string {
+	failed := 0
+	for _, v := range r.Verdicts {
+		if !v.Passed {
+			failed++
+		}
+	}
+	switch {
+	case r.Incomplete != "":
+		return fmt.Sprintf("INCOMPLETE: %s (%d of %d assertions failed so far)", r.Incomplete, failed, len(r.Verdicts))
+	case failed > 0:
+		return fmt.Sprintf("FAIL: %d of %d assertions failed", failed, len(r.Verdicts))
+	}
+	return fmt.Sprintf("PASS: all %d assertions held", len(r.Verdicts))
+}
+
+// Run plays sc. Errors are about the testbed or environment (a
+// *testbed.InputError for bad input); failed assertions are in the Result.
+// When ctx ends (Ctrl-C) the loads stop, faults are reverted, the testbed
+// comes down and the Result is marked incomplete.
+func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, error) {
+	if opts.Progress == nil {
+		opts.Progress = nopProgress{}
+	}
+	spec := sc.Testbed
+	spec.NATs = append([]testbed.NATSpec(nil), spec.NATs...)
+	for i := range spec.NATs {
+		spec.NATs[i].Sysctls = append(append([]natbox.Sysctl(nil), spec.NATs[i].Sysctls...), opts.NATSysctls...)
+	}
+	scheduled, err := buildFaults(sc)
+	if err != nil {
+		return nil, &testbed.InputError{Err: err}
+	}
+	tick := sc.Tick
+	if tick <= 0 {
+		tick = loadgen.DefaultTick
+	}
+	r := &run{sc: sc, opts: opts, tick: tick, series: newSeries(tick)}
+	tb, err := testbed.Up(ctx, spec, opts.Backend, testbed.Options{Log: opts.Log, OnEvent: r.series.onEvent})
+	if err != nil {
+		return nil, err
+	}
+	r.tb = tb
+	defer tb.Down(context.WithoutCancel(ctx))
+	return r.play(ctx, scheduled)
+}
+
+func buildFaults(sc *scenario.Scenario) ([]chaos.Scheduled, error) {
+	var out []chaos.Scheduled
+	var errs []error
+	for _, f := range sc.Faults {
+		fault, err := chaos.New(f.Kind, f.Host, f.Params)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%s: fault %s: %w", sc.File, f.Pos, f.Name, err))
+			continue
+		}
+		out = append(out, chaos.Scheduled{Name: f.Name, At: f.At, For: f.For, Fault: fault})
+	}
+	return out, errors.Join(errs...)
+}
+
+// run is the state of one run.
+type run struct {
+	sc     *scenario.Scenario
+	opts   Options
+	tick   time.Duration
+	tb     *testbed.Testbed
+	series *series
+	start  time.Time
+
+	mu      sync.Mutex
+	phases  []phaseRun
+	markers []chaos.Marker
+}
+
+// phaseRun is one phase as it ran.
+type phaseRun struct {
+	name       string
+	start, end time.Duration
+	result     *loadgen.Result
+	backends   map[string]scenario.BackendStats
+}
+
+func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, error) {
+	bg := context.WithoutCancel(ctx)
+	timeline, err := chaos.NewTimeline(chaos.TestbedEnv(r.tb), scheduled, r.onMarker)
+	if err != nil {
+		return nil, &testbed.InputError{Err: err}
+	}
+	r.opts.Progress.Start(r.sc.Name, r.tb.Run.ID, r.sc.Duration())
+	defer r.opts.Progress.Stop()
+
+	r.start = time.Now()
+	nat := newNATPoller(r.tb, r.tick, r.start)
+	alarms := newAlarms(r.sc.Alarms)
+	stopSampling := r.sample(ctx, nat, alarms)
+
+	tlCtx, stopTimeline := context.WithCancel(ctx)
+	timelineDone := make(chan struct{})
+	go func() {
+		defer close(timelineDone)
+		_ = timeline.Run(tlCtx, r.start) // failures are in the markers
+	}()
+
+	w := &workers{tb: r.tb, onEvent: r.series.onEvent}
+	var runErr error
+	for _, ph := range r.sc.Phases {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := r.playPhase(ctx, w, ph); err != nil {
+			runErr = err
+			break
+		}
+	}
+	stopSampling()
+	stopTimeline()
+	<-timelineDone
+	revertErr := timeline.RevertAll(bg)
+
+	incomplete := ""
+	switch {
+	case ctx.Err() != nil:
+		incomplete = "interrupted (" + context.Cause(ctx).Error() + ")"
+	case runErr != nil:
+		incomplete = runErr.Error()
+	}
+	obs := r.observe(nat, alarms)
+	verdicts := scenario.Evaluate(r.sc, obs)
+	res := &Result{Verdicts: verdicts, Incomplete: incomplete, Passed: incomplete == ""}
+	for _, v := range verdicts {
+		res.Passed = res.Passed && v.Passed
+	}
+	res.Report = r.report(res, obs, nat, alarms)
+	if revertErr != nil {
+		res.Passed = false
+		if res.Incomplete == "" {
+			res.Incomplete = "a fault could not be reverted: " + revertErr.Error()
+		}
+		res.Report.Verdict = reports.VerdictIncomplete
+		res.Report.Incomplete = res.Incomplete
+	}
+	if r.opts.OutDir != "" {
+		if err := reports.Write(r.opts.OutDir, res.Report); err != nil {
+			return res, fmt.Errorf("write reports: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// playPhase runs the loads of one phase (or idles through it).
+func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) error {
+	begin := time.Since(r.start)
+	r.series.phaseStarted(ph.Name, begin)
+	r.opts.Progress.Event(begin, fmt.Sprintf("phase %s (%s)", ph.Name, ph.Duration))
+	before := r.backendStats(ctx)
+	loads, err := planPhase(r.sc, r.tb.Run.Layout, ph)
+	if err != nil {
+		return err
+	}
+	var res *loadgen.Result
+	if len(loads) == 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(ph.Duration):
+		}
+	} else if res, err = runPhase(ctx, w, loads); err != nil {
+		return fmt.Errorf("phase %s: %w", ph.Name, err)
+	}
+	after := r.backendStats(ctx)
+	delta := map[string]scenario.BackendStats{}
+	for name, a := range after {
+		b := before[name]
+		delta[name] = scenario.BackendStats{Accepted: a.Accepted - b.Accepted, RegistrationsFailedClosed: a.RegistrationsFailedClosed - b.RegistrationsFailedClosed}
+	}
+	r.mu.Lock()
+	r.phases = append(r.phases, phaseRun{name: ph.Name, start: begin, end: time.Since(r.start), result: res, backends: delta})
+	r.mu.Unlock()
+	return nil
+}
+
+// backendStats sums the counters of every server of each backend.
+func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats {
+	out := map[string]scenario.BackendStats{}
+	for _, b := range r.tb.Run.Spec.Backends {
+		var st []serverStats
+		if err := r.tb.Agent(b.Name).Call(context.WithoutCancel(ctx), agent.OpBackendStats, nil, &st); err != nil {
+			continue // a killed backend has no counters to give
+		}
+		var sum scenario.BackendStats
+		for _, s := range st {
+			sum.Accepted += s.Accepted
+			sum.RegistrationsFailedClosed += s.Registrations.FailedClosed
+		}
+		out[b.Name] = sum
+	}
+	return out
+}
+
+// serverStats is the part of servers.Stats the runner reads.
+type serverStats struct {
+	Accepted      uint64 `json:"accepted"`
+	Registrations struct {
+		FailedClosed uint64 `json:"failed_closed"`
+	} `json:"registrations"`
+}
+
+func (r *run) onMarker(m chaos.Marker) {
+	r.mu.Lock()
+	r.markers = append(r.markers, m)
+	r.mu.Unlock()
+	msg := fmt.Sprintf("%s %s: %s", m.Event, m.Fault, m.Description)
+	if m.Err != "" {
+		msg += " FAILED: " + m.Err
+	}
+	if len(m.Report) > 0 {
+		msg += fmt.Sprintf(" %v", m.Report)
+	}
+	r.opts.Progress.Event(m.At, msg)
+}
+
+// sample polls the NAT boxes every tick, judges alarms and feeds the
+// progress view, until the returned stop is called.
+func (r *run) sample(ctx context.Context, nat *natPoller, alarms *alarmSet) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(r.tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			n := nat.poll(ctx)
+			client := r.series.at(n.At)
+			for _, name := range alarms.check(n.At, client, n) {
+				r.opts.Progress.Event(n.At, "alarm "+name+" fired")
+			}
+			r.opts.Progress.Tick(Live{At: n.At, Phase: client.Phase,
+				OKPerSec: float64(client.OK()) / r.tick.Seconds(), ErrorsPerSec: float64(client.Errors()) / r.tick.Seconds(),
+				OpenConns: client.OpenConns, PortUtilization: n.maxUtilization(), Conntrack: n.conntrack()})
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+type nopProgress struct{}
+
+func (nopProgress) Start(string, string, time.Duration) {}
+func (nopProgress) Tick(Live)                           {}
+func (nopProgress) Event(time.Duration, string)         {}
+func (nopProgress) Stop()                               {}
