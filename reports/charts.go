@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -120,7 +121,10 @@ func (r *Report) render(spec chartSpec) (chart, error) {
 	p := plot.New()
 	p.X.Label.Text = "seconds since start"
 	p.Y.Label.Text = spec.yLabel
-	p.Legend = plot.NewLegend()
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = font.From(sansFont, 10)
+		a.Tick.Label.Font = font.From(sansFont, 9)
+	}
 	p.X.Min, p.X.Max = 0, math.Max(r.Duration.Float(), r.lastT())
 	if p.X.Max <= 0 {
 		p.X.Max = 1

@@ -18,9 +18,13 @@ var (
 	alarmColor = color.NRGBA{R: 0x8e, G: 0x24, B: 0xaa, A: 0xff}
 )
 
+// sansFont is the face of all chart text: Liberation Sans, which matches
+// the page's sans-serif text (plot.DefaultFont is a serif).
+var sansFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
+
 // labelStyle is the small text of the decorations.
 func labelStyle(clr color.Color) draw.TextStyle {
-	return draw.TextStyle{Color: clr, Font: font.From(plot.DefaultFont, 8), Handler: plot.DefaultTextHandler,
+	return draw.TextStyle{Color: clr, Font: font.From(sansFont, 8), Handler: plot.DefaultTextHandler,
 		XAlign: text.XLeft, YAlign: text.YTop}
 }
 

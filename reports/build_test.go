@@ -1,0 +1,76 @@
+package reports
+
+import (
+	"testing"
+	"time"
+
+	"github.com/natlab/natlab/loadgen"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTotalsOf(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   loadgen.Counts
+		want Totals
+	}{
+		{"empty", loadgen.Counts{}, Totals{Outcomes: OutcomeCounts{}}},
+		{"mixed", loadgen.Counts{Attempts: 12, InFlight: 2, NewConns: 9, Lost: 1, Outcomes: map[loadgen.Outcome]uint64{
+			loadgen.OutcomeOK: 8, loadgen.OutcomeReset: 2, loadgen.OutcomeRefused: 0}},
+			Totals{Attempts: 12, OK: 8, Errors: 2, ErrorRate: 0.2, InFlight: 2, NewConns: 9, Lost: 1,
+				Outcomes: OutcomeCounts{loadgen.OutcomeOK: 8, loadgen.OutcomeReset: 2}}},
+		{"all failed", loadgen.Counts{Attempts: 4, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeConnectTimeout: 4}},
+			Totals{Attempts: 4, Errors: 4, ErrorRate: 1, Outcomes: OutcomeCounts{loadgen.OutcomeConnectTimeout: 4}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, TotalsOf(tc.in)) })
+	}
+}
+
+func TestSampleOf(t *testing.T) {
+	in := loadgen.Sample{At: 3 * time.Second, Interval: 500 * time.Millisecond, Phase: "peak", Attempts: 50,
+		Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 40, loadgen.OutcomeConnectTimeout: 5, loadgen.OutcomeReset: 1},
+		NewConns: 20, OpenConns: 7, Connect: loadgen.Percentiles{P99: 3 * time.Millisecond},
+		Request: loadgen.Percentiles{P99: 9 * time.Millisecond}}
+	got := SampleOf(in)
+	require.Equal(t, Sample{T: 3, Phase: "peak", AttemptsPerSec: 100, OKPerSec: 80, ErrorsPerSec: 12,
+		Outcomes:  map[loadgen.Outcome]float64{loadgen.OutcomeOK: 80, loadgen.OutcomeConnectTimeout: 10, loadgen.OutcomeReset: 2},
+		OpenConns: 7, NewConnsPerSec: 40, ConnectP99: Seconds(3 * time.Millisecond), RequestP99: Seconds(9 * time.Millisecond)}, got)
+	// A zero-length tick has no rates rather than infinities.
+	in.Interval = 0
+	require.Zero(t, SampleOf(in).AttemptsPerSec)
+}
+
+func TestLatencyOf(t *testing.T) {
+	h := loadgen.NewHistogram()
+	for i := 1; i <= 100; i++ {
+		h.Record(time.Duration(i) * time.Millisecond)
+	}
+	res := &loadgen.Result{Total: loadgen.PhaseResult{Name: "total", Connect: h, Request: loadgen.NewHistogram()},
+		Phases: []loadgen.PhaseResult{{Name: "peak", Connect: h}}}
+	l := LatencyOf(res)
+	q := l.Total.Connect
+	require.Equal(t, uint64(100), q.Count)
+	require.InDelta(t, 0.050, q.P50.Float(), 0.0001)
+	require.InDelta(t, 0.099, q.P99.Float(), 0.0001)
+	require.InDelta(t, 0.100, q.Max.Float(), 0.0001)
+	require.Equal(t, Quantiles{}, l.Total.Request)
+	require.Len(t, l.Phases, 1)
+	require.Equal(t, "peak", l.Phases[0].Phase)
+	require.Equal(t, Quantiles{}, l.Phases[0].Request, "a nil histogram is an empty summary")
+	require.Equal(t, Latency{}, LatencyOf(nil))
+}
+
+func TestMarkers(t *testing.T) {
+	got := fixture().Markers()
+	want := []Marker{
+		{T: 0, Kind: MarkerPhase, Name: "offpeak"},
+		{T: 5, Kind: MarkerFaultInjected, Name: "forwarding-off"},
+		{T: 10, Kind: MarkerPhase, Name: "peak"},
+		{T: 10, Kind: MarkerFaultReverted, Name: "forwarding-off"},
+		{T: 13, Kind: MarkerAlarm, Name: "ports-high"},
+		{T: 20, Kind: MarkerFaultInjected, Name: "flush"},
+	}
+	require.Equal(t, want, got)
+	ws := fixture().faultWindows()
+	require.Equal(t, []window{{name: "forwarding-off", from: 5, to: 10}, {name: "flush", from: 20, to: 30, open: true}}, ws)
+}
