@@ -3,10 +3,13 @@ package reports
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func renderHTML(t *testing.T, r *Report) string {
@@ -158,4 +161,36 @@ func TestHTMLWithoutFaultsOrSamples(t *testing.T) {
 	if strings.Contains(page, "<svg") {
 		t.Error("charts drawn without samples")
 	}
+}
+
+func TestHTMLIncomplete(t *testing.T) {
+	r := fixture()
+	r.Verdict, r.Incomplete = VerdictIncomplete, "testbed error: agent nat exited"
+	page := renderHTML(t, r)
+	require.Contains(t, page, `class="verdict incomplete" id="verdict">INCOMPLETE</span>`)
+	require.Contains(t, textOf(t, page), "INCOMPLETE: the run stopped early: testbed error: agent nat exited")
+}
+
+// The shaded windows sit where the faults were: on the throughput chart the
+// first window (5s..10s) is half as wide as the second (20s..30s, never
+// reverted) and starts 15s, three of its widths, before it.
+func TestHTMLFaultWindowsPlacement(t *testing.T) {
+	page := renderHTML(t, fixture())
+	i := strings.Index(page, `id="chart-throughput"`)
+	j := strings.Index(page, `id="chart-nat-ports"`)
+	require.True(t, i >= 0 && j > i)
+	var spans [][2]float64
+	for _, se := range xmlElements(t, page[i-len("<figure "):j-len("<figure ")]) {
+		if se.Name.Local != "path" || !shadeStyle.MatchString(attr(se, "style")) {
+			continue
+		}
+		var x0, y0, x1, y1 float64
+		_, err := fmt.Sscanf(attr(se, "d"), "M%g,%gL%g,%g", &x0, &y0, &x1, &y1)
+		require.NoError(t, err, attr(se, "d"))
+		spans = append(spans, [2]float64{x0, x1})
+	}
+	require.Len(t, spans, 2)
+	w1, w2 := spans[0][1]-spans[0][0], spans[1][1]-spans[1][0]
+	require.InDelta(t, 2.0, w2/w1, 0.01, "10s window vs 5s window")
+	require.InDelta(t, 3.0, (spans[1][0]-spans[0][0])/w1, 0.01, "15s apart")
 }

@@ -3,6 +3,7 @@ package reports
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Validate reports what makes r unfit to be written: a missing scenario
@@ -51,8 +52,42 @@ func (r *Report) Validate() error {
 			errs = append(errs, fmt.Errorf("fault %d (%s) reverted before it was injected", i, f.Name))
 		}
 	}
+	errs = append(errs, r.finite()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("validate report: %w", err)
 	}
 	return nil
+}
+
+// finite reports every NaN or infinite figure: JSON cannot encode them and a
+// chart cannot draw them, so they are the runner's bug to fix.
+func (r *Report) finite() []error {
+	var errs []error
+	check := func(what string, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			errs = append(errs, fmt.Errorf("%s is %v", what, v))
+		}
+	}
+	check("totals error_rate", r.Totals.ErrorRate)
+	for _, p := range r.Phases {
+		check("phase "+p.Name+" error_rate", p.Counts.ErrorRate)
+	}
+	for _, n := range r.NAT {
+		check("nat "+n.Name+" peak_port_utilization", n.PeakPortUtilization)
+	}
+	for i, s := range r.Samples {
+		at := fmt.Sprintf("sample %d ", i)
+		check(at+"t_s", s.T)
+		check(at+"attempts_per_s", s.AttemptsPerSec)
+		check(at+"ok_per_s", s.OKPerSec)
+		check(at+"errors_per_s", s.ErrorsPerSec)
+		check(at+"new_conns_per_s", s.NewConnsPerSec)
+		for o, v := range s.Outcomes {
+			check(at+o.String()+"_per_s", v)
+		}
+		for n, v := range s.NAT {
+			check(at+"nat."+n+".port_utilization", v.PortUtilization)
+		}
+	}
+	return errs
 }

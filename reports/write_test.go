@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -85,6 +86,10 @@ func TestValidate(t *testing.T) {
 		{"negative duration", func(r *Report) { r.Duration = -1 }, "negative"},
 		{"revert before inject", func(r *Report) { r.Faults[0].RevertedAt = atp(1) }, "reverted before it was injected"},
 		{"revert without inject", func(r *Report) { r.Faults[0].InjectedAt = nil }, "reverted but never injected"},
+		{"NaN utilization", func(r *Report) {
+			r.Samples[3].NAT["nat"] = NATSample{PortUtilization: math.NaN()}
+		}, "sample 3 nat.nat.port_utilization is NaN"},
+		{"infinite rate", func(r *Report) { r.Samples[0].OKPerSec = math.Inf(1) }, "sample 0 ok_per_s is +Inf"},
 		{"incomplete", func(r *Report) { r.Verdict, r.Incomplete = VerdictIncomplete, "interrupted (SIGINT)" }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
