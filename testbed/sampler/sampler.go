@@ -1,0 +1,271 @@
+package sampler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+// Defaults of Options.
+const (
+	DefaultTick        = time.Second
+	DefaultCallTimeout = time.Second
+)
+
+// Agents finds the current agent of a host (chaos.Env and
+// *testbed.Testbed both have this method).
+type Agents interface {
+	Agent(host string) *agent.Conn
+}
+
+// Options say what to sample and how often.
+type Options struct {
+	// Tick is the interval (default DefaultTick).
+	Tick time.Duration
+	// NATs and Backends are the hosts read every tick.
+	NATs, Backends []string
+	// Alarms are checked on every sample.
+	Alarms []Alarm
+	// OnSample receives every sample as it is taken (must not block long).
+	OnSample func(Sample)
+	// CallTimeout bounds one host's reading (default: twice the tick,
+	// at least DefaultCallTimeout); a slow reading delays the next tick.
+	CallTimeout time.Duration
+}
+
+// Sampler reads the hosts every tick and keeps the series.
+type Sampler struct {
+	agents Agents
+	opts   Options
+
+	mu       sync.Mutex
+	start    time.Time
+	samples  []Sample
+	markers  []Marker
+	alarms   []AlarmState
+	firstNAT map[string]natbox.Metrics // baseline per NAT
+	lastNAT  map[string]natbox.Metrics
+	lastAcc  map[string]uint64
+}
+
+// New returns a sampler; Options are checked for unknown-looking alarms
+// only at run time (a metric never seen never fires).
+func New(agents Agents, opts Options) (*Sampler, error) {
+	if opts.Tick == 0 {
+		opts.Tick = DefaultTick
+	}
+	if opts.Tick < 10*time.Millisecond {
+		return nil, fmt.Errorf("sampler tick %s: want at least 10ms", opts.Tick)
+	}
+	if opts.CallTimeout == 0 {
+		opts.CallTimeout = max(2*opts.Tick, DefaultCallTimeout)
+	}
+	s := &Sampler{agents: agents, opts: opts, firstNAT: map[string]natbox.Metrics{}, lastNAT: map[string]natbox.Metrics{}, lastAcc: map[string]uint64{}}
+	var errs []error
+	for _, a := range opts.Alarms {
+		if a.Metric == "" {
+			errs = append(errs, fmt.Errorf("alarm %q: no metric", a.Name))
+		}
+		s.alarms = append(s.alarms, AlarmState{Alarm: a})
+	}
+	return s, errors.Join(errs...)
+}
+
+// Run samples every tick from start until ctx ends, then returns nil.
+// The first sample is taken at once (the baseline); a sample under way
+// when ctx ends is completed, not cut short.
+func (s *Sampler) Run(ctx context.Context, start time.Time) error {
+	s.mu.Lock()
+	s.start = start
+	s.mu.Unlock()
+	t := time.NewTicker(s.opts.Tick)
+	defer t.Stop()
+	for {
+		s.Take(context.WithoutCancel(ctx))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Take reads every host once, records the sample, checks the alarms and
+// hands the sample to OnSample.
+func (s *Sampler) Take(ctx context.Context) Sample {
+	now := time.Now()
+	s.mu.Lock()
+	if s.start.IsZero() {
+		s.start = now
+	}
+	start := s.start
+	s.mu.Unlock()
+	smp := Sample{At: now.Sub(start), Time: now,
+		NATs: make([]NATSample, len(s.opts.NATs)), Backends: make([]BackendSample, len(s.opts.Backends))}
+	var wg sync.WaitGroup
+	for i, h := range s.opts.NATs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			smp.NATs[i] = s.readNAT(ctx, h)
+		}()
+	}
+	for i, h := range s.opts.Backends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			smp.Backends[i] = s.readBackend(ctx, h)
+		}()
+	}
+	wg.Wait()
+	s.mu.Lock()
+	s.samples = append(s.samples, smp)
+	for i := range s.alarms {
+		a := &s.alarms[i]
+		v, ok := smp.Metric(a.Metric)
+		a.Firing = ok && a.breached(v)
+		if a.Firing && !a.Fired {
+			a.Fired, a.FirstFired, a.Value = true, smp.At, v
+		}
+	}
+	s.mu.Unlock()
+	if s.opts.OnSample != nil {
+		s.opts.OnSample(smp)
+	}
+	return smp
+}
+
+func (s *Sampler) call(ctx context.Context, host, op string, result any) error {
+	conn := s.agents.Agent(host)
+	if conn == nil {
+		return fmt.Errorf("host %q has no agent", host)
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	defer cancel()
+	return conn.Call(cctx, op, nil, result)
+}
+
+func (s *Sampler) readNAT(ctx context.Context, host string) NATSample {
+	out := NATSample{Host: host}
+	var m natbox.Metrics
+	if err := s.call(ctx, host, agent.OpNATMetrics, &m); err != nil {
+		out.Err = err.Error()
+		return out
+	}
+	s.mu.Lock()
+	first, seen := s.firstNAT[host]
+	if !seen {
+		first = m
+		s.firstNAT[host] = m
+	}
+	last, hadLast := s.lastNAT[host]
+	if !hadLast {
+		last = m
+	}
+	s.lastNAT[host] = m
+	s.mu.Unlock()
+	out.ConntrackEntries = m.ConntrackEntries
+	out.AllocationFailures = sub(m.AllocationFailures, first.AllocationFailures)
+	out.AllocationFailuresDelta = sub(m.AllocationFailures, last.AllocationFailures)
+	out.IPForward = m.IPForward
+	out.ForwardedPackets = m.ForwardedPackets
+	out.ForwardedDelta = sub(m.ForwardedPackets, last.ForwardedPackets)
+	out.IPUtilization, out.PoolUtilization = m.IPUtilization, m.PoolUtilization
+	for _, v := range m.IPUtilization {
+		out.PortUtilization = max(out.PortUtilization, v)
+	}
+	for _, v := range m.PoolUtilization {
+		out.PortUtilization = max(out.PortUtilization, v)
+	}
+	return out
+}
+
+// sub is a-b for counters, 0 when a counter went back (a restarted
+// source).
+func sub(a, b uint64) uint64 {
+	if a < b {
+		return 0
+	}
+	return a - b
+}
+
+func (s *Sampler) readBackend(ctx context.Context, host string) BackendSample {
+	out := BackendSample{Host: host}
+	var st []servers.Stats
+	if err := s.call(ctx, host, agent.OpBackendStats, &st); err != nil {
+		out.Err = err.Error()
+		return out
+	}
+	for _, x := range st {
+		out.Accepted += x.Accepted
+		out.Active += x.Active
+	}
+	s.mu.Lock()
+	last, ok := s.lastAcc[host]
+	s.lastAcc[host] = out.Accepted
+	s.mu.Unlock()
+	if ok {
+		out.AcceptedDelta = sub(out.Accepted, last)
+	}
+	return out
+}
+
+// Mark adds a marker at the current time since the start.
+func (s *Sampler) Mark(label string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var at time.Duration
+	if !s.start.IsZero() {
+		at = time.Since(s.start)
+	}
+	s.markers = append(s.markers, Marker{At: at, Label: label})
+}
+
+// AddMarker adds a marker at a given time since the start.
+func (s *Sampler) AddMarker(m Marker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.markers = append(s.markers, m)
+}
+
+// Samples returns the series so far.
+func (s *Sampler) Samples() []Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Sample(nil), s.samples...)
+}
+
+// Markers returns the markers so far.
+func (s *Sampler) Markers() []Marker {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Marker(nil), s.markers...)
+}
+
+// Alarms returns the alarms and what they saw.
+func (s *Sampler) Alarms() []AlarmState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]AlarmState(nil), s.alarms...)
+}
+
+// FirstAllocationFailure returns the time of the first sample in which
+// any NAT's allocation failures rose.
+func (s *Sampler) FirstAllocationFailure() (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, smp := range s.samples {
+		for _, n := range smp.NATs {
+			if n.AllocationFailuresDelta > 0 {
+				return smp.At, true
+			}
+		}
+	}
+	return 0, false
+}
