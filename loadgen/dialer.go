@@ -83,19 +83,27 @@ func (d *dialer) dial(ctx context.Context, ph *phaseRec) (net.Conn, error) {
 	}
 	d.rec.connected(ph, time.Since(t0))
 	d.rec.openConns.Add(1)
-	return &countedConn{Conn: c, open: &d.rec.openConns}, nil
+	cc := &countedConn{Conn: c, open: &d.rec.openConns}
+	// A cancelled run interrupts any blocking I/O on the connection; one
+	// registration per connection keeps pooled requests cheap.
+	cc.stop = context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	return cc, nil
 }
 
 // countedConn decrements the open-connection gauge once, on the first Close.
 type countedConn struct {
 	net.Conn
 	open *atomic.Int64
+	stop func() bool
 	once sync.Once
 }
 
 // Close closes the connection and updates the gauge.
 func (c *countedConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.open.Add(-1) })
+	c.once.Do(func() {
+		c.stop()
+		c.open.Add(-1)
+	})
 	return err
 }

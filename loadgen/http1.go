@@ -88,8 +88,6 @@ func (h *http1Conduit) outcome(ctx context.Context, code int, err error) Outcome
 // exchange sends the request and reads the whole answer. reuse reports
 // whether the server lets the connection be used again.
 func (h *http1Conduit) exchange(ctx context.Context, c net.Conn, br *bufio.Reader) (code int, reuse bool, err error) {
-	stop := watch(ctx, c)
-	defer stop()
 	if err := c.SetDeadline(time.Now().Add(h.timeout)); err != nil {
 		return 0, false, err
 	}

@@ -74,7 +74,9 @@ func TestOutcomeNamesAndJSON(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
-	op := func(op string, err error) error { return &net.OpError{Op: op, Net: "tcp", Err: os.NewSyscallError(op, err)} }
+	op := func(op string, err error) error {
+		return &net.OpError{Op: op, Net: "tcp", Err: os.NewSyscallError(op, err)}
+	}
 	tests := []struct {
 		err   error
 		stage Stage

@@ -72,7 +72,10 @@ func (p *pool) get(ctx context.Context, ph *phaseRec) (c *pconn, dialErr bool, e
 			return nil, false, ctx.Err()
 		}
 	}
-	now := time.Now()
+	var now time.Time
+	if p.idleTimeout > 0 || p.maxAge > 0 {
+		now = time.Now()
+	}
 	p.mu.Lock()
 	for len(p.idle) > 0 {
 		c = p.idle[len(p.idle)-1]
@@ -92,13 +95,15 @@ func (p *pool) get(ctx context.Context, ph *phaseRec) (c *pconn, dialErr bool, e
 		<-p.slots
 		return nil, true, err
 	}
-	return &pconn{Conn: nc, born: time.Now()}, false, nil
+	return &pconn{Conn: nc, born: time.Now(), lastUsed: time.Now()}, false, nil
 }
 
 // put returns a lent connection; broken ones (reuse false) are closed.
 func (p *pool) put(c *pconn, reuse bool) {
 	c.uses++
-	c.lastUsed = time.Now()
+	if p.idleTimeout > 0 || p.maxAge > 0 {
+		c.lastUsed = time.Now()
+	}
 	p.mu.Lock()
 	if reuse && !p.closed && !p.expired(c, c.lastUsed) {
 		p.idle = append(p.idle, c)

@@ -56,12 +56,6 @@ func classifyIn(ctx context.Context, err error, stage Stage) Outcome {
 	return Classify(err, stage)
 }
 
-// watch makes a cancelled ctx interrupt blocking I/O on c; call the returned
-// stop when the attempt is done.
-func watch(ctx context.Context, c net.Conn) (stop func() bool) {
-	return context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
-}
-
 // holdTCP opens a plain connection for a hold phase.
 func holdTCP(ctx context.Context, d *dialer, ph *phaseRec) (net.Conn, Outcome, error) {
 	c, err := d.dial(ctx, ph)

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -56,8 +57,6 @@ func (t *tcpConduit) do(ctx context.Context, ph *phaseRec) (Outcome, error) {
 
 // exchange writes the payload and reads as many bytes back.
 func (t *tcpConduit) exchange(ctx context.Context, c net.Conn) error {
-	stop := watch(ctx, c)
-	defer stop()
 	if err := c.SetDeadline(time.Now().Add(t.timeout)); err != nil {
 		return err
 	}
@@ -78,7 +77,7 @@ func echo(c net.Conn, out, buf []byte) error {
 	// The first error in time wins: a read failing with ECONNRESET leaves
 	// the pending write with EPIPE, which must not hide the reset.
 	var mu sync.Mutex
-	var first error
+	var first, werr error
 	fail := func(err error) {
 		mu.Lock()
 		if first == nil {
@@ -90,15 +89,23 @@ func echo(c net.Conn, out, buf []byte) error {
 	go func() {
 		defer close(done)
 		if _, err := c.Write(out); err != nil {
+			werr = err
 			fail(err)
 			_ = c.SetReadDeadline(time.Unix(1, 0)) // no echo will come
 		}
 	}()
 	if _, err := io.ReadFull(c, buf); err != nil {
 		fail(err)
-		_ = c.SetWriteDeadline(time.Unix(1, 0))
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			_ = c.SetWriteDeadline(time.Unix(1, 0))
+		} // after EOF the write ends by itself: done, EPIPE or the deadline
 	}
 	<-done
+	// A read that met EOF only says the peer had closed; a failed write
+	// says more (EPIPE: it closed and answered our data with RST).
+	if werr != nil && (errors.Is(first, io.EOF) || errors.Is(first, io.ErrUnexpectedEOF)) {
+		return werr
+	}
 	return first
 }
 

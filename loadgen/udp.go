@@ -64,8 +64,6 @@ func (u *udpConduit) do(ctx context.Context, ph *phaseRec) (Outcome, error) {
 
 // exchange sends one datagram and waits for the echo of its sequence number.
 func (u *udpConduit) exchange(ctx context.Context, c net.Conn) error {
-	stop := watch(ctx, c)
-	defer stop()
 	if err := c.SetDeadline(time.Now().Add(u.timeout)); err != nil {
 		return err
 	}
