@@ -193,3 +193,21 @@ func TestParseFaultsNeedACatalog(t *testing.T) {
 	_, err := Parse("s.yaml", []byte(validBase+"faults: [{at: 1s, kind: sysctl}]\n"), Options{})
 	require.EqualError(t, err, `s.yaml:8:25: fault kind "sysctl" cannot be checked: no fault catalog was given to the parser`)
 }
+
+func TestParseAliasBomb(t *testing.T) {
+	// 10 phases of 10 loads of 10... would expand to 10^6 loads.
+	src := `x: &a [{rate: 1/s}, {rate: 1/s}, {rate: 1/s}, {rate: 1/s}, {rate: 1/s}, {rate: 1/s}, {rate: 1/s}, {rate: 1/s}, {rate: 1/s}, {rate: 1/s}]
+y: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+z: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+w: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+v: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+`
+	_, err := Parse("bomb.yaml", []byte(src), Options{})
+	require.EqualError(t, err, "bomb.yaml:1:1: the file holds more than 100000 values once its aliases are expanded: write the scenario out without nested aliases")
+
+	// Plain anchors and aliases are fine.
+	ok := validBase + "  - {name: p2, duration: 5s, load: &l {rate: 5/s}}\n  - {name: p3, duration: 5s, load: *l}\n"
+	s, err := Parse("alias.yaml", []byte(ok), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, s.Phases[1].Loads[0].Schedule, s.Phases[2].Loads[0].Schedule)
+}

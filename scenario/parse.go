@@ -69,6 +69,10 @@ func parse(name string, data []byte, opts Options, read readFunc) (*Scenario, er
 		errs.add(pos, "yaml syntax: %s", msg)
 		return nil, errs.err()
 	}
+	if expandedSize(&doc, maxValues) > maxValues {
+		errs.add(Pos{1, 1}, "the file holds more than %d values once its aliases are expanded: write the scenario out without nested aliases", maxValues)
+		return nil, errs.err()
+	}
 	if len(doc.Content) == 0 {
 		errs.add(Pos{1, 1}, "the file is empty: a scenario is a mapping with keys %s", strings.Join(topKeys, ", "))
 		return nil, errs.err()

@@ -1,0 +1,232 @@
+package scenario
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/loadgen"
+)
+
+// evalScenario parses validBase (a 10s phase p1) with extra sections.
+func evalScenario(t *testing.T, extra string) *Scenario {
+	t.Helper()
+	src := validBase + `  - {name: p2, duration: 20s, load: {hold: 10}}
+faults:
+  - {name: off, at: 5s, for: 5s, kind: sysctl, set: {net.ipv4.ip_forward: 0}}
+alarms:
+  - {name: hot, metric: nat.port_utilization, above: 80%}
+  - {name: quiet, metric: error_rate, above: 50%}
+` + extra
+	s, err := Parse("eval.yaml", []byte(src), Options{Faults: testCatalog{}})
+	require.NoError(t, err)
+	return s
+}
+
+func counts(ok uint64, other map[loadgen.Outcome]uint64) loadgen.Counts {
+	c := loadgen.Counts{Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: ok}}
+	for k, v := range other {
+		c.Outcomes[k] = v
+	}
+	c.Attempts = c.Ended()
+	return c
+}
+
+func hist(ds ...time.Duration) *loadgen.Histogram {
+	h := loadgen.NewHistogram()
+	for _, d := range ds {
+		h.Record(d)
+	}
+	return h
+}
+
+func TestEvaluateMetrics(t *testing.T) {
+	s := evalScenario(t, `assert:
+  - {phase: p1, expect: error_rate < 1%}
+  - {phase: p2, expect: error_rate < 1%}
+  - {phase: p1, expect: attempts == 1000}
+  - {phase: p1, expect: ok >= 995}
+  - {phase: p1, expect: errors <= 2}
+  - {phase: p1, expect: throughput > 99}
+  - {phase: p1, expect: outcomes.connect_timeout == 3}
+  - {phase: p1, expect: outcomes.reset == 0}
+  - {phase: p2, expect: lost > 0}
+  - {expect: connect.p99 < 50}
+  - {expect: connect.max < 1s}
+  - {expect: request.p50 <= 20ms}
+  - {expect: request.mean > 1ms}
+  - {expect: nat.allocation_failures > 0}
+  - {expect: nat.peak_port_utilization >= 95%}
+  - {expect: nat.peak_conntrack < 256}
+  - {expect: nat.ip_forward_off_seconds >= 5}
+  - {expect: backend.api.accepted > 100}
+  - {expect: backend.api.registrations_failed_closed == 0}
+  - {expect: alarm.hot.fired == true}
+  - {expect: alarm.hot.fired_before_first_failure == true}
+  - {expect: alarm.hot.first_fired < 7s}
+  - {expect: alarm.quiet.fired == false}
+  - {expect: alarm.quiet.fired_before_first_failure != true}
+  - {expect: alarm.quiet.first_fired < 7s}
+  - {phase: p2, expect: connect.p99 < 1s}
+`)
+	first := 8 * time.Second
+	o := &Observed{
+		Phases: map[string]Window{
+			// 995 ok, 3 connect timeouts, 2 cancelled at the end: 3 errors
+			// out of 998 that ended for a reason (0.3%).
+			"p1": {Duration: 10 * time.Second, Counts: counts(995, map[loadgen.Outcome]uint64{
+				loadgen.OutcomeConnectTimeout: 3, loadgen.OutcomeCancelled: 2})},
+			"p2": {Duration: 20 * time.Second, Counts: func() loadgen.Counts {
+				c := counts(10, map[loadgen.Outcome]uint64{loadgen.OutcomeConnectTimeout: 90})
+				c.Lost = 4
+				return c
+			}()},
+		},
+		Run: Window{
+			Duration: 30 * time.Second,
+			Connect:  hist(time.Millisecond, 2*time.Millisecond, 30*time.Millisecond),
+			Request:  hist(5*time.Millisecond, 10*time.Millisecond, 25*time.Millisecond),
+			NAT: NATStats{AllocationFailures: 42, PeakPortUtilization: 1, PeakConntrack: 256,
+				IPForwardOff: 5 * time.Second},
+			Backends: map[string]BackendStats{"api": {Accepted: 1105}},
+		},
+		Alarms:       map[string]AlarmState{"hot": {Fired: true, FirstFired: 6 * time.Second}},
+		FirstFailure: &first,
+	}
+	want := []struct {
+		passed   bool
+		observed string
+	}{
+		{true, "0.3006%"},
+		{false, "90%"},
+		{true, "1000"},
+		{true, "995"},
+		{false, "3"},
+		{true, "99.5/s"},
+		{true, "3"},
+		{true, "0"},
+		{true, "4"},
+		{true, "30.015ms"},
+		{true, "30.015ms"},
+		{true, "10.007ms"},
+		{true, "13.335ms"},
+		{true, "42"},
+		{true, "100%"},
+		{false, "256"},
+		{true, "5s"},
+		{true, "1105"},
+		{true, "0"},
+		{true, "true"},
+		{true, "true"},
+		{true, "6s"},
+		{true, "false"},
+		{true, "false"},
+		{false, `no data: alarm "quiet" never fired`},
+		{false, "no data: no connect latency was recorded"},
+	}
+	got := Evaluate(s, o)
+	require.Len(t, got, len(want))
+	for i, w := range want {
+		assert.Equal(t, w.passed, got[i].Passed, "%s: observed %s", got[i].Name, got[i].Observed)
+		assert.Equal(t, w.observed, got[i].Observed, got[i].Name)
+	}
+	assert.Equal(t, "p1: error_rate < 1%", got[0].Name)
+	assert.Equal(t, "error_rate < 1%", got[0].Expected)
+	assert.Equal(t, s.Asserts[0].Pos, got[0].Pos)
+}
+
+func TestEvaluateMissingData(t *testing.T) {
+	s := evalScenario(t, `assert:
+  - {phase: p1, expect: error_rate < 1%}
+  - {expect: error_rate < 1%}
+  - {expect: backend.api.accepted > 0}
+  - {expect: alarm.hot.fired_before_first_failure == true}
+`)
+	got := Evaluate(s, &Observed{Alarms: map[string]AlarmState{"hot": {Fired: true, FirstFired: time.Second}}})
+	assert.Equal(t, Verdict{Name: "p1: error_rate < 1%", Passed: false, Observed: `no data: phase "p1" did not run`,
+		Expected: "error_rate < 1%", Pos: s.Asserts[0].Pos}, got[0])
+	assert.Equal(t, "no data: no attempt ended", got[1].Observed, "no traffic must not pass an error-rate bound")
+	assert.False(t, got[1].Passed)
+	assert.Equal(t, `no data: backend "api" reported no counters`, got[2].Observed)
+	assert.True(t, got[3].Passed, "an alarm that fired in a run without failures fired before them")
+}
+
+// series builds one-second ticks from error rates in percent; a negative
+// value is a tick in which no attempt ended.
+func series(ratesPct ...int) []Point {
+	out := make([]Point, len(ratesPct))
+	for i, r := range ratesPct {
+		p := Point{At: time.Duration(i+1) * time.Second}
+		if r >= 0 {
+			p.Errors = uint64(r)
+			p.OK = uint64(100 - r)
+			p.Attempts = 100
+		}
+		out[i] = p
+	}
+	return out
+}
+
+func TestEvaluateRecovery(t *testing.T) {
+	s := evalScenario(t, `assert:
+  - recovery: {after: off, within: 3s, expect: error_rate < 1%, window: 2s}
+`)
+	// The fault is reverted at 10s; ticks end at 1s, 2s, ... 30s.
+	revert := map[string]FaultTime{"off": {Injected: 5 * time.Second, Reverted: 10 * time.Second}}
+	before := []int{0, 0, 0, 0, 0, 100, 100, 100, 100, 100} // ticks ending 1s..10s
+	cases := []struct {
+		name     string
+		after    []int // ticks ending 11s, 12s, ...
+		passed   bool
+		observed string
+	}{
+		{"at once", []int{0, 0, 0, 0}, true, "0s"},
+		{"within", []int{50, 5, 0, 0, 0}, true, "2s"},
+		{"exactly at the bound", []int{50, 5, 2, 0, 0, 0}, true, "3s"},
+		{"too slow", []int{50, 50, 50, 50, 0, 0, 0}, false, "4s"},
+		{"relapse restarts the window", []int{0, 3, 0, 0, 0}, true, "2s"},
+		{"an idle tick is no evidence", []int{-1, -1, 0, 0}, true, "2s"},
+		{"never", []int{50, 50, 50, 50, 50, 50}, false, "never"},
+		{"the run ends inside the window", []int{9, 9, 0}, false, "never"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &Observed{FaultTimes: revert, Series: series(append(append([]int{}, before...), tc.after...)...)}
+			v := Evaluate(s, o)[0]
+			assert.Equal(t, tc.passed, v.Passed)
+			assert.Equal(t, tc.observed, v.Observed)
+			assert.Equal(t, "error_rate < 1% on every tick for 2s, starting within 3s of the revert of off", v.Expected)
+			assert.Equal(t, "recovery after off within 3s: error_rate < 1%", v.Name)
+		})
+	}
+}
+
+func TestEvaluateRecoveryUnalignedTicks(t *testing.T) {
+	s := evalScenario(t, `assert:
+  - recovery: {after: off, within: 1s, expect: throughput >= 90, window: 1s}
+`)
+	// Ticks end at 0.5s, 1.5s, ... The revert at 10.2s falls in the tick
+	// (9.5s, 10.5s], mostly spent under the fault: it does not count, and
+	// the next tick starts 300ms after the revert.
+	var pts []Point
+	for i := 0; i < 15; i++ {
+		at := 500*time.Millisecond + time.Duration(i)*time.Second
+		ok := uint64(100)
+		if at <= 10500*time.Millisecond {
+			ok = 0
+		}
+		pts = append(pts, Point{At: at, OK: ok, Attempts: 100, Errors: 100 - ok})
+	}
+	pts[0].OK = 50 // the first tick is half as long
+	o := &Observed{FaultTimes: map[string]FaultTime{"off": {Injected: 5 * time.Second, Reverted: 10200 * time.Millisecond}}, Series: pts}
+	v := Evaluate(s, o)[0]
+	assert.True(t, v.Passed)
+	assert.Equal(t, "300ms", v.Observed)
+
+	o.FaultTimes = map[string]FaultTime{"off": {Injected: 5 * time.Second}}
+	v = Evaluate(s, o)[0]
+	assert.False(t, v.Passed)
+	assert.Equal(t, `no data: fault "off" was never reverted`, v.Observed)
+}
