@@ -35,3 +35,21 @@ func (testCatalog) Validate(kind string, params map[string]any) error {
 	}
 	return errors.Join(errs...)
 }
+
+// plainCatalog reports parameter problems as plain "param: message" errors.
+type plainCatalog struct{}
+
+func (plainCatalog) Kinds() []string { return []string{"drop"} }
+
+func (plainCatalog) Validate(kind string, params map[string]any) error {
+	var errs []error
+	if _, ok := params["percent"]; !ok {
+		errs = append(errs, errors.New("give percent: the share of packets to drop"))
+	}
+	for k := range params {
+		if k != "percent" {
+			errs = append(errs, fmt.Errorf("%s: unknown parameter, valid ones are: percent", k))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -136,7 +136,12 @@ func (p *parser) checkFault(f Fault, m *mapping, kn *yaml.Node, cat FaultCatalog
 			p.errs.add(posOf(m.get(pe.Param)), "fault %q (%s): %s: %s", f.Name, f.Kind, pe.Param, pe.Msg)
 			continue
 		}
-		p.errs.add(posOf(kn), "fault %q (%s): %v", f.Name, f.Kind, e)
+		// A plain error that starts with "param:" is placed at that param.
+		pos := posOf(kn)
+		if key, _, ok := strings.Cut(e.Error(), ":"); ok && !slices.Contains(faultKeys, key) && m.get(key) != nil {
+			pos = m.keyPos(key)
+		}
+		p.errs.add(pos, "fault %q (%s): %v", f.Name, f.Kind, e)
 	}
 }
 

@@ -211,3 +211,18 @@ v: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
 	require.NoError(t, err)
 	assert.Equal(t, s.Phases[1].Loads[0].Schedule, s.Phases[2].Loads[0].Schedule)
 }
+
+func TestParseFaultErrorsAtTheirParam(t *testing.T) {
+	src := validBase + "faults:\n  - {name: d, at: 1s, kind: drop,\n     percnt: 5}\n"
+	_, err := Parse("s.yaml", []byte(src), Options{Faults: plainCatalog{}})
+	var list *Errors
+	require.ErrorAs(t, err, &list)
+	var got []string
+	for _, e := range list.List {
+		got = append(got, e.Error())
+	}
+	assert.Equal(t, []string{
+		`s.yaml:9:29: fault "d" (drop): give percent: the share of packets to drop`,
+		`s.yaml:10:6: fault "d" (drop): percnt: unknown parameter, valid ones are: percent`,
+	}, got)
+}
