@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -143,4 +144,32 @@ func strs[T interface{ String() string }](in []T) []string {
 		out = append(out, v.String())
 	}
 	return out
+}
+
+// recordingBackend fails the test if anything is created.
+type recordingBackend struct{ created bool }
+
+func (b *recordingBackend) Name() string { return "recording" }
+func (b *recordingBackend) Create(context.Context, *Run) ([]Host, error) {
+	b.created = true
+	return nil, errors.New("should not be called")
+}
+func (b *recordingBackend) Destroy(context.Context) error { return nil }
+
+// Bad input is refused before anything is created or even claimed.
+func TestUpRefusesBadInputBeforeCreatingAnything(t *testing.T) {
+	StateDir = t.TempDir()
+	s := validSpec()
+	s.NATs[0].IPs = 0
+	s.NATs[0].Sysctls = []natbox.Sysctl{{Key: "net.ipv4.no_such_key", Value: "1"}}
+	be := &recordingBackend{}
+	_, err := Up(context.Background(), s, be, Options{})
+	var ie *InputError
+	require.ErrorAs(t, err, &ie)
+	assert.Contains(t, err.Error(), "nats[0].ips")
+	assert.Contains(t, err.Error(), "net.ipv4.no_such_key")
+	assert.False(t, be.created, "nothing may be created for bad input")
+	states, err := ListStates()
+	require.NoError(t, err)
+	assert.Empty(t, states, "no run may be claimed for bad input")
 }

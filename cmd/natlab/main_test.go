@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(holdUpEnv) == "1" {
 		holdUp()
 	}
+	if args := os.Getenv(cliEnv); args != "" {
+		os.Exit(Execute(strings.Split(args, "\x1f"), os.Stdout, os.Stderr))
+	}
 	os.Exit(m.Run())
 }
 

@@ -95,24 +95,6 @@ func TestTeardownAndConcurrentTestbeds(t *testing.T) {
 	assert.ElementsMatch(t, linksBefore, rootLinks(t), "the initial namespace must be untouched")
 }
 
-// Bad input is refused before anything is created.
-func TestBadInputCreatesNothing(t *testing.T) {
-	requireRoot(t)
-	before, err := netns.Namespaces("")
-	require.NoError(t, err)
-	spec := smallSpec()
-	spec.NATs[0].IPs = 0
-	spec.NATs[0].Sysctls = []natbox.Sysctl{{Key: "net.ipv4.no_such_key", Value: "1"}}
-	_, err = testbed.Up(context.Background(), spec, netns.New(netns.Options{}), testbed.Options{})
-	var ie *testbed.InputError
-	require.ErrorAs(t, err, &ie)
-	assert.Contains(t, err.Error(), "nats[0].ips")
-	assert.Contains(t, err.Error(), "net.ipv4.no_such_key")
-	after, err := netns.Namespaces("")
-	require.NoError(t, err)
-	assert.Equal(t, before, after)
-}
-
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // BenchmarkUpDown brings up and tears down 1 NAT + 2 backends + 1 client

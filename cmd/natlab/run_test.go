@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/reports"
+	"github.com/natlab/natlab/testbed/netns"
+)
+
+// writeScenario writes a scenario file into a temp dir.
+func writeScenario(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "s.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	return p
+}
+
+const quickScenario = `name: quick
+testbed:
+  nat: {ips: 1, ports: 1024-2047}
+  clients: {hosts: 1, addresses: 4}
+  backends: [{name: api, protocol: http1, port: 8080}]
+phases:
+  - {name: steady, duration: 2s, load: {strategy: http1, pool: keepalive, pool_size: 4, rate: 50/s}}
+assert:
+  - expect: %s
+`
+
+func quick(t *testing.T, expect string) string {
+	return writeScenario(t, strings.Replace(quickScenario, "%s", expect, 1))
+}
+
+// The exit codes are the contract CI gates on: 0 pass, 1 fail, 2 bad
+// input, 3 environment.
+func TestRunExitCodes(t *testing.T) {
+	requireRoot(t)
+	t.Run("pass", func(t *testing.T) {
+		out := t.TempDir()
+		code, stdout, stderr := run(t, "run", quick(t, "error_rate < 1%"), "--out", out)
+		require.Equal(t, ExitPass, code, stdout+stderr)
+		assert.Contains(t, stdout, "PASS: all 1 assertions held")
+		rep, err := reports.Read(filepath.Join(out, "report.json"))
+		require.NoError(t, err)
+		assert.Equal(t, reports.VerdictPass, rep.Verdict)
+		assert.Greater(t, rep.Totals.OK, uint64(80))
+		for _, f := range []string{"samples.csv", "report.md", "report.html", "junit.xml", "agents.log"} {
+			assert.FileExists(t, filepath.Join(out, f))
+		}
+	})
+	t.Run("fail", func(t *testing.T) {
+		out := t.TempDir()
+		code, stdout, stderr := run(t, "run", quick(t, "error_rate > 50%"), "--out", out, "--junit", filepath.Join(out, "copy.xml"))
+		require.Equal(t, ExitFail, code, stdout+stderr)
+		assert.Contains(t, stdout, "FAIL: 1 of 1 assertions failed")
+		junit, err := os.ReadFile(filepath.Join(out, "copy.xml"))
+		require.NoError(t, err)
+		assert.Contains(t, string(junit), "<failure")
+	})
+	t.Run("bad input", func(t *testing.T) {
+		p := writeScenario(t, "name: bad\nphases:\n  - {name: p, duration: soon}\n")
+		code, _, stderr := run(t, "run", p)
+		require.Equal(t, ExitInput, code, stderr)
+		assert.Regexp(t, regexp.QuoteMeta(p)+`:\d+:\d+: `, stderr)
+		code, _, stderr = run(t, "run", "no-such-fixture")
+		assert.Equal(t, ExitInput, code)
+		assert.Contains(t, stderr, "natlab list")
+		code, _, _ = run(t, "run", quick(t, "error_rate < 1%"), "--testbed", "vmware")
+		assert.Equal(t, ExitInput, code)
+	})
+	t.Run("environment", func(t *testing.T) {
+		// nf_conntrack_max exists on this kernel but is read-only inside a
+		// non-initial namespace: only the kernel can tell, at run time.
+		p := writeScenario(t, strings.Replace(strings.Replace(quickScenario, "%s", "error_rate < 1%", 1),
+			"ports: 1024-2047}", "ports: 1024-2047, sysctls: {net.netfilter.nf_conntrack_max: 1000}}", 1))
+		code, stdout, stderr := run(t, "run", p, "--out", t.TempDir())
+		require.Equal(t, ExitEnviron, code, stdout+stderr)
+		assert.Contains(t, stderr, "nf_conntrack_max")
+	})
+}
+
+// A candidate sysctl.conf that turns forwarding off fails a scenario that
+// passes without it: how a NAT config change is gated in CI.
+func TestNATSysctlsGate(t *testing.T) {
+	requireRoot(t)
+	code, stdout, stderr := run(t, "run", "egress-baseline", "--out", t.TempDir())
+	require.Equal(t, ExitPass, code, stdout+stderr)
+
+	candidate := filepath.Join(t.TempDir(), "candidate.conf")
+	require.NoError(t, os.WriteFile(candidate, []byte("# hardening defaults\nnet.core.somaxconn = 4096\nnet.ipv4.ip_forward = 0\n"), 0o644))
+	out := t.TempDir()
+	code, stdout, stderr = run(t, "run", "egress-baseline", "--nat-sysctls", candidate, "--out", out)
+	require.Equal(t, ExitFail, code, stdout+stderr)
+	rep, err := reports.Read(filepath.Join(out, "report.json"))
+	require.NoError(t, err)
+	assert.Equal(t, reports.VerdictFail, rep.Verdict)
+	assert.Greater(t, rep.NAT[0].IPForwardOff.D(), time.Duration(0), "the report shows forwarding was off")
+
+	bad := filepath.Join(t.TempDir(), "bad.conf")
+	require.NoError(t, os.WriteFile(bad, []byte("kernel.pid_max = 10\n"), 0o644))
+	code, _, stderr = run(t, "run", "egress-baseline", "--nat-sysctls", bad)
+	assert.Equal(t, ExitInput, code)
+	assert.Contains(t, stderr, bad+":1:")
+}
+
+// cliEnv makes the test binary act as the natlab command.
+const cliEnv = "NATLAB_TEST_CLI"
+
+// SIGINT in the middle of a fault reverts it, tears the testbed down and
+// writes a report marked incomplete; nothing of the run survives.
+func TestInterruptMidFault(t *testing.T) {
+	requireRoot(t)
+	fwdBefore, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	require.NoError(t, err)
+	out := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), cliEnv+"=run\x1fip-forward-off\x1f--out\x1f"+out)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+
+	var runID string
+	sc := bufio.NewScanner(stdout)
+	idRe := regexp.MustCompile(`\(run ([0-9a-f]+)\)`)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := idRe.FindStringSubmatch(line); m != nil {
+			runID = m[1]
+		}
+		if strings.Contains(line, "inject forwarding-off") {
+			break
+		}
+	}
+	require.NotEmpty(t, runID)
+	time.Sleep(time.Second) // mid-fault
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, ExitFail, ee.ExitCode())
+
+	rep, err := reports.Read(filepath.Join(out, "report.json"))
+	require.NoError(t, err)
+	assert.Equal(t, reports.VerdictIncomplete, rep.Verdict)
+	assert.Contains(t, rep.Incomplete, "interrupted")
+	require.Len(t, rep.Faults, 1)
+	assert.NotNil(t, rep.Faults[0].RevertedAt, "the fault must be reverted on Ctrl-C")
+	assert.Empty(t, rep.Faults[0].VerifyError, "the revert must restore the recorded state")
+
+	left, err := netns.Namespaces(runID)
+	require.NoError(t, err)
+	assert.Empty(t, left, "no namespace (and so no veth, rule or namespaced sysctl) may survive")
+	assert.Empty(t, agentsOf(t, runID))
+	fwdAfter, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	require.NoError(t, err)
+	assert.Equal(t, string(fwdBefore), string(fwdAfter), "the host's own sysctls are never touched")
+}
