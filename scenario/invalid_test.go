@@ -33,6 +33,22 @@ var invalidCases = []struct {
 	src  string
 	want []string
 }{
+	{"bad bool", edit("{rate: 10/s}", "{linger0: maybe, rate: 10/s}"),
+		[]string{`s.yaml:7:47: linger0 "maybe": want true or false`}},
+	{"not a whole number", edit("{rate: 10/s}", "{pool_size: 2.5, rate: 10/s}"),
+		[]string{`s.yaml:7:49: pool_size "2.5": want a whole number`}},
+	{"a mapping where a value belongs", edit("{rate: 10/s}", "{path: {a: 1}, rate: 10/s}"),
+		[]string{`s.yaml:7:44: path: want a string, got a mapping`}},
+	{"a value where a mapping belongs", edit("nat: {ips: 1, ports: 1024-1279}", "nat: 5"),
+		[]string{`s.yaml:3:8: testbed.nat: want a mapping of keys (name, ips, ports, mode, hold, port_selection, allocation, ports_per_host, pools, sysctls, sysctls_file, conn_limit), got "5"`}},
+	{"broken list items are reported once", strings.Replace(validBase, "backends: [{name: api, protocol: http1, port: 8080}]",
+		"backends: [{name: api, protocol: http1, port: 8080, extra: [7]}, web]", 1),
+		[]string{
+			`s.yaml:5:63: testbed.backends[0].extra[0]: want a mapping of keys (protocol, port), got "7"`,
+			`s.yaml:5:68: testbed.backends[1]: want a mapping of keys (name, protocol, port, extra), got "web"`,
+		}},
+	{"null phases", edit("phases:\n  - {name: p1, duration: 10s, load: {rate: 10/s}}\n", "phases:\n"),
+		[]string{`s.yaml:6:8: phases: want a list, got null`}},
 	{"yaml syntax error", "name: t\ntestbed:\n  nat: {ips: 1\n  clients: x\n",
 		[]string{`s.yaml:3:1: yaml syntax: did not find expected ',' or '}'`}},
 	{"yaml tab indentation", "name: t\n\ttestbed: 1\n",

@@ -235,20 +235,6 @@ func (p *parser) rate(n *yaml.Node, what string) (loadgen.Rate, bool) {
 	return r, true
 }
 
-// fraction reads a percentage ("80%") or a plain number (0.8) as a fraction.
-func (p *parser) fraction(n *yaml.Node, what string) (float64, bool) {
-	if !p.scalar(n, what, "a percentage such as 80% or a number") {
-		return 0, false
-	}
-	n = deref(n)
-	v, ok := parseNumberOrPercent(n.Value)
-	if !ok {
-		p.errs.add(posOf(n), "%s %q: want a percentage such as 80%% or a number such as 0.8", what, n.Value)
-		return 0, false
-	}
-	return v, true
-}
-
 // parseNumberOrPercent reads "12.5%" as 0.125 and "3" as 3.
 func parseNumberOrPercent(s string) (float64, bool) {
 	s = strings.TrimSpace(s)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -166,6 +167,24 @@ func TestLoadErrors(t *testing.T) {
 	require.ErrorAs(t, err, &list)
 	require.Len(t, list.List, 1)
 	assert.Equal(t, Error{File: "x/s.yaml", Line: 2, Col: 23, Msg: "testbed.nat.sysctls_file: open x/nope.conf: no such file or directory"}, list.List[0])
+}
+
+func TestParseBrokenSysctlFile(t *testing.T) {
+	fsys := fstest.MapFS{"profiles/bad.conf": {Data: []byte("net.ipv4.ip_forward = 1\nnot an assignment\n")}}
+	src := "testbed:\n  nat: {sysctls_file: profiles/bad.conf}\n  clients: {}\n  backends: [{name: api, protocol: http1, port: 80}]\nphases: [{name: p, duration: 1s, load: {rate: 1/s}}]\n"
+	_, err := Parse("s.yaml", []byte(src), Options{FS: fsys})
+	require.EqualError(t, err, `s.yaml:2:23: testbed.nat.sysctls_file: profiles/bad.conf:2: "not an assignment" has no '=', want key = value`)
+	_, err = Parse("s.yaml", []byte(src), Options{})
+	require.EqualError(t, err, `s.yaml:2:23: testbed.nat.sysctls_file "profiles/bad.conf": no folder to read it from (parse with a file system, or load the scenario from a file)`)
+}
+
+func TestAlarmBreached(t *testing.T) {
+	above := Alarm{Above: true, Threshold: 0.8}
+	below := Alarm{Threshold: 10}
+	assert.True(t, above.Breached(0.81))
+	assert.False(t, above.Breached(0.8))
+	assert.True(t, below.Breached(9))
+	assert.False(t, below.Breached(10))
 }
 
 func TestErrorsFormat(t *testing.T) {

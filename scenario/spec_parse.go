@@ -32,6 +32,19 @@ type fieldPos struct {
 	pos   map[string]Pos
 	label map[string]string
 	root  Pos
+	// broken are the elements that could not be read at all: what
+	// testbed.Validate says about them would only repeat that.
+	broken []string
+}
+
+// isBroken reports whether path lies inside an element that could not be read.
+func (f *fieldPos) isBroken(path string) bool {
+	for _, b := range f.broken {
+		if path == b || strings.HasPrefix(path, b+".") || strings.HasPrefix(path, b+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fieldPos) set(path, label string, pos Pos) {
@@ -91,6 +104,8 @@ func (p *parser) testbed(n *yaml.Node, keyPos Pos, read readFunc) testbed.Spec {
 			path, label := fmt.Sprintf("blocks[%d]", i), fmt.Sprintf("testbed.blocks[%d]", i)
 			bm := p.mapping(item, label, blockKeys)
 			if bm == nil {
+				fp.broken = append(fp.broken, path)
+				spec.Blocks = append(spec.Blocks, testbed.BlockSpec{Name: fmt.Sprintf("block%d", i+1)})
 				continue
 			}
 			fp.set(path, label, posOf(bm.node))
@@ -130,6 +145,9 @@ func (p *parser) specErrors(err error, fp *fieldPos) {
 	for _, e := range list {
 		var fe *testbed.FieldError
 		if errors.As(e, &fe) {
+			if fp.isBroken(fe.Path) {
+				continue
+			}
 			pos, label := fp.find(fe.Path)
 			p.errs.add(pos, "%s: %s", label, fe.Msg)
 			continue
@@ -163,9 +181,10 @@ func (p *parser) intField(m *mapping, key, label, path string, fp *fieldPos, lo,
 }
 
 func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFunc) testbed.NATSpec {
-	var ns testbed.NATSpec
+	ns := testbed.NATSpec{IPs: 1}
 	m := p.mapping(n, label, natKeys)
 	if m == nil {
+		fp.broken = append(fp.broken, path)
 		return ns
 	}
 	fp.set(path, label, posOf(m.node))
@@ -201,6 +220,8 @@ func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFu
 			pp, pl := fmt.Sprintf("%s.pools[%d]", path, j), fmt.Sprintf("%s.pools[%d]", label, j)
 			pm := p.mapping(item, pl, poolKeys)
 			if pm == nil {
+				fp.broken = append(fp.broken, pp)
+				ns.Pools = append(ns.Pools, testbed.PoolSpec{})
 				continue
 			}
 			fp.set(pp, pl, posOf(pm.node))
@@ -291,6 +312,7 @@ func (p *parser) clients(n *yaml.Node, fp *fieldPos) []testbed.ClientSpec {
 	if n.Kind == yaml.MappingNode {
 		m := p.mapping(n, "testbed.clients", clientsKeys)
 		if m == nil {
+			fp.broken = append(fp.broken, "clients")
 			return nil
 		}
 		hosts, addrs, block := 1, 0, ""
@@ -324,6 +346,8 @@ func (p *parser) clients(n *yaml.Node, fp *fieldPos) []testbed.ClientSpec {
 		path, label := fmt.Sprintf("clients[%d]", i), fmt.Sprintf("testbed.clients[%d]", i)
 		cm := p.mapping(item, label, clientKeys)
 		if cm == nil {
+			fp.broken = append(fp.broken, path)
+			out = append(out, testbed.ClientSpec{})
 			continue
 		}
 		fp.set(path, label, posOf(cm.node))
@@ -342,6 +366,7 @@ func (p *parser) backend(n *yaml.Node, i int, fp *fieldPos) testbed.BackendSpec 
 	path, label := fmt.Sprintf("backends[%d]", i), fmt.Sprintf("testbed.backends[%d]", i)
 	m := p.mapping(n, label, backendKeys)
 	if m == nil {
+		fp.broken = append(fp.broken, path)
 		return b
 	}
 	fp.set(path, label, posOf(m.node))
@@ -358,6 +383,8 @@ func (p *parser) backend(n *yaml.Node, i int, fp *fieldPos) testbed.BackendSpec 
 			ep, el := fmt.Sprintf("%s.extra[%d]", path, j), fmt.Sprintf("%s.extra[%d]", label, j)
 			em := p.mapping(item, el, extraKeys)
 			if em == nil {
+				fp.broken = append(fp.broken, ep)
+				b.Extra = append(b.Extra, testbed.BackendListener{})
 				continue
 			}
 			fp.set(ep, el, posOf(em.node))
