@@ -47,6 +47,8 @@ var invalidCases = []struct {
 			`s.yaml:5:63: testbed.backends[0].extra[0]: want a mapping of keys (protocol, port), got "7"`,
 			`s.yaml:5:68: testbed.backends[1]: want a mapping of keys (name, protocol, port, extra), got "web"`,
 		}},
+	{"a fault that is not a mapping", validBase + "faults: [5]\n",
+		[]string{`s.yaml:8:10: faults[0]: want a mapping, got "5"`}},
 	{"null phases", edit("phases:\n  - {name: p1, duration: 10s, load: {rate: 10/s}}\n", "phases:\n"),
 		[]string{`s.yaml:6:8: phases: want a list, got null`}},
 	{"yaml syntax error", "name: t\ntestbed:\n  nat: {ips: 1\n  clients: x\n",

@@ -66,7 +66,11 @@ type mapping struct {
 func (p *parser) mapping(n *yaml.Node, what string, valid []string) *mapping {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		p.errs.add(posOf(n), "%s: want a mapping of keys (%s), got %s", what, strings.Join(valid, ", "), describe(n))
+		if valid == nil {
+			p.errs.add(posOf(n), "%s: want a mapping, got %s", what, describe(n))
+		} else {
+			p.errs.add(posOf(n), "%s: want a mapping of keys (%s), got %s", what, strings.Join(valid, ", "), describe(n))
+		}
 		return nil
 	}
 	m := &mapping{node: n, keys: map[string]*yaml.Node{}, vals: map[string]*yaml.Node{}}
