@@ -24,8 +24,12 @@ type Error struct {
 	Msg  string `json:"msg"`
 }
 
-// Error renders the problem as "FILE:LINE:COL: message".
+// Error renders the problem as "FILE:LINE:COL: message" (a problem of a
+// --set override, which has no line, as "--set PATH=VALUE: message").
 func (e Error) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
 }
 
@@ -69,6 +73,11 @@ func (c *collector) add(pos Pos, format string, args ...any) {
 		pos.Col = 1
 	}
 	c.list = append(c.list, Error{File: c.file, Line: pos.Line, Col: pos.Col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// addSet records a problem of a --set override.
+func (c *collector) addSet(set, format string, args ...any) {
+	c.list = append(c.list, Error{File: "--set " + set, Msg: fmt.Sprintf(format, args...)})
 }
 
 // err returns the problems sorted by position, or nil when there are none.

@@ -20,6 +20,9 @@ type Options struct {
 	// Faults checks fault kinds and parameters. Without it a scenario
 	// with faults is refused.
 	Faults FaultCatalog
+	// Sets override values before the file is read, as PATH=VALUE
+	// (`natlab run --set phases[1].duration=30s`).
+	Sets []string
 	// FS holds the files a scenario names (sysctls_file), looked up
 	// relative to the folder of the scenario's name inside FS. Load reads
 	// from the scenario's folder on disk when FS is nil.
@@ -73,6 +76,7 @@ func parse(name string, data []byte, opts Options, read readFunc) (*Scenario, er
 		errs.add(Pos{1, 1}, "the file holds more than %d values once its aliases are expanded: write the scenario out without nested aliases", maxValues)
 		return nil, errs.err()
 	}
+	applySets(&doc, opts.Sets, errs)
 	if len(doc.Content) == 0 {
 		errs.add(Pos{1, 1}, "the file is empty: a scenario is a mapping with keys %s", strings.Join(topKeys, ", "))
 		return nil, errs.err()

@@ -18,7 +18,7 @@ func newListCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			for _, name := range fixtures.Scenarios() {
-				sc, err := loadScenario(name)
+				sc, err := loadScenario(name, nil)
 				if err != nil {
 					return fmt.Errorf("fixture %s is broken: %w", name, err)
 				}

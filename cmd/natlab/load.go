@@ -11,8 +11,8 @@ import (
 
 // loadScenario reads a scenario file, or an embedded fixture by name when
 // no such file exists. Problems in the scenario are bad input (exit 2).
-func loadScenario(arg string) (*scenario.Scenario, error) {
-	opts := scenario.Options{Faults: chaos.Catalog{}}
+func loadScenario(arg string, sets []string) (*scenario.Scenario, error) {
+	opts := scenario.Options{Faults: chaos.Catalog{}, Sets: sets}
 	var sc *scenario.Scenario
 	var err error
 	if _, statErr := os.Stat(arg); statErr == nil {

@@ -20,6 +20,7 @@ import (
 type runFlags struct {
 	testbed    string
 	out        string
+	sets       []string
 	natSysctls string
 	junit      string
 	logFile    string
@@ -47,7 +48,7 @@ writes a report marked incomplete.
 Exit codes: 0 every assertion held, 1 an assertion failed (or the run was
 interrupted), 2 bad input, 3 testbed or environment error.`,
 		Example: `  natlab run nat-port-exhaustion
-  natlab run my-scenario.yaml --out out/
+  natlab run my-scenario.yaml --out out/ --set phases[1].duration=30s
   natlab run egress-baseline --nat-sysctls candidate.conf --junit junit.xml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,6 +58,7 @@ interrupted), 2 bad input, 3 testbed or environment error.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.testbed, "testbed", "auto", "testbed backend: auto or netns")
 	fl.StringVar(&f.out, "out", "", "run directory (default natlab-runs/NAME-TIME)")
+	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario value, PATH=VALUE (repeatable), e.g. testbed.nat.ports=1024-2047")
 	fl.StringVar(&f.natSysctls, "nat-sysctls", "", "candidate sysctl.conf applied to every NAT box before load")
 	fl.StringVar(&f.junit, "junit", "", "also write the JUnit XML report to this file")
 	fl.StringVar(&f.logFile, "log", "", "write the agents' logs to this file (default: agents.log in the run directory)")
@@ -64,7 +66,7 @@ interrupted), 2 bad input, 3 testbed or environment error.`,
 }
 
 func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
-	sc, err := loadScenario(arg)
+	sc, err := loadScenario(arg, f.sets)
 	if err != nil {
 		return err
 	}

@@ -47,8 +47,9 @@ func TestRunExitCodes(t *testing.T) {
 	requireRoot(t)
 	t.Run("pass", func(t *testing.T) {
 		out := t.TempDir()
-		code, stdout, stderr := run(t, "run", quick(t, "error_rate < 1%"), "--out", out)
+		code, stdout, stderr := run(t, "run", quick(t, "error_rate < 1%"), "--out", out, "--set", "phases[0].duration=3s")
 		require.Equal(t, ExitPass, code, stdout+stderr)
+		assert.Contains(t, stdout, "phase steady (3s)", "--set overrides the file")
 		assert.Contains(t, stdout, "PASS: all 1 assertions held")
 		rep, err := reports.Read(filepath.Join(out, "report.json"))
 		require.NoError(t, err)
@@ -77,6 +78,9 @@ func TestRunExitCodes(t *testing.T) {
 		assert.Contains(t, stderr, "natlab list")
 		code, _, _ = run(t, "run", quick(t, "error_rate < 1%"), "--testbed", "vmware")
 		assert.Equal(t, ExitInput, code)
+		code, _, stderr = run(t, "run", quick(t, "error_rate < 1%"), "--set", "phases[3].duration=1s")
+		assert.Equal(t, ExitInput, code)
+		assert.Contains(t, stderr, "out of range")
 	})
 	t.Run("environment", func(t *testing.T) {
 		// nf_conntrack_max exists on this kernel but is read-only inside a

@@ -17,6 +17,7 @@ import (
 )
 
 func newUpCmd() *cobra.Command {
+	var sets []string
 	cmd := &cobra.Command{
 		Use:   "up SCENARIO|FIXTURE",
 		Short: "Build a scenario's testbed and keep it up for hands-on investigation",
@@ -26,7 +27,7 @@ run from another shell. Inside the hosts the usual tools work: ip, nft,
 conntrack, ss, curl.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sc, err := loadScenario(args[0])
+			sc, err := loadScenario(args[0], sets)
 			if err != nil {
 				return err
 			}
@@ -46,6 +47,7 @@ conntrack, ss, curl.`,
 			return tb.Down(context.WithoutCancel(ctx))
 		},
 	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a scenario value, PATH=VALUE (repeatable)")
 	return cmd
 }
 

@@ -19,7 +19,7 @@ Exit code 0 when all are valid, 2 otherwise.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bad := 0
 			for _, arg := range args {
-				sc, err := loadScenario(arg)
+				sc, err := loadScenario(arg, nil)
 				if err != nil {
 					bad++
 					fmt.Fprintln(cmd.ErrOrStderr(), err)

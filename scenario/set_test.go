@@ -1,0 +1,52 @@
+package scenario
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/testbed/natbox"
+)
+
+const setBase = `name: s
+testbed:
+  nat: {ips: 1, ports: 1024-1279}
+  clients: {hosts: 1, addresses: 10}
+  backends: [{name: api, protocol: http1, port: 8080}]
+phases:
+  - {name: a, duration: 5s, load: {strategy: http1, rate: 10/s}}
+  - {name: b, duration: 5s, load: {strategy: http1, rate: 10/s}}
+`
+
+func TestSetOverridesValues(t *testing.T) {
+	sc, err := Parse("s.yaml", []byte(setBase), Options{Sets: []string{
+		"testbed.nat.ports=1024-2047",
+		"phases[1].duration=30s",
+		"phases[0].load.rate=200/s",
+		"testbed.nat.mode=managed", // a key the file does not have
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, natbox.PortRange{First: 1024, Last: 2047}, sc.Testbed.NATs[0].Ports)
+	assert.Equal(t, "managed", sc.Testbed.NATs[0].Mode)
+	assert.Equal(t, 30*time.Second, sc.Phases[1].Duration)
+	assert.Equal(t, loadgen.RatePerSecond(200), sc.Phases[0].Loads[0].Schedule.Rate)
+}
+
+func TestSetErrors(t *testing.T) {
+	_, err := Parse("s.yaml", []byte(setBase), Options{Sets: []string{
+		"phases[5].duration=1s",
+		"testbed.nope.ips=2",
+		"nonsense",
+		"phases[0].duration=soon",
+	}})
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, "--set phases[5].duration=1s: \"phases\" has 2 items: [5] is out of range")
+	assert.Contains(t, msg, "--set testbed.nope.ips=2: \"testbed\" has no key \"nope\"")
+	assert.Contains(t, msg, "--set nonsense: want PATH=VALUE")
+	// A bad value is reported where the value it replaced stood.
+	assert.Regexp(t, `s\.yaml:7:\d+: .*soon`, msg)
+}
