@@ -31,6 +31,7 @@ func Main(args []string) int {
 	fs := flag.NewFlagSet("agent "+role, flag.ContinueOnError)
 	hostName := fs.String("host", role, "name of the host this agent runs in")
 	runID := fs.String("run", "", "id of the run")
+	listen := fs.String("listen", "", "serve one runner connection accepted at unix:PATH instead of stdin/stdout")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -38,7 +39,18 @@ func Main(args []string) int {
 	raiseFileLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	err := Run(ctx, role, *hostName, os.Stdin, os.Stdout)
+	var r io.Reader = os.Stdin
+	var w io.Writer = os.Stdout
+	if *listen != "" {
+		conn, err := ListenOnce(ctx, *listen, AcceptWait)
+		if err != nil {
+			log.Printf("agent %s (run %s): %v", *hostName, *runID, err)
+			return 1
+		}
+		defer conn.Close()
+		r, w = conn, conn
+	}
+	err := Run(ctx, role, *hostName, r, w)
 	if err != nil {
 		log.Printf("agent %s (run %s): %v", *hostName, *runID, err)
 		return 1
@@ -50,6 +62,7 @@ func Main(args []string) int {
 func Run(ctx context.Context, role, host string, r io.Reader, w io.Writer) error {
 	h := Handlers{}
 	common(h, host, role)
+	registerNetSetup(h)
 	var closer func() error
 	switch role {
 	case RoleNAT:

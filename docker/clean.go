@@ -1,0 +1,137 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+)
+
+// Resource is a container or network natlab made.
+type Resource struct {
+	Kind  string // "container" or "network"
+	Name  string
+	ID    string
+	RunID string
+}
+
+func (r Resource) String() string { return r.Kind + " " + r.Name }
+
+// Leftovers lists every container and network labelled with a natlab run,
+// for `natlab clean` to tell live runs from what killed ones left.
+func Leftovers(ctx context.Context) ([]Resource, error) {
+	cli, err := newClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	return list(ctx, cli, "")
+}
+
+// Clean removes every container and network of a run (of every natlab
+// run when runID is empty) and its runtime directory under
+// DefaultRuntimeDir. It returns what it removed.
+func Clean(ctx context.Context, runID string) ([]Resource, error) {
+	cli, err := newClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	return clean(ctx, cli, runID, DefaultRuntimeDir)
+}
+
+func clean(ctx context.Context, cli client.APIClient, runID, runtimeDir string) ([]Resource, error) {
+	found, err := list(ctx, cli, runID)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	var removed []Resource
+	// Containers first: a network with endpoints cannot go.
+	for _, kind := range []string{"container", "network"} {
+		for _, r := range found {
+			if r.Kind != kind {
+				continue
+			}
+			if kind == "container" {
+				err = removeContainer(ctx, cli, r.ID)
+			} else {
+				err = removeNetwork(ctx, cli, r.ID)
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			removed = append(removed, r)
+		}
+	}
+	if runID != "" && !strings.ContainsAny(runID, "/.") {
+		if err := os.RemoveAll(filepath.Join(runtimeDir, runID)); err != nil {
+			errs = append(errs, fmt.Errorf("remove runtime dir of run %s: %w", runID, err))
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// list finds the containers and networks labelled with runID (any run
+// when empty).
+func list(ctx context.Context, cli client.APIClient, runID string) ([]Resource, error) {
+	label := LabelRun
+	if runID != "" {
+		label += "=" + runID
+	}
+	f := filters.NewArgs(filters.Arg("label", label))
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []Resource
+	for _, c := range cs {
+		name := c.ID
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		out = append(out, Resource{Kind: "container", Name: name, ID: c.ID, RunID: c.Labels[LabelRun]})
+	}
+	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	for _, n := range ns {
+		out = append(out, Resource{Kind: "network", Name: n.Name, ID: n.ID, RunID: n.Labels[LabelRun]})
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out, nil
+}
+
+func removeContainer(ctx context.Context, cli client.APIClient, id string) error {
+	err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove container %s: %w", short(id), err)
+	}
+	return nil
+}
+
+func removeNetwork(ctx context.Context, cli client.APIClient, id string) error {
+	err := cli.NetworkRemove(ctx, id)
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove network %s: %w", short(id), err)
+	}
+	return nil
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

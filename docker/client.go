@@ -1,0 +1,33 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// newClient connects to the docker engine the way testcontainers-go finds
+// it (DOCKER_HOST, docker context, the default socket). The Ryuk reaper is
+// turned off: it would need a pulled image, and natlab removes what it
+// made by label itself.
+func newClient(ctx context.Context) (*testcontainers.DockerClient, error) {
+	disableReaper()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connect to docker: %w", err)
+	}
+	if _, err := cli.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("connect to docker: %w", err)
+	}
+	return cli, nil
+}
+
+// disableReaper turns Ryuk off unless the user chose otherwise.
+// testcontainers-go reads the setting from the environment once.
+func disableReaper() {
+	if _, set := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !set {
+		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+}

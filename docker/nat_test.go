@@ -1,0 +1,50 @@
+package docker_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+var ports256 = natbox.PortRange{First: 1024, Last: 1279}
+
+// exhaustSpec is 1 NAT (1 IP, 256 ports), 1 client with 10 addresses and
+// one TCP echo backend.
+func exhaustSpec() testbed.Spec {
+	return testbed.Spec{
+		NATs:     []testbed.NATSpec{{IPs: 1, Ports: ports256}},
+		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 10}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: servers.TCPEcho, Port: 8080}},
+	}
+}
+
+// 300 held connections through 256 NAT ports to one destination, in
+// containers: exactly 256 connect, 44 time out (a silent drop, never a
+// refusal), and the backend sees only the NAT IP with ports in the range.
+func TestPortExhaustionInContainers(t *testing.T) {
+	tb := up(t, exhaustSpec())
+	plan := holdPlan(target(t, tb, "api", 8080), 300, 5*time.Second)
+	plan.Sources = tb.Run.Layout.Hosts[0].Sources
+	require.Len(t, plan.Sources, 10)
+
+	res := load(t, tb, "client", plan)
+	c := res.Total.Counts
+	assert.Equal(t, uint64(300), c.Attempts, pretty(c))
+	assert.Equal(t, uint64(256), c.Of(loadgen.OutcomeOK), pretty(c))
+	assert.Equal(t, uint64(44), c.Of(loadgen.OutcomeConnectTimeout), pretty(c))
+	assert.Zero(t, c.Of(loadgen.OutcomeRefused), "a NAT allocation failure is a silent drop")
+
+	st := backendStats(t, tb.Agent("api"))[0]
+	natIP := tb.Run.Layout.NATs[0].IPs[0]
+	assert.Equal(t, []string{natIP.String()}, st.Peers.IPs, "backend must see only the NAT IP")
+	assert.GreaterOrEqual(t, st.Peers.MinPort, ports256.First)
+	assert.LessOrEqual(t, st.Peers.MaxPort, ports256.Last)
+	assert.Equal(t, uint64(256), st.Accepted)
+}
