@@ -39,7 +39,13 @@ func (c *clientRole) register(h Handlers) {
 			c.mu.Unlock()
 			cancel()
 		}()
-		return loadgen.Run(ctx, plan, func(s loadgen.Sample) { emit(EventSample, s) })
+		res, err := loadgen.Run(ctx, plan, func(s loadgen.Sample) { emit(EventSample, s) })
+		if err != nil && res != nil && ctx.Err() != nil {
+			// Stopped early (load.stop, or the agent going away): the
+			// partial result is the answer, its accounting exact.
+			return res, nil
+		}
+		return res, err
 	}
 	// load.stop ends every running load early; each load.run then answers
 	// with its result so far, its accounting exact.

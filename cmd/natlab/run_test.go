@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/testbed/netns"
 )
@@ -162,6 +163,8 @@ func TestInterruptMidFault(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, reports.VerdictIncomplete, rep.Verdict)
 	assert.Contains(t, rep.Incomplete, "interrupted")
+	assert.Positive(t, rep.Totals.Attempts, "the loads stopped early still report what they did")
+	assert.Positive(t, rep.Totals.Outcomes[loadgen.OutcomeCancelled]+rep.Totals.OK, "attempts cut off end as cancelled")
 	require.Len(t, rep.Faults, 1)
 	assert.NotNil(t, rep.Faults[0].RevertedAt, "the fault must be reverted on Ctrl-C")
 	assert.Empty(t, rep.Faults[0].VerifyError, "the revert must restore the recorded state")

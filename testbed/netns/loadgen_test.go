@@ -1,0 +1,161 @@
+package netns_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/servers"
+)
+
+func openPlan(tgt string, st loadgen.Strategy, rate int, d time.Duration) loadgen.Plan {
+	return loadgen.Plan{Target: tgt, Strategy: st, ConnectTimeout: 2 * time.Second, RequestTimeout: 3 * time.Second,
+		Phases: []loadgen.Phase{{Name: "p", Duration: d, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(rate)}}}}
+}
+
+// Against a managed NAT of 256 ports holding them 120 s after close, an
+// unpooled storm of 1,000 requests/s gets connect timeouts; the same
+// schedule through a keep-alive pool of 32 gets none.
+func TestUnpooledStormVersusKeepAlivePool(t *testing.T) {
+	t.Parallel()
+	spec := oneNAT(testbed.NATSpec{Mode: testbed.ModeManaged, Hold: 120 * time.Second})
+	spec.Clients[0].Addresses = 50
+	spec.Backends = []testbed.BackendSpec{{Name: "api", Protocol: servers.HTTP1, Port: 8080}}
+	tb := up(t, spec)
+	tgt := target(t, tb, "api", 8080)
+	src := sources(tb, "client")
+
+	pooled := openPlan(tgt, loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolKeepAlive, PoolSize: 32}, 1000, 3*time.Second)
+	pooled.Sources = src
+	p := load(t, tb, "client", pooled).Total.Counts
+	assert.Equal(t, p.Attempts, p.Of(loadgen.OutcomeOK), pretty(p))
+	assert.GreaterOrEqual(t, p.Attempts, uint64(2900))
+	assert.LessOrEqual(t, p.NewConns, uint64(32), "a pool of 32 opens at most 32 connections")
+
+	storm := openPlan(tgt, loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolNone}, 1000, 3*time.Second)
+	storm.Sources = src
+	s := load(t, tb, "client", storm).Total.Counts
+	assert.Greater(t, s.Of(loadgen.OutcomeConnectTimeout), uint64(1000), pretty(s))
+	// The pool's 32 ports are held too now; at most the rest can succeed.
+	assert.LessOrEqual(t, s.Of(loadgen.OutcomeOK), uint64(256), pretty(s))
+}
+
+// Every outcome class is produced for real through the NAT and classified
+// right.
+func TestOutcomeClassesThroughTheNAT(t *testing.T) {
+	t.Parallel()
+	spec := oneNAT(testbed.NATSpec{})
+	spec.Backends = []testbed.BackendSpec{
+		{Name: "api", Protocol: servers.HTTP1, Port: 8080},
+		{Name: "echo", Protocol: servers.TCPEcho, Port: 9000},
+	}
+	tb := up(t, spec)
+	tcp := loadgen.Strategy{Kind: loadgen.KindTCP}
+	only := func(t *testing.T, c loadgen.Counts, want loadgen.Outcome) {
+		t.Helper()
+		assert.Positive(t, c.Of(want), pretty(c))
+		assert.Equal(t, c.Attempts, c.Of(want), "every attempt must be %s: %s", want, pretty(c))
+	}
+
+	t.Run("refused", func(t *testing.T) {
+		only(t, load(t, tb, "client", openPlan(target(t, tb, "echo", 9999), tcp, 20, time.Second)).Total.Counts, loadgen.OutcomeRefused)
+	})
+	t.Run("http 5xx", func(t *testing.T) {
+		st := loadgen.Strategy{Kind: loadgen.KindHTTP1, Path: "/status/503"}
+		only(t, load(t, tb, "client", openPlan(target(t, tb, "api", 8080), st, 20, time.Second)).Total.Counts, loadgen.OutcomeHTTP5xx)
+	})
+	t.Run("reset", func(t *testing.T) {
+		on, off := true, false
+		require.NoError(t, tb.Agent("echo").Call(context.Background(), agent.OpBackendControl, agent.BackendControl{Reset: &on}, nil))
+		c := load(t, tb, "client", openPlan(target(t, tb, "echo", 9000), tcp, 20, time.Second)).Total.Counts
+		require.NoError(t, tb.Agent("echo").Call(context.Background(), agent.OpBackendControl, agent.BackendControl{Reset: &off}, nil))
+		only(t, c, loadgen.OutcomeReset)
+	})
+	t.Run("address not available", func(t *testing.T) {
+		// Four client ports, unpooled, no linger: TIME_WAIT uses them up.
+		st := loadgen.Strategy{Kind: loadgen.KindTCP, LocalPorts: "40000-40003"}
+		c := load(t, tb, "client", openPlan(target(t, tb, "echo", 9000), st, 200, time.Second)).Total.Counts
+		assert.LessOrEqual(t, c.Of(loadgen.OutcomeOK), uint64(4), pretty(c))
+		assert.Equal(t, c.Attempts-c.Of(loadgen.OutcomeOK), c.Of(loadgen.OutcomeAddrNotAvail), pretty(c))
+	})
+	t.Run("connect timeout", func(t *testing.T) {
+		// ip_forward off: the NAT drops silently.
+		require.NoError(t, setSysctl(t, tb, "nat", "net.ipv4.ip_forward", "0"))
+		c := load(t, tb, "client", openPlan(target(t, tb, "echo", 9000), tcp, 20, time.Second)).Total.Counts
+		require.NoError(t, setSysctl(t, tb, "nat", "net.ipv4.ip_forward", "1"))
+		only(t, c, loadgen.OutcomeConnectTimeout)
+	})
+}
+
+// A keep-alive pool of N opens at most N connections and h2c opens one,
+// as the backend's own accepted-connection counter shows.
+func TestPoolsOpenWhatTheySay(t *testing.T) {
+	t.Parallel()
+	spec := oneNAT(testbed.NATSpec{})
+	spec.Backends = []testbed.BackendSpec{
+		{Name: "web", Protocol: servers.HTTP1, Port: 8080},
+		{Name: "grpcish", Protocol: servers.H2C, Port: 8443},
+	}
+	tb := up(t, spec)
+	closed := func(tgt string, st loadgen.Strategy) loadgen.Plan {
+		return loadgen.Plan{Target: tgt, Strategy: st,
+			Phases: []loadgen.Phase{{Name: "p", Duration: 2 * time.Second, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 64}}}}
+	}
+	k := load(t, tb, "client", closed(target(t, tb, "web", 8080), loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolKeepAlive, PoolSize: 8})).Total.Counts
+	h := load(t, tb, "client", closed(target(t, tb, "grpcish", 8443), loadgen.Strategy{Kind: loadgen.KindH2C})).Total.Counts
+	require.Greater(t, k.Of(loadgen.OutcomeOK), uint64(1000), pretty(k))
+	require.Greater(t, h.Of(loadgen.OutcomeOK), uint64(1000), pretty(h))
+	web := backendStats(t, tb, "web")[0]
+	assert.LessOrEqual(t, web.Accepted, uint64(8), "keep-alive pool of 8")
+	assert.Equal(t, k.Of(loadgen.OutcomeOK), web.Requests)
+	assert.Equal(t, uint64(1), backendStats(t, tb, "grpcish")[0].Accepted, "h2c multiplexes over one connection")
+}
+
+// An open schedule at a fixed rate against a backend that stalls 2 s once
+// reports the stall in p99: latency is measured from the intended send
+// time, so a stall is not hidden as fewer samples.
+func TestStallShowsInP99(t *testing.T) {
+	t.Parallel()
+	spec := oneNAT(testbed.NATSpec{})
+	spec.Backends = []testbed.BackendSpec{{Name: "api", Protocol: servers.HTTP1, Port: 8080}}
+	tb := up(t, spec)
+	plan := openPlan(target(t, tb, "api", 8080), loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolKeepAlive, PoolSize: 4}, 100, 6*time.Second)
+	go func() {
+		time.Sleep(2 * time.Second)
+		d := "2s"
+		_ = tb.Agent("api").Call(context.Background(), agent.OpBackendControl, agent.BackendControl{StallFor: &d}, nil)
+	}()
+	res := load(t, tb, "client", plan)
+	c := res.Total.Counts
+	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), pretty(c))
+	assert.GreaterOrEqual(t, res.Total.Request.Quantile(0.99), 1500*time.Millisecond, "p99 must show the 2 s stall")
+	assert.Less(t, res.Total.Request.Quantile(0.5), 500*time.Millisecond, "most requests were fast")
+}
+
+// A load stopped early still accounts for every attempt exactly.
+func TestEarlyStopKeepsExactAccounting(t *testing.T) {
+	t.Parallel()
+	spec := oneNAT(testbed.NATSpec{})
+	tb := up(t, spec)
+	plan := openPlan(target(t, tb, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 300, 30*time.Second)
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		_ = tb.Agent("client").Call(context.Background(), agent.OpLoadStop, nil, nil)
+	}()
+	start := time.Now()
+	res := load(t, tb, "client", plan) // load checks Attempts == sum(outcomes) + in flight
+	assert.Less(t, time.Since(start), 10*time.Second, "load.stop must end the run early")
+	assert.Greater(t, res.Total.Counts.Attempts, uint64(300))
+}
+
+func setSysctl(t *testing.T, tb *testbed.Testbed, host, key, value string) error {
+	t.Helper()
+	return tb.Agent(host).Call(context.Background(), agent.OpSysctlSet, []natbox.Sysctl{{Key: key, Value: value}}, nil)
+}
