@@ -43,9 +43,20 @@ func StaticBinary(ctx context.Context) (path string, cleanup func(), err error) 
 	if static, err := IsStatic(exe); err == nil && static {
 		return exe, func() {}, nil
 	}
+	path, cleanup, err = BuildStatic(ctx, "./cmd/natlab")
+	if err != nil {
+		return "", nil, fmt.Errorf("the running binary is dynamically linked and cannot run in a FROM scratch image, and building a static one failed (build natlab with CGO_ENABLED=0): %w", err)
+	}
+	return path, cleanup, nil
+}
+
+// BuildStatic builds pkg (relative to the natlab source tree around the
+// working directory) with CGO_ENABLED=0 and the netgo tag into a temporary
+// directory; cleanup removes it.
+func BuildStatic(ctx context.Context, pkg string) (path string, cleanup func(), err error) {
 	root, err := moduleRoot()
 	if err != nil {
-		return "", nil, fmt.Errorf("the running binary is dynamically linked and cannot run in a FROM scratch image; build natlab with CGO_ENABLED=0 (%w)", err)
+		return "", nil, err
 	}
 	dir, err := os.MkdirTemp("", "natlab-agent-build-")
 	if err != nil {
@@ -53,12 +64,12 @@ func StaticBinary(ctx context.Context) (path string, cleanup func(), err error) 
 	}
 	cleanup = func() { _ = os.RemoveAll(dir) }
 	out := filepath.Join(dir, "natlab")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "netgo", "-o", out, "./cmd/natlab")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "netgo", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		cleanup()
-		return "", nil, fmt.Errorf("build a static natlab in %s: %w: %s", root, err, bytes.TrimSpace(msg))
+		return "", nil, fmt.Errorf("build static %s in %s: %w: %s", pkg, root, err, bytes.TrimSpace(msg))
 	}
 	return out, cleanup, nil
 }

@@ -17,13 +17,23 @@ import (
 	"github.com/natlab/natlab/testbed/servers"
 )
 
-// agentBinary is the static natlab the tests' image holds, built once per
+// agentBinary is the static agent the tests' image holds, built once per
 // test binary (the test binary itself is dynamically linked under -race).
+// It is the agent package alone, so the tests do not hang on the whole CLI.
 var agentBinary string
 
+// The helper runner of TestCleanAfterKilledRunner.
+const (
+	helperEnv = "NATLAB_DOCKER_TEST_HELPER"
+	binaryEnv = "NATLAB_DOCKER_TEST_BINARY"
+)
+
 func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) == "up" {
+		os.Exit(helperUp())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	path, cleanup, err := docker.StaticBinary(ctx)
+	path, cleanup, err := docker.BuildStatic(ctx, "./docker/internal/testagent")
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "build the agent binary:", err)

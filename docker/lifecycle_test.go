@@ -1,0 +1,155 @@
+package docker_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netlink"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/docker"
+	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/testbed"
+)
+
+// While up, the run has one container per host and one network per link
+// net, all labelled; docker's bridges hold no IPv4 address (nothing can be
+// routed out of the testbed through the host). Destroy removes them all,
+// and a second Destroy is harmless.
+func TestDestroyLeavesNothing(t *testing.T) {
+	requireDocker(t)
+	ctx := context.Background()
+	be := newBackend()
+	tb, err := testbed.Up(ctx, exhaustSpec(), be, testbed.Options{Log: testLog{t}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tb.Down(ctx) })
+
+	made := leftovers(t, tb.Run.ID)
+	kinds := map[string]int{}
+	for _, r := range made {
+		kinds[r.Kind]++
+		if r.Kind == "network" {
+			br, err := netlink.LinkByName("br-" + r.ID[:12])
+			require.NoError(t, err, "bridge of %s", r.Name)
+			addrs, err := netlink.AddrList(br, netlink.FAMILY_V4)
+			require.NoError(t, err)
+			assert.Empty(t, addrs, "bridge of %s must hold no IPv4 address", r.Name)
+		}
+	}
+	assert.Equal(t, map[string]int{"container": 3, "network": 2}, kinds, made)
+
+	require.NoError(t, tb.Down(ctx))
+	assert.Empty(t, leftovers(t, tb.Run.ID))
+	require.NoError(t, be.Destroy(ctx), "a second Destroy is harmless")
+	_, err = os.Stat(docker.DefaultRuntimeDir + "/" + tb.Run.ID)
+	assert.ErrorIs(t, err, os.ErrNotExist, "the run's socket directory is removed")
+}
+
+// A runner killed with SIGKILL leaves its containers and networks; Clean
+// removes every one of them.
+func TestCleanAfterKilledRunner(t *testing.T) {
+	requireDocker(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"=up", binaryEnv+"="+agentBinary)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	runID := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if id, ok := strings.CutPrefix(sc.Text(), "run "); ok {
+				runID <- id
+				return
+			}
+		}
+		close(runID)
+	}()
+	var id string
+	select {
+	case id = <-runID:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the helper runner did not bring its testbed up")
+	}
+	require.NotEmpty(t, id, "the helper runner failed")
+	t.Cleanup(func() {
+		_, _ = docker.Clean(context.Background(), id)
+		_ = testbed.Forget(id)
+	})
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+
+	left := leftovers(t, id)
+	require.Len(t, left, 5, "3 containers and 2 networks outlive a SIGKILLed runner")
+	removed, err := docker.Clean(context.Background(), id)
+	require.NoError(t, err)
+	assert.Len(t, removed, 5)
+	assert.Empty(t, leftovers(t, id))
+}
+
+// helperUp is the helper runner: it brings a testbed up, prints its run id
+// and waits to be killed.
+func helperUp() int {
+	be := docker.New(docker.Options{Binary: os.Getenv(binaryEnv)})
+	tb, err := testbed.Up(context.Background(), exhaustSpec(), be, testbed.Options{})
+	if err != nil {
+		os.Stderr.WriteString("helper up: " + err.Error() + "\n")
+		return 1
+	}
+	os.Stdout.WriteString("run " + tb.Run.ID + "\n")
+	select {}
+}
+
+// Kill stops the backend's agent (the container); StartAgent starts it
+// again with its network set up anew, and after Restart it serves.
+// A second StartAgent in a running host is one more agent process, and
+// Kill stops both.
+func TestKillAndRestartBackend(t *testing.T) {
+	tb := up(t, exhaustSpec())
+	ctx := context.Background()
+	tgt := target(t, tb, "api", 8080)
+	small := holdPlan(tgt, 20, time.Second)
+
+	res := load(t, tb, "client", small)
+	require.Equal(t, uint64(20), res.Total.Counts.Of(loadgen.OutcomeOK), pretty(res.Total.Counts))
+
+	h := tb.Host("api")
+	first := tb.Agent("api")
+	extra, err := h.StartAgent(ctx, nil)
+	require.NoError(t, err)
+	var a, b agent.Hello
+	require.NoError(t, first.Call(ctx, agent.OpPing, nil, &a))
+	require.NoError(t, extra.Call(ctx, agent.OpPing, nil, &b))
+	assert.NotEqual(t, a.PID, b.PID, "the second agent is another process")
+
+	require.NoError(t, h.Kill())
+	for _, c := range []*agent.Conn{first, extra} {
+		select {
+		case <-c.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("an agent survived Kill")
+		}
+	}
+	down := holdPlan(tgt, 5, time.Second)
+	down.ConnectTimeout = time.Second
+	res = load(t, tb, "client", down)
+	assert.Zero(t, res.Total.Counts.Of(loadgen.OutcomeOK), "nothing serves while the backend is down: %s", pretty(res.Total.Counts))
+
+	require.NoError(t, tb.Restart(ctx, "api"))
+	res = load(t, tb, "client", small)
+	assert.Equal(t, uint64(20), res.Total.Counts.Of(loadgen.OutcomeOK), pretty(res.Total.Counts))
+	st := backendStats(t, tb.Agent("api"))
+	require.Len(t, st, 1)
+	assert.Equal(t, uint64(20), st[0].Accepted, "the restarted backend counts from zero")
+	assert.Equal(t, []string{tb.Run.Layout.NATs[0].IPs[0].String()}, st[0].Peers.IPs)
+}
