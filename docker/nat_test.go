@@ -1,12 +1,14 @@
 package docker_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/agent"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natbox"
@@ -34,12 +36,15 @@ func TestPortExhaustionInContainers(t *testing.T) {
 	plan.Sources = tb.Run.Layout.Hosts[0].Sources
 	require.Len(t, plan.Sources, 10)
 
+	before := natMetrics(t, tb)
 	res := load(t, tb, "client", plan)
+	after := natMetrics(t, tb)
 	c := res.Total.Counts
 	assert.Equal(t, uint64(300), c.Attempts, pretty(c))
 	assert.Equal(t, uint64(256), c.Of(loadgen.OutcomeOK), pretty(c))
 	assert.Equal(t, uint64(44), c.Of(loadgen.OutcomeConnectTimeout), pretty(c))
 	assert.Zero(t, c.Of(loadgen.OutcomeRefused), "a NAT allocation failure is a silent drop")
+	assert.Greater(t, after.AllocationFailures, before.AllocationFailures, "the NAT counts allocation failures")
 
 	st := backendStats(t, tb.Agent("api"))[0]
 	natIP := tb.Run.Layout.NATs[0].IPs[0]
@@ -47,4 +52,11 @@ func TestPortExhaustionInContainers(t *testing.T) {
 	assert.GreaterOrEqual(t, st.Peers.MinPort, ports256.First)
 	assert.LessOrEqual(t, st.Peers.MaxPort, ports256.Last)
 	assert.Equal(t, uint64(256), st.Accepted)
+}
+
+func natMetrics(t testing.TB, tb *testbed.Testbed) natbox.Metrics {
+	t.Helper()
+	var m natbox.Metrics
+	require.NoError(t, tb.Agent("nat").Call(context.Background(), agent.OpNATMetrics, nil, &m))
+	return m
 }
