@@ -1,10 +1,12 @@
 package runner
 
 import (
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/natlab/natlab/scenario"
+	"github.com/natlab/natlab/testbed/sampler"
 )
 
 // alarmSet judges the scenario's alarms on every tick, as a monitoring
@@ -21,7 +23,7 @@ func newAlarms(a []scenario.Alarm) *alarmSet {
 }
 
 // check judges one tick and returns the alarms that fired for the first time.
-func (s *alarmSet) check(at time.Duration, c ClientTick, n natTick) []string {
+func (s *alarmSet) check(at time.Duration, c ClientTick, n sampler.Sample) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var fired []string
@@ -58,7 +60,7 @@ func (s *alarmSet) states() map[string]scenario.AlarmState {
 
 // tickValue is a live metric's value at one tick (see scenario's alarm
 // metrics); ok is false when the tick has nothing to judge it on.
-func tickValue(metric string, c ClientTick, n natTick) (float64, bool) {
+func tickValue(metric string, c ClientTick, n sampler.Sample) (float64, bool) {
 	tick := c.Interval.Seconds()
 	switch metric {
 	case "attempts":
@@ -84,19 +86,12 @@ func tickValue(metric string, c ClientTick, n natTick) (float64, bool) {
 		return float64(c.ConnectP99), true
 	case "request.p99":
 		return float64(c.RequestP99), true
-	case "nat.port_utilization":
-		return n.maxUtilization(), len(n.NATs) > 0
-	case "nat.conntrack":
-		return float64(n.conntrack()), len(n.NATs) > 0
 	case "nat.allocation_failures":
-		return float64(n.allocationFailures()), len(n.NATs) > 0
-	case "nat.ip_forward":
-		for _, r := range n.NATs {
-			if !r.IPForward {
-				return 0, true
-			}
-		}
-		return 1, len(n.NATs) > 0
+		// Per tick, as the alarm's other NAT metrics.
+		return n.Metric("nat.allocation_failures_delta")
+	}
+	if strings.HasPrefix(metric, "nat.") {
+		return n.Metric(metric)
 	}
 	return 0, false
 }

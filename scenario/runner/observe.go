@@ -6,15 +6,16 @@ import (
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/scenario"
+	"github.com/natlab/natlab/testbed/sampler"
 )
 
 // observe gathers what the run measured into the shape assertions judge.
-func (r *run) observe(nat *natPoller, alarms *alarmSet) *scenario.Observed {
+func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed {
 	r.mu.Lock()
 	phases := append([]phaseRun(nil), r.phases...)
 	markers := append([]chaos.Marker(nil), r.markers...)
 	r.mu.Unlock()
-	ticks := nat.all()
+	ticks := nat.Samples()
 
 	o := &scenario.Observed{
 		Phases:     map[string]scenario.Window{},
@@ -66,21 +67,24 @@ func (r *run) observe(nat *natPoller, alarms *alarmSet) *scenario.Observed {
 	return o
 }
 
-// natStats sums the NAT ticks in (from, to].
-func natStats(ticks []natTick, from, to, tick time.Duration) scenario.NATStats {
+// natStats sums the NAT samples in (from, to] over every NAT box.
+func natStats(ticks []sampler.Sample, from, to, tick time.Duration) scenario.NATStats {
 	var s scenario.NATStats
 	for _, t := range ticks {
 		if t.At <= from || t.At > to {
 			continue
 		}
-		s.AllocationFailures += t.allocationFailures()
-		s.PeakPortUtilization = max(s.PeakPortUtilization, t.maxUtilization())
-		s.PeakConntrack = max(s.PeakConntrack, t.conntrack())
-		for _, r := range t.NATs {
-			if !r.IPForward {
-				s.IPForwardOff += tick
-				break
-			}
+		if v, ok := t.Metric("nat.allocation_failures_delta"); ok {
+			s.AllocationFailures += uint64(v)
+		}
+		if v, ok := t.Metric("nat.port_utilization"); ok {
+			s.PeakPortUtilization = max(s.PeakPortUtilization, v)
+		}
+		if v, ok := t.Metric("nat.conntrack"); ok {
+			s.PeakConntrack = max(s.PeakConntrack, uint64(v))
+		}
+		if v, ok := t.Metric("nat.ip_forward"); ok && v == 0 {
+			s.IPForwardOff += tick
 		}
 	}
 	return s

@@ -10,10 +10,11 @@ import (
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/scenario"
+	"github.com/natlab/natlab/testbed/sampler"
 )
 
 // report turns the run into the report every output format is written from.
-func (r *run) report(res *Result, o *scenario.Observed, nat *natPoller, alarms *alarmSet) *reports.Report {
+func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, alarms *alarmSet) *reports.Report {
 	rep := &reports.Report{
 		Scenario: reports.Scenario{Name: r.sc.Name, Description: r.sc.Description, File: r.sc.File},
 		Testbed:  reports.Testbed{Backend: r.opts.Backend.Name(), Kernel: agent.Kernel(), RunID: r.tb.Run.ID},
@@ -54,19 +55,20 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *natPoller, alarms *
 		rep.Phases = append(rep.Phases, reports.Phase{Name: p.name, Start: r.at(p.start), End: r.at(p.end), Counts: reports.TotalsOf(counts)})
 	}
 
-	ticks := nat.all()
+	ticks := nat.Samples()
 	for _, n := range r.tb.Run.Spec.NATs {
 		sum := reports.NATSummary{Name: n.Name}
 		for _, t := range ticks {
-			rd, ok := t.NATs[n.Name]
-			if !ok {
-				continue
-			}
-			sum.AllocationFailures += rd.AllocationFailures
-			sum.PeakPortUtilization = max(sum.PeakPortUtilization, rd.PortUtilization)
-			sum.PeakConntrack = max(sum.PeakConntrack, rd.Conntrack)
-			if !rd.IPForward {
-				sum.IPForwardOff += reports.Seconds(r.tick)
+			for _, rd := range t.NATs {
+				if rd.Host != n.Name || rd.Err != "" {
+					continue
+				}
+				sum.AllocationFailures += rd.AllocationFailuresDelta
+				sum.PeakPortUtilization = max(sum.PeakPortUtilization, rd.PortUtilization)
+				sum.PeakConntrack = max(sum.PeakConntrack, uint64(rd.ConntrackEntries))
+				if !rd.IPForward {
+					sum.IPForwardOff += reports.Seconds(r.tick)
+				}
 			}
 		}
 		rep.NAT = append(rep.NAT, sum)
@@ -138,7 +140,7 @@ func faultsOf(sc *scenario.Scenario, markers []chaos.Marker, at func(time.Durati
 }
 
 // samples joins the client ticks and the NAT ticks into report rows.
-func (r *run) samples(ticks []natTick) []reports.Sample {
+func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 	rows := map[time.Duration]*reports.Sample{}
 	row := func(at time.Duration) *reports.Sample {
 		if s := rows[at]; s != nil {
@@ -166,9 +168,12 @@ func (r *run) samples(ticks []natTick) []reports.Sample {
 		s.RequestP99 = reports.Seconds(t.RequestP99)
 	}
 	for _, t := range ticks {
-		s := row(t.At)
-		for name, rd := range t.NATs {
-			s.NAT[name] = reports.NATSample{Conntrack: rd.Conntrack, AllocationFailures: rd.AllocationFailures,
+		s := row(t.At.Round(r.tick))
+		for _, rd := range t.NATs {
+			if rd.Err != "" {
+				continue // no reading this tick: a gap, not zeros
+			}
+			s.NAT[rd.Host] = reports.NATSample{Conntrack: uint64(rd.ConntrackEntries), AllocationFailures: rd.AllocationFailuresDelta,
 				PortUtilization: rd.PortUtilization, IPForward: rd.IPForward}
 		}
 	}

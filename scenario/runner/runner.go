@@ -19,6 +19,7 @@ import (
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/sampler"
 )
 
 // Options tune a run.
@@ -140,9 +141,12 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 	defer r.opts.Progress.Stop()
 
 	r.start = time.Now()
-	nat := newNATPoller(r.tb, r.tick, r.start)
 	alarms := newAlarms(r.sc.Alarms)
-	stopSampling := r.sample(ctx, nat, alarms)
+	nat, err := r.newSampler(alarms)
+	if err != nil {
+		return nil, err
+	}
+	stopSampling := r.sample(ctx, nat)
 
 	tlCtx, stopTimeline := context.WithCancel(ctx)
 	timelineDone := make(chan struct{})
@@ -268,37 +272,42 @@ func (r *run) onMarker(m chaos.Marker) {
 	r.opts.Progress.Event(m.At, msg)
 }
 
-// sample polls the NAT boxes every tick, judges alarms and feeds the
-// progress view, until the returned stop is called.
-func (r *run) sample(ctx context.Context, nat *natPoller, alarms *alarmSet) func() {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(r.tick)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			n := nat.poll(ctx)
-			client := r.series.at(n.At)
-			for _, name := range alarms.check(n.At, client, n) {
-				r.opts.Progress.Event(n.At, "alarm "+name+" fired")
-			}
-			r.opts.Progress.Tick(Live{At: n.At, Phase: client.Phase,
-				OKPerSec: float64(client.OK()) / r.tick.Seconds(), ErrorsPerSec: float64(client.Errors()) / r.tick.Seconds(),
-				OpenConns: client.OpenConns, PortUtilization: n.maxUtilization(), Conntrack: n.conntrack()})
+// newSampler reads every NAT box and backend once a tick; on each sample
+// it judges the alarms (which may mix client and NAT metrics, as a
+// monitoring system would) and feeds the progress view.
+func (r *run) newSampler(alarms *alarmSet) (*sampler.Sampler, error) {
+	var nats, backends []string
+	for _, n := range r.tb.Run.Spec.NATs {
+		nats = append(nats, n.Name)
+	}
+	for _, b := range r.tb.Run.Spec.Backends {
+		backends = append(backends, b.Name)
+	}
+	return sampler.New(r.tb, sampler.Options{Tick: r.tick, NATs: nats, Backends: backends, OnSample: func(n sampler.Sample) {
+		client := r.series.at(n.At)
+		for _, name := range alarms.check(n.At, client, n) {
+			r.opts.Progress.Event(n.At, "alarm "+name+" fired")
 		}
+		util, _ := n.Metric("nat.port_utilization")
+		conntrack, _ := n.Metric("nat.conntrack")
+		r.opts.Progress.Tick(Live{At: n.At, Phase: client.Phase,
+			OKPerSec: float64(client.OK()) / r.tick.Seconds(), ErrorsPerSec: float64(client.Errors()) / r.tick.Seconds(),
+			OpenConns: client.OpenConns, PortUtilization: util, Conntrack: uint64(conntrack)})
+	}})
+}
+
+// sample runs the sampler from the start of the run until the returned
+// stop is called.
+func (r *run) sample(ctx context.Context, s *sampler.Sampler) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.Run(ctx, r.start)
 	}()
 	return func() {
-		close(done)
-		wg.Wait()
+		cancel()
+		<-done
 	}
 }
 

@@ -96,12 +96,12 @@ func (s *series) onEvent(ev agent.Event) {
 	t.RequestP99 = max(t.RequestP99, smp.Request.P99)
 }
 
-// at returns the latest complete tick ending at or before at (the tick
-// being filled is not complete yet).
+// at returns the tick before the one ending near at: the latest tick all
+// agents have surely reported (they tick at about the same moment).
 func (s *series) at(at time.Duration) ClientTick {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := int(at/s.tick) - 1
+	i := int(math.Round(float64(at)/float64(s.tick))) - 1
 	if t := s.ticks[i]; t != nil {
 		c := *t
 		c.Outcomes = maps.Clone(t.Outcomes)

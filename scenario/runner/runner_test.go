@@ -1,0 +1,67 @@
+package runner
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/scenario"
+	"github.com/natlab/natlab/testbed/sampler"
+)
+
+func natAt(util float64) sampler.Sample {
+	return sampler.Sample{NATs: []sampler.NATSample{{Host: "nat", PortUtilization: util, IPForward: true}}}
+}
+
+// An alarm fires only once its metric has been breached for its `for`,
+// and remembers when it first fired.
+func TestAlarmFiresAfterItsFor(t *testing.T) {
+	s := newAlarms([]scenario.Alarm{
+		{Name: "ports", Metric: "nat.port_utilization", Above: true, Threshold: 0.8, For: 2 * time.Second},
+		{Name: "errors", Metric: "error_rate", Above: true, Threshold: 0.1},
+	})
+	sec := time.Second
+	quiet := ClientTick{Interval: sec, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 10}}
+	assert.Empty(t, s.check(1*sec, quiet, natAt(0.9)))
+	assert.Empty(t, s.check(2*sec, quiet, natAt(0.5)), "a dip resets the for window")
+	assert.Empty(t, s.check(3*sec, quiet, natAt(0.9)))
+	assert.Empty(t, s.check(4*sec, quiet, natAt(0.95)))
+	assert.Equal(t, []string{"ports"}, s.check(5*sec, quiet, natAt(0.99)))
+	assert.Empty(t, s.check(6*sec, quiet, natAt(0.99)), "fires once")
+	bad := ClientTick{Interval: sec, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 5, loadgen.OutcomeConnectTimeout: 5}}
+	assert.Equal(t, []string{"errors"}, s.check(7*sec, bad, natAt(0.1)))
+	st := s.states()
+	assert.Equal(t, scenario.AlarmState{Fired: true, FirstFired: 5 * sec}, st["ports"])
+	assert.Equal(t, scenario.AlarmState{Fired: true, FirstFired: 7 * sec}, st["errors"])
+}
+
+// Samples of several agents land in the same tick of the run's timeline,
+// offset by the start of their phase.
+func TestSeriesSumsAgentsOnTheRunTimeline(t *testing.T) {
+	s := newSeries(time.Second)
+	s.phaseStarted("a", 0)
+	s.phaseStarted("b", 10*time.Second)
+	send := func(phase string, at time.Duration, ok, timeouts uint64, open int64) {
+		raw, err := json.Marshal(loadgen.Sample{At: at, Interval: time.Second, Phase: phase, Attempts: ok + timeouts, OpenConns: open,
+			Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: ok, loadgen.OutcomeConnectTimeout: timeouts}})
+		require.NoError(t, err)
+		s.onEvent(agent.Event{Name: agent.EventSample, Data: raw})
+	}
+	send("a", 1003*time.Millisecond, 10, 0, 3)
+	send("a", 998*time.Millisecond, 5, 1, 4) // another agent, same tick
+	send("b", 2001*time.Millisecond, 7, 2, 1)
+	all := s.all()
+	require.Len(t, all, 2)
+	assert.Equal(t, time.Second, all[0].At)
+	assert.Equal(t, uint64(15), all[0].OK())
+	assert.Equal(t, uint64(1), all[0].Errors())
+	assert.Equal(t, int64(7), all[0].OpenConns)
+	assert.Equal(t, 12*time.Second, all[1].At, "phase b started 10 s into the run")
+	assert.Equal(t, "b", all[1].Phase)
+	assert.Equal(t, uint64(15), s.at(2*time.Second).OK(), "at() gives the tick before")
+}
