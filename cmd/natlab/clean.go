@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/netns"
 )
@@ -18,7 +19,8 @@ func newCleanCmd() *cobra.Command {
 		Short: "Remove what killed runs left behind (namespaces, veths, rules, agents)",
 		Long: `clean removes the namespaces (and with them every veth, bridge, nftables
 rule and namespaced sysctl) and agent processes of runs whose natlab process
-is gone, for example after a SIGKILL. With RUN-IDs it cleans only those
+is gone, for example after a SIGKILL, and the containers and networks of the
+docker backend labelled with such runs. With RUN-IDs it cleans only those
 runs; a run that is still alive is left alone unless --force is given.`,
 		RunE: func(cmd *cobra.Command, ids []string) error {
 			if os.Geteuid() != 0 {
@@ -51,6 +53,14 @@ runs; a run that is still alive is left alone unless --force is given.`,
 					targets[netns.RunIDOf(n)] = true
 				}
 			}
+			// Containers and networks of the docker backend, when its engine
+			// is reachable.
+			dockerLeft, dockerErr := docker.Leftovers(cmd.Context())
+			if dockerErr == nil && len(ids) == 0 {
+				for _, r := range dockerLeft {
+					targets[r.RunID] = true
+				}
+			}
 			var errs []error
 			cleaned := 0
 			for id := range targets {
@@ -62,6 +72,14 @@ runs; a run that is still alive is left alone unless --force is given.`,
 				errs = append(errs, err)
 				for _, n := range removed {
 					fmt.Fprintf(cmd.OutOrStdout(), "removed namespace %s\n", n)
+				}
+				if dockerErr == nil {
+					gone, err := docker.Clean(cmd.Context(), id)
+					errs = append(errs, err)
+					for _, r := range gone {
+						fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", r)
+						removed = append(removed, r.Name)
+					}
 				}
 				errs = append(errs, testbed.Forget(id))
 				if len(removed) > 0 || known[id] {

@@ -14,7 +14,6 @@ import (
 	"github.com/natlab/natlab/scenario/runner"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/netns"
 )
 
 type runFlags struct {
@@ -32,7 +31,7 @@ func newRunCmd() *cobra.Command {
 		Use:   "run SCENARIO|FIXTURE",
 		Short: "Build the testbed, play the scenario's load and faults, judge the assertions",
 		Long: `run builds the scenario's testbed (a NAT box, client hosts and backends as
-network namespaces), plays its load phases and faults on one timeline,
+network namespaces, or containers with --testbed docker), plays its load phases and faults on one timeline,
 samples what clients and the NAT saw, judges the assertions and writes a
 run directory: report.json, samples.csv, report.md, report.html, junit.xml.
 
@@ -56,7 +55,7 @@ interrupted), 2 bad input, 3 testbed or environment error.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.testbed, "testbed", "auto", "testbed backend: auto or netns")
+	fl.StringVar(&f.testbed, "testbed", "auto", "testbed backend: "+backendNames+" (auto: netns as root, else docker)")
 	fl.StringVar(&f.out, "out", "", "run directory (default natlab-runs/NAME-TIME)")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario value, PATH=VALUE (repeatable), e.g. testbed.nat.ports=1024-2047")
 	fl.StringVar(&f.natSysctls, "nat-sysctls", "", "candidate sysctl.conf applied to every NAT box before load")
@@ -70,12 +69,9 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	var backend testbed.Backend
-	switch f.testbed {
-	case "auto", "netns":
-		backend = netns.New(netns.Options{})
-	default:
-		return inputErr(fmt.Errorf("--testbed %q: valid backends are auto and netns", f.testbed))
+	backend, err := newBackend(f.testbed)
+	if err != nil {
+		return err
 	}
 	var candidate []natbox.Sysctl
 	if f.natSysctls != "" {
@@ -93,9 +89,6 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 				return inputErr(fmt.Errorf("%s:%d: %w", f.natSysctls, s.Line, err))
 			}
 		}
-	}
-	if os.Geteuid() != 0 {
-		return testbed.ErrNotRoot
 	}
 	out := f.out
 	if out == "" {

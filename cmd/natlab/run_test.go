@@ -177,3 +177,36 @@ func TestInterruptMidFault(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(fwdBefore), string(fwdAfter), "the host's own sysctls are never touched")
 }
+
+// The same scenario contract holds on the docker backend: containers from a
+// FROM scratch image of natlab itself, the NAT exhausting at 256 ports.
+func TestRunOnDocker(t *testing.T) {
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		t.Fatalf("docker is not reachable (%v): these tests need the docker engine, CI has it", err)
+	}
+	out := t.TempDir()
+	p := writeScenario(t, `name: docker-storm
+testbed:
+  nat: {ips: 1, ports: 1024-1279}
+  clients: {hosts: 1, addresses: 4}
+  backends: [{name: api, protocol: http1, port: 8080}]
+phases:
+  - {name: steady, duration: 2s, load: {strategy: http1, pool: none, rate: 50/s}}
+  - {name: storm, duration: 3s, load: {strategy: http1, hold: 300}}
+assert:
+  - phase: steady
+    expect: error_rate < 1%
+  - phase: storm
+    expect: outcomes.connect_timeout == 44
+  - phase: storm
+    expect: nat.allocation_failures > 0
+`)
+	code, stdout, stderr := run(t, "run", p, "--testbed", "docker", "--out", out)
+	require.Equal(t, ExitPass, code, stdout+stderr)
+	rep, err := reports.Read(filepath.Join(out, "report.json"))
+	require.NoError(t, err)
+	assert.Equal(t, "docker", rep.Testbed.Backend)
+	left, err := exec.Command("docker", "ps", "-aq", "--filter", "label=natlab.run="+rep.Testbed.RunID).Output()
+	require.NoError(t, err)
+	assert.Empty(t, strings.TrimSpace(string(left)), "no container of the run may remain")
+}

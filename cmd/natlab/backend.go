@@ -1,0 +1,33 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/natlab/natlab/docker"
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/netns"
+)
+
+// backendNames are the values of --testbed.
+const backendNames = "auto, netns or docker"
+
+// newBackend picks the testbed backend: netns as root (the fastest, and
+// what CI uses), docker otherwise (the engine must be reachable).
+func newBackend(name string) (testbed.Backend, error) {
+	switch name {
+	case "auto":
+		if os.Geteuid() == 0 {
+			return netns.New(netns.Options{}), nil
+		}
+		return docker.New(docker.Options{}), nil
+	case "netns":
+		if os.Geteuid() != 0 {
+			return nil, testbed.ErrNotRoot
+		}
+		return netns.New(netns.Options{}), nil
+	case "docker":
+		return docker.New(docker.Options{}), nil
+	}
+	return nil, inputErr(fmt.Errorf("--testbed %q: valid backends are %s", name, backendNames))
+}
