@@ -2,10 +2,6 @@ package chaos_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,120 +12,43 @@ import (
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/netns"
-	"github.com/natlab/natlab/testbed/servers"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
-// TestMain lets the test binary serve as the agent: the netns backend
-// re-executes it as `chaos.test agent ROLE ...`.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "agent" {
-		os.Exit(agent.Main(os.Args[2:]))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { tt.Main(m) }
 
-// requireRoot fails (never skips): CI runs as root.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("these tests build real network namespaces and need root; run them as root (CI does)")
-	}
-}
+// Short names for the shared harness.
+var (
+	requireRoot = tt.RequireRoot
+	ports256    = tt.Ports256
+	oneNAT      = tt.OneNAT
+	pretty      = tt.Pretty
+)
 
-// up builds a testbed and tears it down (checking no namespace is left)
-// when the test ends.
+// up builds a testbed, torn down (and checked for leftovers) at the end.
 func up(t testing.TB, spec testbed.Spec) (*testbed.Testbed, chaos.Env) {
 	t.Helper()
-	requireRoot(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tb, err := testbed.Up(ctx, spec, netns.New(netns.Options{}), testbed.Options{Log: testLog{t}})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		require.NoError(t, tb.Down(context.Background()))
-		left, err := netns.Namespaces(tb.Run.ID)
-		require.NoError(t, err)
-		require.Empty(t, left, "namespaces left behind after teardown")
-	})
+	tb := tt.Up(t, spec)
 	return tb, chaos.TestbedEnv(tb)
 }
 
-type testLog struct{ t testing.TB }
-
-func (l testLog) Write(p []byte) (int, error) {
-	l.t.Logf("%s", p)
-	return len(p), nil
-}
-
-var ports256 = natbox.PortRange{First: 1024, Last: 1279}
-
-// oneNAT is one NAT IP (256 ports unless nat says otherwise), one client
-// with one address, one TCP echo backend "api" on 8080.
-func oneNAT(nat testbed.NATSpec, backends ...testbed.BackendSpec) testbed.Spec {
-	if nat.IPs == 0 {
-		nat.IPs = 1
-	}
-	if nat.Ports == (natbox.PortRange{}) {
-		nat.Ports = ports256
-	}
-	if len(backends) == 0 {
-		backends = []testbed.BackendSpec{{Name: "api", Protocol: servers.TCPEcho, Port: 8080}}
-	}
-	return testbed.Spec{
-		NATs:     []testbed.NATSpec{nat},
-		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 1}},
-		Backends: backends,
-	}
-}
-
-// load runs plan on the client's agent.
 func load(t testing.TB, env chaos.Env, client string, plan loadgen.Plan) *loadgen.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), plan.Duration()+60*time.Second)
-	defer cancel()
-	var res loadgen.Result
-	require.NoError(t, env.Agent(client).Call(ctx, agent.OpLoadRun, plan, &res))
-	require.NoError(t, res.Check(), "accounting invariant")
-	return &res
+	return tt.Load(t, env, client, plan)
 }
 
-// loadAsync starts plan and returns a function that waits for its result.
 func loadAsync(t testing.TB, env chaos.Env, client string, plan loadgen.Plan) func() *loadgen.Result {
-	var res *loadgen.Result
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), plan.Duration()+60*time.Second)
-		defer cancel()
-		var r loadgen.Result
-		if err := env.Agent(client).Call(ctx, agent.OpLoadRun, plan, &r); err != nil {
-			t.Errorf("load.run: %v", err)
-			return
-		}
-		res = &r
-	}()
-	return func() *loadgen.Result {
-		wg.Wait()
-		require.NotNil(t, res, "load failed")
-		require.NoError(t, res.Check(), "accounting invariant")
-		return res
-	}
+	return tt.LoadAsync(t, env, client, plan)
 }
 
 func target(t testing.TB, env chaos.Env, backend string, port uint16) string {
 	t.Helper()
-	b, ok := env.Layout().Backend(backend)
-	require.True(t, ok)
-	return fmt.Sprintf("%s:%d", b.Addr, port)
+	return tt.Target(t, env.Layout(), backend, port)
 }
 
 func natMetrics(t testing.TB, env chaos.Env, nat string) natbox.Metrics {
 	t.Helper()
-	var m natbox.Metrics
-	require.NoError(t, env.Agent(nat).Call(context.Background(), agent.OpNATMetrics, nil, &m))
-	return m
+	return tt.NATMetrics(t, env, nat)
 }
 
 func sysctl(t testing.TB, env chaos.Env, host, key string) string {
@@ -170,11 +89,6 @@ func phases(s loadgen.Schedule, names []string, ds ...time.Duration) []loadgen.P
 		out[i] = loadgen.Phase{Name: n, Duration: ds[i], Schedule: s}
 	}
 	return out
-}
-
-func pretty(v any) string {
-	raw, _ := json.MarshalIndent(v, "", "  ")
-	return string(raw)
 }
 
 // runTimeline runs faults from start and reverts what is left; it

@@ -27,7 +27,7 @@ func TestDestroyLeavesNothing(t *testing.T) {
 	requireDocker(t)
 	ctx := context.Background()
 	be := newBackend()
-	tb, err := testbed.Up(ctx, exhaustSpec(), be, testbed.Options{Log: testLog{t}})
+	tb, err := testbed.Up(ctx, exhaustSpec(), be, testbed.Options{Log: testLog(t)})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tb.Down(ctx) })
 

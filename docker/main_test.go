@@ -2,7 +2,6 @@ package docker_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/servers"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
 // agentBinary is the static agent the tests' image holds, built once per
@@ -64,15 +64,13 @@ func requireDocker(t testing.TB) {
 func up(t testing.TB, spec testbed.Spec) *testbed.Testbed {
 	t.Helper()
 	requireDocker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	tb, err := testbed.Up(ctx, spec, newBackend(), testbed.Options{Log: testLog{t}})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		require.NoError(t, tb.Down(context.Background()))
-		require.Empty(t, leftovers(t, tb.Run.ID), "docker resources left behind after teardown")
+	return tt.UpOn(t, spec, newBackend(), func(id string) []string {
+		var names []string
+		for _, r := range leftovers(t, id) {
+			names = append(names, r.String())
+		}
+		return names
 	})
-	return tb
 }
 
 // leftovers lists the run's containers and networks.
@@ -89,21 +87,20 @@ func leftovers(t testing.TB, runID string) []docker.Resource {
 	return out
 }
 
-type testLog struct{ t testing.TB }
-
-func (l testLog) Write(p []byte) (int, error) {
-	l.t.Logf("%s", p)
-	return len(p), nil
-}
+var (
+	testLog  = tt.Log
+	holdPlan = tt.HoldPlan
+	pretty   = tt.Pretty
+)
 
 func load(t testing.TB, tb *testbed.Testbed, client string, plan loadgen.Plan) *loadgen.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), plan.Duration()+60*time.Second)
-	defer cancel()
-	var res loadgen.Result
-	require.NoError(t, tb.Agent(client).Call(ctx, agent.OpLoadRun, plan, &res))
-	require.NoError(t, res.Check(), "accounting invariant")
-	return &res
+	return tt.Load(t, tb, client, plan)
+}
+
+func target(t testing.TB, tb *testbed.Testbed, backend string, port uint16) string {
+	t.Helper()
+	return tt.Target(t, tb.Run.Layout, backend, port)
 }
 
 func backendStats(t testing.TB, conn *agent.Conn) []servers.Stats {
@@ -111,27 +108,4 @@ func backendStats(t testing.TB, conn *agent.Conn) []servers.Stats {
 	var st []servers.Stats
 	require.NoError(t, conn.Call(context.Background(), agent.OpBackendStats, nil, &st))
 	return st
-}
-
-func target(t testing.TB, tb *testbed.Testbed, backend string, port uint16) string {
-	t.Helper()
-	b, ok := tb.Run.Layout.Backend(backend)
-	require.True(t, ok)
-	return fmt.Sprintf("%s:%d", b.Addr, port)
-}
-
-// holdPlan keeps n TCP connections open to target for d.
-func holdPlan(target string, n int, d time.Duration) loadgen.Plan {
-	return loadgen.Plan{
-		Target:         target,
-		Strategy:       loadgen.Strategy{Kind: loadgen.KindTCP},
-		Phases:         []loadgen.Phase{{Name: "hold", Duration: d, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleHold, Hold: n}}},
-		ConnectTimeout: 3 * time.Second,
-		Tick:           500 * time.Millisecond,
-	}
-}
-
-func pretty(v any) string {
-	raw, _ := json.MarshalIndent(v, "", "  ")
-	return string(raw)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/natlab/natlab/testbed/natbox"
 	"github.com/natlab/natlab/testbed/netns"
 	"github.com/natlab/natlab/testbed/servers"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
 // holdUpEnv makes the test binary bring a testbed up, print its run id and
@@ -61,12 +62,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("this test builds real network namespaces and needs root; run it as root (CI does)")
-	}
-}
+var requireRoot = tt.RequireRoot
 
 // A run killed with SIGKILL leaves its namespaces; `natlab clean` removes
 // them and forgets the run, and its agents died with it.

@@ -9,27 +9,8 @@ import (
 
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
 	"github.com/natlab/natlab/testbed/servers"
 )
-
-var ports256 = natbox.PortRange{First: 1024, Last: 1279}
-
-// oneNAT is 1 NAT IP with 256 ports, one client, one TCP echo backend
-// listening on 8080 and 8081.
-func oneNAT(nat testbed.NATSpec) testbed.Spec {
-	if nat.IPs == 0 {
-		nat.IPs = 1
-	}
-	if nat.Ports == (natbox.PortRange{}) {
-		nat.Ports = ports256
-	}
-	return testbed.Spec{
-		NATs:     []testbed.NATSpec{nat},
-		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 1}},
-		Backends: []testbed.BackendSpec{{Name: "api", Protocol: servers.TCPEcho, Port: 8080, Extra: []testbed.BackendListener{{Protocol: servers.TCPEcho, Port: 8081}}}},
-	}
-}
 
 // The backend sees the NAT IP as the source, with a port in the range.
 func TestClientReachesBackendThroughNAT(t *testing.T) {

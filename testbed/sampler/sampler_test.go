@@ -3,59 +3,34 @@ package sampler_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/agent"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/netns"
 	"github.com/natlab/natlab/testbed/sampler"
 	"github.com/natlab/natlab/testbed/servers"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
-// TestMain lets the test binary serve as the agent.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "agent" {
-		os.Exit(agent.Main(os.Args[2:]))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { tt.Main(m) }
 
-func up(t testing.TB, spec testbed.Spec) *testbed.Testbed {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("these tests build real network namespaces and need root; run them as root (CI does)")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tb, err := testbed.Up(ctx, spec, netns.New(netns.Options{}), testbed.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		require.NoError(t, tb.Down(context.Background()))
-		left, err := netns.Namespaces(tb.Run.ID)
-		require.NoError(t, err)
-		require.Empty(t, left, "namespaces left behind after teardown")
-	})
-	return tb
-}
+var up = tt.Up
 
+// hold keeps n connections open, with connect attempts given up quickly.
 func hold(target string, n int, d time.Duration) loadgen.Plan {
-	return loadgen.Plan{Target: target, Strategy: loadgen.Strategy{Kind: loadgen.KindTCP},
-		Phases:         []loadgen.Phase{{Name: "hold", Duration: d, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleHold, Hold: n}}},
-		ConnectTimeout: time.Second}
+	p := tt.HoldPlan(target, n, d)
+	p.ConnectTimeout = time.Second
+	return p
 }
 
 func run(t testing.TB, tb *testbed.Testbed, plan loadgen.Plan) loadgen.Counts {
 	t.Helper()
-	var res loadgen.Result
-	require.NoError(t, tb.Agent("client").Call(context.Background(), agent.OpLoadRun, plan, &res))
-	return res.Total.Counts
+	return tt.Load(t, tb, "client", plan).Total.Counts
 }
 
 // A hold storm fills 256 NAT ports in two steps (220 held, then 100 more):
