@@ -124,13 +124,7 @@ func (p *parser) checkFault(f Fault, m *mapping, kn *yaml.Node, cat FaultCatalog
 	if err == nil {
 		return
 	}
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
-	}
-	for _, e := range list {
+	for _, e := range splitJoined(err) {
 		var pe *ParamError
 		if errors.As(e, &pe) && m.get(pe.Param) != nil {
 			p.errs.add(posOf(m.get(pe.Param)), "fault %q (%s): %s: %s", f.Name, f.Kind, pe.Param, pe.Msg)

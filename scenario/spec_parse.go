@@ -136,13 +136,7 @@ func (p *parser) specErrors(err error, fp *fieldPos) {
 	if err == nil {
 		return
 	}
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
-	}
-	for _, e := range list {
+	for _, e := range splitJoined(err) {
 		var fe *testbed.FieldError
 		if errors.As(e, &fe) {
 			if fp.isBroken(fe.Path) {
