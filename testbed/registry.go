@@ -42,7 +42,8 @@ type State struct {
 	Created time.Time `json:"created"`
 }
 
-// Alive reports whether the process that made the run still runs.
+// Alive reports whether the process that made the run still runs (a
+// zombie, exited but not yet reaped, does not).
 func (s State) Alive() bool {
 	st, err := procStart(s.PID)
 	return err == nil && st == s.Start
@@ -180,6 +181,9 @@ func procStart(pid int) (string, error) {
 	fields := strings.Fields(s[i+1:])
 	if len(fields) < 20 {
 		return "", fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	if fields[0] == "Z" || fields[0] == "X" {
+		return "", fmt.Errorf("process %d has exited", pid)
 	}
 	return fields[19], nil
 }

@@ -210,3 +210,52 @@ assert:
 	require.NoError(t, err)
 	assert.Empty(t, strings.TrimSpace(string(left)), "no container of the run may remain")
 }
+
+// up keeps a testbed up and says how to enter each host; down from another
+// process tears it down in order.
+func TestUpAndDown(t *testing.T) {
+	requireRoot(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), cliEnv+"=up\x1fegress-baseline")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	var runID string
+	var enter []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := regexp.MustCompile(`^testbed ([0-9a-f]+) is up`).FindStringSubmatch(line); m != nil {
+			runID = m[1]
+		}
+		if strings.Contains(line, "ip netns exec") {
+			enter = append(enter, line)
+		}
+		if strings.Contains(line, "keeps it up") {
+			break
+		}
+	}
+	require.NotEmpty(t, runID)
+	require.Len(t, enter, 3, "nat, client and backend, each with how to enter it")
+	names, err := netns.Namespaces(runID)
+	require.NoError(t, err)
+	require.Len(t, names, 4)
+	assert.Contains(t, strings.Join(enter, "\n"), "ip netns exec natlab-"+runID+"-nat bash")
+
+	code, out, errOut := run(t, "down", runID)
+	require.Equal(t, ExitPass, code, errOut)
+	assert.Contains(t, out, "run "+runID+" is down")
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	require.NoError(t, cmd.Wait(), "up exits cleanly when brought down")
+	left, err := netns.Namespaces(runID)
+	require.NoError(t, err)
+	assert.Empty(t, left)
+
+	code, _, errOut = run(t, "down", runID)
+	assert.Equal(t, ExitInput, code)
+	assert.Contains(t, errOut, "no run")
+}
