@@ -16,7 +16,7 @@ func newCleanCmd() *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "clean [RUN-ID...]",
-		Short: "Remove what killed runs left behind (namespaces, veths, rules, agents)",
+		Short: "Remove what killed runs left behind (namespaces, agents, containers, networks)",
 		Long: `clean removes the namespaces (and with them every veth, bridge, nftables
 rule and namespaced sysctl) and agent processes of runs whose natlab process
 is gone, for example after a SIGKILL, and the containers and networks of the

@@ -52,13 +52,19 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "natlab",
 		Short: "Chaos and load-testing harness for egress NAT",
 		Long: `natlab builds a real Linux NAT box with backends and client hosts (network
-namespaces), drives pooled and unpooled connection storms through it,
-injects the faults of real NAT incidents, measures what clients and the NAT
-saw, and passes or fails the run on assertions.
+namespaces, or containers with --testbed docker), drives pooled and unpooled
+connection storms through it, injects the faults of real NAT incidents,
+measures what clients and the NAT saw, and passes or fails the run on
+assertions.
+
+Start with:
+  natlab list                        the built-in incident scenarios
+  natlab run nat-port-exhaustion     reproduce one (as root)
+  natlab faults                      what a scenario can inject
 
 Exit codes:
   0  every assertion held
-  1  an assertion failed
+  1  an assertion failed, or the run was interrupted (report marked incomplete)
   2  bad input (scenario, flags, files)
   3  testbed or environment error (not root, kernel lacks a feature, ...)`,
 		SilenceUsage:  true,
