@@ -100,6 +100,8 @@ func TestTimeWaitHold(t *testing.T) {
 			res := load(t, tb, "client", churn(target(t, tb, "api", 8080)))
 			require.GreaterOrEqual(t, res.Total.Counts.Attempts, uint64(990))
 			tc.check(t, res.Total.Counts)
+			t.Logf("%s: %d attempts, %d ok, %d connect timeouts", tc.name, res.Total.Counts.Attempts,
+				res.Total.Counts.Of(loadgen.OutcomeOK), res.Total.Counts.Of(loadgen.OutcomeConnectTimeout))
 		})
 	}
 }
