@@ -38,7 +38,7 @@ func recovered(a Assertion, o *Observed) (passed bool, observed, expected string
 		}
 		t := max(rev, starts[i])
 		if windowHolds(a.Expect, o.Series, starts, i, t+r.Window) {
-			return t-rev <= r.Within, (t - rev).String(), expected
+			return t-rev <= r.Within, (t - rev).Round(time.Millisecond).String(), expected
 		}
 	}
 	return false, "never", expected
