@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
@@ -39,7 +40,7 @@ func common(h Handlers, host, role string) {
 		}
 		return out, nil
 	}
-	h[OpLinkSet] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+	h[OpLinkSet] = func(ctx context.Context, args json.RawMessage, _ Emitter) (any, error) {
 		var st LinkState
 		if err := Decode(args, &st); err != nil {
 			return nil, err
@@ -55,6 +56,9 @@ func common(h Handlers, host, role string) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("set %s up=%v: %w", st.Interface, st.Up, err)
+		}
+		if st.Up {
+			return nil, waitCarrier(ctx, st.Interface)
 		}
 		return nil, nil
 	}
@@ -95,4 +99,37 @@ func Kernel() string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(raw))
+}
+
+// carrierWait bounds the wait for carrier after a link comes back up.
+const carrierWait = 3 * time.Second
+
+// waitCarrier returns once an interface set up carries traffic again: the
+// kernel turns carrier on (linkwatch) up to a second after the
+// administrative up, and the far end of the wire (a bridge port) learns
+// of it through the same linkwatch, batched once a second.
+func waitCarrier(ctx context.Context, name string) error {
+	deadline := time.Now().Add(carrierWait)
+	for {
+		l, err := netlink.LinkByName(name)
+		if err != nil {
+			return fmt.Errorf("find %s: %w", name, err)
+		}
+		if l.Attrs().OperState == netlink.OperUp {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is administratively up but its operational state is still %s after %s", name, l.Attrs().OperState, carrierWait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/natlab/natlab/chaos/droprules"
 	"github.com/natlab/natlab/testbed/natbox"
 )
 
@@ -50,6 +51,23 @@ func (n *natRole) register(h Handlers) {
 			return nil, err
 		}
 		return b.Flush(f)
+	}
+	h[OpDropInstall] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+		var s droprules.Spec
+		if err := Decode(args, &s); err != nil {
+			return nil, err
+		}
+		return nil, droprules.Install(s)
+	}
+	h[OpDropRemove] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+		var chain string
+		if err := Decode(args, &chain); err != nil {
+			return nil, err
+		}
+		return droprules.Remove(chain)
+	}
+	h[OpDropSnapshot] = func(context.Context, json.RawMessage, Emitter) (any, error) {
+		return droprules.Snapshot()
 	}
 	h[OpNATSnapshot] = func(context.Context, json.RawMessage, Emitter) (any, error) {
 		b, err := n.open()

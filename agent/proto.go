@@ -56,6 +56,10 @@ const (
 	OpNATMetrics  = "nat.metrics"  // -> natbox.Metrics
 	OpNATFlush    = "nat.flush"    // natbox.FlushFilter -> int
 	OpNATSnapshot = "nat.snapshot" // -> string
+
+	OpDropInstall  = "drop.install"  // droprules.Spec
+	OpDropRemove   = "drop.remove"   // chain name -> packets dropped
+	OpDropSnapshot = "drop.snapshot" // -> string
 )
 
 // Operations of the backend role.

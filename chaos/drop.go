@@ -3,14 +3,10 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"sync/atomic"
 
-	"github.com/google/nftables"
-	"github.com/google/nftables/binaryutil"
-	"github.com/google/nftables/expr"
-	"golang.org/x/sys/unix"
-
+	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/chaos/droprules"
 	"github.com/natlab/natlab/testbed"
 )
 
@@ -22,7 +18,7 @@ var dropParams = []Param{
 var dropKind = Kind{
 	Name: "drop",
 	Summary: "drop packets the NAT box forwards: a random percent, or all to and from a blackholed backend or prefix " +
-		"(rules in an nftables table of their own, " + chaosTable + "); revert removes them",
+		"(rules in an nftables table of their own, " + droprules.Table + "); revert removes them",
 	Params: dropParams,
 	New:    newDrop,
 }
@@ -43,14 +39,15 @@ func newDrop(host string, params map[string]any) (Fault, error) {
 
 var chainSeq atomic.Uint64
 
-// dropFault installs one chain in the chaos table of a NAT box.
+// dropFault installs one chain of drop rules on a NAT box, through its
+// agent (see chaos/droprules), in a table apart from the NAT's own.
 type dropFault struct {
 	host      string
 	percent   int
 	blackhole string
 
 	chain    string
-	before   string // the chaos table before the inject
+	before   string // the drop table before the inject
 	dropped  uint64
 	injected bool
 	reverted bool
@@ -71,106 +68,52 @@ func (f *dropFault) Report() map[string]any {
 	return map[string]any{"dropped_packets": f.dropped}
 }
 
-func (f *dropFault) rules(t *nftables.Table, ch *nftables.Chain, env Env) ([]*nftables.Rule, error) {
-	counterDrop := []expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}}
-	if f.blackhole == "" {
-		return []*nftables.Rule{{Table: t, Chain: ch, Exprs: append([]expr.Any{
-			&expr.Numgen{Register: 1, Modulus: 100, Type: unix.NFT_NG_RANDOM},
-			&expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4},
-			&expr.Cmp{Op: expr.CmpOpLt, Register: 1, Data: binaryutil.BigEndian.PutUint32(uint32(f.percent))},
-		}, counterDrop...)}}, nil
-	}
-	p, err := resolvePrefix(env, f.blackhole, "blackhole")
-	if err != nil {
-		return nil, err
-	}
-	if !p.Addr().Is4() {
-		return nil, fmt.Errorf("blackhole %s: want an IPv4 address or prefix", f.blackhole)
-	}
-	var out []*nftables.Rule
-	for _, offset := range []uint32{12, 16} { // source, destination address
-		out = append(out, &nftables.Rule{Table: t, Chain: ch, Exprs: append(matchPrefix(offset, p), counterDrop...)})
-	}
-	return out, nil
-}
-
-// matchPrefix matches the IPv4 header address at offset against p.
-func matchPrefix(offset uint32, p netip.Prefix) []expr.Any {
-	var m [4]byte
-	for i := 0; i < p.Bits(); i++ {
-		m[i/8] |= 0x80 >> (i % 8)
-	}
-	a := p.Masked().Addr().As4()
-	return []expr.Any{
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
-		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: m[:], Xor: []byte{0, 0, 0, 0}},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a[:]},
-	}
-}
-
 func (f *dropFault) Inject(ctx context.Context, env Env) error {
 	if _, err := needRole(env, "drop", f.host, testbed.RoleNAT); err != nil {
 		return err
 	}
-	nftMu.Lock()
-	defer nftMu.Unlock()
-	return withNFT(env, f.host, func(c *nftables.Conn) error {
-		before, err := tableText(c)
-		if err != nil {
-			return fmt.Errorf("record %s on %s: %w", chaosTable, f.host, err)
-		}
-		name := fmt.Sprintf("drop%d", chainSeq.Add(1))
-		t := c.AddTable(chaosTbl())
-		accept := nftables.ChainPolicyAccept
-		ch := c.AddChain(&nftables.Chain{Name: name, Table: t, Type: nftables.ChainTypeFilter,
-			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityRef(*nftables.ChainPriorityFilter - 5), Policy: &accept})
-		rules, err := f.rules(t, ch, env)
+	spec := droprules.Spec{Chain: fmt.Sprintf("drop%d", chainSeq.Add(1)), Percent: f.percent}
+	if f.blackhole != "" {
+		p, err := resolvePrefix(env, f.blackhole, "blackhole")
 		if err != nil {
 			return err
 		}
-		for _, r := range rules {
-			c.AddRule(r)
+		if !p.Addr().Is4() {
+			return fmt.Errorf("blackhole %s: want an IPv4 address or prefix", f.blackhole)
 		}
-		f.before, f.chain, f.injected = before, name, true
-		if err := c.Flush(); err != nil {
-			return fmt.Errorf("install drop rules on %s: %w", f.host, err)
-		}
-		return nil
-	})
+		spec.Blackhole = p
+	}
+	if err := call(ctx, env, f.host, agent.OpDropSnapshot, nil, &f.before); err != nil {
+		return fmt.Errorf("record %s on %s: %w", droprules.Table, f.host, err)
+	}
+	f.chain, f.injected = spec.Chain, true
+	if err := call(ctx, env, f.host, agent.OpDropInstall, spec, nil); err != nil {
+		return fmt.Errorf("install drop rules on %s: %w", f.host, err)
+	}
+	return nil
 }
 
-func (f *dropFault) Revert(_ context.Context, env Env) error {
+func (f *dropFault) Revert(ctx context.Context, env Env) error {
 	if !f.injected {
 		return nil
 	}
-	nftMu.Lock()
-	defer nftMu.Unlock()
-	return withNFT(env, f.host, func(c *nftables.Conn) error {
-		if n, err := chainPackets(c, f.chain); err == nil {
-			f.dropped = n
-		}
-		if err := dropChain(c, f.chain); err != nil {
-			return fmt.Errorf("remove drop rules on %s: %w", f.host, err)
-		}
-		f.injected, f.reverted = false, true
-		return nil
-	})
+	if err := call(ctx, env, f.host, agent.OpDropRemove, f.chain, &f.dropped); err != nil {
+		return fmt.Errorf("remove drop rules on %s: %w", f.host, err)
+	}
+	f.injected, f.reverted = false, true
+	return nil
 }
 
-func (f *dropFault) Verify(_ context.Context, env Env) error {
+func (f *dropFault) Verify(ctx context.Context, env Env) error {
 	if f.chain == "" {
 		return nil
 	}
-	nftMu.Lock()
-	defer nftMu.Unlock()
-	return withNFT(env, f.host, func(c *nftables.Conn) error {
-		now, err := tableText(c)
-		if err != nil {
-			return fmt.Errorf("verify %s on %s: %w", chaosTable, f.host, err)
-		}
-		if now != f.before {
-			return fmt.Errorf("verify: nftables table %s on %s differs from before the inject: %s", chaosTable, f.host, firstDiff(f.before, now))
-		}
-		return nil
-	})
+	var now string
+	if err := call(ctx, env, f.host, agent.OpDropSnapshot, nil, &now); err != nil {
+		return fmt.Errorf("verify %s on %s: %w", droprules.Table, f.host, err)
+	}
+	if now != f.before {
+		return fmt.Errorf("verify: nftables table %s on %s differs from before the inject: %s", droprules.Table, f.host, firstDiff(f.before, now))
+	}
+	return nil
 }

@@ -3,10 +3,6 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"time"
-
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/natlab/natlab/agent"
 	"github.com/natlab/natlab/testbed"
@@ -88,60 +84,10 @@ func (f *linkFault) Revert(ctx context.Context, env Env) error {
 	if err := call(ctx, env, f.host, agent.OpLinkSet, *f.before, nil); err != nil {
 		return fmt.Errorf("restore %s on %s: %w", f.iface, f.host, err)
 	}
+	// The agent answers once the link carries traffic again.
 	f.injected = false
-	if f.before.Up {
-		return waitOperUp(ctx, env, f.host, f.iface)
-	}
 	return nil
 }
-
-// waitOperUp waits until the interface carries traffic again: the kernel
-// turns carrier on (linkwatch) up to a second after the administrative
-// up. Where the runner cannot reach the namespace it does not wait.
-func waitOperUp(ctx context.Context, env Env, host, iface string) error {
-	h, ok := env.Host(host).(namespaced)
-	if !ok {
-		return nil
-	}
-	ns, err := netns.GetFromName(h.Namespace())
-	if err != nil {
-		return fmt.Errorf("open namespace of %s: %w", host, err)
-	}
-	defer ns.Close()
-	nl, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		return fmt.Errorf("netlink in %s: %w", host, err)
-	}
-	defer nl.Close()
-	deadline := time.Now().Add(linkSettle)
-	for {
-		l, err := nl.LinkByName(iface)
-		if err != nil {
-			return fmt.Errorf("find %s on %s: %w", iface, host, err)
-		}
-		if l.Attrs().OperState == netlink.OperUp {
-			// The far end of the wire (a bridge port) learns of the
-			// carrier through the same linkwatch, batched once a second.
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Second):
-			}
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s on %s is administratively up but its operational state is still %s after %s", iface, host, l.Attrs().OperState, linkSettle)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// linkSettle bounds the wait for carrier after a link comes back up.
-const linkSettle = 3 * time.Second
 
 func (f *linkFault) Verify(ctx context.Context, env Env) error {
 	if f.before == nil {

@@ -192,10 +192,15 @@ testbed:
   backends: [{name: api, protocol: http1, port: 8080}]
 phases:
   - {name: steady, duration: 2s, load: {strategy: http1, pool: none, rate: 50/s}}
+  - {name: cut, duration: 3s, load: {strategy: http1, pool: none, rate: 50/s, connect_timeout: 1s}}
   - {name: storm, duration: 3s, load: {strategy: http1, hold: 300}}
+faults:
+  - {name: blackhole-api, at: 2500ms, for: 1s, kind: drop, host: nat, blackhole: api}
 assert:
   - phase: steady
     expect: error_rate < 1%
+  - phase: cut
+    expect: outcomes.connect_timeout > 10
   - phase: storm
     expect: outcomes.connect_timeout == 44
   - phase: storm
@@ -206,6 +211,9 @@ assert:
 	rep, err := reports.Read(filepath.Join(out, "report.json"))
 	require.NoError(t, err)
 	assert.Equal(t, "docker", rep.Testbed.Backend)
+	require.Len(t, rep.Faults, 1)
+	assert.NotNil(t, rep.Faults[0].RevertedAt, "the drop fault works through the agent on docker too")
+	assert.Empty(t, rep.Faults[0].VerifyError)
 	left, err := exec.Command("docker", "ps", "-aq", "--filter", "label=natlab.run="+rep.Testbed.RunID).Output()
 	require.NoError(t, err)
 	assert.Empty(t, strings.TrimSpace(string(left)), "no container of the run may remain")

@@ -38,9 +38,6 @@ var _ testbed.Host = (*host)(nil)
 func (h *host) Name() string       { return h.name }
 func (h *host) Role() testbed.Role { return h.role }
 
-// Namespace is the name `ip netns exec` knows the host by.
-func (h *host) Namespace() string { return h.nsName }
-
 // route adds a route to dst (the default route when dst is zero) via gw
 // on dev.
 func (h *host) route(dst netip.Prefix, gw netip.Addr, dev string) error {
