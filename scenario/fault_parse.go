@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -94,6 +95,11 @@ func (p *parser) faults(n *yaml.Node, spec *testbed.Spec, runEnd time.Duration, 
 			if err := m.vals[k].Decode(&v); err != nil {
 				p.errs.add(posOf(m.vals[k]), "%s: parameter %s: %v", label, k, err)
 				continue
+			}
+			// A file a fault names is relative to the scenario, like
+			// sysctls_file, not to where natlab happens to run.
+			if file, ok := v.(string); ok && k == "file" && p.dir != "" && !filepath.IsAbs(file) {
+				v = filepath.Join(p.dir, file)
 			}
 			f.Params[k] = v
 		}

@@ -16,6 +16,8 @@ import (
 // with the position of the node that caused it.
 type parser struct {
 	errs *collector
+	// dir is the scenario's folder on disk ("" when it is not on disk).
+	dir string
 }
 
 // posOf returns the position of a node.

@@ -47,7 +47,11 @@ func Load(file string, opts Options) (*Scenario, error) {
 		}
 		return os.ReadFile(rel)
 	}
-	return parse(file, data, opts, read)
+	dir := ""
+	if opts.FS == nil {
+		dir = filepath.Dir(file)
+	}
+	return parse(file, data, opts, read, dir)
 }
 
 // Parse parses a scenario. name is used in error positions and, with
@@ -60,12 +64,14 @@ func Parse(name string, data []byte, opts Options) (*Scenario, error) {
 			return fs.ReadFile(opts.FS, path.Join(path.Dir(name), rel))
 		}
 	}
-	return parse(name, data, opts, read)
+	return parse(name, data, opts, read, "")
 }
 
-func parse(name string, data []byte, opts Options, read readFunc) (*Scenario, error) {
+// parse reads a scenario; dir, when not empty, is the folder on disk that
+// relative file parameters of faults are resolved against.
+func parse(name string, data []byte, opts Options, read readFunc, dir string) (*Scenario, error) {
 	errs := &collector{file: name}
-	p := &parser{errs: errs}
+	p := &parser{errs: errs, dir: dir}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		pos, msg := syntaxError(err)

@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,4 +51,26 @@ func TestSetErrors(t *testing.T) {
 	assert.Contains(t, msg, "--set nonsense: want PATH=VALUE")
 	// A bad value is reported where the value it replaced stood.
 	assert.Regexp(t, `s\.yaml:7:\d+: .*soon`, msg)
+}
+
+// A fault's file parameter is relative to the scenario's folder.
+func TestFaultFileIsRelativeToTheScenario(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.conf"), []byte("net.ipv4.ip_forward = 0\n"), 0o644))
+	scen := filepath.Join(dir, "s.yaml")
+	body := setBase + "faults:\n  - {name: f, at: 1s, for: 1s, kind: sysctl, host: nat, file: bad.conf}\n"
+	require.NoError(t, os.WriteFile(scen, []byte(body), 0o644))
+	var got map[string]any
+	cat := catalogFunc(func(kind string, params map[string]any) error { got = params; return nil })
+	_, err := Load(scen, Options{Faults: cat})
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "bad.conf"), got["file"])
+}
+
+// catalogFunc is a catalog of one kind, sysctl, checked by a function.
+type catalogFunc func(kind string, params map[string]any) error
+
+func (catalogFunc) Kinds() []string { return []string{"sysctl"} }
+func (f catalogFunc) Validate(kind string, params map[string]any) error {
+	return f(kind, params)
 }
