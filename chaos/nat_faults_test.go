@@ -104,10 +104,17 @@ func TestSNATShrinkAndGrow(t *testing.T) {
 
 	require.NoError(t, f.Revert(ctx, env))
 	require.NoError(t, f.Verify(ctx, env))
-	grown := load(t, env, "client", hold(150, time.Second)).Total.Counts
+	// Concurrent SYNs may still race for one free port and one loses the
+	// conntrack insert (a clash, counted as a failure); its SYN retransmit
+	// a second later gets through, so allow the connect time for one.
+	regrow := hold(150, time.Second)
+	regrow.ConnectTimeout = 2500 * time.Millisecond
+	grown := load(t, env, "client", regrow).Total.Counts
 	assert.Equal(t, uint64(150), grown.Of(loadgen.OutcomeOK), "grown back, every connection succeeds: %s", pretty(grown))
 	after := natMetrics(t, env, "nat")
-	assert.Equal(t, during.AllocationFailures, after.AllocationFailures, "no more allocation failures")
+	assert.LessOrEqual(t, after.AllocationFailures-during.AllocationFailures, uint64(3),
+		"grown back, allocation failures stop (but for the odd clash): %d during the shrink, %d after",
+		during.AllocationFailures-before.AllocationFailures, after.AllocationFailures-during.AllocationFailures)
 
 	held := waitHeld().Total.Counts
 	assert.Equal(t, uint64(200), held.Of(loadgen.OutcomeOK), pretty(held))

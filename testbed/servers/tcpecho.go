@@ -55,9 +55,14 @@ func (s *Server) echo(c net.Conn) {
 			if isClosed(s.done) {
 				return
 			}
-			s.requests.Add(1) // before the reply, so a client that got it sees it counted
+			// Counted before the reply, so a client that got it sees it
+			// counted; a short write takes back what was not sent.
+			s.requests.Add(1)
+			s.bytes.Add(uint64(n))
 			w, werr := c.Write(buf[:n])
-			s.bytes.Add(uint64(w))
+			if w < n {
+				s.bytes.Add(^uint64(n - w - 1))
+			}
 			if werr != nil {
 				return
 			}
