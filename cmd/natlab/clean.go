@@ -68,21 +68,9 @@ runs; a run that is still alive is left alone unless --force is given.`,
 					fmt.Fprintf(cmd.OutOrStdout(), "run %s is still running: left alone (use --force to remove it anyway)\n", id)
 					continue
 				}
-				removed, err := netns.Clean(id)
+				removed, err := removeRun(cmd, id, dockerErr == nil)
 				errs = append(errs, err)
-				for _, n := range removed {
-					fmt.Fprintf(cmd.OutOrStdout(), "removed namespace %s\n", n)
-				}
-				if dockerErr == nil {
-					gone, err := docker.Clean(cmd.Context(), id)
-					errs = append(errs, err)
-					for _, r := range gone {
-						fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", r)
-						removed = append(removed, r.Name)
-					}
-				}
-				errs = append(errs, testbed.Forget(id))
-				if len(removed) > 0 || known[id] {
+				if removed > 0 || known[id] {
 					fmt.Fprintf(cmd.OutOrStdout(), "cleaned run %s\n", id)
 					cleaned++
 				}
@@ -98,4 +86,28 @@ runs; a run that is still alive is left alone unless --force is given.`,
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "also remove runs whose natlab process is still alive")
 	return cmd
+}
+
+// removeRun removes what run id left: its namespaces (and with them its
+// veths, rules and sysctls), its containers and networks when docker is
+// reachable, and its state. It prints each thing it removes and returns
+// how many there were.
+func removeRun(cmd *cobra.Command, id string, withDocker bool) (int, error) {
+	out := cmd.OutOrStdout()
+	names, err := netns.Clean(id)
+	errs := []error{err}
+	for _, n := range names {
+		fmt.Fprintf(out, "removed namespace %s\n", n)
+	}
+	removed := len(names)
+	if withDocker {
+		gone, err := docker.Clean(cmd.Context(), id)
+		errs = append(errs, err)
+		for _, r := range gone {
+			fmt.Fprintf(out, "removed %s\n", r)
+		}
+		removed += len(gone)
+	}
+	errs = append(errs, testbed.Forget(id))
+	return removed, errors.Join(errs...)
 }

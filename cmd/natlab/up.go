@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/netns"
 )
@@ -97,12 +97,10 @@ func newDownCmd() *cobra.Command {
 						time.Sleep(100 * time.Millisecond)
 					}
 				}
-				removed, err := netns.Clean(id)
-				for _, n := range removed {
-					fmt.Fprintf(cmd.OutOrStdout(), "removed namespace %s\n", n)
-				}
+				_, dockerErr := docker.Leftovers(cmd.Context())
+				_, err := removeRun(cmd, id, dockerErr == nil)
 				fmt.Fprintf(cmd.OutOrStdout(), "run %s is down\n", id)
-				return errors.Join(err, testbed.Forget(id))
+				return err
 			}
 			return inputErr(fmt.Errorf("no run %q: `natlab clean` lists and removes leftovers", id))
 		},
