@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"math"
 	"time"
 
 	"github.com/natlab/natlab/chaos"
@@ -25,7 +26,7 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 	whole := scenario.Window{Connect: loadgen.NewHistogram(), Request: loadgen.NewHistogram(), Backends: map[string]scenario.BackendStats{}}
 	var runEnd time.Duration
 	for _, p := range phases {
-		w := scenario.Window{Duration: p.end - p.start, NAT: natStats(ticks, p.start, p.end, r.tick), Backends: p.backends}
+		w := scenario.Window{Duration: p.end - p.start, NAT: natStats(ticks, "", p.start, p.end, r.tick), Backends: p.backends}
 		if p.result != nil {
 			w.Counts = p.result.Total.Counts
 			w.Connect, w.Request = p.result.Total.Connect, p.result.Total.Request
@@ -43,7 +44,7 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 		runEnd = p.end
 	}
 	whole.Duration = runEnd
-	whole.NAT = natStats(ticks, -1, time.Duration(1<<62), r.tick)
+	whole.NAT = natStats(ticks, "", -1, wholeRun, r.tick)
 	o.Run = whole
 
 	for _, t := range r.series.all() {
@@ -67,23 +68,32 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 	return o
 }
 
-// natStats sums the NAT samples in (from, to] over every NAT box.
-func natStats(ticks []sampler.Sample, from, to, tick time.Duration) scenario.NATStats {
+// wholeRun is the end of a window that takes every tick.
+const wholeRun = time.Duration(math.MaxInt64)
+
+// natStats sums the NAT readings in (from, to] of one NAT box, or with
+// host "" of every box (per tick: failures and conntrack entries added,
+// the highest utilization, forwarding off when any box has it off). A box
+// that gave no reading in a tick is a gap, not zeros.
+func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration) scenario.NATStats {
 	var s scenario.NATStats
 	for _, t := range ticks {
 		if t.At <= from || t.At > to {
 			continue
 		}
-		if v, ok := t.Metric("nat.allocation_failures_delta"); ok {
-			s.AllocationFailures += uint64(v)
+		var conntrack uint64
+		off := false
+		for _, rd := range t.NATs {
+			if rd.Err != "" || (host != "" && rd.Host != host) {
+				continue
+			}
+			s.AllocationFailures += rd.AllocationFailuresDelta
+			s.PeakPortUtilization = max(s.PeakPortUtilization, rd.PortUtilization)
+			conntrack += uint64(rd.ConntrackEntries)
+			off = off || !rd.IPForward
 		}
-		if v, ok := t.Metric("nat.port_utilization"); ok {
-			s.PeakPortUtilization = max(s.PeakPortUtilization, v)
-		}
-		if v, ok := t.Metric("nat.conntrack"); ok {
-			s.PeakConntrack = max(s.PeakConntrack, uint64(v))
-		}
-		if v, ok := t.Metric("nat.ip_forward"); ok && v == 0 {
+		s.PeakConntrack = max(s.PeakConntrack, conntrack)
+		if off {
 			s.IPForwardOff += tick
 		}
 	}

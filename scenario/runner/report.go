@@ -57,21 +57,9 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 
 	ticks := nat.Samples()
 	for _, n := range r.tb.Run.Spec.NATs {
-		sum := reports.NATSummary{Name: n.Name}
-		for _, t := range ticks {
-			for _, rd := range t.NATs {
-				if rd.Host != n.Name || rd.Err != "" {
-					continue
-				}
-				sum.AllocationFailures += rd.AllocationFailuresDelta
-				sum.PeakPortUtilization = max(sum.PeakPortUtilization, rd.PortUtilization)
-				sum.PeakConntrack = max(sum.PeakConntrack, uint64(rd.ConntrackEntries))
-				if !rd.IPForward {
-					sum.IPForwardOff += reports.Seconds(r.tick)
-				}
-			}
-		}
-		rep.NAT = append(rep.NAT, sum)
+		st := natStats(ticks, n.Name, -1, wholeRun, r.tick)
+		rep.NAT = append(rep.NAT, reports.NATSummary{Name: n.Name, AllocationFailures: st.AllocationFailures,
+			PeakPortUtilization: st.PeakPortUtilization, PeakConntrack: st.PeakConntrack, IPForwardOff: reports.Seconds(st.IPForwardOff)})
 	}
 
 	rep.Faults = faultsOf(r.sc, markers, r.at)

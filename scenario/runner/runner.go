@@ -20,6 +20,7 @@ import (
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natbox"
 	"github.com/natlab/natlab/testbed/sampler"
+	"github.com/natlab/natlab/testbed/servers"
 )
 
 // Options tune a run.
@@ -177,6 +178,8 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 		incomplete = "interrupted (" + context.Cause(ctx).Error() + ")"
 	case runErr != nil:
 		incomplete = runErr.Error()
+	case revertErr != nil:
+		incomplete = "a fault could not be reverted: " + revertErr.Error()
 	}
 	obs := r.observe(nat, alarms)
 	verdicts := scenario.Evaluate(r.sc, obs)
@@ -185,14 +188,6 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 		res.Passed = res.Passed && v.Passed
 	}
 	res.Report = r.report(res, obs, nat, alarms)
-	if revertErr != nil {
-		res.Passed = false
-		if res.Incomplete == "" {
-			res.Incomplete = "a fault could not be reverted: " + revertErr.Error()
-		}
-		res.Report.Verdict = reports.VerdictIncomplete
-		res.Report.Incomplete = res.Incomplete
-	}
 	if r.opts.OutDir != "" {
 		if err := reports.Write(r.opts.OutDir, res.Report); err != nil {
 			return res, fmt.Errorf("write reports: %w", err)
@@ -224,7 +219,8 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) erro
 	delta := map[string]scenario.BackendStats{}
 	for name, a := range after {
 		b := before[name]
-		delta[name] = scenario.BackendStats{Accepted: a.Accepted - b.Accepted, RegistrationsFailedClosed: a.RegistrationsFailedClosed - b.RegistrationsFailedClosed}
+		delta[name] = scenario.BackendStats{Accepted: since(a.Accepted, b.Accepted),
+			RegistrationsFailedClosed: since(a.RegistrationsFailedClosed, b.RegistrationsFailedClosed)}
 	}
 	r.mu.Lock()
 	r.phases = append(r.phases, phaseRun{name: ph.Name, start: begin, end: time.Since(r.start), result: res, backends: delta})
@@ -236,7 +232,7 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) erro
 func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats {
 	out := map[string]scenario.BackendStats{}
 	for _, b := range r.tb.Run.Spec.Backends {
-		var st []serverStats
+		var st []servers.Stats
 		if err := r.tb.Agent(b.Name).Call(context.WithoutCancel(ctx), agent.OpBackendStats, nil, &st); err != nil {
 			continue // a killed backend has no counters to give
 		}
@@ -250,12 +246,13 @@ func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats
 	return out
 }
 
-// serverStats is the part of servers.Stats the runner reads.
-type serverStats struct {
-	Accepted      uint64 `json:"accepted"`
-	Registrations struct {
-		FailedClosed uint64 `json:"failed_closed"`
-	} `json:"registrations"`
+// since is how much a counter rose from was to now; a counter below where
+// it was belongs to a restarted backend and counts from zero.
+func since(now, was uint64) uint64 {
+	if now < was {
+		return now
+	}
+	return now - was
 }
 
 func (r *run) onMarker(m chaos.Marker) {

@@ -65,3 +65,27 @@ func TestSeriesSumsAgentsOnTheRunTimeline(t *testing.T) {
 	assert.Equal(t, "b", all[1].Phase)
 	assert.Equal(t, uint64(15), s.at(2*time.Second).OK(), "at() gives the tick before")
 }
+
+// One box or every box: failures and conntrack add up per tick, the
+// highest utilization wins, a missing reading is a gap.
+func TestNATStatsPerBoxAndForAll(t *testing.T) {
+	sec := time.Second
+	ticks := []sampler.Sample{
+		{At: 1 * sec, NATs: []sampler.NATSample{
+			{Host: "a", ConntrackEntries: 10, AllocationFailuresDelta: 2, PortUtilization: 0.5, IPForward: true},
+			{Host: "b", ConntrackEntries: 30, AllocationFailuresDelta: 1, PortUtilization: 0.9, IPForward: false}}},
+		{At: 2 * sec, NATs: []sampler.NATSample{
+			{Host: "a", ConntrackEntries: 50, AllocationFailuresDelta: 3, PortUtilization: 0.7, IPForward: true},
+			{Host: "b", Err: "agent killed"}}},
+	}
+	all := natStats(ticks, "", -1, wholeRun, sec)
+	assert.Equal(t, scenario.NATStats{AllocationFailures: 6, PeakPortUtilization: 0.9, PeakConntrack: 50, IPForwardOff: sec}, all)
+	a := natStats(ticks, "a", -1, wholeRun, sec)
+	assert.Equal(t, scenario.NATStats{AllocationFailures: 5, PeakPortUtilization: 0.7, PeakConntrack: 50}, a)
+	assert.Equal(t, uint64(3), natStats(ticks, "a", sec, 2*sec, sec).AllocationFailures, "window (1s, 2s]")
+}
+
+func TestSinceCountsARestartedCounterFromZero(t *testing.T) {
+	assert.Equal(t, uint64(7), since(10, 3))
+	assert.Equal(t, uint64(4), since(4, 90), "the backend restarted and counted 4 since")
+}
