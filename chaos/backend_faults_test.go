@@ -12,6 +12,7 @@ import (
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/servers"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
 // Killing a backend's agent takes its listeners with it: connects are
@@ -20,12 +21,8 @@ import (
 func TestKillAndRestartBackend(t *testing.T) {
 	t.Parallel()
 	_, env := up(t, oneNAT(testbed.NATSpec{}))
-	plan := loadgen.Plan{
-		Target:         target(t, env, "api", 8080),
-		Strategy:       loadgen.Strategy{Kind: loadgen.KindTCP},
-		Phases:         []loadgen.Phase{{Name: "p", Duration: 500 * time.Millisecond, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(40)}}},
-		ConnectTimeout: time.Second,
-	}
+	plan := tt.OpenPlan(target(t, env, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 40, 500*time.Millisecond)
+	plan.ConnectTimeout = time.Second
 	ctx := context.Background()
 	kill := newFault(t, "kill", "api", nil)
 	require.NoError(t, kill.Inject(ctx, env))
@@ -61,11 +58,7 @@ func TestKillNATAgent(t *testing.T) {
 	f := newFault(t, "kill", "nat", nil)
 	require.NoError(t, f.Inject(ctx, env))
 	t.Cleanup(func() { _ = f.Revert(ctx, env) })
-	c := load(t, env, "client", loadgen.Plan{
-		Target:   target(t, env, "api", 8080),
-		Strategy: loadgen.Strategy{Kind: loadgen.KindTCP},
-		Phases:   []loadgen.Phase{{Name: "p", Duration: 500 * time.Millisecond, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(40)}}},
-	}).Total.Counts
+	c := load(t, env, "client", tt.OpenPlan(target(t, env, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 40, 500*time.Millisecond)).Total.Counts
 	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), "the kernel keeps forwarding without the agent: %s", pretty(c))
 	require.NoError(t, f.Revert(ctx, env))
 	require.NoError(t, f.Verify(ctx, env))
@@ -79,12 +72,8 @@ func TestKillNATAgent(t *testing.T) {
 func TestSaturateRegistrarFailsClosed(t *testing.T) {
 	t.Parallel()
 	_, env := up(t, oneNAT(testbed.NATSpec{}, testbed.BackendSpec{Name: "reg", Protocol: servers.Registrar, Port: 8080}))
-	plan := loadgen.Plan{
-		Target:         target(t, env, "reg", 8080),
-		Strategy:       loadgen.Strategy{Kind: loadgen.KindHTTP1, Path: "/register", Payload: 16},
-		Phases:         []loadgen.Phase{{Name: "p", Duration: time.Second, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(20)}}},
-		RequestTimeout: 3 * time.Second,
-	}
+	plan := tt.OpenPlan(target(t, env, "reg", 8080), loadgen.Strategy{Kind: loadgen.KindHTTP1, Path: "/register", Payload: 16}, 20, time.Second)
+	plan.RequestTimeout = 3 * time.Second
 	ctx := context.Background()
 	f := newFault(t, "saturate", "reg", map[string]any{"limit": 1, "latency": "3s"})
 	require.NoError(t, f.Inject(ctx, env))

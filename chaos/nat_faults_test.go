@@ -13,6 +13,7 @@ import (
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natbox"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
 // A conntrack flush under steady pooled load through a narrowed port
@@ -180,12 +181,8 @@ func TestDropPercentSlowsConnects(t *testing.T) {
 func TestDropBlackhole(t *testing.T) {
 	t.Parallel()
 	_, env := up(t, oneNAT(testbed.NATSpec{}))
-	plan := loadgen.Plan{
-		Target:         target(t, env, "api", 8080),
-		Strategy:       loadgen.Strategy{Kind: loadgen.KindTCP},
-		Phases:         []loadgen.Phase{{Name: "p", Duration: time.Second, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(20)}}},
-		ConnectTimeout: 500 * time.Millisecond,
-	}
+	plan := tt.OpenPlan(target(t, env, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 20, time.Second)
+	plan.ConnectTimeout = 500 * time.Millisecond
 	f := newFault(t, "drop", "nat", map[string]any{"blackhole": "api"})
 	ctx := context.Background()
 	require.NoError(t, f.Inject(ctx, env))
@@ -203,12 +200,8 @@ func TestDropBlackhole(t *testing.T) {
 func TestLinkDownOnNAT(t *testing.T) {
 	t.Parallel()
 	_, env := up(t, oneNAT(testbed.NATSpec{}))
-	plan := loadgen.Plan{
-		Target:         target(t, env, "api", 8080),
-		Strategy:       loadgen.Strategy{Kind: loadgen.KindTCP},
-		Phases:         []loadgen.Phase{{Name: "p", Duration: time.Second, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(20)}}},
-		ConnectTimeout: 500 * time.Millisecond,
-	}
+	plan := tt.OpenPlan(target(t, env, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 20, time.Second)
+	plan.ConnectTimeout = 500 * time.Millisecond
 	f := newFault(t, "link", "nat", nil)
 	ctx := context.Background()
 	require.NoError(t, f.Inject(ctx, env))

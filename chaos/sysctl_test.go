@@ -11,6 +11,7 @@ import (
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
 // ip_forward=0 on the NAT: new flows time out and pooled flows stall
@@ -94,11 +95,7 @@ func TestConntrackTimeouts(t *testing.T) {
 	assert.Equal(t, "1", sysctl(t, env, "nat", key))
 	assert.Equal(t, "7", sysctl(t, env, "nat", twKey))
 
-	udp := loadgen.Plan{
-		Target:   target(t, env, "dns", 5353),
-		Strategy: loadgen.Strategy{Kind: loadgen.KindUDP},
-		Phases:   []loadgen.Phase{{Name: "p", Duration: time.Second, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(100)}}},
-	}
+	udp := tt.OpenPlan(target(t, env, "dns", 5353), loadgen.Strategy{Kind: loadgen.KindUDP}, 100, time.Second)
 	r := load(t, env, "client", udp)
 	require.Equal(t, r.Total.Counts.Attempts, r.Total.Counts.Of(loadgen.OutcomeOK), pretty(r.Total.Counts))
 	require.Eventually(t, func() bool { return natMetrics(t, env, "nat").ConntrackEntries < 5 }, 3*time.Second, 100*time.Millisecond,

@@ -13,11 +13,14 @@ import (
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natbox"
 	"github.com/natlab/natlab/testbed/servers"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
+// openPlan is an open schedule with room for one SYN retransmit.
 func openPlan(tgt string, st loadgen.Strategy, rate int, d time.Duration) loadgen.Plan {
-	return loadgen.Plan{Target: tgt, Strategy: st, ConnectTimeout: 2 * time.Second, RequestTimeout: 3 * time.Second,
-		Phases: []loadgen.Phase{{Name: "p", Duration: d, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(rate)}}}}
+	p := tt.OpenPlan(tgt, st, rate, d)
+	p.ConnectTimeout, p.RequestTimeout = 2*time.Second, 3*time.Second
+	return p
 }
 
 // Against a managed NAT of 256 ports holding them 120 s after close, an

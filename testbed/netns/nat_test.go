@@ -10,17 +10,14 @@ import (
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/servers"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
 // The backend sees the NAT IP as the source, with a port in the range.
 func TestClientReachesBackendThroughNAT(t *testing.T) {
 	t.Parallel()
 	tb := up(t, oneNAT(testbed.NATSpec{}))
-	res := load(t, tb, "client", loadgen.Plan{
-		Target:   target(t, tb, "api", 8080),
-		Strategy: loadgen.Strategy{Kind: loadgen.KindTCP},
-		Phases:   []loadgen.Phase{{Name: "p", Duration: time.Second, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(50)}}},
-	})
+	res := load(t, tb, "client", tt.OpenPlan(target(t, tb, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 50, time.Second))
 	require.Equal(t, res.Total.Counts.Attempts, res.Total.Counts.Of(loadgen.OutcomeOK), pretty(res.Total.Counts))
 	require.GreaterOrEqual(t, res.Total.Counts.Attempts, uint64(45))
 

@@ -181,6 +181,13 @@ func HoldPlan(target string, n int, d time.Duration) loadgen.Plan {
 	}
 }
 
+// OpenPlan sends to target at rate per second for d, in one phase "p",
+// with strategy st; callers set timeouts on the result as they need.
+func OpenPlan(target string, st loadgen.Strategy, rate int, d time.Duration) loadgen.Plan {
+	return loadgen.Plan{Target: target, Strategy: st,
+		Phases: []loadgen.Phase{{Name: "p", Duration: d, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(rate)}}}}
+}
+
 // Pretty renders v as indented JSON for assertion messages.
 func Pretty(v any) string {
 	raw, _ := json.MarshalIndent(v, "", "  ")
