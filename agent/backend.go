@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/agent/servers"
+	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 // backendRole runs the servers of a backend host.
@@ -19,11 +21,11 @@ type backendRole struct {
 	cancel  context.CancelFunc
 }
 
-func (b *backendRole) register(h Handlers) {
+func (b *backendRole) register(h wire.Handlers) {
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	h[OpBackendStart] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
-		var specs []servers.Spec
-		if err := Decode(args, &specs); err != nil {
+	h[wire.OpBackendStart] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var specs []service.Spec
+		if err := wire.Decode(args, &specs); err != nil {
 			return nil, err
 		}
 		for _, s := range specs {
@@ -37,25 +39,25 @@ func (b *backendRole) register(h Handlers) {
 		}
 		return nil, nil
 	}
-	h[OpBackendStats] = func(context.Context, json.RawMessage, Emitter) (any, error) {
+	h[wire.OpBackendStats] = func(context.Context, json.RawMessage, wire.Emitter) (any, error) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		out := make([]servers.Stats, 0, len(b.servers))
+		out := make([]service.Stats, 0, len(b.servers))
 		for _, s := range b.servers {
 			out = append(out, s.Stats())
 		}
 		return out, nil
 	}
-	h[OpBackendControl] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
-		var c BackendControl
-		if err := Decode(args, &c); err != nil {
+	h[wire.OpBackendControl] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var c wire.BackendControl
+		if err := wire.Decode(args, &c); err != nil {
 			return nil, err
 		}
 		return nil, b.control(c)
 	}
 }
 
-func (b *backendRole) control(c BackendControl) error {
+func (b *backendRole) control(c wire.BackendControl) error {
 	var stall, latency time.Duration
 	var err error
 	if c.StallFor != nil {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
 )
 
@@ -17,11 +18,11 @@ type clientRole struct {
 	running map[int]context.CancelFunc
 }
 
-func (c *clientRole) register(h Handlers) {
+func (c *clientRole) register(h wire.Handlers) {
 	c.running = map[int]context.CancelFunc{}
-	h[OpLoadRun] = func(ctx context.Context, args json.RawMessage, emit Emitter) (any, error) {
+	h[wire.OpLoadRun] = func(ctx context.Context, args json.RawMessage, emit wire.Emitter) (any, error) {
 		var plan loadgen.Plan
-		if err := Decode(args, &plan); err != nil {
+		if err := wire.Decode(args, &plan); err != nil {
 			return nil, err
 		}
 		if err := CheckTarget(plan.Target); err != nil {
@@ -39,7 +40,7 @@ func (c *clientRole) register(h Handlers) {
 			c.mu.Unlock()
 			cancel()
 		}()
-		res, err := loadgen.Run(ctx, plan, func(s loadgen.Sample) { emit(EventSample, s) })
+		res, err := loadgen.Run(ctx, plan, func(s loadgen.Sample) { emit(wire.EventSample, s) })
 		if err != nil && res != nil && ctx.Err() != nil {
 			// Stopped early (load.stop, or the agent going away): the
 			// partial result is the answer, its accounting exact.
@@ -49,7 +50,7 @@ func (c *clientRole) register(h Handlers) {
 	}
 	// load.stop ends every running load early; each load.run then answers
 	// with its result so far, its accounting exact.
-	h[OpLoadStop] = func(context.Context, json.RawMessage, Emitter) (any, error) {
+	h[wire.OpLoadStop] = func(context.Context, json.RawMessage, wire.Emitter) (any, error) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		for _, cancel := range c.running {

@@ -5,29 +5,30 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/agent/natbox"
+	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 // common registers the operations every role answers.
-func common(h Handlers, host, role string) {
-	h[OpPing] = func(context.Context, json.RawMessage, Emitter) (any, error) {
-		return Hello{Host: host, Role: role, PID: os.Getpid(), Kernel: Kernel()}, nil
+func common(h wire.Handlers, host, role string) {
+	h[wire.OpPing] = func(context.Context, json.RawMessage, wire.Emitter) (any, error) {
+		return wire.Hello{Host: host, Role: role, PID: os.Getpid(), Kernel: wire.Kernel()}, nil
 	}
-	h[OpSysctlSet] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
-		var set []natbox.Sysctl
-		if err := Decode(args, &set); err != nil {
+	h[wire.OpSysctlSet] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var set []natcfg.Sysctl
+		if err := wire.Decode(args, &set); err != nil {
 			return nil, err
 		}
 		return applySysctls(set)
 	}
-	h[OpSysctlGet] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+	h[wire.OpSysctlGet] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
 		var keys []string
-		if err := Decode(args, &keys); err != nil {
+		if err := wire.Decode(args, &keys); err != nil {
 			return nil, err
 		}
 		out := map[string]string{}
@@ -40,9 +41,9 @@ func common(h Handlers, host, role string) {
 		}
 		return out, nil
 	}
-	h[OpLinkSet] = func(ctx context.Context, args json.RawMessage, _ Emitter) (any, error) {
-		var st LinkState
-		if err := Decode(args, &st); err != nil {
+	h[wire.OpLinkSet] = func(ctx context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var st wire.LinkState
+		if err := wire.Decode(args, &st); err != nil {
 			return nil, err
 		}
 		link, err := netlink.LinkByName(st.Interface)
@@ -62,23 +63,23 @@ func common(h Handlers, host, role string) {
 		}
 		return nil, nil
 	}
-	h[OpLinkGet] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+	h[wire.OpLinkGet] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
 		var name string
-		if err := Decode(args, &name); err != nil {
+		if err := wire.Decode(args, &name); err != nil {
 			return nil, err
 		}
 		link, err := netlink.LinkByName(name)
 		if err != nil {
 			return nil, fmt.Errorf("find interface %s: %w", name, err)
 		}
-		return LinkState{Interface: name, Up: link.Attrs().Flags&1 != 0}, nil
+		return wire.LinkState{Interface: name, Up: link.Attrs().Flags&1 != 0}, nil
 	}
 }
 
 // applySysctls sets each key in order and returns the values it replaced,
 // so a caller can restore them. A key marked IgnoreError may fail.
-func applySysctls(set []natbox.Sysctl) ([]natbox.Sysctl, error) {
-	var prev []natbox.Sysctl
+func applySysctls(set []natcfg.Sysctl) ([]natcfg.Sysctl, error) {
+	var prev []natcfg.Sysctl
 	for _, s := range set {
 		old, err := natbox.SetSysctl(s.Key, s.Value)
 		if err != nil {
@@ -87,18 +88,9 @@ func applySysctls(set []natbox.Sysctl) ([]natbox.Sysctl, error) {
 			}
 			return prev, err
 		}
-		prev = append(prev, natbox.Sysctl{Key: s.Key, Value: old})
+		prev = append(prev, natcfg.Sysctl{Key: s.Key, Value: old})
 	}
 	return prev, nil
-}
-
-// Kernel is the running kernel's release, as uname -r prints it.
-func Kernel() string {
-	raw, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(raw))
 }
 
 // carrierWait bounds the wait for carrier after a link comes back up.

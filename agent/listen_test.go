@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/agent/wire"
 )
 
 // A listening agent serves exactly one runner: a stale socket is replaced,
@@ -37,9 +39,9 @@ func TestListenOnceServesOneRunner(t *testing.T) {
 		c, err = net.Dial("unix", sock)
 		return err == nil
 	}, 5*time.Second, 10*time.Millisecond)
-	conn := NewConn("c1", c, c, nil)
-	var hello Hello
-	require.NoError(t, conn.Call(ctx, OpPing, nil, &hello))
+	conn := wire.NewConn("c1", c, c, nil)
+	var hello wire.Hello
+	require.NoError(t, conn.Call(ctx, wire.OpPing, nil, &hello))
 	assert.Equal(t, "c1", hello.Host)
 	_, err := os.Stat(sock)
 	assert.ErrorIs(t, err, os.ErrNotExist, "the socket is removed once the runner is connected")

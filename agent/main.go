@@ -1,3 +1,8 @@
+// Package agent is the process natlab runs inside every testbed host
+// (`natlab agent ROLE`): the nat, backend and client roles answering the
+// runner over the wire protocol (package wire). What acts on the host's
+// kernel lives below it: natbox (nftables SNAT and conntrack), droprules
+// (the drop fault's rules) and servers (the backends' servers).
 package agent
 
 import (
@@ -9,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/natlab/natlab/agent/wire"
 )
 
 // Roles an agent can take.
@@ -60,7 +67,7 @@ func Main(args []string) int {
 
 // Run serves the protocol for role until r ends or ctx is done.
 func Run(ctx context.Context, role, host string, r io.Reader, w io.Writer) error {
-	h := Handlers{}
+	h := wire.Handlers{}
 	common(h, host, role)
 	registerNetSetup(h)
 	var closer func() error
@@ -79,7 +86,7 @@ func Run(ctx context.Context, role, host string, r io.Reader, w io.Writer) error
 	default:
 		return fmt.Errorf("unknown role %q: valid roles are nat, backend, client", role)
 	}
-	err := Serve(ctx, r, w, h)
+	err := wire.Serve(ctx, r, w, h)
 	if closer != nil {
 		if cerr := closer(); cerr != nil && err == nil {
 			err = cerr

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/natlab/natlab/chaos/droprules"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/agent/droprules"
+	"github.com/natlab/natlab/agent/natbox"
+	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 // natRole runs the NAT box of its namespace.
@@ -16,10 +18,10 @@ type natRole struct {
 	box *natbox.Box
 }
 
-func (n *natRole) register(h Handlers) {
-	h[OpNATSetup] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
-		var s NATSetup
-		if err := Decode(args, &s); err != nil {
+func (n *natRole) register(h wire.Handlers) {
+	h[wire.OpNATSetup] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var s wire.NATSetup
+		if err := wire.Decode(args, &s); err != nil {
 			return nil, err
 		}
 		if _, err := applySysctls(s.Sysctls); err != nil {
@@ -27,23 +29,23 @@ func (n *natRole) register(h Handlers) {
 		}
 		return nil, n.apply(s.Config)
 	}
-	h[OpNATApply] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
-		var cfg natbox.Config
-		if err := Decode(args, &cfg); err != nil {
+	h[wire.OpNATApply] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var cfg natcfg.Config
+		if err := wire.Decode(args, &cfg); err != nil {
 			return nil, err
 		}
 		return nil, n.apply(cfg)
 	}
-	h[OpNATMetrics] = func(context.Context, json.RawMessage, Emitter) (any, error) {
+	h[wire.OpNATMetrics] = func(context.Context, json.RawMessage, wire.Emitter) (any, error) {
 		b, err := n.open()
 		if err != nil {
 			return nil, err
 		}
 		return b.Metrics()
 	}
-	h[OpNATFlush] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
-		var f natbox.FlushFilter
-		if err := Decode(args, &f); err != nil {
+	h[wire.OpNATFlush] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var f natcfg.FlushFilter
+		if err := wire.Decode(args, &f); err != nil {
 			return nil, err
 		}
 		b, err := n.open()
@@ -52,24 +54,24 @@ func (n *natRole) register(h Handlers) {
 		}
 		return b.Flush(f)
 	}
-	h[OpDropInstall] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
-		var s droprules.Spec
-		if err := Decode(args, &s); err != nil {
+	h[wire.OpDropInstall] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var s wire.DropRule
+		if err := wire.Decode(args, &s); err != nil {
 			return nil, err
 		}
 		return nil, droprules.Install(s)
 	}
-	h[OpDropRemove] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
+	h[wire.OpDropRemove] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
 		var chain string
-		if err := Decode(args, &chain); err != nil {
+		if err := wire.Decode(args, &chain); err != nil {
 			return nil, err
 		}
 		return droprules.Remove(chain)
 	}
-	h[OpDropSnapshot] = func(context.Context, json.RawMessage, Emitter) (any, error) {
+	h[wire.OpDropSnapshot] = func(context.Context, json.RawMessage, wire.Emitter) (any, error) {
 		return droprules.Snapshot()
 	}
-	h[OpNATSnapshot] = func(context.Context, json.RawMessage, Emitter) (any, error) {
+	h[wire.OpNATSnapshot] = func(context.Context, json.RawMessage, wire.Emitter) (any, error) {
 		b, err := n.open()
 		if err != nil {
 			return nil, err
@@ -91,7 +93,7 @@ func (n *natRole) open() (*natbox.Box, error) {
 	return n.box, nil
 }
 
-func (n *natRole) apply(cfg natbox.Config) error {
+func (n *natRole) apply(cfg natcfg.Config) error {
 	b, err := n.open()
 	if err != nil {
 		return err

@@ -10,42 +10,14 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/natlab/natlab/agent/wire"
 )
 
-// OpNetSetup applies a host's network plan from inside the host: the
-// docker backend uses it, since a container's interfaces are made by
-// docker and the image has no shell.
-const OpNetSetup = "net.setup" // NetSetup
-
-// NetSetup is the network plan of one host: interfaces first (found by an
-// address they already hold), then routes. Applying it twice is harmless.
-type NetSetup struct {
-	// DropDefault removes every IPv4 default route first (the one docker
-	// gives containers points out of the testbed).
-	DropDefault bool        `json:"drop_default,omitempty"`
-	Links       []LinkPlan  `json:"links,omitempty"`
-	Routes      []RoutePlan `json:"routes,omitempty"`
-}
-
-// LinkPlan finds the interface holding Has, renames it to Rename (when
-// set), adds Addrs and sets it up.
-type LinkPlan struct {
-	Has    netip.Addr     `json:"has"`
-	Rename string         `json:"rename,omitempty"`
-	Addrs  []netip.Prefix `json:"addrs,omitempty"`
-}
-
-// RoutePlan is a route to Dst (the default route when Dst is the zero
-// prefix) via the on-link gateway Via; it replaces any route to Dst.
-type RoutePlan struct {
-	Dst netip.Prefix `json:"dst"`
-	Via netip.Addr   `json:"via"`
-}
-
-func registerNetSetup(h Handlers) {
-	h[OpNetSetup] = func(_ context.Context, args json.RawMessage, _ Emitter) (any, error) {
-		var s NetSetup
-		if err := Decode(args, &s); err != nil {
+func registerNetSetup(h wire.Handlers) {
+	h[wire.OpNetSetup] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var s wire.NetSetup
+		if err := wire.Decode(args, &s); err != nil {
 			return nil, err
 		}
 		return nil, ApplyNetSetup(s)
@@ -53,7 +25,7 @@ func registerNetSetup(h Handlers) {
 }
 
 // ApplyNetSetup applies s in the calling thread's network namespace.
-func ApplyNetSetup(s NetSetup) error {
+func ApplyNetSetup(s wire.NetSetup) error {
 	for _, lp := range s.Links {
 		if err := applyLink(lp); err != nil {
 			return err
@@ -72,7 +44,7 @@ func ApplyNetSetup(s NetSetup) error {
 	return nil
 }
 
-func applyLink(lp LinkPlan) error {
+func applyLink(lp wire.LinkPlan) error {
 	if !lp.Has.IsValid() {
 		return errors.New("net setup: a link plan needs the address that finds its interface")
 	}
@@ -124,7 +96,7 @@ func linkWithAddr(a netip.Addr) (netlink.Link, error) {
 	return nil, fmt.Errorf("net setup: no interface holds %s", a)
 }
 
-func applyRoute(rp RoutePlan) error {
+func applyRoute(rp wire.RoutePlan) error {
 	if !rp.Via.IsValid() {
 		return errors.New("net setup: a route needs a gateway")
 	}

@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
@@ -63,7 +63,7 @@ func TestKillNATAgent(t *testing.T) {
 	require.NoError(t, f.Revert(ctx, env))
 	require.NoError(t, f.Verify(ctx, env))
 	var m map[string]any
-	require.NoError(t, env.Agent("nat").Call(ctx, agent.OpNATMetrics, nil, &m))
+	require.NoError(t, env.Agent("nat").Call(ctx, wire.OpNATMetrics, nil, &m))
 }
 
 // Saturating the registrar's dependency (one lookup at a time, 3 s each,
@@ -71,7 +71,7 @@ func TestKillNATAgent(t *testing.T) {
 // lifts the cap and they succeed again.
 func TestSaturateRegistrarFailsClosed(t *testing.T) {
 	t.Parallel()
-	_, env := up(t, oneNAT(testbed.NATSpec{}, testbed.BackendSpec{Name: "reg", Protocol: servers.Registrar, Port: 8080}))
+	_, env := up(t, oneNAT(testbed.NATSpec{}, testbed.BackendSpec{Name: "reg", Protocol: service.Registrar, Port: 8080}))
 	plan := tt.OpenPlan(target(t, env, "reg", 8080), loadgen.Strategy{Kind: loadgen.KindHTTP1, Path: "/register", Payload: 16}, 20, time.Second)
 	plan.RequestTimeout = 3 * time.Second
 	ctx := context.Background()
@@ -91,18 +91,18 @@ func TestSaturateRegistrarFailsClosed(t *testing.T) {
 	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), "registrations succeed again: %s", pretty(c))
 
 	lat := "1s"
-	require.NoError(t, env.Agent("reg").Call(ctx, agent.OpBackendControl, agent.BackendControl{Saturate: &agent.Saturation{Limit: 5, Latency: lat}}, nil))
+	require.NoError(t, env.Agent("reg").Call(ctx, wire.OpBackendControl, wire.BackendControl{Saturate: &wire.Saturation{Limit: 5, Latency: lat}}, nil))
 	err := f.Verify(ctx, env)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is limit 5 latency 1s, was limit 0 latency 0s")
 }
 
 func regStats(t testing.TB, env interface {
-	Agent(string) *agent.Conn
-}) servers.Stats {
+	Agent(string) *wire.Conn
+}) service.Stats {
 	t.Helper()
-	var st []servers.Stats
-	require.NoError(t, env.Agent("reg").Call(context.Background(), agent.OpBackendStats, nil, &st))
+	var st []service.Stats
+	require.NoError(t, env.Agent("reg").Call(context.Background(), wire.OpBackendStats, nil, &st))
 	require.Len(t, st, 1)
 	return st[0]
 }

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/natlab/natlab/agent"
-	"github.com/natlab/natlab/chaos/droprules"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
 )
 
@@ -18,7 +17,7 @@ var dropParams = []Param{
 var dropKind = Kind{
 	Name: "drop",
 	Summary: "drop packets the NAT box forwards: a random percent, or all to and from a blackholed backend or prefix " +
-		"(rules in an nftables table of their own, " + droprules.Table + "); revert removes them",
+		"(rules in an nftables table of their own, " + wire.DropTable + "); revert removes them",
 	Params: dropParams,
 	New:    newDrop,
 }
@@ -40,7 +39,7 @@ func newDrop(host string, params map[string]any) (Fault, error) {
 var chainSeq atomic.Uint64
 
 // dropFault installs one chain of drop rules on a NAT box, through its
-// agent (see chaos/droprules), in a table apart from the NAT's own.
+// agent (see agent/droprules), in a table apart from the NAT's own.
 type dropFault struct {
 	host      string
 	percent   int
@@ -72,7 +71,7 @@ func (f *dropFault) Inject(ctx context.Context, env Env) error {
 	if _, err := needRole(env, "drop", f.host, testbed.RoleNAT); err != nil {
 		return err
 	}
-	spec := droprules.Spec{Chain: fmt.Sprintf("drop%d", chainSeq.Add(1)), Percent: f.percent}
+	spec := wire.DropRule{Chain: fmt.Sprintf("drop%d", chainSeq.Add(1)), Percent: f.percent}
 	if f.blackhole != "" {
 		p, err := resolvePrefix(env, f.blackhole, "blackhole")
 		if err != nil {
@@ -83,11 +82,11 @@ func (f *dropFault) Inject(ctx context.Context, env Env) error {
 		}
 		spec.Blackhole = p
 	}
-	if err := call(ctx, env, f.host, agent.OpDropSnapshot, nil, &f.before); err != nil {
-		return fmt.Errorf("record %s on %s: %w", droprules.Table, f.host, err)
+	if err := call(ctx, env, f.host, wire.OpDropSnapshot, nil, &f.before); err != nil {
+		return fmt.Errorf("record %s on %s: %w", wire.DropTable, f.host, err)
 	}
 	f.chain, f.injected = spec.Chain, true
-	if err := call(ctx, env, f.host, agent.OpDropInstall, spec, nil); err != nil {
+	if err := call(ctx, env, f.host, wire.OpDropInstall, spec, nil); err != nil {
 		return fmt.Errorf("install drop rules on %s: %w", f.host, err)
 	}
 	return nil
@@ -97,7 +96,7 @@ func (f *dropFault) Revert(ctx context.Context, env Env) error {
 	if !f.injected {
 		return nil
 	}
-	if err := call(ctx, env, f.host, agent.OpDropRemove, f.chain, &f.dropped); err != nil {
+	if err := call(ctx, env, f.host, wire.OpDropRemove, f.chain, &f.dropped); err != nil {
 		return fmt.Errorf("remove drop rules on %s: %w", f.host, err)
 	}
 	f.injected, f.reverted = false, true
@@ -109,11 +108,11 @@ func (f *dropFault) Verify(ctx context.Context, env Env) error {
 		return nil
 	}
 	var now string
-	if err := call(ctx, env, f.host, agent.OpDropSnapshot, nil, &now); err != nil {
-		return fmt.Errorf("verify %s on %s: %w", droprules.Table, f.host, err)
+	if err := call(ctx, env, f.host, wire.OpDropSnapshot, nil, &now); err != nil {
+		return fmt.Errorf("verify %s on %s: %w", wire.DropTable, f.host, err)
 	}
 	if now != f.before {
-		return fmt.Errorf("verify: nftables table %s on %s differs from before the inject: %s", droprules.Table, f.host, firstDiff(f.before, now))
+		return fmt.Errorf("verify: nftables table %s on %s differs from before the inject: %s", wire.DropTable, f.host, firstDiff(f.before, now))
 	}
 	return nil
 }

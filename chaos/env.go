@@ -4,7 +4,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
 )
 
@@ -18,7 +18,7 @@ type tbEnv struct {
 	tb *testbed.Testbed
 }
 
-func (e *tbEnv) Agent(host string) *agent.Conn {
+func (e *tbEnv) Agent(host string) *wire.Conn {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.tb.Agent(host)

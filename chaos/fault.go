@@ -3,7 +3,7 @@ package chaos
 import (
 	"context"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
 )
 
@@ -31,7 +31,7 @@ type Reporter interface {
 // Env is the running testbed as faults see it.
 type Env interface {
 	// Agent returns the current agent of host (a new one after a restart).
-	Agent(host string) *agent.Conn
+	Agent(host string) *wire.Conn
 	// Host returns the named host, or nil.
 	Host(host string) testbed.Host
 	// Restart starts a fresh agent in host and sets the host up again.

@@ -6,9 +6,9 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 var flushParams = []Param{
@@ -44,7 +44,7 @@ func newFlush(host string, params map[string]any) (Fault, error) {
 type flushFault struct {
 	host                string
 	origin, destination string
-	filter              natbox.FlushFilter
+	filter              natcfg.FlushFilter
 
 	before   string // nat.snapshot at inject
 	removed  int
@@ -99,11 +99,11 @@ func (f *flushFault) Inject(ctx context.Context, env Env) error {
 	if filter.Destination, err = resolvePrefix(env, f.destination, "destination"); err != nil {
 		return err
 	}
-	if err := call(ctx, env, f.host, agent.OpNATSnapshot, nil, &f.before); err != nil {
+	if err := call(ctx, env, f.host, wire.OpNATSnapshot, nil, &f.before); err != nil {
 		return fmt.Errorf("record nat rules on %s: %w", f.host, err)
 	}
 	f.injected = true
-	if err := call(ctx, env, f.host, agent.OpNATFlush, filter, &f.removed); err != nil {
+	if err := call(ctx, env, f.host, wire.OpNATFlush, filter, &f.removed); err != nil {
 		return fmt.Errorf("flush conntrack on %s: %w", f.host, err)
 	}
 	return nil
@@ -123,7 +123,7 @@ func (f *flushFault) Verify(ctx context.Context, env Env) error {
 // verifySnapshot compares the NAT's rules with a snapshot taken earlier.
 func verifySnapshot(ctx context.Context, env Env, host, before string) error {
 	var now string
-	if err := call(ctx, env, host, agent.OpNATSnapshot, nil, &now); err != nil {
+	if err := call(ctx, env, host, wire.OpNATSnapshot, nil, &now); err != nil {
 		return fmt.Errorf("verify nat rules on %s: %w", host, err)
 	}
 	if now != before {

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 var killKind = Kind{
@@ -89,19 +89,19 @@ func (f *killFault) kind() string {
 // record reads what a healthy agent of the host shows: its pid, the NAT
 // rules or the backend's servers.
 func (f *killFault) record(ctx context.Context, env Env, pid *int, rules *string, names *[]string) error {
-	var hello agent.Hello
-	if err := call(ctx, env, f.host, agent.OpPing, nil, &hello); err != nil {
+	var hello wire.Hello
+	if err := call(ctx, env, f.host, wire.OpPing, nil, &hello); err != nil {
 		return fmt.Errorf("ping: %w", err)
 	}
 	*pid = hello.PID
 	switch f.role {
 	case testbed.RoleNAT:
-		if err := call(ctx, env, f.host, agent.OpNATSnapshot, nil, rules); err != nil {
+		if err := call(ctx, env, f.host, wire.OpNATSnapshot, nil, rules); err != nil {
 			return err
 		}
 	case testbed.RoleBackend:
-		var st []servers.Stats
-		if err := call(ctx, env, f.host, agent.OpBackendStats, nil, &st); err != nil {
+		var st []service.Stats
+		if err := call(ctx, env, f.host, wire.OpBackendStats, nil, &st); err != nil {
 			return err
 		}
 		*names = (*names)[:0]

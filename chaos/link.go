@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
 )
 
@@ -35,7 +35,7 @@ type linkFault struct {
 	host  string
 	iface string // "" until resolved: the host's main interface
 
-	before   *agent.LinkState
+	before   *wire.LinkState
 	injected bool
 }
 
@@ -65,13 +65,13 @@ func (f *linkFault) Inject(ctx context.Context, env Env) error {
 	if f.iface != want {
 		return fmt.Errorf("link: interface %q on %s %s: only %s can go down and come back intact (other interfaces carry static routes the kernel removes on down)", f.iface, role, f.host, want)
 	}
-	var st agent.LinkState
-	if err := call(ctx, env, f.host, agent.OpLinkGet, f.iface, &st); err != nil {
+	var st wire.LinkState
+	if err := call(ctx, env, f.host, wire.OpLinkGet, f.iface, &st); err != nil {
 		return fmt.Errorf("record link %s on %s: %w", f.iface, f.host, err)
 	}
 	f.before = &st
 	f.injected = true
-	if err := call(ctx, env, f.host, agent.OpLinkSet, agent.LinkState{Interface: f.iface, Up: false}, nil); err != nil {
+	if err := call(ctx, env, f.host, wire.OpLinkSet, wire.LinkState{Interface: f.iface, Up: false}, nil); err != nil {
 		return fmt.Errorf("take %s down on %s: %w", f.iface, f.host, err)
 	}
 	return nil
@@ -81,7 +81,7 @@ func (f *linkFault) Revert(ctx context.Context, env Env) error {
 	if !f.injected {
 		return nil
 	}
-	if err := call(ctx, env, f.host, agent.OpLinkSet, *f.before, nil); err != nil {
+	if err := call(ctx, env, f.host, wire.OpLinkSet, *f.before, nil); err != nil {
 		return fmt.Errorf("restore %s on %s: %w", f.iface, f.host, err)
 	}
 	// The agent answers once the link carries traffic again.
@@ -93,8 +93,8 @@ func (f *linkFault) Verify(ctx context.Context, env Env) error {
 	if f.before == nil {
 		return nil
 	}
-	var st agent.LinkState
-	if err := call(ctx, env, f.host, agent.OpLinkGet, f.iface, &st); err != nil {
+	var st wire.LinkState
+	if err := call(ctx, env, f.host, wire.OpLinkGet, f.iface, &st); err != nil {
 		return fmt.Errorf("verify link %s on %s: %w", f.iface, f.host, err)
 	}
 	if st.Up != f.before.Up {

@@ -7,11 +7,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
@@ -46,7 +46,7 @@ func target(t testing.TB, env chaos.Env, backend string, port uint16) string {
 	return tt.Target(t, env.Layout(), backend, port)
 }
 
-func natMetrics(t testing.TB, env chaos.Env, nat string) natbox.Metrics {
+func natMetrics(t testing.TB, env chaos.Env, nat string) natcfg.Metrics {
 	t.Helper()
 	return tt.NATMetrics(t, env, nat)
 }
@@ -54,13 +54,13 @@ func natMetrics(t testing.TB, env chaos.Env, nat string) natbox.Metrics {
 func sysctl(t testing.TB, env chaos.Env, host, key string) string {
 	t.Helper()
 	var got map[string]string
-	require.NoError(t, env.Agent(host).Call(context.Background(), agent.OpSysctlGet, []string{key}, &got))
+	require.NoError(t, env.Agent(host).Call(context.Background(), wire.OpSysctlGet, []string{key}, &got))
 	return got[key]
 }
 
 func setSysctl(t testing.TB, env chaos.Env, host, key, value string) {
 	t.Helper()
-	require.NoError(t, env.Agent(host).Call(context.Background(), agent.OpSysctlSet, []natbox.Sysctl{{Key: key, Value: value}}, nil))
+	require.NoError(t, env.Agent(host).Call(context.Background(), wire.OpSysctlSet, []natcfg.Sysctl{{Key: key, Value: value}}, nil))
 }
 
 func newFault(t testing.TB, kind, host string, params map[string]any) chaos.Fault {

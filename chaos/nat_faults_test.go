@@ -8,11 +8,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
@@ -22,7 +22,7 @@ import (
 // are reset; new connections succeed. The flush reports what it removed.
 func TestConntrackFlushResetsPooledConnections(t *testing.T) {
 	t.Parallel()
-	_, env := up(t, oneNAT(testbed.NATSpec{Ports: natbox.PortRange{First: 1024, Last: 1087}}))
+	_, env := up(t, oneNAT(testbed.NATSpec{Ports: natcfg.PortRange{First: 1024, Last: 1087}}))
 	require.Equal(t, "1", sysctl(t, env, "nat", "net.netfilter.nf_conntrack_tcp_loose"))
 	plan := loadgen.Plan{
 		Target:         target(t, env, "api", 8080),
@@ -59,14 +59,14 @@ func TestConntrackFlushResetsPooledConnections(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, f.Verify(ctx, env))
 	cfg := natCfg(t, env)
-	cfg.PortSelection = natbox.PortSelectionRandom
-	require.NoError(t, env.Agent("nat").Call(ctx, agent.OpNATApply, cfg, nil))
+	cfg.PortSelection = natcfg.PortSelectionRandom
+	require.NoError(t, env.Agent("nat").Call(ctx, wire.OpNATApply, cfg, nil))
 	err := f.Verify(ctx, env)
 	require.Error(t, err, "Verify must see the NAT rules changed")
 	assert.Contains(t, err.Error(), "nat rules on nat differ")
 }
 
-func natCfg(t testing.TB, env chaos.Env) natbox.Config {
+func natCfg(t testing.TB, env chaos.Env) natcfg.Config {
 	t.Helper()
 	cfg, err := testbed.NATConfig(env.Spec(), env.Layout(), "nat")
 	require.NoError(t, err)
@@ -78,7 +78,7 @@ func natCfg(t testing.TB, env chaos.Env) natbox.Config {
 // and allocation failures rise; growing it back ends the failures.
 func TestSNATShrinkAndGrow(t *testing.T) {
 	t.Parallel()
-	_, env := up(t, oneNAT(testbed.NATSpec{Ports: natbox.PortRange{First: 1024, Last: 2047}}))
+	_, env := up(t, oneNAT(testbed.NATSpec{Ports: natcfg.PortRange{First: 1024, Last: 2047}}))
 	tgt := target(t, env, "api", 8080)
 	hold := func(n int, d time.Duration) loadgen.Plan {
 		return loadgen.Plan{Target: tgt, Strategy: loadgen.Strategy{Kind: loadgen.KindTCP},
@@ -122,8 +122,8 @@ func TestSNATShrinkAndGrow(t *testing.T) {
 	assert.Zero(t, held.Lost, "a live pool change leaves established flows alone")
 
 	cfg := natCfg(t, env)
-	cfg.Pools[0].Ports = natbox.PortRange{First: 1024, Last: 1500}
-	require.NoError(t, env.Agent("nat").Call(ctx, agent.OpNATApply, cfg, nil))
+	cfg.Pools[0].Ports = natcfg.PortRange{First: 1024, Last: 1500}
+	require.NoError(t, env.Agent("nat").Call(ctx, wire.OpNATApply, cfg, nil))
 	require.Error(t, f.Verify(ctx, env), "Verify must see the port range changed behind its back")
 }
 
@@ -215,11 +215,11 @@ func TestLinkDownOnNAT(t *testing.T) {
 	c = load(t, env, "client", plan).Total.Counts
 	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), pretty(c))
 
-	require.NoError(t, env.Agent("nat").Call(ctx, agent.OpLinkSet, agent.LinkState{Interface: "wan0"}, nil))
+	require.NoError(t, env.Agent("nat").Call(ctx, wire.OpLinkSet, wire.LinkState{Interface: "wan0"}, nil))
 	err := f.Verify(ctx, env)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "wan0 on nat is up=false, was up=true")
-	require.NoError(t, env.Agent("nat").Call(ctx, agent.OpLinkSet, agent.LinkState{Interface: "wan0", Up: true}, nil))
+	require.NoError(t, env.Agent("nat").Call(ctx, wire.OpLinkSet, wire.LinkState{Interface: "wan0", Up: true}, nil))
 
 	_, err = chaos.New("link", "client", nil)
 	require.NoError(t, err)

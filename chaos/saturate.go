@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 var saturateParams = []Param{
@@ -44,7 +44,7 @@ type saturateFault struct {
 	latency time.Duration
 	server  string
 
-	before   map[string]agent.Saturation // per registrar server
+	before   map[string]wire.Saturation // per registrar server
 	injected bool
 }
 
@@ -53,19 +53,19 @@ func (f *saturateFault) Describe() string {
 }
 
 // registrars reads the dependency settings of the targeted servers.
-func (f *saturateFault) registrars(ctx context.Context, env Env) (map[string]agent.Saturation, error) {
-	var st []servers.Stats
-	if err := call(ctx, env, f.host, agent.OpBackendStats, nil, &st); err != nil {
+func (f *saturateFault) registrars(ctx context.Context, env Env) (map[string]wire.Saturation, error) {
+	var st []service.Stats
+	if err := call(ctx, env, f.host, wire.OpBackendStats, nil, &st); err != nil {
 		return nil, err
 	}
-	out := map[string]agent.Saturation{}
+	out := map[string]wire.Saturation{}
 	var names []string
 	for _, s := range st {
 		names = append(names, s.Name)
-		if s.Protocol != servers.Registrar || (f.server != "" && s.Name != f.server) {
+		if s.Protocol != service.Registrar || (f.server != "" && s.Name != f.server) {
 			continue
 		}
-		out[s.Name] = agent.Saturation{Limit: s.Dependency.Limit, Latency: s.Dependency.Latency.String()}
+		out[s.Name] = wire.Saturation{Limit: s.Dependency.Limit, Latency: s.Dependency.Latency.String()}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("saturate: no registrar server %q on %s (servers: %v); only the registrar has a dependency", f.server, f.host, names)
@@ -84,8 +84,8 @@ func (f *saturateFault) Inject(ctx context.Context, env Env) error {
 	f.before = before
 	f.injected = true
 	for name := range before {
-		c := agent.BackendControl{Server: name, Saturate: &agent.Saturation{Limit: f.limit, Latency: f.latency.String()}}
-		if err := call(ctx, env, f.host, agent.OpBackendControl, c, nil); err != nil {
+		c := wire.BackendControl{Server: name, Saturate: &wire.Saturation{Limit: f.limit, Latency: f.latency.String()}}
+		if err := call(ctx, env, f.host, wire.OpBackendControl, c, nil); err != nil {
 			return fmt.Errorf("saturate %s on %s: %w", name, f.host, err)
 		}
 	}
@@ -98,8 +98,8 @@ func (f *saturateFault) Revert(ctx context.Context, env Env) error {
 	}
 	var errs []error
 	for name, s := range f.before {
-		c := agent.BackendControl{Server: name, Saturate: &s}
-		if err := call(ctx, env, f.host, agent.OpBackendControl, c, nil); err != nil {
+		c := wire.BackendControl{Server: name, Saturate: &s}
+		if err := call(ctx, env, f.host, wire.OpBackendControl, c, nil); err != nil {
 			errs = append(errs, fmt.Errorf("lift saturation of %s on %s: %w", name, f.host, err))
 		}
 	}

@@ -3,13 +3,12 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 
-	"net/netip"
-
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 var snatParams = []Param{
@@ -31,7 +30,7 @@ func newSNAT(host string, params map[string]any) (Fault, error) {
 	r := newReader(params, snatParams)
 	f := &snatFault{host: host}
 	if s, ok := r.str("ports"); ok {
-		pr, err := natbox.ParsePortRange(s)
+		pr, err := natcfg.ParsePortRange(s)
 		if err != nil {
 			r.errorf("ports: %w", err)
 		} else {
@@ -45,9 +44,9 @@ func newSNAT(host string, params map[string]any) (Fault, error) {
 		f.split = s
 	}
 	if s, ok := r.oneOf("port_selection", "default", "random", "fully-random"); ok {
-		ps := natbox.PortSelection(s)
+		ps := natcfg.PortSelection(s)
 		if s == "default" {
-			ps = natbox.PortSelectionDefault
+			ps = natcfg.PortSelectionDefault
 		}
 		f.selection = &ps
 	}
@@ -65,12 +64,12 @@ func newSNAT(host string, params map[string]any) (Fault, error) {
 // should not overlap: the first revert would undo both.
 type snatFault struct {
 	host      string
-	ports     *natbox.PortRange
+	ports     *natcfg.PortRange
 	ips       int
 	split     string
-	selection *natbox.PortSelection
+	selection *natcfg.PortSelection
 
-	base     natbox.Config // the config reverted to
+	base     natcfg.Config // the config reverted to
 	before   string        // nat.snapshot at inject
 	injected bool
 }
@@ -97,9 +96,9 @@ func (f *snatFault) Describe() string {
 }
 
 // changed returns base with the fault's changes.
-func (f *snatFault) changed(env Env, base natbox.Config) (natbox.Config, error) {
+func (f *snatFault) changed(env Env, base natcfg.Config) (natcfg.Config, error) {
 	cfg := base
-	cfg.Pools = make([]natbox.Pool, len(base.Pools))
+	cfg.Pools = make([]natcfg.Pool, len(base.Pools))
 	copy(cfg.Pools, base.Pools)
 	nl, _ := env.Layout().NAT(f.host)
 	if f.split != "" {
@@ -115,7 +114,7 @@ func (f *snatFault) changed(env Env, base natbox.Config) (natbox.Config, error) 
 		ports := cfg.Pools[0].Ports
 		cfg.Pools = nil
 		for _, b := range blocks {
-			cfg.Pools = append(cfg.Pools, natbox.Pool{Name: b.Name, Sources: []netip.Prefix{b.Prefix}, Ports: ports})
+			cfg.Pools = append(cfg.Pools, natcfg.Pool{Name: b.Name, Sources: []netip.Prefix{b.Prefix}, Ports: ports})
 		}
 		for i, ip := range nl.IPs {
 			p := &cfg.Pools[i%len(blocks)]
@@ -157,12 +156,12 @@ func (f *snatFault) Inject(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	if err := call(ctx, env, f.host, agent.OpNATSnapshot, nil, &f.before); err != nil {
+	if err := call(ctx, env, f.host, wire.OpNATSnapshot, nil, &f.before); err != nil {
 		return fmt.Errorf("record nat rules on %s: %w", f.host, err)
 	}
 	f.base = base
 	f.injected = true
-	if err := call(ctx, env, f.host, agent.OpNATApply, cfg, nil); err != nil {
+	if err := call(ctx, env, f.host, wire.OpNATApply, cfg, nil); err != nil {
 		return fmt.Errorf("apply changed snat on %s: %w", f.host, err)
 	}
 	return nil
@@ -172,7 +171,7 @@ func (f *snatFault) Revert(ctx context.Context, env Env) error {
 	if !f.injected {
 		return nil
 	}
-	if err := call(ctx, env, f.host, agent.OpNATApply, f.base, nil); err != nil {
+	if err := call(ctx, env, f.host, wire.OpNATApply, f.base, nil); err != nil {
 		return fmt.Errorf("re-apply snat config on %s: %w", f.host, err)
 	}
 	f.injected = false

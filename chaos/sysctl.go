@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/natlab/natlab/agent"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 var sysctlParams = []Param{
@@ -26,7 +26,7 @@ var sysctlKind = Kind{
 
 func newSysctl(host string, params map[string]any) (Fault, error) {
 	r := newReader(params, sysctlParams)
-	var sets []natbox.Sysctl
+	var sets []natcfg.Sysctl
 	source := ""
 	if r.has("set") == r.has("file") {
 		r.errorf("give either set: {key: value} or file: path.conf, not both or neither")
@@ -46,7 +46,7 @@ func newSysctl(host string, params map[string]any) (Fault, error) {
 				r.errorf("set: %s: %w", k, err)
 				continue
 			}
-			sets = append(sets, natbox.Sysctl{Key: k, Value: v})
+			sets = append(sets, natcfg.Sysctl{Key: k, Value: v})
 		}
 	}
 	if path, ok := r.str("file"); ok {
@@ -54,7 +54,7 @@ func newSysctl(host string, params map[string]any) (Fault, error) {
 		if err != nil {
 			r.errorf("file: %w", err)
 		} else {
-			parsed, err := natbox.ParseSysctlConf(f, path)
+			parsed, err := natcfg.ParseSysctlConf(f, path)
 			_ = f.Close()
 			if err != nil {
 				r.errorf("file: %w", err)
@@ -94,11 +94,11 @@ func checkSysctlKey(key string) error {
 // sysctlFault sets sysctls and restores them.
 type sysctlFault struct {
 	host   string
-	sets   []natbox.Sysctl
+	sets   []natcfg.Sysctl
 	source string // file name, "" for set:
 
 	// before holds the values read at inject, in the order they were read.
-	before   []natbox.Sysctl
+	before   []natcfg.Sysctl
 	injected bool
 }
 
@@ -122,7 +122,7 @@ func (f *sysctlFault) Inject(ctx context.Context, env Env) error {
 		return err
 	}
 	seen := map[string]bool{}
-	var before []natbox.Sysctl
+	var before []natcfg.Sysctl
 	for _, s := range f.sets {
 		if seen[s.Key] {
 			continue
@@ -135,11 +135,11 @@ func (f *sysctlFault) Inject(ctx context.Context, env Env) error {
 			}
 			return fmt.Errorf("record sysctls on %s: %w", f.host, err)
 		}
-		before = append(before, natbox.Sysctl{Key: s.Key, Value: v})
+		before = append(before, natcfg.Sysctl{Key: s.Key, Value: v})
 	}
 	f.before = before
 	f.injected = true
-	if err := call(ctx, env, f.host, agent.OpSysctlSet, f.sets, nil); err != nil {
+	if err := call(ctx, env, f.host, wire.OpSysctlSet, f.sets, nil); err != nil {
 		return fmt.Errorf("set sysctls on %s: %w", f.host, err)
 	}
 	return nil
@@ -149,11 +149,11 @@ func (f *sysctlFault) Revert(ctx context.Context, env Env) error {
 	if !f.injected {
 		return nil
 	}
-	restore := make([]natbox.Sysctl, 0, len(f.before))
+	restore := make([]natcfg.Sysctl, 0, len(f.before))
 	for i := len(f.before) - 1; i >= 0; i-- {
 		restore = append(restore, f.before[i])
 	}
-	if err := call(ctx, env, f.host, agent.OpSysctlSet, restore, nil); err != nil {
+	if err := call(ctx, env, f.host, wire.OpSysctlSet, restore, nil); err != nil {
 		return fmt.Errorf("restore sysctls on %s: %w", f.host, err)
 	}
 	f.injected = false
@@ -177,7 +177,7 @@ func (f *sysctlFault) Verify(ctx context.Context, env Env) error {
 
 func getSysctl(ctx context.Context, env Env, host, key string) (string, error) {
 	var got map[string]string
-	if err := call(ctx, env, host, agent.OpSysctlGet, []string{key}, &got); err != nil {
+	if err := call(ctx, env, host, wire.OpSysctlGet, []string{key}, &got); err != nil {
 		return "", err
 	}
 	v, ok := got[key]

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 // ctTimeouts maps the short names a scenario uses to the conntrack
@@ -62,7 +62,7 @@ func newTimeouts(host string, params map[string]any) (Fault, error) {
 	if len(names) == 0 {
 		r.errorf("no timeout given, set at least one of: %s", strings.Join(paramNames(timeoutsParams), ", "))
 	}
-	var sets []natbox.Sysctl
+	var sets []natcfg.Sysctl
 	for _, n := range names {
 		d, ok := r.duration(n, time.Second)
 		if !ok {
@@ -72,7 +72,7 @@ func newTimeouts(host string, params map[string]any) (Fault, error) {
 			r.errorf("%s: %s is not a whole number of seconds (the kernel counts seconds)", n, d)
 			continue
 		}
-		sets = append(sets, natbox.Sysctl{Key: "net.netfilter." + ctTimeouts[n], Value: fmt.Sprint(int64(d / time.Second))})
+		sets = append(sets, natcfg.Sysctl{Key: "net.netfilter." + ctTimeouts[n], Value: fmt.Sprint(int64(d / time.Second))})
 	}
 	if err := r.done(); err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
 )
 
@@ -32,11 +32,11 @@ type host struct {
 	role  testbed.Role
 	id    string // container id
 	dir   string // runtime dir on this machine, /run/natlab in the container
-	setup agent.NetSetup
+	setup wire.NetSetup
 
 	mu    sync.Mutex
-	main  *agent.Conn // the entrypoint agent, nil until started
-	next  int         // number of the next extra agent's socket
+	main  *wire.Conn // the entrypoint agent, nil until started
+	next  int        // number of the next extra agent's socket
 	conns []net.Conn
 }
 
@@ -52,7 +52,7 @@ func (h *host) ContainerID() string { return h.id }
 // (the first time, or after Kill) and applies the host's network plan, as
 // the container's network namespace is new; otherwise it runs one more
 // agent in the container with docker exec.
-func (h *host) StartAgent(ctx context.Context, onEvent func(agent.Event)) (*agent.Conn, error) {
+func (h *host) StartAgent(ctx context.Context, onEvent func(wire.Event)) (*wire.Conn, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.main == nil || isDone(h.main) {
@@ -66,7 +66,7 @@ func (h *host) StartAgent(ctx context.Context, onEvent func(agent.Event)) (*agen
 	return h.startExtra(ctx, onEvent)
 }
 
-func (h *host) startMain(ctx context.Context, onEvent func(agent.Event)) (*agent.Conn, error) {
+func (h *host) startMain(ctx context.Context, onEvent func(wire.Event)) (*wire.Conn, error) {
 	cli := h.b.cli
 	// An entrypoint agent whose runner connection ended is on its way out;
 	// make sure the container is down before starting it again.
@@ -84,7 +84,7 @@ func (h *host) startMain(ctx context.Context, onEvent func(agent.Event)) (*agent
 	go h.followLogs(since)
 	conn, err := h.connect(ctx, sock, onEvent)
 	if err == nil {
-		if err = conn.Call(ctx, agent.OpNetSetup, h.setup, nil); err != nil {
+		if err = conn.Call(ctx, wire.OpNetSetup, h.setup, nil); err != nil {
 			err = fmt.Errorf("%s: network setup: %w", h.name, err)
 		}
 	}
@@ -95,7 +95,7 @@ func (h *host) startMain(ctx context.Context, onEvent func(agent.Event)) (*agent
 }
 
 // startExtra runs `natlab agent ... --listen` in the running container.
-func (h *host) startExtra(ctx context.Context, onEvent func(agent.Event)) (*agent.Conn, error) {
+func (h *host) startExtra(ctx context.Context, onEvent func(wire.Event)) (*wire.Conn, error) {
 	cli := h.b.cli
 	h.next++
 	name := "agent-" + strconv.Itoa(h.next) + ".sock"
@@ -120,7 +120,7 @@ func (h *host) startExtra(ctx context.Context, onEvent func(agent.Event)) (*agen
 }
 
 // connect dials an agent's socket until it answers, and pings it.
-func (h *host) connect(ctx context.Context, sock string, onEvent func(agent.Event)) (*agent.Conn, error) {
+func (h *host) connect(ctx context.Context, sock string, onEvent func(wire.Event)) (*wire.Conn, error) {
 	deadline := time.Now().Add(dialWait)
 	var c net.Conn
 	var err error
@@ -136,8 +136,8 @@ func (h *host) connect(ctx context.Context, sock string, onEvent func(agent.Even
 		time.Sleep(20 * time.Millisecond)
 	}
 	h.conns = append(h.conns, c)
-	conn := agent.NewConn(h.name, c, c, onEvent)
-	if err := conn.Call(ctx, agent.OpPing, nil, nil); err != nil {
+	conn := wire.NewConn(h.name, c, c, onEvent)
+	if err := conn.Call(ctx, wire.OpPing, nil, nil); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("%s: agent did not answer: %w", h.name, err)
 	}
@@ -205,7 +205,7 @@ func (h *host) stop(ctx context.Context) error {
 	return nil
 }
 
-func isDone(c *agent.Conn) bool {
+func isDone(c *wire.Conn) bool {
 	select {
 	case <-c.Done():
 		return true

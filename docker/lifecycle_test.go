@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
@@ -127,13 +127,13 @@ func TestKillAndRestartBackend(t *testing.T) {
 	first := tb.Agent("api")
 	extra, err := h.StartAgent(ctx, nil)
 	require.NoError(t, err)
-	var a, b agent.Hello
-	require.NoError(t, first.Call(ctx, agent.OpPing, nil, &a))
-	require.NoError(t, extra.Call(ctx, agent.OpPing, nil, &b))
+	var a, b wire.Hello
+	require.NoError(t, first.Call(ctx, wire.OpPing, nil, &a))
+	require.NoError(t, extra.Call(ctx, wire.OpPing, nil, &b))
 	assert.NotEqual(t, a.PID, b.PID, "the second agent is another process")
 
 	require.NoError(t, h.Kill())
-	for _, c := range []*agent.Conn{first, extra} {
+	for _, c := range []*wire.Conn{first, extra} {
 		select {
 		case <-c.Done():
 		case <-time.After(10 * time.Second):

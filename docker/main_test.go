@@ -9,11 +9,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
@@ -103,9 +103,9 @@ func target(t testing.TB, tb *testbed.Testbed, backend string, port uint16) stri
 	return tt.Target(t, tb.Run.Layout, backend, port)
 }
 
-func backendStats(t testing.TB, conn *agent.Conn) []servers.Stats {
+func backendStats(t testing.TB, conn *wire.Conn) []service.Stats {
 	t.Helper()
-	var st []servers.Stats
-	require.NoError(t, conn.Call(context.Background(), agent.OpBackendStats, nil, &st))
+	var st []service.Stats
+	require.NoError(t, conn.Call(context.Background(), wire.OpBackendStats, nil, &st))
 	return st
 }

@@ -8,14 +8,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/natcfg"
+	"github.com/natlab/natlab/testbed/service"
 )
 
-var ports256 = natbox.PortRange{First: 1024, Last: 1279}
+var ports256 = natcfg.PortRange{First: 1024, Last: 1279}
 
 // exhaustSpec is 1 NAT (1 IP, 256 ports), 1 client with 10 addresses and
 // one TCP echo backend.
@@ -23,7 +23,7 @@ func exhaustSpec() testbed.Spec {
 	return testbed.Spec{
 		NATs:     []testbed.NATSpec{{IPs: 1, Ports: ports256}},
 		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 10}},
-		Backends: []testbed.BackendSpec{{Name: "api", Protocol: servers.TCPEcho, Port: 8080}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080}},
 	}
 }
 
@@ -54,9 +54,9 @@ func TestPortExhaustionInContainers(t *testing.T) {
 	assert.Equal(t, uint64(256), st.Accepted)
 }
 
-func natMetrics(t testing.TB, tb *testbed.Testbed) natbox.Metrics {
+func natMetrics(t testing.TB, tb *testbed.Testbed) natcfg.Metrics {
 	t.Helper()
-	var m natbox.Metrics
-	require.NoError(t, tb.Agent("nat").Call(context.Background(), agent.OpNATMetrics, nil, &m))
+	var m natcfg.Metrics
+	require.NoError(t, tb.Agent("nat").Call(context.Background(), wire.OpNATMetrics, nil, &m))
 	return m
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
 )
 
@@ -30,7 +30,7 @@ type hostPlan struct {
 	Name     string
 	Role     testbed.Role
 	Networks []attach
-	Setup    agent.NetSetup
+	Setup    wire.NetSetup
 }
 
 // planRun turns a Layout into docker networks and containers with the same
@@ -64,8 +64,8 @@ func planRun(l *testbed.Layout) ([]netPlan, []hostPlan, error) {
 		if len(n.IPs) == 0 {
 			return nil, nil, fmt.Errorf("docker plan: nat %s has no NAT IP", n.Name)
 		}
-		h := hostPlan{Name: n.Name, Role: testbed.RoleNAT, Setup: agent.NetSetup{DropDefault: true}}
-		wan := agent.LinkPlan{Has: n.IPs[0], Rename: testbed.WANInterface}
+		h := hostPlan{Name: n.Name, Role: testbed.RoleNAT, Setup: wire.NetSetup{DropDefault: true}}
+		wan := wire.LinkPlan{Has: n.IPs[0], Rename: testbed.WANInterface}
 		for i, ip := range n.IPs {
 			if err := take(wanNet, ip, n.Name); err != nil {
 				return nil, nil, err
@@ -84,10 +84,10 @@ func planRun(l *testbed.Layout) ([]netPlan, []hostPlan, error) {
 				return nil, nil, err
 			}
 			h.Networks = append(h.Networks, attach{Net: b.LAN, IP: b.Gateway})
-			h.Setup.Links = append(h.Setup.Links, agent.LinkPlan{Has: b.Gateway, Rename: b.LAN})
+			h.Setup.Links = append(h.Setup.Links, wire.LinkPlan{Has: b.Gateway, Rename: b.LAN})
 			for _, c := range l.Hosts {
 				if c.Block == b.Name {
-					h.Setup.Routes = append(h.Setup.Routes, agent.RoutePlan{Dst: c.Prefix, Via: c.Link})
+					h.Setup.Routes = append(h.Setup.Routes, wire.RoutePlan{Dst: c.Prefix, Via: c.Link})
 				}
 			}
 		}
@@ -101,7 +101,7 @@ func planRun(l *testbed.Layout) ([]netPlan, []hostPlan, error) {
 		if err := take(b.LAN, c.Link, c.Name); err != nil {
 			return nil, nil, err
 		}
-		lp := agent.LinkPlan{Has: c.Link, Rename: "eth0"}
+		lp := wire.LinkPlan{Has: c.Link, Rename: "eth0"}
 		for _, s := range c.Sources {
 			lp.Addrs = append(lp.Addrs, netip.PrefixFrom(s, 32))
 		}
@@ -109,10 +109,10 @@ func planRun(l *testbed.Layout) ([]netPlan, []hostPlan, error) {
 			Name:     c.Name,
 			Role:     testbed.RoleClient,
 			Networks: []attach{{Net: b.LAN, IP: c.Link}},
-			Setup: agent.NetSetup{
+			Setup: wire.NetSetup{
 				DropDefault: true,
-				Links:       []agent.LinkPlan{lp},
-				Routes:      []agent.RoutePlan{{Via: b.Gateway}},
+				Links:       []wire.LinkPlan{lp},
+				Routes:      []wire.RoutePlan{{Via: b.Gateway}},
 			},
 		})
 	}
@@ -124,7 +124,7 @@ func planRun(l *testbed.Layout) ([]netPlan, []hostPlan, error) {
 			Name:     be.Name,
 			Role:     testbed.RoleBackend,
 			Networks: []attach{{Net: wanNet, IP: be.Addr}},
-			Setup:    agent.NetSetup{DropDefault: true, Links: []agent.LinkPlan{{Has: be.Addr, Rename: "eth0"}}},
+			Setup:    wire.NetSetup{DropDefault: true, Links: []wire.LinkPlan{{Has: be.Addr, Rename: "eth0"}}},
 		})
 	}
 	for _, n := range nets {

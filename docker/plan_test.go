@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
 )
 
@@ -59,17 +59,17 @@ func TestPlanMirrorsNetnsTopology(t *testing.T) {
 	ips := l.NATs[0].IPs
 	assert.Equal(t, []attach{{wanNet, ips[0]}, {b.LAN, b.Gateway}}, nat.Networks)
 	assert.True(t, nat.Setup.DropDefault)
-	assert.Equal(t, []agent.LinkPlan{
+	assert.Equal(t, []wire.LinkPlan{
 		{Has: ips[0], Rename: testbed.WANInterface, Addrs: []netip.Prefix{netip.PrefixFrom(ips[1], 24), netip.PrefixFrom(ips[2], 24)}},
 		{Has: b.Gateway, Rename: b.LAN},
 	}, nat.Setup.Links)
 	require.Len(t, nat.Setup.Routes, 2)
 	for i, c := range l.Hosts {
-		assert.Equal(t, agent.RoutePlan{Dst: c.Prefix, Via: c.Link}, nat.Setup.Routes[i])
+		assert.Equal(t, wire.RoutePlan{Dst: c.Prefix, Via: c.Link}, nat.Setup.Routes[i])
 		cp := byName[c.Name]
 		assert.Equal(t, []attach{{b.LAN, c.Link}}, cp.Networks)
 		assert.Len(t, cp.Setup.Links[0].Addrs, len(c.Sources))
-		assert.Equal(t, []agent.RoutePlan{{Via: b.Gateway}}, cp.Setup.Routes, "clients leave through the NAT")
+		assert.Equal(t, []wire.RoutePlan{{Via: b.Gateway}}, cp.Setup.Routes, "clients leave through the NAT")
 	}
 	assert.Equal(t, []attach{{wanNet, l.Backends[0].Addr}}, byName["api"].Networks)
 	assert.True(t, byName["api"].Setup.DropDefault)

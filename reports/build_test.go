@@ -4,8 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/natlab/natlab/loadgen"
 	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/loadgen"
 )
 
 func TestTotalsOf(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 var (
@@ -28,25 +28,25 @@ var (
 )
 
 // strategyFor is the strategy that speaks each backend protocol.
-var strategyFor = map[servers.Protocol]string{
-	servers.TCPEcho:   loadgen.KindTCP,
-	servers.HTTP1:     loadgen.KindHTTP1,
-	servers.H2C:       loadgen.KindH2C,
-	servers.UDPEcho:   loadgen.KindUDP,
-	servers.Registrar: loadgen.KindHTTP1,
+var strategyFor = map[service.Protocol]string{
+	service.TCPEcho:   loadgen.KindTCP,
+	service.HTTP1:     loadgen.KindHTTP1,
+	service.H2C:       loadgen.KindH2C,
+	service.UDPEcho:   loadgen.KindUDP,
+	service.Registrar: loadgen.KindHTTP1,
 }
 
 // speaks reports whether a strategy can talk to a listener of protocol p.
-func speaks(strategy string, p servers.Protocol) bool {
+func speaks(strategy string, p service.Protocol) bool {
 	switch strategy {
 	case loadgen.KindTCP:
-		return p == servers.TCPEcho
+		return p == service.TCPEcho
 	case loadgen.KindHTTP1:
-		return p == servers.HTTP1 || p == servers.H2C || p == servers.Registrar
+		return p == service.HTTP1 || p == service.H2C || p == service.Registrar
 	case loadgen.KindH2C:
-		return p == servers.H2C
+		return p == service.H2C
 	case loadgen.KindUDP:
-		return p == servers.UDPEcho
+		return p == service.UDPEcho
 	}
 	return false
 }
@@ -195,7 +195,7 @@ func (p *parser) target(m *mapping, l *LoadSpec, spec *testbed.Spec) {
 		}
 	}
 	l.Target, l.Port = b.Name, port
-	var proto servers.Protocol
+	var proto service.Protocol
 	var ports []string
 	for _, li := range append([]testbed.BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...) {
 		ports = append(ports, fmt.Sprintf("%d (%s)", li.Port, li.Protocol))

@@ -12,8 +12,8 @@ import (
 
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/natcfg"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 func TestParseFull(t *testing.T) {
@@ -28,17 +28,17 @@ func TestParseFull(t *testing.T) {
 	nat := s.Testbed.NATs[0]
 	assert.Equal(t, "edge", nat.Name)
 	assert.Equal(t, 3, nat.IPs)
-	assert.Equal(t, natbox.PortRange{First: 1024, Last: 1279}, nat.Ports)
+	assert.Equal(t, natcfg.PortRange{First: 1024, Last: 1279}, nat.Ports)
 	assert.Equal(t, testbed.ModeManaged, nat.Mode)
 	assert.Equal(t, 30*time.Second, nat.Hold)
-	assert.Equal(t, natbox.PortSelectionFullyRandom, nat.PortSelection)
+	assert.Equal(t, natcfg.PortSelectionFullyRandom, nat.PortSelection)
 	assert.Equal(t, testbed.AllocShared, nat.Allocation)
 	assert.Equal(t, []testbed.PoolSpec{
 		{Name: "web-pool", IPs: 2, Blocks: []string{"web"}},
 		{Name: "batch-pool", IPs: 1, Blocks: []string{"batch"}},
 	}, nat.Pools)
 	// The file's sysctls come first, so the inline ones win when applied in order.
-	assert.Equal(t, []natbox.Sysctl{
+	assert.Equal(t, []natcfg.Sysctl{
 		{Key: "net.netfilter.nf_conntrack_tcp_timeout_time_wait", Value: "120", Line: 2},
 		{Key: "net.netfilter.nf_conntrack_udp_timeout", Value: "30", Line: 3, IgnoreError: true},
 		{Key: "net.netfilter.nf_conntrack_tcp_loose", Value: "0", Line: 14},
@@ -49,8 +49,8 @@ func TestParseFull(t *testing.T) {
 		{Name: "batch1", Block: "batch", Addresses: 1},
 	}, s.Testbed.Clients)
 	assert.Equal(t, []testbed.BackendSpec{
-		{Name: "api", Protocol: servers.HTTP1, Port: 8080, Extra: []testbed.BackendListener{{Protocol: servers.UDPEcho, Port: 5353}}},
-		{Name: "reg", Protocol: servers.Registrar, Port: 9000},
+		{Name: "api", Protocol: service.HTTP1, Port: 8080, Extra: []testbed.BackendListener{{Protocol: service.UDPEcho, Port: 5353}}},
+		{Name: "reg", Protocol: service.Registrar, Port: 9000},
 	}, s.Testbed.Backends)
 
 	require.Len(t, s.Phases, 4)
@@ -125,7 +125,7 @@ func TestParseDefaults(t *testing.T) {
 	nat := s.Testbed.NATs[0]
 	assert.Equal(t, "nat", nat.Name)
 	assert.Equal(t, testbed.ModeLinux, nat.Mode)
-	assert.Equal(t, natbox.PortRange{First: 1024, Last: 65535}, nat.Ports)
+	assert.Equal(t, natcfg.PortRange{First: 1024, Last: 65535}, nat.Ports)
 	assert.Equal(t, []testbed.ClientSpec{{Name: "client", Block: testbed.DefaultBlock, Addresses: 10}}, s.Testbed.Clients)
 	l := s.Phases[0].Loads[0]
 	assert.Equal(t, "api", l.Target, "the first backend is the default target")

@@ -11,8 +11,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/natcfg"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 var (
@@ -204,7 +204,7 @@ func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFu
 	}
 	var sel string
 	p.strField(m, "port_selection", label, path, fp, &sel)
-	ns.PortSelection = natbox.PortSelection(sel)
+	ns.PortSelection = natcfg.PortSelection(sel)
 	p.strField(m, "allocation", label, path, fp, &ns.Allocation)
 	p.intField(m, "ports_per_host", label, path, fp, math.MinInt32, math.MaxInt32, &ns.PortsPerHost)
 	p.intField(m, "conn_limit", label, path, fp, math.MinInt32, math.MaxInt32, &ns.ConnLimit)
@@ -248,7 +248,7 @@ func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFu
 				val := sm.vals[key]
 				fp.set(fmt.Sprintf("%s.sysctls[%d]", path, len(ns.Sysctls)), label+".sysctls", posOf(sm.keys[key]))
 				if s, ok := p.str(val, label+".sysctls."+key); ok {
-					ns.Sysctls = append(ns.Sysctls, natbox.Sysctl{Key: key, Value: s, Line: sm.keys[key].Line})
+					ns.Sysctls = append(ns.Sysctls, natcfg.Sysctl{Key: key, Value: s, Line: sm.keys[key].Line})
 				}
 			}
 		}
@@ -257,7 +257,7 @@ func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFu
 }
 
 // sysctlFile reads a sysctl.conf-style file named relative to the scenario.
-func (p *parser) sysctlFile(at *yaml.Node, rel, label string, read readFunc) []natbox.Sysctl {
+func (p *parser) sysctlFile(at *yaml.Node, rel, label string, read readFunc) []natcfg.Sysctl {
 	if read == nil {
 		p.errs.add(posOf(at), "%s %q: no folder to read it from (parse with a file system, or load the scenario from a file)", label+".sysctls_file", rel)
 		return nil
@@ -267,7 +267,7 @@ func (p *parser) sysctlFile(at *yaml.Node, rel, label string, read readFunc) []n
 		p.errs.add(posOf(at), "%s: %v", label+".sysctls_file", err)
 		return nil
 	}
-	out, err := natbox.ParseSysctlConf(bytes.NewReader(data), rel)
+	out, err := natcfg.ParseSysctlConf(bytes.NewReader(data), rel)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			p.errs.add(posOf(at), "%s: %s", label+".sysctls_file", line)
@@ -278,8 +278,8 @@ func (p *parser) sysctlFile(at *yaml.Node, rel, label string, read readFunc) []n
 }
 
 // parsePorts reads a NAT port range, explaining what is wrong with it.
-func parsePorts(s string) (natbox.PortRange, string) {
-	r, err := natbox.ParsePortRange(s)
+func parsePorts(s string) (natcfg.PortRange, string) {
+	r, err := natcfg.ParsePortRange(s)
 	if err == nil {
 		return r, ""
 	}
@@ -367,7 +367,7 @@ func (p *parser) backend(n *yaml.Node, i int, fp *fieldPos) testbed.BackendSpec 
 	p.strField(m, "name", label, path, fp, &b.Name)
 	var proto string
 	p.strField(m, "protocol", label, path, fp, &proto)
-	b.Protocol = servers.Protocol(proto)
+	b.Protocol = service.Protocol(proto)
 	var port int
 	p.intField(m, "port", label, path, fp, 1, 65535, &port)
 	b.Port = uint16(port)
@@ -385,7 +385,7 @@ func (p *parser) backend(n *yaml.Node, i int, fp *fieldPos) testbed.BackendSpec 
 			var l testbed.BackendListener
 			proto = ""
 			p.strField(em, "protocol", el, ep, fp, &proto)
-			l.Protocol = servers.Protocol(proto)
+			l.Protocol = service.Protocol(proto)
 			port = 0
 			p.intField(em, "port", el, ep, fp, 1, 65535, &port)
 			l.Port = uint16(port)

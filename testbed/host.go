@@ -3,7 +3,7 @@ package testbed
 import (
 	"context"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 )
 
 // Role is what a host does in the testbed.
@@ -25,7 +25,7 @@ type Host interface {
 	Role() Role
 	// StartAgent starts one more agent process in the host and returns
 	// the connection to it. Events it sends go to onEvent.
-	StartAgent(ctx context.Context, onEvent func(agent.Event)) (*agent.Conn, error)
+	StartAgent(ctx context.Context, onEvent func(wire.Event)) (*wire.Conn, error)
 	// Kill stops every agent process of the host at once (SIGKILL), as a
 	// crash would.
 	Kill() error

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 // WANInterface is the NAT box's outside interface in every backend.
@@ -13,7 +13,7 @@ const WANInterface = "wan0"
 // NATConfig turns the spec of NAT box name into the config its agent
 // applies: one pool per PoolSpec (or one shared pool), NAT IPs handed out
 // in order, static slices computed from the clients' source addresses.
-func NATConfig(s *Spec, l *Layout, name string) (natbox.Config, error) {
+func NATConfig(s *Spec, l *Layout, name string) (natcfg.Config, error) {
 	var spec *NATSpec
 	for i := range s.NATs {
 		if s.NATs[i].Name == name {
@@ -22,9 +22,9 @@ func NATConfig(s *Spec, l *Layout, name string) (natbox.Config, error) {
 	}
 	nl, ok := l.NAT(name)
 	if spec == nil || !ok {
-		return natbox.Config{}, fmt.Errorf("unknown NAT %q", name)
+		return natcfg.Config{}, fmt.Errorf("unknown NAT %q", name)
 	}
-	cfg := natbox.Config{
+	cfg := natcfg.Config{
 		WAN:           WANInterface,
 		PortSelection: spec.PortSelection,
 		Hold:          spec.Hold,
@@ -42,12 +42,12 @@ func NATConfig(s *Spec, l *Layout, name string) (natbox.Config, error) {
 	}
 	next := 0
 	for i, ps := range pools {
-		p := natbox.Pool{Name: ps.Name, Ports: spec.Ports}
+		p := natcfg.Pool{Name: ps.Name, Ports: spec.Ports}
 		if p.Name == "" {
 			p.Name = fmt.Sprintf("pool%d", i)
 		}
 		if next+ps.IPs > len(nl.IPs) {
-			return natbox.Config{}, fmt.Errorf("nat %s: pools need %d NAT IPs, it has %d", name, next+ps.IPs, len(nl.IPs))
+			return natcfg.Config{}, fmt.Errorf("nat %s: pools need %d NAT IPs, it has %d", name, next+ps.IPs, len(nl.IPs))
 		}
 		p.IPs = append(p.IPs, nl.IPs[next:next+ps.IPs]...)
 		next += ps.IPs
@@ -55,7 +55,7 @@ func NATConfig(s *Spec, l *Layout, name string) (natbox.Config, error) {
 		for _, bn := range ps.Blocks {
 			b, ok := l.Block(bn)
 			if !ok {
-				return natbox.Config{}, fmt.Errorf("nat %s: unknown block %q", name, bn)
+				return natcfg.Config{}, fmt.Errorf("nat %s: unknown block %q", name, bn)
 			}
 			p.Sources = append(p.Sources, b.Prefix)
 			for _, c := range l.Hosts {
@@ -66,9 +66,9 @@ func NATConfig(s *Spec, l *Layout, name string) (natbox.Config, error) {
 			}
 		}
 		if spec.Allocation == AllocStatic {
-			slices, err := natbox.StaticSlices(sources, p.IPs, spec.Ports, spec.PortsPerHost)
+			slices, err := natcfg.StaticSlices(sources, p.IPs, spec.Ports, spec.PortsPerHost)
 			if err != nil {
-				return natbox.Config{}, fmt.Errorf("nat %s pool %s: %w", name, p.Name, err)
+				return natcfg.Config{}, fmt.Errorf("nat %s pool %s: %w", name, p.Name, err)
 			}
 			p.Slices = slices
 		}
@@ -81,6 +81,6 @@ func NATConfig(s *Spec, l *Layout, name string) (natbox.Config, error) {
 // the spec's own sysctls in order (they may turn forwarding off again, as a
 // bad config run did). The managed-mode hold needs no sysctl: natbox gives
 // closed flows a ct timeout policy of its own.
-func NATSysctls(spec NATSpec) []natbox.Sysctl {
-	return append([]natbox.Sysctl{{Key: "net.ipv4.ip_forward", Value: "1"}}, spec.Sysctls...)
+func NATSysctls(spec NATSpec) []natcfg.Sysctl {
+	return append([]natcfg.Sysctl{{Key: "net.ipv4.ip_forward", Value: "1"}}, spec.Sysctls...)
 }

@@ -6,8 +6,8 @@ package testbed
 import (
 	"time"
 
-	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/natcfg"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 // Defaults applied by Spec.Normalize.
@@ -52,16 +52,16 @@ type Spec struct {
 type NATSpec struct {
 	Name          string               `json:"name"`
 	IPs           int                  `json:"ips"`
-	Ports         natbox.PortRange     `json:"ports"`
+	Ports         natcfg.PortRange     `json:"ports"`
 	Mode          string               `json:"mode"`
 	Hold          time.Duration        `json:"hold,omitempty"`
-	PortSelection natbox.PortSelection `json:"port_selection,omitempty"`
+	PortSelection natcfg.PortSelection `json:"port_selection,omitempty"`
 	Allocation    string               `json:"allocation"`
 	PortsPerHost  int                  `json:"ports_per_host,omitempty"`
 	// Pools splits the NAT IPs between origin blocks. Empty means one
 	// shared pool of all IPs serving every block behind this NAT.
 	Pools     []PoolSpec      `json:"pools,omitempty"`
-	Sysctls   []natbox.Sysctl `json:"sysctls,omitempty"`
+	Sysctls   []natcfg.Sysctl `json:"sysctls,omitempty"`
 	ConnLimit int             `json:"conn_limit,omitempty"`
 }
 
@@ -89,13 +89,13 @@ type ClientSpec struct {
 // BackendSpec is a backend host serving one protocol on one port.
 type BackendSpec struct {
 	Name     string            `json:"name"`
-	Protocol servers.Protocol  `json:"protocol"`
+	Protocol service.Protocol  `json:"protocol"`
 	Port     uint16            `json:"port"`
 	Extra    []BackendListener `json:"extra,omitempty"`
 }
 
 // BackendListener is a further listener on the same backend host.
 type BackendListener struct {
-	Protocol servers.Protocol `json:"protocol"`
+	Protocol service.Protocol `json:"protocol"`
 	Port     uint16           `json:"port"`
 }

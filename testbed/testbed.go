@@ -7,8 +7,8 @@ import (
 	"io"
 	"sync"
 
-	"github.com/natlab/natlab/agent"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 // ErrNotRoot is returned when the process lacks the privileges to build a
@@ -27,7 +27,7 @@ type Options struct {
 	// Log receives the agents' log lines; nil discards them.
 	Log io.Writer
 	// OnEvent receives events every agent sends (load samples).
-	OnEvent func(agent.Event)
+	OnEvent func(wire.Event)
 }
 
 // Testbed is a running set of hosts with an agent in each.
@@ -35,8 +35,8 @@ type Testbed struct {
 	Run     *Run
 	backend Backend
 	hosts   map[string]Host
-	agents  map[string]*agent.Conn
-	onEvent func(agent.Event)
+	agents  map[string]*wire.Conn
+	onEvent func(wire.Event)
 
 	downOnce sync.Once
 	downErr  error
@@ -57,7 +57,7 @@ func Up(ctx context.Context, spec Spec, backend Backend, opts Options) (*Testbed
 	if opts.Log != nil {
 		run.Log = opts.Log
 	}
-	t := &Testbed{Run: run, backend: backend, hosts: map[string]Host{}, agents: map[string]*agent.Conn{}, onEvent: opts.OnEvent}
+	t := &Testbed{Run: run, backend: backend, hosts: map[string]Host{}, agents: map[string]*wire.Conn{}, onEvent: opts.OnEvent}
 	if err := t.up(ctx); err != nil {
 		return nil, errors.Join(err, t.Down(context.WithoutCancel(ctx)))
 	}
@@ -119,19 +119,19 @@ func (t *Testbed) SetupNAT(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	setup := agent.NATSetup{Sysctls: NATSysctls(spec), Config: cfg}
-	if err := t.Agent(name).Call(ctx, agent.OpNATSetup, setup, nil); err != nil {
+	setup := wire.NATSetup{Sysctls: NATSysctls(spec), Config: cfg}
+	if err := t.Agent(name).Call(ctx, wire.OpNATSetup, setup, nil); err != nil {
 		return fmt.Errorf("set up nat %s: %w", name, err)
 	}
 	return nil
 }
 
 func (t *Testbed) startBackend(ctx context.Context, b BackendSpec) error {
-	var specs []servers.Spec
+	var specs []service.Spec
 	for _, l := range append([]BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...) {
-		specs = append(specs, servers.Spec{Name: fmt.Sprintf("%s:%d", l.Protocol, l.Port), Protocol: l.Protocol, Addr: fmt.Sprintf("0.0.0.0:%d", l.Port)})
+		specs = append(specs, service.Spec{Name: fmt.Sprintf("%s:%d", l.Protocol, l.Port), Protocol: l.Protocol, Addr: fmt.Sprintf("0.0.0.0:%d", l.Port)})
 	}
-	if err := t.Agent(b.Name).Call(ctx, agent.OpBackendStart, specs, nil); err != nil {
+	if err := t.Agent(b.Name).Call(ctx, wire.OpBackendStart, specs, nil); err != nil {
 		return fmt.Errorf("start backend %s: %w", b.Name, err)
 	}
 	return nil
@@ -141,7 +141,7 @@ func (t *Testbed) startBackend(ctx context.Context, b BackendSpec) error {
 func (t *Testbed) Host(name string) Host { return t.hosts[name] }
 
 // Agent returns the first agent of the named host, or nil.
-func (t *Testbed) Agent(name string) *agent.Conn { return t.agents[name] }
+func (t *Testbed) Agent(name string) *wire.Conn { return t.agents[name] }
 
 // Restart starts a fresh agent in a host whose agents were killed and
 // makes it the host's agent; NAT boxes and backends are set up again.

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/natcfg"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 // FieldError is one problem in a Spec, located by a path such as
@@ -39,8 +39,8 @@ func (s *Spec) Normalize() {
 				n.IPs += p.IPs
 			}
 		}
-		if n.Ports == (natbox.PortRange{}) {
-			n.Ports = natbox.PortRange{First: 1024, Last: 65535}
+		if n.Ports == (natcfg.PortRange{}) {
+			n.Ports = natcfg.PortRange{First: 1024, Last: 65535}
 		}
 		if n.Mode == "" {
 			n.Mode = ModeLinux
@@ -164,7 +164,7 @@ func (s *Spec) Validate() error {
 			bad(p+".conn_limit", "conn_limit %d is negative", n.ConnLimit)
 		}
 		for j, sc := range n.Sysctls {
-			if err := natbox.ValidateSysctlKey(sc.Key); err != nil {
+			if err := natcfg.ValidateSysctlKey(sc.Key); err != nil {
 				bad(fmt.Sprintf("%s.sysctls[%d]", p, j), "%v", err)
 			}
 		}
@@ -219,7 +219,7 @@ func (s *Spec) Validate() error {
 			if j > 0 {
 				lp = fmt.Sprintf("%s.extra[%d]", p, j-1)
 			}
-			if err := (servers.Spec{Name: b.Name, Protocol: l.Protocol, Addr: fmt.Sprintf(":%d", l.Port)}).Validate(); err != nil {
+			if err := (service.Spec{Name: b.Name, Protocol: l.Protocol, Addr: fmt.Sprintf(":%d", l.Port)}).Validate(); err != nil {
 				bad(lp, "%v", err)
 			}
 			if l.Port == 0 {
@@ -287,8 +287,8 @@ func validatePools(p string, n NATSpec, blocks []BlockSpec) []error {
 	return errs
 }
 
-func transport(p servers.Protocol) string {
-	if p == servers.UDPEcho {
+func transport(p service.Protocol) string {
+	if p == service.UDPEcho {
 		return "udp"
 	}
 	return "tcp"

@@ -9,15 +9,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/natcfg"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 func validSpec() Spec {
 	return Spec{
-		NATs:     []NATSpec{{IPs: 1, Ports: natbox.PortRange{First: 1024, Last: 1279}}},
+		NATs:     []NATSpec{{IPs: 1, Ports: natcfg.PortRange{First: 1024, Last: 1279}}},
 		Clients:  []ClientSpec{{Name: "client", Addresses: 500}},
-		Backends: []BackendSpec{{Name: "api", Protocol: servers.HTTP1, Port: 8080}},
+		Backends: []BackendSpec{{Name: "api", Protocol: service.HTTP1, Port: 8080}},
 	}
 }
 
@@ -39,10 +39,10 @@ func TestSpecValidationErrors(t *testing.T) {
 		want   string
 	}{
 		{"zero NAT IPs", func(s *Spec) { s.NATs[0].IPs = -1 }, "nats[0].ips", "between 1 and 100"},
-		{"port range empty", func(s *Spec) { s.NATs[0].Ports = natbox.PortRange{First: 2000, Last: 1999} }, "nats[0].ports", "first port is above last port"},
-		{"port zero", func(s *Spec) { s.NATs[0].Ports = natbox.PortRange{First: 0, Last: 100} }, "nats[0].ports", "within 1-65535"},
-		{"unknown sysctl", func(s *Spec) { s.NATs[0].Sysctls = []natbox.Sysctl{{Key: "net.ipv4.ip_forwrd", Value: "1"}} }, "nats[0].sysctls[0]", "no such key"},
-		{"non-net sysctl", func(s *Spec) { s.NATs[0].Sysctls = []natbox.Sysctl{{Key: "kernel.pid_max", Value: "1"}} }, "nats[0].sysctls[0]", "only net.* keys"},
+		{"port range empty", func(s *Spec) { s.NATs[0].Ports = natcfg.PortRange{First: 2000, Last: 1999} }, "nats[0].ports", "first port is above last port"},
+		{"port zero", func(s *Spec) { s.NATs[0].Ports = natcfg.PortRange{First: 0, Last: 100} }, "nats[0].ports", "within 1-65535"},
+		{"unknown sysctl", func(s *Spec) { s.NATs[0].Sysctls = []natcfg.Sysctl{{Key: "net.ipv4.ip_forwrd", Value: "1"}} }, "nats[0].sysctls[0]", "no such key"},
+		{"non-net sysctl", func(s *Spec) { s.NATs[0].Sysctls = []natcfg.Sysctl{{Key: "kernel.pid_max", Value: "1"}} }, "nats[0].sysctls[0]", "only net.* keys"},
 		{"unknown mode", func(s *Spec) { s.NATs[0].Mode = "cloud" }, "nats[0].mode", `valid modes are "linux" and "managed"`},
 		{"hold without managed", func(s *Spec) { s.NATs[0].Mode = ModeLinux; s.NATs[0].Hold = time.Second }, "nats[0].hold", "needs mode"},
 		{"static without ports", func(s *Spec) { s.NATs[0].Allocation = AllocStatic }, "nats[0].ports_per_host", "at least 1"},
@@ -62,7 +62,7 @@ func TestSpecValidationErrors(t *testing.T) {
 		{"unknown block nat", func(s *Spec) { s.Blocks = []BlockSpec{{Name: DefaultBlock, NAT: "nat9"}} }, "blocks[0].nat", `known NATs are "nat"`},
 		{"no backends", func(s *Spec) { s.Backends = nil }, "backends", "at least one"},
 		{"duplicate port", func(s *Spec) {
-			s.Backends[0].Extra = []BackendListener{{Protocol: servers.TCPEcho, Port: 8080}}
+			s.Backends[0].Extra = []BackendListener{{Protocol: service.TCPEcho, Port: 8080}}
 		}, "backends[0].extra[0].port", "already used"},
 	}
 	for _, tc := range cases {
@@ -89,7 +89,7 @@ func TestSpecValidationErrors(t *testing.T) {
 func TestValidationReportsEverything(t *testing.T) {
 	s := validSpec()
 	s.NATs[0].IPs = -1
-	s.NATs[0].Ports = natbox.PortRange{First: 10, Last: 5}
+	s.NATs[0].Ports = natcfg.PortRange{First: 10, Last: 5}
 	s.Clients[0].Addresses = -3
 	s.Normalize()
 	assert.Len(t, flatten(s.Validate()), 3)
@@ -111,9 +111,9 @@ func flatten(err error) []error {
 
 func TestLayout(t *testing.T) {
 	s := Spec{
-		NATs:     []NATSpec{{IPs: 3, Ports: natbox.PortRange{First: 1024, Last: 1279}}},
+		NATs:     []NATSpec{{IPs: 3, Ports: natcfg.PortRange{First: 1024, Last: 1279}}},
 		Clients:  []ClientSpec{{Name: "a", Addresses: 500}, {Name: "b", Block: "other", Addresses: 3}},
-		Backends: []BackendSpec{{Name: "api", Protocol: servers.HTTP1, Port: 80}, {Name: "db", Protocol: servers.TCPEcho, Port: 5432}},
+		Backends: []BackendSpec{{Name: "api", Protocol: service.HTTP1, Port: 80}, {Name: "db", Protocol: service.TCPEcho, Port: 5432}},
 	}
 	s.Normalize()
 	require.NoError(t, s.Validate())
@@ -161,7 +161,7 @@ func TestUpRefusesBadInputBeforeCreatingAnything(t *testing.T) {
 	StateDir = t.TempDir()
 	s := validSpec()
 	s.NATs[0].IPs = 0
-	s.NATs[0].Sysctls = []natbox.Sysctl{{Key: "net.ipv4.no_such_key", Value: "1"}}
+	s.NATs[0].Sysctls = []natcfg.Sysctl{{Key: "net.ipv4.no_such_key", Value: "1"}}
 	be := &recordingBackend{}
 	_, err := Up(context.Background(), s, be, Options{})
 	var ie *InputError

@@ -17,9 +17,9 @@ import (
 
 	"github.com/natlab/natlab/agent"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/netns"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
@@ -42,9 +42,9 @@ func TestMain(m *testing.M) {
 
 func holdUp() {
 	spec := testbed.Spec{
-		NATs:     []testbed.NATSpec{{IPs: 1, Ports: natbox.PortRange{First: 1024, Last: 1279}}},
+		NATs:     []testbed.NATSpec{{IPs: 1, Ports: natcfg.PortRange{First: 1024, Last: 1279}}},
 		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 10}},
-		Backends: []testbed.BackendSpec{{Name: "api", Protocol: servers.HTTP1, Port: 8080}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.HTTP1, Port: 8080}},
 	}
 	tb, err := testbed.Up(context.Background(), spec, netns.New(netns.Options{}), testbed.Options{})
 	if err != nil {
@@ -138,7 +138,7 @@ func TestCleanSparesLiveRuns(t *testing.T) {
 	spec := testbed.Spec{
 		NATs:     []testbed.NATSpec{{IPs: 1}},
 		Clients:  []testbed.ClientSpec{{Name: "client"}},
-		Backends: []testbed.BackendSpec{{Name: "api", Protocol: servers.TCPEcho, Port: 7}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 7}},
 	}
 	tb, err := testbed.Up(context.Background(), spec, netns.New(netns.Options{}), testbed.Options{})
 	require.NoError(t, err)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/natlab/natlab/scenario/runner"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 type runFlags struct {
@@ -73,19 +73,19 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	var candidate []natbox.Sysctl
+	var candidate []natcfg.Sysctl
 	if f.natSysctls != "" {
 		fh, err := os.Open(f.natSysctls)
 		if err != nil {
 			return inputErr(fmt.Errorf("--nat-sysctls: %w", err))
 		}
-		candidate, err = natbox.ParseSysctlConf(fh, f.natSysctls)
+		candidate, err = natcfg.ParseSysctlConf(fh, f.natSysctls)
 		fh.Close()
 		if err != nil {
 			return inputErr(err)
 		}
 		for _, s := range candidate {
-			if err := natbox.ValidateSysctlKey(s.Key); err != nil {
+			if err := natcfg.ValidateSysctlKey(s.Key); err != nil {
 				return inputErr(fmt.Errorf("%s:%d: %w", f.natSysctls, s.Line, err))
 			}
 		}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -27,7 +27,7 @@ func newVersionCmd() *cobra.Command {
 					}
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "natlab %s (%s, %s/%s), kernel %s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH, agent.Kernel())
+			fmt.Fprintf(cmd.OutOrStdout(), "natlab %s (%s, %s/%s), kernel %s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH, wire.Kernel())
 			return nil
 		},
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed"
@@ -20,17 +20,17 @@ const maxConnsPerAgent = 15000
 // load needs them. The first is the testbed's own agent.
 type workers struct {
 	tb      *testbed.Testbed
-	onEvent func(agent.Event)
+	onEvent func(wire.Event)
 
 	mu    sync.Mutex
-	extra map[string][]*agent.Conn
+	extra map[string][]*wire.Conn
 }
 
-func (w *workers) get(ctx context.Context, host string, n int) ([]*agent.Conn, error) {
+func (w *workers) get(ctx context.Context, host string, n int) ([]*wire.Conn, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.extra == nil {
-		w.extra = map[string][]*agent.Conn{}
+		w.extra = map[string][]*wire.Conn{}
 	}
 	for len(w.extra[host])+1 < n {
 		h := w.tb.Host(host)
@@ -40,7 +40,7 @@ func (w *workers) get(ctx context.Context, host string, n int) ([]*agent.Conn, e
 		}
 		w.extra[host] = append(w.extra[host], conn)
 	}
-	return append([]*agent.Conn{w.tb.Agent(host)}, w.extra[host][:n-1]...), nil
+	return append([]*wire.Conn{w.tb.Agent(host)}, w.extra[host][:n-1]...), nil
 }
 
 // agentsFor is how many agent processes a plan needs.
@@ -97,7 +97,7 @@ func planPhase(sc *scenario.Scenario, l *testbed.Layout, ph scenario.Phase) ([]p
 // answer with exact accounting of what they did.
 func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Result, error) {
 	type job struct {
-		conn *agent.Conn
+		conn *wire.Conn
 		plan loadgen.Plan
 	}
 	var jobs []job
@@ -117,7 +117,7 @@ func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Re
 		select {
 		case <-ctx.Done():
 			for _, j := range jobs {
-				_ = j.conn.Call(context.WithoutCancel(ctx), agent.OpLoadStop, nil, nil)
+				_ = j.conn.Call(context.WithoutCancel(ctx), wire.OpLoadStop, nil, nil)
 			}
 		case <-done:
 		}
@@ -130,7 +130,7 @@ func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Re
 		go func() {
 			defer wg.Done()
 			var res loadgen.Result
-			if errs[i] = j.conn.Call(context.WithoutCancel(ctx), agent.OpLoadRun, j.plan, &res); errs[i] == nil {
+			if errs[i] = j.conn.Call(context.WithoutCancel(ctx), wire.OpLoadRun, j.plan, &res); errs[i] == nil {
 				results[i] = &res
 			}
 		}()

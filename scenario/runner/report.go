@@ -5,7 +5,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/reports"
@@ -17,7 +17,7 @@ import (
 func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, alarms *alarmSet) *reports.Report {
 	rep := &reports.Report{
 		Scenario: reports.Scenario{Name: r.sc.Name, Description: r.sc.Description, File: r.sc.File},
-		Testbed:  reports.Testbed{Backend: r.opts.Backend.Name(), Kernel: agent.Kernel(), RunID: r.tb.Run.ID},
+		Testbed:  reports.Testbed{Backend: r.opts.Backend.Name(), Kernel: wire.Kernel(), RunID: r.tb.Run.ID},
 		Verdict:  reports.VerdictPass,
 		Started:  r.start.UTC(),
 		Duration: reports.Seconds(o.Run.Duration),

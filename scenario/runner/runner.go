@@ -12,15 +12,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/sampler"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 // Options tune a run.
@@ -29,7 +29,7 @@ type Options struct {
 	Backend testbed.Backend
 	// NATSysctls is a candidate sysctl.conf applied to every NAT box after
 	// its own sysctls, before any load: how a config change is gated.
-	NATSysctls []natbox.Sysctl
+	NATSysctls []natcfg.Sysctl
 	// Log receives the agents' log lines; nil discards them.
 	Log io.Writer
 	// Progress shows the run live; nil shows nothing.
@@ -76,7 +76,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	spec := sc.Testbed
 	spec.NATs = append([]testbed.NATSpec(nil), spec.NATs...)
 	for i := range spec.NATs {
-		spec.NATs[i].Sysctls = append(append([]natbox.Sysctl(nil), spec.NATs[i].Sysctls...), opts.NATSysctls...)
+		spec.NATs[i].Sysctls = append(append([]natcfg.Sysctl(nil), spec.NATs[i].Sysctls...), opts.NATSysctls...)
 	}
 	scheduled, err := buildFaults(sc)
 	if err != nil {
@@ -232,8 +232,8 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) erro
 func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats {
 	out := map[string]scenario.BackendStats{}
 	for _, b := range r.tb.Run.Spec.Backends {
-		var st []servers.Stats
-		if err := r.tb.Agent(b.Name).Call(context.WithoutCancel(ctx), agent.OpBackendStats, nil, &st); err != nil {
+		var st []service.Stats
+		if err := r.tb.Agent(b.Name).Call(context.WithoutCancel(ctx), wire.OpBackendStats, nil, &st); err != nil {
 			continue // a killed backend has no counters to give
 		}
 		var sum scenario.BackendStats

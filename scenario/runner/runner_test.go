@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed/sampler"
@@ -50,7 +50,7 @@ func TestSeriesSumsAgentsOnTheRunTimeline(t *testing.T) {
 		raw, err := json.Marshal(loadgen.Sample{At: at, Interval: time.Second, Phase: phase, Attempts: ok + timeouts, OpenConns: open,
 			Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: ok, loadgen.OutcomeConnectTimeout: timeouts}})
 		require.NoError(t, err)
-		s.onEvent(agent.Event{Name: agent.EventSample, Data: raw})
+		s.onEvent(wire.Event{Name: wire.EventSample, Data: raw})
 	}
 	send("a", 1003*time.Millisecond, 10, 0, 3)
 	send("a", 998*time.Millisecond, 5, 1, 4) // another agent, same tick

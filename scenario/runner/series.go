@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
 )
 
@@ -67,8 +67,8 @@ func (s *series) phaseStarted(name string, at time.Duration) {
 }
 
 // onEvent takes agent events; samples are added to their tick.
-func (s *series) onEvent(ev agent.Event) {
-	if ev.Name != agent.EventSample {
+func (s *series) onEvent(ev wire.Event) {
+	if ev.Name != wire.EventSample {
 		return
 	}
 	var smp loadgen.Sample

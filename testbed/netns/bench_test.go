@@ -16,12 +16,12 @@ import (
 	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/netns"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 const (
@@ -37,9 +37,9 @@ const (
 // (target: at least 0.9).
 func BenchmarkThroughNAT(b *testing.B) {
 	tb := up(b, testbed.Spec{
-		NATs:     []testbed.NATSpec{{IPs: 1, Ports: natbox.PortRange{First: 1024, Last: 65535}}},
+		NATs:     []testbed.NATSpec{{IPs: 1, Ports: natcfg.PortRange{First: 1024, Last: 65535}}},
 		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 2}},
-		Backends: []testbed.BackendSpec{{Name: "echo", Protocol: servers.TCPEcho, Port: 9000}},
+		Backends: []testbed.BackendSpec{{Name: "echo", Protocol: service.TCPEcho, Port: 9000}},
 	})
 	ns, err := vnetns.GetFromName(netns.NamespaceName(tb.Run.ID, "client"))
 	if err != nil {
@@ -80,7 +80,7 @@ func loadgenRate(b *testing.B, tb *testbed.Testbed, src netip.Addr, tgt string, 
 	plan := loadgen.Plan{Target: tgt, Strategy: st, Sources: []netip.Addr{src},
 		Phases: []loadgen.Phase{{Name: "bench", Duration: benchDuration, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: benchWorkers}}}}
 	var res loadgen.Result
-	if err := tb.Agent("client").Call(context.Background(), agent.OpLoadRun, plan, &res); err != nil {
+	if err := tb.Agent("client").Call(context.Background(), wire.OpLoadRun, plan, &res); err != nil {
 		b.Fatal(err)
 	}
 	if e := res.Total.Counts.Errors(); e > 0 {

@@ -15,7 +15,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/testbed"
 )
 
@@ -59,7 +59,7 @@ func (h *host) route(dst netip.Prefix, gw netip.Addr, dev string) error {
 // the child starts there. The agent gets its own process group (a Ctrl-C
 // at the terminal reaches the runner, which tears down in order) and dies
 // with the runner (parent-death signal, and EOF on its stdin).
-func (h *host) StartAgent(ctx context.Context, onEvent func(agent.Event)) (*agent.Conn, error) {
+func (h *host) StartAgent(ctx context.Context, onEvent func(wire.Event)) (*wire.Conn, error) {
 	args := append(append([]string{}, h.opts.Args...), string(h.role), "--host", h.name, "--run", h.run.ID)
 	cmd := exec.Command(h.opts.Exe, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -82,12 +82,12 @@ func (h *host) StartAgent(ctx context.Context, onEvent func(agent.Event)) (*agen
 	h.procs = append(h.procs, cmd)
 	h.mu.Unlock()
 	go copyLog(h.run.Log, h.name, stderr)
-	conn := agent.NewConn(h.name, stdout, stdin, onEvent)
+	conn := wire.NewConn(h.name, stdout, stdin, onEvent)
 	go func() {
 		<-conn.Done()
 		_ = stdin.Close()
 	}()
-	if err := conn.Call(ctx, agent.OpPing, nil, nil); err != nil {
+	if err := conn.Call(ctx, wire.OpPing, nil, nil); err != nil {
 		_ = h.Kill()
 		return nil, fmt.Errorf("%s: agent did not answer: %w", h.name, err)
 	}

@@ -15,18 +15,18 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/netns"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 func smallSpec() testbed.Spec {
 	return testbed.Spec{
-		NATs:    []testbed.NATSpec{{IPs: 1, Ports: natbox.PortRange{First: 1024, Last: 2047}, Mode: testbed.ModeManaged}},
+		NATs:    []testbed.NATSpec{{IPs: 1, Ports: natcfg.PortRange{First: 1024, Last: 2047}, Mode: testbed.ModeManaged}},
 		Clients: []testbed.ClientSpec{{Name: "client", Addresses: 100}},
 		Backends: []testbed.BackendSpec{
-			{Name: "api", Protocol: servers.HTTP1, Port: 8080},
-			{Name: "echo", Protocol: servers.TCPEcho, Port: 9000},
+			{Name: "api", Protocol: service.HTTP1, Port: 8080},
+			{Name: "echo", Protocol: service.TCPEcho, Port: 9000},
 		},
 	}
 }

@@ -8,11 +8,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/natcfg"
+	"github.com/natlab/natlab/testbed/service"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
@@ -30,7 +30,7 @@ func TestUnpooledStormVersusKeepAlivePool(t *testing.T) {
 	t.Parallel()
 	spec := oneNAT(testbed.NATSpec{Mode: testbed.ModeManaged, Hold: 120 * time.Second})
 	spec.Clients[0].Addresses = 50
-	spec.Backends = []testbed.BackendSpec{{Name: "api", Protocol: servers.HTTP1, Port: 8080}}
+	spec.Backends = []testbed.BackendSpec{{Name: "api", Protocol: service.HTTP1, Port: 8080}}
 	tb := up(t, spec)
 	tgt := target(t, tb, "api", 8080)
 	src := sources(tb, "client")
@@ -56,8 +56,8 @@ func TestOutcomeClassesThroughTheNAT(t *testing.T) {
 	t.Parallel()
 	spec := oneNAT(testbed.NATSpec{})
 	spec.Backends = []testbed.BackendSpec{
-		{Name: "api", Protocol: servers.HTTP1, Port: 8080},
-		{Name: "echo", Protocol: servers.TCPEcho, Port: 9000},
+		{Name: "api", Protocol: service.HTTP1, Port: 8080},
+		{Name: "echo", Protocol: service.TCPEcho, Port: 9000},
 	}
 	tb := up(t, spec)
 	tcp := loadgen.Strategy{Kind: loadgen.KindTCP}
@@ -76,9 +76,9 @@ func TestOutcomeClassesThroughTheNAT(t *testing.T) {
 	})
 	t.Run("reset", func(t *testing.T) {
 		on, off := true, false
-		require.NoError(t, tb.Agent("echo").Call(context.Background(), agent.OpBackendControl, agent.BackendControl{Reset: &on}, nil))
+		require.NoError(t, tb.Agent("echo").Call(context.Background(), wire.OpBackendControl, wire.BackendControl{Reset: &on}, nil))
 		c := load(t, tb, "client", openPlan(target(t, tb, "echo", 9000), tcp, 20, time.Second)).Total.Counts
-		require.NoError(t, tb.Agent("echo").Call(context.Background(), agent.OpBackendControl, agent.BackendControl{Reset: &off}, nil))
+		require.NoError(t, tb.Agent("echo").Call(context.Background(), wire.OpBackendControl, wire.BackendControl{Reset: &off}, nil))
 		only(t, c, loadgen.OutcomeReset)
 	})
 	t.Run("address not available", func(t *testing.T) {
@@ -103,8 +103,8 @@ func TestPoolsOpenWhatTheySay(t *testing.T) {
 	t.Parallel()
 	spec := oneNAT(testbed.NATSpec{})
 	spec.Backends = []testbed.BackendSpec{
-		{Name: "web", Protocol: servers.HTTP1, Port: 8080},
-		{Name: "grpcish", Protocol: servers.H2C, Port: 8443},
+		{Name: "web", Protocol: service.HTTP1, Port: 8080},
+		{Name: "grpcish", Protocol: service.H2C, Port: 8443},
 	}
 	tb := up(t, spec)
 	closed := func(tgt string, st loadgen.Strategy) loadgen.Plan {
@@ -127,13 +127,13 @@ func TestPoolsOpenWhatTheySay(t *testing.T) {
 func TestStallShowsInP99(t *testing.T) {
 	t.Parallel()
 	spec := oneNAT(testbed.NATSpec{})
-	spec.Backends = []testbed.BackendSpec{{Name: "api", Protocol: servers.HTTP1, Port: 8080}}
+	spec.Backends = []testbed.BackendSpec{{Name: "api", Protocol: service.HTTP1, Port: 8080}}
 	tb := up(t, spec)
 	plan := openPlan(target(t, tb, "api", 8080), loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolKeepAlive, PoolSize: 4}, 100, 6*time.Second)
 	go func() {
 		time.Sleep(2 * time.Second)
 		d := "2s"
-		_ = tb.Agent("api").Call(context.Background(), agent.OpBackendControl, agent.BackendControl{StallFor: &d}, nil)
+		_ = tb.Agent("api").Call(context.Background(), wire.OpBackendControl, wire.BackendControl{StallFor: &d}, nil)
 	}()
 	res := load(t, tb, "client", plan)
 	c := res.Total.Counts
@@ -150,7 +150,7 @@ func TestEarlyStopKeepsExactAccounting(t *testing.T) {
 	plan := openPlan(target(t, tb, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 300, 30*time.Second)
 	go func() {
 		time.Sleep(1500 * time.Millisecond)
-		_ = tb.Agent("client").Call(context.Background(), agent.OpLoadStop, nil, nil)
+		_ = tb.Agent("client").Call(context.Background(), wire.OpLoadStop, nil, nil)
 	}()
 	start := time.Now()
 	res := load(t, tb, "client", plan) // load checks Attempts == sum(outcomes) + in flight
@@ -160,5 +160,5 @@ func TestEarlyStopKeepsExactAccounting(t *testing.T) {
 
 func setSysctl(t *testing.T, tb *testbed.Testbed, host, key, value string) error {
 	t.Helper()
-	return tb.Agent(host).Call(context.Background(), agent.OpSysctlSet, []natbox.Sysctl{{Key: key, Value: value}}, nil)
+	return tb.Agent(host).Call(context.Background(), wire.OpSysctlSet, []natcfg.Sysctl{{Key: key, Value: value}}, nil)
 }

@@ -6,8 +6,8 @@ import (
 
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/natcfg"
+	"github.com/natlab/natlab/testbed/service"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
@@ -20,8 +20,8 @@ var (
 	pretty       = tt.Pretty
 	holdPlan     = tt.HoldPlan
 	ports256     = tt.Ports256
-	natMetrics   = func(t testing.TB, tb *testbed.Testbed, nat string) natbox.Metrics { return tt.NATMetrics(t, tb, nat) }
-	backendStats = func(t testing.TB, tb *testbed.Testbed, b string) []servers.Stats { return tt.BackendStats(t, tb, b) }
+	natMetrics   = func(t testing.TB, tb *testbed.Testbed, nat string) natcfg.Metrics { return tt.NATMetrics(t, tb, nat) }
+	backendStats = func(t testing.TB, tb *testbed.Testbed, b string) []service.Stats { return tt.BackendStats(t, tb, b) }
 )
 
 func load(t testing.TB, tb *testbed.Testbed, client string, plan loadgen.Plan) *loadgen.Result {
@@ -55,6 +55,6 @@ func sources(tb *testbed.Testbed, client string) []netip.Addr {
 // oneNAT is 1 NAT IP with 256 ports, one client, one TCP echo backend
 // listening on 8080 and 8081.
 func oneNAT(nat testbed.NATSpec) testbed.Spec {
-	return tt.OneNAT(nat, testbed.BackendSpec{Name: "api", Protocol: servers.TCPEcho, Port: 8080,
-		Extra: []testbed.BackendListener{{Protocol: servers.TCPEcho, Port: 8081}}})
+	return tt.OneNAT(nat, testbed.BackendSpec{Name: "api", Protocol: service.TCPEcho, Port: 8080,
+		Extra: []testbed.BackendListener{{Protocol: service.TCPEcho, Port: 8081}}})
 }

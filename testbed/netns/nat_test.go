@@ -9,7 +9,7 @@ import (
 
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
@@ -116,7 +116,7 @@ func TestSeparatePoolsIsolateOriginBlocks(t *testing.T) {
 			{Name: "noisy", Block: "block-a", Addresses: 4},
 			{Name: "quiet", Block: "block-b", Addresses: 4},
 		},
-		Backends: []testbed.BackendSpec{{Name: "api", Protocol: servers.TCPEcho, Port: 8080}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080}},
 	}
 	tb := up(t, spec)
 	tgt := target(t, tb, "api", 8080)

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/natlab/natlab/agent"
-	"github.com/natlab/natlab/testbed/natbox"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/testbed/natcfg"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 // Defaults of Options.
@@ -21,7 +21,7 @@ const (
 // Agents finds the current agent of a host (chaos.Env and
 // *testbed.Testbed both have this method).
 type Agents interface {
-	Agent(host string) *agent.Conn
+	Agent(host string) *wire.Conn
 }
 
 // Options say what to sample and how often.
@@ -49,8 +49,8 @@ type Sampler struct {
 	samples  []Sample
 	markers  []Marker
 	alarms   []AlarmState
-	firstNAT map[string]natbox.Metrics // baseline per NAT
-	lastNAT  map[string]natbox.Metrics
+	firstNAT map[string]natcfg.Metrics // baseline per NAT
+	lastNAT  map[string]natcfg.Metrics
 	lastAcc  map[string]uint64
 }
 
@@ -66,7 +66,7 @@ func New(agents Agents, opts Options) (*Sampler, error) {
 	if opts.CallTimeout == 0 {
 		opts.CallTimeout = max(2*opts.Tick, DefaultCallTimeout)
 	}
-	s := &Sampler{agents: agents, opts: opts, firstNAT: map[string]natbox.Metrics{}, lastNAT: map[string]natbox.Metrics{}, lastAcc: map[string]uint64{}}
+	s := &Sampler{agents: agents, opts: opts, firstNAT: map[string]natcfg.Metrics{}, lastNAT: map[string]natcfg.Metrics{}, lastAcc: map[string]uint64{}}
 	var errs []error
 	for _, a := range opts.Alarms {
 		if a.Metric == "" {
@@ -153,8 +153,8 @@ func (s *Sampler) call(ctx context.Context, host, op string, result any) error {
 
 func (s *Sampler) readNAT(ctx context.Context, host string) NATSample {
 	out := NATSample{Host: host}
-	var m natbox.Metrics
-	if err := s.call(ctx, host, agent.OpNATMetrics, &m); err != nil {
+	var m natcfg.Metrics
+	if err := s.call(ctx, host, wire.OpNATMetrics, &m); err != nil {
 		out.Err = err.Error()
 		return out
 	}
@@ -197,8 +197,8 @@ func sub(a, b uint64) uint64 {
 
 func (s *Sampler) readBackend(ctx context.Context, host string) BackendSample {
 	out := BackendSample{Host: host}
-	var st []servers.Stats
-	if err := s.call(ctx, host, agent.OpBackendStats, &st); err != nil {
+	var st []service.Stats
+	if err := s.call(ctx, host, wire.OpBackendStats, &st); err != nil {
 		out.Err = err.Error()
 		return out
 	}

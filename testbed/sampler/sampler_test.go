@@ -11,9 +11,9 @@ import (
 
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/sampler"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
@@ -39,9 +39,9 @@ func run(t testing.TB, tb *testbed.Testbed, plan loadgen.Plan) loadgen.Counts {
 func TestAlarmFiresBeforeAllocationFailures(t *testing.T) {
 	t.Parallel()
 	tb := up(t, testbed.Spec{
-		NATs:     []testbed.NATSpec{{IPs: 1, Ports: natbox.PortRange{First: 1024, Last: 1279}}},
+		NATs:     []testbed.NATSpec{{IPs: 1, Ports: natcfg.PortRange{First: 1024, Last: 1279}}},
 		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 1}},
-		Backends: []testbed.BackendSpec{{Name: "api", Protocol: servers.TCPEcho, Port: 8080}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080}},
 	})
 	be, _ := tb.Run.Layout.Backend("api")
 	tgt := fmt.Sprintf("%s:%d", be.Addr, 8080)

@@ -17,11 +17,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natbox"
+	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/netns"
-	"github.com/natlab/natlab/testbed/servers"
+	"github.com/natlab/natlab/testbed/service"
 )
 
 // Main lets the test binary serve as the agent: the netns backend
@@ -44,7 +45,7 @@ func RequireRoot(t testing.TB) {
 
 // Agents finds the agent of a host (*testbed.Testbed and chaos.Env).
 type Agents interface {
-	Agent(host string) *agent.Conn
+	Agent(host string) *wire.Conn
 }
 
 // Up builds a netns testbed and tears it down when the test ends, checking
@@ -102,7 +103,7 @@ func LoadAsync(t testing.TB, a Agents, client string, plan loadgen.Plan) func() 
 		defer wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), plan.Duration()+60*time.Second)
 		defer cancel()
-		err = a.Agent(client).Call(ctx, agent.OpLoadRun, plan, &res)
+		err = a.Agent(client).Call(ctx, wire.OpLoadRun, plan, &res)
 	}()
 	return func() *loadgen.Result {
 		t.Helper()
@@ -132,23 +133,23 @@ func Sources(l *testbed.Layout, client string) []netip.Addr {
 }
 
 // NATMetrics reads a NAT box's metrics.
-func NATMetrics(t testing.TB, a Agents, nat string) natbox.Metrics {
+func NATMetrics(t testing.TB, a Agents, nat string) natcfg.Metrics {
 	t.Helper()
-	var m natbox.Metrics
-	require.NoError(t, a.Agent(nat).Call(context.Background(), agent.OpNATMetrics, nil, &m))
+	var m natcfg.Metrics
+	require.NoError(t, a.Agent(nat).Call(context.Background(), wire.OpNATMetrics, nil, &m))
 	return m
 }
 
 // BackendStats reads the counters of a backend's servers.
-func BackendStats(t testing.TB, a Agents, backend string) []servers.Stats {
+func BackendStats(t testing.TB, a Agents, backend string) []service.Stats {
 	t.Helper()
-	var st []servers.Stats
-	require.NoError(t, a.Agent(backend).Call(context.Background(), agent.OpBackendStats, nil, &st))
+	var st []service.Stats
+	require.NoError(t, a.Agent(backend).Call(context.Background(), wire.OpBackendStats, nil, &st))
 	return st
 }
 
 // Ports256 is the scaled-down range that makes exhaustion quick.
-var Ports256 = natbox.PortRange{First: 1024, Last: 1279}
+var Ports256 = natcfg.PortRange{First: 1024, Last: 1279}
 
 // OneNAT is one NAT (1 IP and 256 ports unless nat says otherwise), one
 // client host "client" with one address, and the backends given (default
@@ -157,11 +158,11 @@ func OneNAT(nat testbed.NATSpec, backends ...testbed.BackendSpec) testbed.Spec {
 	if nat.IPs == 0 {
 		nat.IPs = 1
 	}
-	if nat.Ports == (natbox.PortRange{}) {
+	if nat.Ports == (natcfg.PortRange{}) {
 		nat.Ports = Ports256
 	}
 	if len(backends) == 0 {
-		backends = []testbed.BackendSpec{{Name: "api", Protocol: servers.TCPEcho, Port: 8080}}
+		backends = []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080}}
 	}
 	return testbed.Spec{
 		NATs:     []testbed.NATSpec{nat},

@@ -1,0 +1,199 @@
+package natbox
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/google/nftables"
+	"github.com/ti-mo/conntrack"
+
+	"github.com/natlab/natlab/testbed/natcfg"
+)
+
+// Box is the NAT box in the network namespace of the thread that opened it.
+// Its netlink sockets stay bound to that namespace; GetSysctl, SetSysctl and
+// Metrics' ip_forward read use the calling thread's namespace.
+type Box struct {
+	mu  sync.Mutex
+	nft *nftables.Conn
+	ct  *conntrack.Conn
+	cfg *natcfg.Config
+	// carried is what the drop rules counted before a re-apply replaced
+	// them (and their counters), so PolicyDrops never goes backwards.
+	carried uint64
+}
+
+// Open connects to nftables and conntrack in the current network namespace.
+func Open() (*Box, error) {
+	nft, err := nftables.New(nftables.AsLasting())
+	if err != nil {
+		return nil, fmt.Errorf("open nftables: %w", err)
+	}
+	ct, err := conntrack.Dial(nil)
+	if err != nil {
+		_ = nft.CloseLasting()
+		return nil, fmt.Errorf("open conntrack: %w", err)
+	}
+	return &Box{nft: nft, ct: ct}, nil
+}
+
+// Close releases the netlink sockets; the rules stay in place.
+func (b *Box) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return errors.Join(b.nft.CloseLasting(), b.ct.Close())
+}
+
+// Config returns the config last applied through this Box, if any.
+func (b *Box) Config() (natcfg.Config, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cfg == nil {
+		return natcfg.Config{}, false
+	}
+	return *b.cfg, true
+}
+
+// Apply installs cfg in one atomic nftables batch. Applying over a previous
+// config replaces every rule but keeps the chains and the held set with its
+// elements, so live changes (shrink or grow a range, add or remove a NAT IP,
+// split pools, switch port selection) leave established flows and held
+// ports alone. Conntrack entries are never touched.
+func (b *Box) Apply(cfg natcfg.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("apply nat config: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := natTable()
+	chs := chains(t)
+	dropped, err := b.policyDrops()
+	if err != nil {
+		return fmt.Errorf("apply nat config: %w", err)
+	}
+	old, err := b.tableChains()
+	if err != nil {
+		return fmt.Errorf("apply nat config: %w", err)
+	}
+	oldObjs, err := b.tableObjects()
+	if err != nil {
+		return fmt.Errorf("apply nat config: %w", err)
+	}
+	b.nft.AddTable(t)
+	b.nft.FlushTable(t)
+	keep := map[string]bool{}
+	for _, ch := range chs {
+		keep[ch.Name] = true
+	}
+	for _, ch := range old {
+		if !keep[ch.Name] {
+			b.nft.DelChain(ch)
+		}
+	}
+	// A ct timeout policy is replaced only when the hold changes: deleting
+	// it resets the timeouts of the conntrack entries that use it.
+	want := ""
+	if cfg.Hold > 0 {
+		want = holdTimeoutName(cfg.Hold)
+	}
+	have := false
+	for _, o := range oldObjs {
+		switch {
+		case o.Name == want:
+			have = true
+		case o.Type == nftables.ObjTypeCtTimeout && strings.HasPrefix(o.Name, holdTimeoutPrefix):
+			b.nft.DeleteObject(o)
+		}
+	}
+	if want != "" && !have {
+		b.nft.AddObj(holdTimeout(t, cfg.Hold))
+	}
+	if err := b.nft.AddSet(heldSet(t), nil); err != nil {
+		return fmt.Errorf("apply nat config: held set: %w", err)
+	}
+	for _, ch := range chs {
+		b.nft.AddChain(ch)
+	}
+	rs := buildRules(cfg, t, chs)
+	for _, s := range rs.anonSets {
+		if err := b.nft.AddSet(s.set, s.elems); err != nil {
+			return fmt.Errorf("apply nat config: ip map: %w", err)
+		}
+	}
+	for _, r := range rs.rules {
+		b.nft.AddRule(r)
+	}
+	if err := b.nft.Flush(); err != nil {
+		return fmt.Errorf("apply nat config: %w", err)
+	}
+	c := cfg
+	b.cfg = &c
+	b.carried += dropped
+	return nil
+}
+
+// Remove deletes the natlab table with its rules and held set. Removing an
+// absent table is not an error.
+func (b *Box) Remove() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ok, err := b.tableExists()
+	if err != nil {
+		return fmt.Errorf("remove nat config: %w", err)
+	}
+	if ok {
+		b.nft.DelTable(natTable())
+		if err := b.nft.Flush(); err != nil {
+			return fmt.Errorf("remove nat config: %w", err)
+		}
+	}
+	b.cfg = nil
+	return nil
+}
+
+func (b *Box) tableExists() (bool, error) {
+	tables, err := b.nft.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return false, fmt.Errorf("list tables: %w", err)
+	}
+	for _, t := range tables {
+		if t.Name == tableName {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (b *Box) tableObjects() ([]*nftables.NamedObj, error) {
+	ok, err := b.tableExists()
+	if err != nil || !ok {
+		return nil, err
+	}
+	objs, err := b.nft.GetNamedObjects(natTable())
+	if err != nil {
+		return nil, fmt.Errorf("list objects: %w", err)
+	}
+	out := make([]*nftables.NamedObj, 0, len(objs))
+	for _, o := range objs {
+		if n, ok := o.(*nftables.NamedObj); ok {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func (b *Box) tableChains() ([]*nftables.Chain, error) {
+	all, err := b.nft.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return nil, fmt.Errorf("list chains: %w", err)
+	}
+	var out []*nftables.Chain
+	for _, ch := range all {
+		if ch.Table != nil && ch.Table.Name == tableName {
+			out = append(out, ch)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,257 @@
+package natbox
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+
+	"github.com/natlab/natlab/testbed/natcfg"
+)
+
+// natPort identifies one used NAT port towards one destination.
+type natPort struct {
+	ip    netip.Addr
+	proto string
+	dst   netip.AddrPort
+	port  uint16
+}
+
+// Metrics reads conntrack, its statistics, the forward counter and the held
+// set. Mappings and utilization need the config applied through this Box.
+func (b *Box) Metrics() (natcfg.Metrics, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var m natcfg.Metrics
+	stats, err := b.ct.Stats()
+	if err != nil {
+		return m, fmt.Errorf("metrics: conntrack stats: %w", err)
+	}
+	for _, s := range stats {
+		m.InsertFailed += uint64(s.InsertFailed)
+		m.Drop += uint64(s.Drop)
+		m.EarlyDrop += uint64(s.EarlyDrop)
+	}
+	m.AllocationFailures = m.InsertFailed + m.Drop
+	fwd, err := GetSysctl("net.ipv4.ip_forward")
+	if err != nil {
+		return m, fmt.Errorf("metrics: %w", err)
+	}
+	m.IPForward = fwd == "1"
+
+	flows, err := b.ct.Dump(nil)
+	if err != nil {
+		return m, fmt.Errorf("metrics: conntrack dump: %w", err)
+	}
+	m.ConntrackEntries = len(flows)
+	var cfg natcfg.Config
+	if b.cfg != nil {
+		cfg = *b.cfg
+	}
+	isNAT := map[netip.Addr]bool{}
+	for _, ip := range cfg.NATIPs() {
+		isNAT[ip] = true
+	}
+	used := map[natPort]bool{}
+	for _, f := range flows {
+		r, o := f.TupleReply, f.TupleOrig
+		if !isNAT[r.IP.DestinationAddress] || o.IP.SourceAddress == r.IP.DestinationAddress {
+			continue
+		}
+		used[natPort{
+			ip:    r.IP.DestinationAddress,
+			proto: protoName(o.Proto.Protocol),
+			dst:   netip.AddrPortFrom(o.IP.DestinationAddress, o.Proto.DestinationPort),
+			port:  r.Proto.DestinationPort,
+		}] = true
+	}
+	if ok, err := b.tableExists(); err != nil {
+		return m, fmt.Errorf("metrics: %w", err)
+	} else if ok {
+		if m.ForwardedPackets, err = b.forwardedPackets(); err != nil {
+			return m, fmt.Errorf("metrics: %w", err)
+		}
+		drops, err := b.policyDrops()
+		if err != nil {
+			return m, fmt.Errorf("metrics: %w", err)
+		}
+		m.PolicyDrops = b.carried + drops
+		m.AllocationFailures += m.PolicyDrops
+		held, err := b.nft.GetSetElements(heldSet(natTable()))
+		if err != nil {
+			return m, fmt.Errorf("metrics: held set: %w", err)
+		}
+		m.HeldPorts = len(held)
+		for _, el := range held {
+			if np, ok := heldPort(el.Key); ok && isNAT[np.ip] {
+				used[np] = true
+			}
+		}
+	}
+	m.Mappings = groupMappings(used)
+	m.IPUtilization, m.PoolUtilization = utilization(cfg, m.Mappings)
+	return m, nil
+}
+
+// heldPort decodes a held-set key: NAT IP . NAT port . dst IP . dst port,
+// each field in a 4-byte slot.
+func heldPort(k []byte) (natPort, bool) {
+	if len(k) != 16 {
+		return natPort{}, false
+	}
+	ip := netip.AddrFrom4([4]byte(k[0:4]))
+	dst := netip.AddrFrom4([4]byte(k[8:12]))
+	return natPort{
+		ip:    ip,
+		proto: "tcp",
+		dst:   netip.AddrPortFrom(dst, uint16(k[12])<<8|uint16(k[13])),
+		port:  uint16(k[4])<<8 | uint16(k[5]),
+	}, true
+}
+
+func groupMappings(used map[natPort]bool) []natcfg.Mapping {
+	type key struct {
+		ip    netip.Addr
+		proto string
+		dst   netip.AddrPort
+	}
+	counts := map[key]int{}
+	for np := range used {
+		counts[key{np.ip, np.proto, np.dst}]++
+	}
+	out := make([]natcfg.Mapping, 0, len(counts))
+	for k, n := range counts {
+		out = append(out, natcfg.Mapping{NATIP: k.ip, Protocol: k.proto, Destination: k.dst, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.NATIP != b.NATIP {
+			return a.NATIP.Less(b.NATIP)
+		}
+		if a.Protocol != b.Protocol {
+			return a.Protocol < b.Protocol
+		}
+		return a.Destination.Compare(b.Destination) < 0
+	})
+	return out
+}
+
+// utilization computes, per NAT IP and per pool, the worst destination's
+// share of the ports available to it.
+func utilization(cfg natcfg.Config, ms []natcfg.Mapping) (map[string]float64, map[string]float64) {
+	perIP := map[string]float64{}
+	perPool := map[string]float64{}
+	type dest struct {
+		proto string
+		dst   netip.AddrPort
+	}
+	for _, p := range cfg.Pools {
+		ipCap := map[netip.Addr]int{}
+		poolCap := 0
+		for _, ip := range p.IPs {
+			if len(p.Slices) == 0 {
+				ipCap[ip] = p.Ports.Size()
+			}
+		}
+		for _, s := range p.Slices {
+			ipCap[s.IP] += s.Ports.Size()
+		}
+		for _, ip := range p.IPs {
+			poolCap += ipCap[ip]
+			perIP[ip.String()] = 0
+		}
+		perPool[p.Name] = 0
+		poolUse := map[dest]int{}
+		for _, m := range ms {
+			c, ok := ipCap[m.NATIP]
+			if _, member := indexOf(p.IPs, m.NATIP); !member {
+				continue
+			}
+			poolUse[dest{m.Protocol, m.Destination}] += m.Count
+			if ok && c > 0 {
+				perIP[m.NATIP.String()] = max(perIP[m.NATIP.String()], float64(m.Count)/float64(c))
+			}
+		}
+		for _, n := range poolUse {
+			if poolCap > 0 {
+				perPool[p.Name] = max(perPool[p.Name], float64(n)/float64(poolCap))
+			}
+		}
+	}
+	return perIP, perPool
+}
+
+func indexOf(ips []netip.Addr, ip netip.Addr) (int, bool) {
+	for i, x := range ips {
+		if x == ip {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// policyDrops sums the counters of the drop rules in natlab's chains as
+// they are now (0 when the table does not exist).
+func (b *Box) policyDrops() (uint64, error) {
+	ok, err := b.tableExists()
+	if err != nil || !ok {
+		return 0, err
+	}
+	t := natTable()
+	var sum uint64
+	for _, name := range []string{chainPost, chainPostHld, chainFwd} {
+		rules, err := b.nft.GetRules(t, &nftables.Chain{Name: name, Table: t})
+		if err != nil {
+			return 0, fmt.Errorf("read %s drop counters: %w", name, err)
+		}
+		for _, r := range rules {
+			var packets uint64
+			drop := false
+			for _, e := range r.Exprs {
+				switch e := e.(type) {
+				case *expr.Counter:
+					packets = e.Packets
+				case *expr.Verdict:
+					drop = e.Kind == expr.VerdictDrop
+				}
+			}
+			if drop {
+				sum += packets
+			}
+		}
+	}
+	return sum, nil
+}
+
+func (b *Box) forwardedPackets() (uint64, error) {
+	t := natTable()
+	rules, err := b.nft.GetRules(t, &nftables.Chain{Name: chainFwd, Table: t})
+	if err != nil {
+		return 0, fmt.Errorf("forward counter: %w", err)
+	}
+	if len(rules) == 0 {
+		return 0, nil
+	}
+	for _, e := range rules[0].Exprs {
+		if c, ok := e.(*expr.Counter); ok {
+			return c.Packets, nil
+		}
+	}
+	return 0, nil
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case unix.IPPROTO_TCP:
+		return "tcp"
+	case unix.IPPROTO_UDP:
+		return "udp"
+	case unix.IPPROTO_ICMP:
+		return "icmp"
+	default:
+		return fmt.Sprintf("proto-%d", p)
+	}
+}

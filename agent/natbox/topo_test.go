@@ -1,0 +1,353 @@
+package natbox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/natlab/natlab/testbed/natcfg"
+)
+
+// Test addresses, all inside 198.18.0.0/15.
+var (
+	clientA   = netip.MustParseAddr("198.18.200.2")
+	clientB   = netip.MustParseAddr("198.18.201.2")
+	blockA    = netip.MustParsePrefix("198.18.200.0/24")
+	blockB    = netip.MustParsePrefix("198.18.201.0/24")
+	natIP1    = netip.MustParseAddr("198.19.200.1")
+	natIP2    = netip.MustParseAddr("198.19.200.2")
+	natIP5    = netip.MustParseAddr("198.19.200.5")
+	backendIP = netip.MustParseAddr("198.19.200.100")
+	ports256  = natcfg.PortRange{First: 1024, Last: 1279}
+)
+
+// topo is client-ns <-veth-> nat-ns <-veth-> backend-ns, all unnamed
+// namespaces that vanish when the test closes its handles and sockets.
+type topo struct {
+	client, nat, backend netns.NsHandle
+	box                  *Box
+}
+
+// requireRoot fails (never skips) when the test cannot manage namespaces.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("natbox kernel tests need root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create network namespaces; run as root")
+	}
+}
+
+// inNS runs fn on a fresh OS thread switched into ns. The thread is never
+// unlocked, so Go discards it afterwards instead of reusing a thread that
+// sits in a foreign namespace.
+func inNS(ns netns.NsHandle, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := netns.Set(ns); err != nil {
+			errc <- fmt.Errorf("enter netns: %w", err)
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}
+
+func newNS(t *testing.T) netns.NsHandle {
+	t.Helper()
+	type res struct {
+		h   netns.NsHandle
+		err error
+	}
+	c := make(chan res, 1)
+	go func() {
+		runtime.LockOSThread() // thread is discarded: it stays in the new ns
+		h, err := netns.New()
+		c <- res{h, err}
+	}()
+	r := <-c
+	if r.err != nil {
+		t.Fatalf("create netns: %v", r.err)
+	}
+	t.Cleanup(func() { _ = r.h.Close() })
+	return r.h
+}
+
+func must(t *testing.T, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func addAddr(t *testing.T, h *netlink.Handle, link netlink.Link, cidr string) {
+	t.Helper()
+	a, err := netlink.ParseAddr(cidr)
+	must(t, err, "parse "+cidr)
+	must(t, h.AddrAdd(link, a), "add address "+cidr)
+}
+
+// newTopo builds the three namespaces, enables forwarding in the NAT ns and
+// opens a Box there. NAT IPs .1 .2 .3 .5 are on wan0.
+func newTopo(t *testing.T) *topo {
+	t.Helper()
+	requireRoot(t)
+	tp := &topo{client: newNS(t), nat: newNS(t), backend: newNS(t)}
+	nh, err := netlink.NewHandleAt(tp.nat)
+	must(t, err, "netlink handle in nat ns")
+	defer nh.Close()
+	ch, err := netlink.NewHandleAt(tp.client)
+	must(t, err, "netlink handle in client ns")
+	defer ch.Close()
+	bh, err := netlink.NewHandleAt(tp.backend)
+	must(t, err, "netlink handle in backend ns")
+	defer bh.Close()
+
+	must(t, nh.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "lan0"}, PeerName: "c0", PeerNamespace: netlink.NsFd(tp.client)}), "add veth lan0")
+	must(t, nh.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "wan0"}, PeerName: "b0", PeerNamespace: netlink.NsFd(tp.backend)}), "add veth wan0")
+	up := func(h *netlink.Handle, name string, addrs ...string) {
+		l, err := h.LinkByName(name)
+		must(t, err, "find "+name)
+		for _, a := range addrs {
+			addAddr(t, h, l, a)
+		}
+		must(t, h.LinkSetUp(l), "up "+name)
+	}
+	up(nh, "lo")
+	up(ch, "lo")
+	up(bh, "lo")
+	up(nh, "lan0", "198.18.200.1/24", "198.18.201.1/24")
+	up(nh, "wan0", "198.19.200.254/24", "198.19.200.1/32", "198.19.200.2/32", "198.19.200.3/32", "198.19.200.5/32")
+	up(ch, "c0", "198.18.200.2/24", "198.18.201.2/24", "198.18.200.3/24", "198.18.200.4/24")
+	up(bh, "b0", "198.19.200.100/24")
+	c0, err := ch.LinkByName("c0")
+	must(t, err, "find c0")
+	_, dst, _ := net.ParseCIDR("198.19.0.0/16")
+	must(t, ch.RouteAdd(&netlink.Route{LinkIndex: c0.Attrs().Index, Dst: dst, Gw: net.ParseIP("198.18.200.1")}), "client route")
+
+	must(t, inNS(tp.nat, func() error {
+		if _, err := SetSysctl("net.ipv4.ip_forward", "1"); err != nil {
+			return err
+		}
+		b, err := Open()
+		tp.box = b
+		return err
+	}), "open box in nat ns")
+	t.Cleanup(func() { _ = tp.box.Close() })
+	return tp
+}
+
+// metrics reads the box metrics from inside the NAT namespace.
+func (tp *topo) metrics(t *testing.T) natcfg.Metrics {
+	t.Helper()
+	var m natcfg.Metrics
+	must(t, inNS(tp.nat, func() (err error) { m, err = tp.box.Metrics(); return err }), "metrics")
+	return m
+}
+
+// server is a TCP echo listener in the backend ns that records peers.
+type server struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	peers []netip.AddrPort
+	conns []net.Conn
+}
+
+func (tp *topo) listen(t *testing.T, port uint16) *server {
+	t.Helper()
+	s := &server{}
+	must(t, inNS(tp.backend, func() (err error) {
+		s.ln, err = net.Listen("tcp4", netip.AddrPortFrom(backendIP, port).String())
+		return err
+	}), "listen in backend ns")
+	t.Cleanup(func() {
+		_ = s.ln.Close()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, c := range s.conns {
+			_ = c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := s.ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.peers = append(s.peers, c.RemoteAddr().(*net.TCPAddr).AddrPort())
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
+			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
+		}
+	}()
+	return s
+}
+
+func (s *server) seen() []netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]netip.AddrPort(nil), s.peers...)
+}
+
+// dialResult is what a batch of nonblocking connects produced.
+type dialResult struct {
+	connected []int // fds of established connections
+	pending   []int // fds still connecting (SYN dropped) or failed
+}
+
+func (r dialResult) closeAll() {
+	for _, fd := range append(r.connected, r.pending...) {
+		_ = unix.Close(fd)
+	}
+}
+
+// dialMany starts n nonblocking connects from src in the client ns and
+// waits up to wait for them. Open fds are closed at test cleanup.
+func (tp *topo) dialMany(t *testing.T, src netip.Addr, dsts []netip.AddrPort, wait time.Duration) dialResult {
+	t.Helper()
+	var r dialResult
+	must(t, inNS(tp.client, func() error {
+		var err error
+		r, err = dialBatch(src, dsts, wait)
+		return err
+	}), "dial batch")
+	t.Cleanup(r.closeAll)
+	return r
+}
+
+// dialBatch must run in the client ns.
+func dialBatch(src netip.Addr, dsts []netip.AddrPort, wait time.Duration) (dialResult, error) {
+	var r dialResult
+	pending := map[int]bool{}
+	for _, d := range dsts {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			r.closeAll()
+			return r, fmt.Errorf("socket: %w", err)
+		}
+		r.pending = append(r.pending, fd)
+		if src.IsValid() {
+			if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: src.As4()}); err != nil {
+				r.closeAll()
+				return r, fmt.Errorf("bind %s: %w", src, err)
+			}
+		}
+		err = unix.Connect(fd, &unix.SockaddrInet4{Addr: d.Addr().As4(), Port: int(d.Port())})
+		if err != nil && !errors.Is(err, unix.EINPROGRESS) {
+			r.closeAll()
+			return r, fmt.Errorf("connect %s: %w", d, err)
+		}
+		pending[fd] = true
+	}
+	deadline := time.Now().Add(wait)
+	for len(pending) > 0 && time.Now().Before(deadline) {
+		pfds := make([]unix.PollFd, 0, len(pending))
+		for fd := range pending {
+			pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT})
+		}
+		ms := int(time.Until(deadline).Milliseconds()) + 1
+		if _, err := unix.Poll(pfds, ms); err != nil && !errors.Is(err, unix.EINTR) {
+			return r, fmt.Errorf("poll: %w", err)
+		}
+		for _, p := range pfds {
+			if p.Revents == 0 {
+				continue
+			}
+			delete(pending, int(p.Fd))
+			if soErr, err := unix.GetsockoptInt(int(p.Fd), unix.SOL_SOCKET, unix.SO_ERROR); err == nil && soErr == 0 {
+				r.connected = append(r.connected, int(p.Fd))
+			}
+		}
+	}
+	var still []int
+	ok := map[int]bool{}
+	for _, fd := range r.connected {
+		ok[fd] = true
+	}
+	for _, fd := range r.pending {
+		if !ok[fd] {
+			still = append(still, fd)
+		}
+	}
+	r.pending = still
+	return r, nil
+}
+
+// sequential connects and closes n times to dst from the client ns, one
+// connection after the other, at most one per interval, and counts
+// connects that completed within timeout.
+func (tp *topo) sequential(t *testing.T, dst netip.AddrPort, n int, interval, timeout time.Duration) (ok, failed int) {
+	t.Helper()
+	must(t, inNS(tp.client, func() error {
+		for i := 0; i < n; i++ {
+			start := time.Now()
+			r, err := dialBatch(netip.Addr{}, []netip.AddrPort{dst}, timeout)
+			if err != nil {
+				return err
+			}
+			if len(r.connected) == 1 {
+				ok++
+			} else {
+				failed++
+			}
+			r.closeAll()
+			if d := interval - time.Since(start); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		return nil
+	}), "sequential connects")
+	return ok, failed
+}
+
+// fdConn wraps a connected socket fd (any namespace) in a net.Conn.
+func fdConn(t *testing.T, fd int) net.Conn {
+	t.Helper()
+	dup, err := unix.Dup(fd)
+	must(t, err, "dup fd")
+	f := os.NewFile(uintptr(dup), "sock")
+	defer f.Close()
+	c, err := net.FileConn(f)
+	must(t, err, "file conn")
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// echo writes msg on c and expects it back within a second.
+func echo(c net.Conn, msg string) error {
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte(msg)); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	buf := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, buf); err != nil {
+		return fmt.Errorf("read echo: %w", err)
+	}
+	if string(buf) != msg {
+		return fmt.Errorf("echo %q, want %q", buf, msg)
+	}
+	return nil
+}
+
+func dests(port uint16, n int) []netip.AddrPort {
+	out := make([]netip.AddrPort, n)
+	for i := range out {
+		out[i] = netip.AddrPortFrom(backendIP, port)
+	}
+	return out
+}
+
+func onePool(ports natcfg.PortRange, ips ...netip.Addr) natcfg.Config {
+	return natcfg.Config{WAN: "wan0", Pools: []natcfg.Pool{{Name: "main", Sources: []netip.Prefix{blockA, blockB}, IPs: ips, Ports: ports}}}
+}

@@ -1,0 +1,84 @@
+package service
+
+import "time"
+
+// Stats is a snapshot of a server's counters.
+type Stats struct {
+	// Name and Protocol repeat the server's Spec.
+	Name     string   `json:"name"`
+	Protocol Protocol `json:"protocol"`
+	// Addr is the bound listen address.
+	Addr string `json:"addr"`
+	// Accepted counts TCP connections accepted since start (including
+	// ones reset on accept); for UDP, distinct source ip:port flows seen.
+	Accepted uint64 `json:"accepted"`
+	// Active is TCP connections open now; for UDP, flows that sent a
+	// datagram within the last UDPFlowIdle.
+	Active int64 `json:"active"`
+	// Requests counts HTTP requests, echoed TCP reads and echoed datagrams.
+	Requests uint64 `json:"requests"`
+	// Bytes counts bytes echoed back (TCP and UDP echo only).
+	Bytes uint64 `json:"bytes"`
+	// Resets counts connections the server aborted with an RST
+	// because SetReset was on.
+	Resets uint64 `json:"resets"`
+	// AcceptErrors counts failed accepts (e.g. EMFILE at the file limit).
+	AcceptErrors uint64 `json:"accept_errors"`
+	// Stalled counts requests or echo replies held back by Stall.
+	Stalled uint64 `json:"stalled"`
+	// Peers summarises the sources the server saw.
+	Peers PeerSummary `json:"peers"`
+	// Status counts HTTP responses by class ("2xx", "5xx"); nil for echo
+	// servers, classes never answered are absent.
+	Status map[string]uint64 `json:"status,omitempty"`
+	// Registrations counts the registrar's POST /register outcomes.
+	Registrations RegistrationStats `json:"registrations"`
+	// Dependency describes the registrar's verification dependency.
+	Dependency DependencyStats `json:"dependency"`
+}
+
+// RegistrationStats counts registration outcomes (registrar only).
+type RegistrationStats struct {
+	// OK counts registrations whose source address was verified.
+	OK uint64 `json:"ok"`
+	// FailedClosed counts registrations refused with 503 because the
+	// verification did not complete in time.
+	FailedClosed uint64 `json:"failed_closed"`
+}
+
+// MaxListedPeers caps how many distinct source IPs PeerSummary.IPs lists.
+const MaxListedPeers = 64
+
+// PeerSummary describes the sources a server saw: how many distinct IPs,
+// the first MaxListedPeers of them in address order, and the lowest and
+// highest source port. After a NAT these are the NAT's IPs and ports.
+type PeerSummary struct {
+	// Distinct is the number of distinct source IPs seen.
+	Distinct int `json:"distinct"`
+	// IPs lists up to MaxListedPeers of those IPs, sorted.
+	IPs []string `json:"ips,omitempty"`
+	// Truncated is true when IPs lists fewer than Distinct.
+	Truncated bool `json:"truncated,omitempty"`
+	// MinPort is the lowest source port seen (0 when none was seen).
+	MinPort uint16 `json:"min_port"`
+	// MaxPort is the highest source port seen (0 when none was seen).
+	MaxPort uint16 `json:"max_port"`
+}
+
+// DependencyStats describes the registrar's verification dependency (the
+// cache/database it looks source addresses up in).
+type DependencyStats struct {
+	// Limit is the concurrent lookups allowed; 0 = unlimited.
+	Limit int `json:"limit"`
+	// Latency is how long each lookup takes.
+	Latency time.Duration `json:"latency"`
+	// InFlight is lookups running now, including ones whose caller
+	// already gave up (a database keeps working on an abandoned query).
+	InFlight int64 `json:"in_flight"`
+	// Waiting is lookups queued for a free slot now.
+	Waiting int64 `json:"waiting"`
+	// Lookups counts lookups that completed in time for their caller.
+	Lookups uint64 `json:"lookups"`
+	// TimedOut counts lookups whose caller gave up waiting.
+	TimedOut uint64 `json:"timed_out"`
+}
