@@ -34,9 +34,13 @@ type Options struct {
 type Testbed struct {
 	Run     *Run
 	backend Backend
-	hosts   map[string]Host
-	agents  map[string]*wire.Conn
+	hosts   map[string]Host // fixed once Up returns
 	onEvent func(wire.Event)
+
+	// agentsMu guards agents: a restart fault replaces a host's agent
+	// while the sampler and the runner call the current one.
+	agentsMu sync.RWMutex
+	agents   map[string]*wire.Conn
 
 	downOnce sync.Once
 	downErr  error
@@ -86,7 +90,7 @@ func (t *Testbed) up(ctx context.Context) error {
 				errs = append(errs, err)
 				return
 			}
-			t.agents[h.Name()] = conn
+			t.setAgent(h.Name(), conn)
 		}()
 	}
 	wg.Wait()
@@ -140,8 +144,19 @@ func (t *Testbed) startBackend(ctx context.Context, b BackendSpec) error {
 // Host returns the named host, or nil.
 func (t *Testbed) Host(name string) Host { return t.hosts[name] }
 
-// Agent returns the first agent of the named host, or nil.
-func (t *Testbed) Agent(name string) *wire.Conn { return t.agents[name] }
+// Agent returns the current agent of the named host (a new one after a
+// restart), or nil. It is safe to call while a restart runs.
+func (t *Testbed) Agent(name string) *wire.Conn {
+	t.agentsMu.RLock()
+	defer t.agentsMu.RUnlock()
+	return t.agents[name]
+}
+
+func (t *Testbed) setAgent(name string, conn *wire.Conn) {
+	t.agentsMu.Lock()
+	defer t.agentsMu.Unlock()
+	t.agents[name] = conn
+}
 
 // Restart starts a fresh agent in a host whose agents were killed and
 // makes it the host's agent; NAT boxes and backends are set up again.
@@ -154,7 +169,7 @@ func (t *Testbed) Restart(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	t.agents[name] = conn
+	t.setAgent(name, conn)
 	switch h.Role() {
 	case RoleNAT:
 		return t.SetupNAT(ctx, name)
