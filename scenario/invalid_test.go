@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,7 +53,15 @@ var invalidCases = []struct {
 	{"null phases", edit("phases:\n  - {name: p1, duration: 10s, load: {rate: 10/s}}\n", "phases:\n"),
 		[]string{`s.yaml:6:8: phases: want a list, got null`}},
 	{"yaml syntax error", "name: t\ntestbed:\n  nat: {ips: 1\n  clients: x\n",
-		[]string{`s.yaml:3:1: yaml syntax: did not find expected ',' or '}'`}},
+		[]string{`s.yaml:4:10: yaml syntax: did not find expected ',' or '}' (while parsing a flow mapping that starts at 3:8)`}},
+	{"yaml syntax error mid-line", "name: t\ntestbed: {nat: {ips: 1}}\nphases: [{name: a, duration: 1s}\nfaults: []\n",
+		[]string{`s.yaml:4:1: yaml syntax: did not find expected ',' or ']' (while parsing a flow sequence that starts at 3:9)`}},
+	{"unterminated quote", "name: \"t\ntestbed: 1\n",
+		[]string{`s.yaml:3:1: yaml syntax: found unexpected end of stream (while scanning a quoted scalar that starts at 1:7)`}},
+	{"mapping value inside a value", "name: t\ntick: a: b\n",
+		[]string{`s.yaml:2:8: yaml syntax: mapping values are not allowed in this context`}},
+	{"a second document", validBase + "---\nname: other\n",
+		[]string{`s.yaml:8:1: a second YAML document starts here: a scenario file holds one document; remove the '---' line and what follows, or put it in a file of its own`}},
 	{"yaml tab indentation", "name: t\n\ttestbed: 1\n",
 		[]string{`s.yaml:2:1: yaml syntax: found a tab character that violates indentation`}},
 	{"empty file", "", []string{`s.yaml:1:1: the file is empty: a scenario is a mapping with keys name, description, testbed, tick, phases, faults, alarms, assert`}},
@@ -243,4 +252,40 @@ func TestParseFaultErrorsAtTheirParam(t *testing.T) {
 		`s.yaml:9:29: fault "d" (drop): give percent: the share of packets to drop`,
 		`s.yaml:10:6: fault "d" (drop): percnt: unknown parameter, valid ones are: percent`,
 	}, got)
+}
+
+// Files too large or too deep to be a scenario are refused with the limit
+// they passed, not with a message about aliases they do not have.
+func TestParseSizeAndDepthLimits(t *testing.T) {
+	var many strings.Builder
+	many.WriteString("name: t\nlist:\n")
+	for range maxValues {
+		many.WriteString("- 1\n")
+	}
+	_, err := Parse("many.yaml", []byte(many.String()), Options{})
+	require.EqualError(t, err, "many.yaml:1:1: the file holds more than 100000 values: a scenario holds a few hundred")
+
+	deep := "name: t\nx: " + strings.Repeat("[", maxDepth+5) + strings.Repeat("]", maxDepth+5) + "\n"
+	_, err = Parse("deep.yaml", []byte(deep), Options{})
+	require.EqualError(t, err, "deep.yaml:2:103: values nest more than 100 levels deep here: a scenario nests a few levels (testbed.nat.sysctls is the deepest key)")
+
+	big := validBase + "description: " + strings.Repeat("x", maxFileSize) + "\n"
+	_, err = Parse("big.yaml", []byte(big), Options{})
+	require.EqualError(t, err, "big.yaml:1:1: the file is larger than 1024 KiB: a scenario file is at most 1024 KiB")
+}
+
+// Load reads at most a little more than the size limit: a device that
+// never ends is refused at once instead of filling memory.
+func TestLoadReadsABoundedAmount(t *testing.T) {
+	done := make(chan error, 1)
+	go func() {
+		_, err := Load("/dev/zero", Options{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.EqualError(t, err, "/dev/zero:1:1: the file is larger than 1024 KiB: a scenario file is at most 1024 KiB")
+	case <-time.After(30 * time.Second):
+		t.Fatal("Load(/dev/zero) did not return: it reads without a bound")
+	}
 }

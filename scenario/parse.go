@@ -1,16 +1,17 @@
 package scenario
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/natlab/natlab/loadgen"
 )
@@ -34,9 +35,9 @@ var topKeys = []string{"name", "description", "testbed", "tick", "phases", "faul
 // Load reads and parses the scenario file at path. Problems in the file are
 // returned as *Errors; a file that cannot be read gives a plain error.
 func Load(file string, opts Options) (*Scenario, error) {
-	data, err := os.ReadFile(file)
+	data, err := readBounded(file)
 	if err != nil {
-		return nil, fmt.Errorf("load scenario: %w", err)
+		return nil, err
 	}
 	read := func(rel string) ([]byte, error) {
 		if opts.FS != nil {
@@ -72,14 +73,15 @@ func Parse(name string, data []byte, opts Options) (*Scenario, error) {
 func parse(name string, data []byte, opts Options, read readFunc, dir string) (*Scenario, error) {
 	errs := &collector{file: name}
 	p := &parser{errs: errs, dir: dir}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		pos, msg := syntaxError(err)
-		errs.add(pos, "yaml syntax: %s", msg)
+	if len(data) > maxFileSize {
+		errs.add(Pos{1, 1}, "the file is larger than %d KiB: a scenario file is at most %d KiB", maxFileSize>>10, maxFileSize>>10)
 		return nil, errs.err()
 	}
-	if expandedSize(&doc, maxValues) > maxValues {
-		errs.add(Pos{1, 1}, "the file holds more than %d values once its aliases are expanded: write the scenario out without nested aliases", maxValues)
+	doc, ok := decodeOne(data, errs)
+	if !ok {
+		return nil, errs.err()
+	}
+	if !checkShape(&doc, errs) {
 		return nil, errs.err()
 	}
 	applySets(&doc, opts.Sets, errs)
@@ -146,36 +148,80 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 	return s, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// parserProblems are the messages of the yaml parser stage, whose line
-// numbers count from 0 (those of its scanner count from 1).
-var parserProblems = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected <document start>": true,
-	"did not find expected <stream-start>":   true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"found duplicate %TAG directive":         true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found undefined tag handle":             true,
+// readBounded reads at most maxFileSize+1 bytes of file, so that a huge
+// file or a device that never ends is refused without being read whole.
+func readBounded(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("load scenario: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("load scenario %s: %w", file, err)
+	}
+	return data, nil
 }
 
-// syntaxError extracts the line of a yaml syntax error.
-func syntaxError(err error) (Pos, string) {
-	msg := err.Error()
-	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) > 0 {
-		msg = "yaml: " + te.Errors[0]
-	}
-	if sm := yamlLine.FindStringSubmatch(msg); sm != nil {
-		line, _ := strconv.Atoi(sm[1])
-		if parserProblems[sm[2]] {
-			line++ // the yaml parser (not its scanner) reports 0-based lines
+// decodeOne decodes the one YAML document a scenario file holds. A syntax
+// error is reported where the YAML parser found it, and a second document
+// is refused rather than silently ignored.
+func decodeOne(data []byte, errs *collector) (yaml.Node, bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return yaml.Node{}, true // an empty file, reported by the caller
 		}
-		return Pos{Line: line, Col: 1}, sm[2]
+		pos, msg := syntaxError(err)
+		errs.add(pos, "yaml syntax: %s", msg)
+		return doc, false
 	}
-	return Pos{1, 1}, strings.TrimPrefix(msg, "yaml: ")
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return doc, true
+	case err != nil:
+		pos, msg := syntaxError(err)
+		errs.add(pos, "yaml syntax: %s", msg)
+	default:
+		errs.add(Pos{Line: max(next.Line, 1), Col: 1}, "a second YAML document starts here: a scenario file holds one document; remove the '---' line and what follows, or put it in a file of its own")
+	}
+	return doc, false
+}
+
+// checkShape refuses a document too large or too deeply nested to be a
+// scenario, saying which limit it passed.
+func checkShape(doc *yaml.Node, errs *collector) bool {
+	s := measure(doc)
+	switch {
+	case s.tooDeep != nil:
+		errs.add(posOf(s.tooDeep), "values nest more than %d levels deep here: a scenario nests a few levels (testbed.nat.sysctls is the deepest key)", maxDepth)
+	case s.values > maxValues:
+		errs.add(Pos{1, 1}, "the file holds more than %d values: a scenario holds a few hundred", maxValues)
+	case s.selfAlias != nil:
+		errs.add(posOf(s.selfAlias), "alias *%s refers to the anchor it is inside: an alias must refer to a value defined before and outside it", s.selfAlias.Value)
+	case s.expanded > maxValues:
+		errs.add(Pos{1, 1}, "the file holds more than %d values once its aliases are expanded: write the scenario out without nested aliases", maxValues)
+	default:
+		return true
+	}
+	return false
+}
+
+// syntaxError gives the position and message of a YAML syntax error, with
+// the construct it was in when the parser says so.
+func syntaxError(err error) (Pos, string) {
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		return Pos{1, 1}, strings.TrimPrefix(err.Error(), "yaml: ")
+	}
+	msg := le.Message
+	// "while scanning a plain scalar" and "for the next token" only point
+	// back at the previous value; an open bracket or quote helps.
+	noise := strings.Contains(le.ContextMsg, "plain scalar") || strings.Contains(le.ContextMsg, "next token")
+	if le.ContextMsg != "" && !noise && le.ContextMark.Line > 0 && le.ContextMark != le.Mark {
+		msg += fmt.Sprintf(" (%s that starts at %d:%d)", le.ContextMsg, le.ContextMark.Line, le.ContextMark.Column)
+	}
+	return Pos{Line: max(le.Mark.Line, 1), Col: max(le.Mark.Column, 1)}, msg
 }

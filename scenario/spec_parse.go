@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
