@@ -46,16 +46,6 @@ func (b *Box) Close() error {
 	return errors.Join(b.nft.CloseLasting(), b.ct.Close())
 }
 
-// Config returns the config last applied through this Box, if any.
-func (b *Box) Config() (natcfg.Config, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.cfg == nil {
-		return natcfg.Config{}, false
-	}
-	return *b.cfg, true
-}
-
 // Apply installs cfg in one atomic nftables batch. Applying over a previous
 // config replaces every rule but keeps the chains and the held set with its
 // elements, so live changes (shrink or grow a range, add or remove a NAT IP,

@@ -1,4 +1,4 @@
 // Package sampler reads the NAT boxes and backends of a running testbed
-// every tick, keeps the readings as a time series with fault markers,
-// watches threshold alarms on them and exports flat rows for CSV.
+// every tick and keeps the readings as a time series; the runner judges
+// alarms and writes the series out.
 package sampler

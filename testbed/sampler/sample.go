@@ -51,13 +51,6 @@ type BackendSample struct {
 	Active int64 `json:"active"`
 }
 
-// Marker is a point of interest on the time series, such as a fault's
-// inject or revert.
-type Marker struct {
-	At    time.Duration `json:"at"`
-	Label string        `json:"label"`
-}
-
 // Metric returns the value of a named metric in this sample. Metrics over
 // all NAT boxes: nat.port_utilization (the highest), nat.conntrack,
 // nat.allocation_failures, nat.allocation_failures_delta,

@@ -2,7 +2,6 @@ package sampler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -30,8 +29,6 @@ type Options struct {
 	Tick time.Duration
 	// NATs and Backends are the hosts read every tick.
 	NATs, Backends []string
-	// Alarms are checked on every sample.
-	Alarms []Alarm
 	// OnSample receives every sample as it is taken (must not block long).
 	OnSample func(Sample)
 	// CallTimeout bounds one host's reading (default: twice the tick,
@@ -47,15 +44,12 @@ type Sampler struct {
 	mu       sync.Mutex
 	start    time.Time
 	samples  []Sample
-	markers  []Marker
-	alarms   []AlarmState
 	firstNAT map[string]natcfg.Metrics // baseline per NAT
 	lastNAT  map[string]natcfg.Metrics
 	lastAcc  map[string]uint64
 }
 
-// New returns a sampler; Options are checked for unknown-looking alarms
-// only at run time (a metric never seen never fires).
+// New returns a sampler, or an error for a tick too short to keep.
 func New(agents Agents, opts Options) (*Sampler, error) {
 	if opts.Tick == 0 {
 		opts.Tick = DefaultTick
@@ -67,14 +61,7 @@ func New(agents Agents, opts Options) (*Sampler, error) {
 		opts.CallTimeout = max(2*opts.Tick, DefaultCallTimeout)
 	}
 	s := &Sampler{agents: agents, opts: opts, firstNAT: map[string]natcfg.Metrics{}, lastNAT: map[string]natcfg.Metrics{}, lastAcc: map[string]uint64{}}
-	var errs []error
-	for _, a := range opts.Alarms {
-		if a.Metric == "" {
-			errs = append(errs, fmt.Errorf("alarm %q: no metric", a.Name))
-		}
-		s.alarms = append(s.alarms, AlarmState{Alarm: a})
-	}
-	return s, errors.Join(errs...)
+	return s, nil
 }
 
 // Run samples every tick from start until ctx ends, then returns nil.
@@ -96,8 +83,7 @@ func (s *Sampler) Run(ctx context.Context, start time.Time) error {
 	}
 }
 
-// Take reads every host once, records the sample, checks the alarms and
-// hands the sample to OnSample.
+// Take reads every host once, records the sample and hands the sample to OnSample.
 func (s *Sampler) Take(ctx context.Context) Sample {
 	now := time.Now()
 	s.mu.Lock()
@@ -126,14 +112,6 @@ func (s *Sampler) Take(ctx context.Context) Sample {
 	wg.Wait()
 	s.mu.Lock()
 	s.samples = append(s.samples, smp)
-	for i := range s.alarms {
-		a := &s.alarms[i]
-		v, ok := smp.Metric(a.Metric)
-		a.Firing = ok && a.breached(v)
-		if a.Firing && !a.Fired {
-			a.Fired, a.FirstFired, a.Value = true, smp.At, v
-		}
-	}
 	s.mu.Unlock()
 	if s.opts.OnSample != nil {
 		s.opts.OnSample(smp)
@@ -216,56 +194,9 @@ func (s *Sampler) readBackend(ctx context.Context, host string) BackendSample {
 	return out
 }
 
-// Mark adds a marker at the current time since the start.
-func (s *Sampler) Mark(label string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var at time.Duration
-	if !s.start.IsZero() {
-		at = time.Since(s.start)
-	}
-	s.markers = append(s.markers, Marker{At: at, Label: label})
-}
-
-// AddMarker adds a marker at a given time since the start.
-func (s *Sampler) AddMarker(m Marker) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.markers = append(s.markers, m)
-}
-
 // Samples returns the series so far.
 func (s *Sampler) Samples() []Sample {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Sample(nil), s.samples...)
-}
-
-// Markers returns the markers so far.
-func (s *Sampler) Markers() []Marker {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Marker(nil), s.markers...)
-}
-
-// Alarms returns the alarms and what they saw.
-func (s *Sampler) Alarms() []AlarmState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]AlarmState(nil), s.alarms...)
-}
-
-// FirstAllocationFailure returns the time of the first sample in which
-// any NAT's allocation failures rose.
-func (s *Sampler) FirstAllocationFailure() (time.Duration, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, smp := range s.samples {
-		for _, n := range smp.NATs {
-			if n.AllocationFailuresDelta > 0 {
-				return smp.At, true
-			}
-		}
-	}
-	return 0, false
 }
