@@ -13,7 +13,6 @@ import (
 
 	"github.com/natlab/natlab/scenario/runner"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 type runFlags struct {
@@ -73,22 +72,9 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	var candidate []natcfg.Sysctl
-	if f.natSysctls != "" {
-		fh, err := os.Open(f.natSysctls)
-		if err != nil {
-			return inputErr(fmt.Errorf("--nat-sysctls: %w", err))
-		}
-		candidate, err = natcfg.ParseSysctlConf(fh, f.natSysctls)
-		fh.Close()
-		if err != nil {
-			return inputErr(err)
-		}
-		for _, s := range candidate {
-			if err := natcfg.ValidateSysctlKey(s.Key); err != nil {
-				return inputErr(fmt.Errorf("%s:%d: %w", f.natSysctls, s.Line, err))
-			}
-		}
+	candidate, err := loadNATSysctls(f.natSysctls)
+	if err != nil {
+		return err
 	}
 	out := f.out
 	if out == "" {

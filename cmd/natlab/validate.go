@@ -8,18 +8,26 @@ import (
 )
 
 func newValidateCmd() *cobra.Command {
-	return &cobra.Command{
+	var sets []string
+	var natSysctls string
+	cmd := &cobra.Command{
 		Use:   "validate SCENARIO...",
 		Short: "Check scenario files (or fixture names) without running anything",
 		Long: `validate parses each scenario and checks it against everything natlab knows
 before a run: keys, durations, rates, hosts, fault kinds and parameters,
 metrics of assertions. Every problem is printed as FILE:LINE:COL: message.
+--set and --nat-sysctls are checked as run would apply them, so a CI gate
+can validate its candidate before it builds anything.
 Exit code 0 when all are valid, 2 otherwise.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bad := 0
+			if _, err := loadNATSysctls(natSysctls); err != nil {
+				bad++
+				fmt.Fprintln(cmd.ErrOrStderr(), err)
+			}
 			for _, arg := range args {
-				sc, err := loadScenario(arg, nil)
+				sc, err := loadScenario(arg, sets)
 				if err != nil {
 					bad++
 					fmt.Fprintln(cmd.ErrOrStderr(), err)
@@ -34,4 +42,7 @@ Exit code 0 when all are valid, 2 otherwise.`,
 			return nil
 		},
 	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a scenario value, PATH=VALUE (repeatable), as run does")
+	cmd.Flags().StringVar(&natSysctls, "nat-sysctls", "", "also check this candidate sysctl.conf for the NAT boxes")
+	return cmd
 }

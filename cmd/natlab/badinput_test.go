@@ -1,0 +1,120 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/netns"
+)
+
+// badInput is one input natlab must refuse before it builds anything.
+type badInput struct {
+	name string
+	// body is the scenario file's text; file, when set, names a file to
+	// use as it is instead.
+	body, file string
+	// args are extra flags for both validate and run; a "%dir%" in them
+	// is the case's temp dir.
+	args []string
+	// want are substrings of the error: the position and what is valid.
+	want []string
+}
+
+const okScenario = `name: t
+testbed:
+  nat: {ips: 1, ports: 1024-1279}
+  clients: {hosts: 1, addresses: 10}
+  backends: [{name: api, protocol: http1, port: 8080}]
+phases:
+  - {name: p1, duration: 2s, load: {rate: 10/s}}
+`
+
+var badInputs = []badInput{
+	{name: "yaml syntax error at its column", body: "name: t\ntestbed:\n  nat: {ips: 1\n  clients: x\n",
+		want: []string{"s.yaml:4:10: yaml syntax: did not find expected ',' or '}' (while parsing a flow mapping that starts at 3:8)"}},
+	{name: "a second document", body: okScenario + "---\nname: other\n",
+		want: []string{"s.yaml:8:1: a second YAML document starts here", "holds one document"}},
+	{name: "a device that never ends", file: "/dev/zero",
+		want: []string{"/dev/zero:1:1: the file is larger than 1024 KiB", "at most 1024 KiB"}},
+	{name: "a file too large", body: okScenario + "description: " + strings.Repeat("x", 2<<20) + "\n",
+		want: []string{"s.yaml:1:1: the file is larger than 1024 KiB"}},
+	{name: "values nested too deep", body: okScenario + "description: " + strings.Repeat("[", 150) + strings.Repeat("]", 150) + "\n",
+		want: []string{"s.yaml:8:113: values nest more than 100 levels deep"}},
+	{name: "an unknown key", body: okScenario + "phasess: []\n",
+		want: []string{"s.yaml:8:1: ", "phasess", "phases"}},
+	{name: "a --set of a missing phase", body: okScenario, args: []string{"--set", "phases[3].duration=1s"},
+		want: []string{"--set phases[3].duration=1s", "out of range"}},
+	{name: "a --nat-sysctls key outside net.*", body: okScenario, args: []string{"--nat-sysctls", "%dir%/bad.conf"},
+		want: []string{"bad.conf:1: ", "only net.* keys"}},
+}
+
+// Every input natlab can judge without a testbed is refused by validate
+// and by run alike: exit 2, the position, what would be valid, and nothing
+// made: no namespace, no run state, no run directory, the run lock free.
+func TestBadInputIsRefusedBeforeAnythingIsBuilt(t *testing.T) {
+	requireRoot(t) // run must get as far as it would as root
+	for _, tc := range badInputs {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.conf"), []byte("kernel.pid_max = 10\n"), 0o644))
+			file := tc.file
+			if file == "" {
+				file = filepath.Join(dir, "s.yaml")
+				require.NoError(t, os.WriteFile(file, []byte(tc.body), 0o644))
+			}
+			var args []string
+			for _, a := range tc.args {
+				args = append(args, strings.ReplaceAll(a, "%dir%", dir))
+			}
+			before := leftovers(t)
+			for _, cmd := range []string{"validate", "run"} {
+				out := filepath.Join(dir, "run-"+cmd)
+				full := append([]string{cmd, file}, args...)
+				if cmd == "run" {
+					full = append(full, "--out", out)
+				}
+				code, stdout, stderr := run(t, full...)
+				require.Equal(t, ExitInput, code, "%s: %s%s", cmd, stdout, stderr)
+				for _, w := range tc.want {
+					assert.Contains(t, stderr, w, cmd)
+				}
+				assert.NoDirExists(t, out, "%s made a run directory", cmd)
+				assert.Equal(t, before, leftovers(t), "%s left something behind", cmd)
+				assertRunLockFree(t)
+			}
+		})
+	}
+}
+
+// leftovers lists natlab's namespaces and run states on this machine.
+func leftovers(t *testing.T) []string {
+	t.Helper()
+	names, err := netns.Namespaces("")
+	require.NoError(t, err)
+	states, err := testbed.ListStates()
+	require.NoError(t, err)
+	for _, s := range states {
+		names = append(names, "state:"+s.ID)
+	}
+	return names
+}
+
+// assertRunLockFree checks that no one holds the run lock.
+func assertRunLockFree(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(testbed.StateDir, ".lock"), os.O_RDWR, 0)
+	if os.IsNotExist(err) {
+		return
+	}
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB), "the run lock is held")
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+}
