@@ -8,12 +8,30 @@
 // [Result] whose counts and HDR histograms merge exactly with the results of
 // other processes ([Result.Merge]); [Split] divides a plan over processes.
 //
-// Accounting: every attempt ends in exactly one [Outcome], so at every instant
-// Attempts == sum(Outcomes) + InFlight. Attempts interrupted by a cancelled
-// run context end as [OutcomeCancelled]; attempts started in one phase and
-// finished in the next are counted in the phase that started them. Run waits
-// for in-flight attempts to finish (they are bounded by the plan's timeouts)
-// before it returns, so InFlight is zero in a normal Result.
+// Accounting: every attempt ends in exactly one [Outcome]. Three counters are
+// kept apart, none derived from the others: Attempts counts an attempt when
+// it begins, Outcomes count it by class when it ends, and InFlight is a
+// gauge, up on begin and down on end. So that they can disagree when an
+// attempt is mishandled, they are checked against each other:
+// [Counts.Check] wants Attempts == sum(Outcomes) + InFlight (an attempt that
+// ends twice makes more outcomes than attempts; one that ends without an
+// outcome makes fewer), and [Counts.CheckFinished] also wants InFlight == 0
+// (an attempt that never ends stays in flight). Attempts interrupted by a
+// cancelled run context end as [OutcomeCancelled]; attempts started in one
+// phase and finished in the next are counted in the phase that started
+// them. Run waits for in-flight attempts to finish (they are bounded by the
+// plan's timeouts) before it returns, so InFlight is zero in a normal
+// Result, which passes [Result.CheckFinished]; the Result of a cancelled
+// run may keep stragglers in flight and passes [Result.Check].
+//
+// Snapshots while attempts run: a phase's three counters change together
+// under one lock and are read together under it, so every snapshot (a
+// tick's [Sample], a partial Result) is of one instant and satisfies
+// Counts.Check exactly, never CheckFinished's InFlight == 0 but never a
+// transient mismatch either. A tick sums the phases' snapshots; an attempt
+// stays in the phase that began it, so the sum is exact too. Over the
+// samples of a run, the attempts of the ticks so far equal their outcomes
+// plus the last tick's InFlight.
 //
 // Latency: the request histogram records ok attempts from the intended send
 // time (open, ramp and spike schedules: the arrival time the schedule asked

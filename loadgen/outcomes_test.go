@@ -16,7 +16,7 @@ func runPlan(t *testing.T, p Plan) *Result {
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if err := res.Check(); err != nil {
+	if err := res.CheckFinished(); err != nil {
 		t.Fatalf("accounting: %v", err)
 	}
 	return res

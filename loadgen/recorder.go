@@ -6,17 +6,33 @@ import (
 	"time"
 )
 
-// phaseRec accumulates one phase. Attempts is incremented before the
-// outcome, and snapshots read outcomes before attempts, so a snapshot never
-// sees more outcomes than attempts.
+// phaseRec accumulates one phase.
+//
+// Attempts, outcomes and the in-flight gauge are three counters counted
+// apart: begin adds an attempt and one in flight, end adds the outcome and
+// takes the attempt out of flight (once: an attempt ended twice adds a
+// second outcome, which Counts.Check reports). They change together under
+// mu, and counts reads them under mu, so every snapshot, also one taken
+// while attempts run, is of one instant: Attempts == sum(Outcomes) +
+// InFlight holds in it exactly unless the recorder was misused.
 type phaseRec struct {
-	name     string
-	attempts atomic.Uint64
-	outcomes [numOutcomes]atomic.Uint64
+	name string
+
+	mu       sync.Mutex
+	attempts uint64
+	outcomes [numOutcomes]uint64
+	inFlight uint64
+
 	newConns atomic.Uint64
 	lost     atomic.Uint64
 	connect  *Histogram // guarded by recorder.histMu
 	request  *Histogram // guarded by recorder.histMu
+}
+
+// attempt is one attempt between its begin and its end.
+type attempt struct {
+	ph    *phaseRec
+	ended bool // guarded by ph.mu
 }
 
 // recorder accumulates a whole run: phases, the current tick's latencies,
@@ -41,12 +57,21 @@ func newRecorder(p Plan) *recorder {
 	return r
 }
 
-// begin counts a new attempt of the phase.
-func (ph *phaseRec) begin() { ph.attempts.Add(1) }
+// begin counts a new attempt of the phase, in flight until its end.
+func (ph *phaseRec) begin() *attempt {
+	ph.mu.Lock()
+	ph.attempts++
+	ph.inFlight++
+	ph.mu.Unlock()
+	return &attempt{ph: ph}
+}
 
 // end records the outcome of an attempt begun with begin. lat is recorded
-// in the request histograms for ok attempts.
-func (r *recorder) end(ph *phaseRec, o Outcome, err error, lat time.Duration) {
+// in the request histograms for ok attempts. Every attempt must end exactly
+// once: one that never ends stays in flight, one that ends twice has two
+// outcomes, and either fails the accounting checks.
+func (r *recorder) end(a *attempt, o Outcome, err error, lat time.Duration) {
+	ph := a.ph
 	if o == OutcomeOK {
 		r.histMu.Lock()
 		ph.request.Record(lat)
@@ -57,7 +82,15 @@ func (r *recorder) end(ph *phaseRec, o Outcome, err error, lat time.Duration) {
 		r.errs.add(o, err.Error(), 1)
 		r.errMu.Unlock()
 	}
-	ph.outcomes[o].Add(1)
+	ph.mu.Lock()
+	ph.outcomes[o]++
+	if !a.ended {
+		a.ended = true
+		if ph.inFlight > 0 { // always, unless a was not begun: no wraparound
+			ph.inFlight--
+		}
+	}
+	ph.mu.Unlock()
 }
 
 // connected records a new connection and its handshake time.
@@ -69,18 +102,18 @@ func (r *recorder) connected(ph *phaseRec, d time.Duration) {
 	r.histMu.Unlock()
 }
 
-// counts returns a consistent snapshot of one phase's counts.
+// counts returns a snapshot of one phase's counts: attempts, outcomes and
+// in flight of one instant (NewConns and Lost are read just after).
 func (ph *phaseRec) counts() Counts {
 	c := Counts{Outcomes: make(map[Outcome]uint64)}
-	var ended uint64
-	for i := range ph.outcomes {
-		if v := ph.outcomes[i].Load(); v != 0 {
+	ph.mu.Lock()
+	for i, v := range ph.outcomes {
+		if v != 0 {
 			c.Outcomes[Outcome(i)] = v
-			ended += v
 		}
 	}
-	c.Attempts = ph.attempts.Load()
-	c.InFlight = c.Attempts - ended
+	c.Attempts, c.InFlight = ph.attempts, ph.inFlight
+	ph.mu.Unlock()
 	c.NewConns = ph.newConns.Load()
 	c.Lost = ph.lost.Load()
 	return c

@@ -57,7 +57,9 @@ func newPhaseResult(name string) PhaseResult {
 }
 
 func (pr *PhaseResult) merge(o PhaseResult) error {
-	pr.Counts.Add(o.Counts)
+	if err := pr.Counts.addChecked(o.Counts); err != nil {
+		return err
+	}
 	if pr.Connect == nil {
 		pr.Connect = NewHistogram()
 	}
@@ -67,23 +69,32 @@ func (pr *PhaseResult) merge(o PhaseResult) error {
 	return errors.Join(pr.Connect.Merge(o.Connect), pr.Request.Merge(o.Request))
 }
 
-// Check verifies the accounting invariant in every phase and in the total,
-// and that the total is the sum of the phases.
-func (r *Result) Check() error {
+// Check verifies the accounting of every phase and of the total (see
+// Counts.Check) and that the total is the sum of the phases. It holds for
+// any Result of Run, also the partial one of a cancelled run, whose
+// stragglers are still in flight.
+func (r *Result) Check() error { return r.check(Counts.Check) }
+
+// CheckFinished is Check for the Result of a run that was not cancelled:
+// every attempt has ended, so no phase may have one in flight. Run returns
+// such a Result only when it passes.
+func (r *Result) CheckFinished() error { return r.check(Counts.CheckFinished) }
+
+func (r *Result) check(counts func(Counts) error) error {
 	var sum Counts
 	var errs []error
 	for _, p := range r.Phases {
-		if err := p.Counts.Check(); err != nil {
+		if err := counts(p.Counts); err != nil {
 			errs = append(errs, fmt.Errorf("phase %s: %w", p.Name, err))
 		}
 		sum.Add(p.Counts)
 	}
-	if err := r.Total.Counts.Check(); err != nil {
+	if err := counts(r.Total.Counts); err != nil {
 		errs = append(errs, fmt.Errorf("total: %w", err))
 	}
-	if sum.Attempts != r.Total.Counts.Attempts || sum.Ended() != r.Total.Counts.Ended() {
-		errs = append(errs, fmt.Errorf("check result: phases sum to %d attempts, total says %d",
-			sum.Attempts, r.Total.Counts.Attempts))
+	if t := r.Total.Counts; !sum.equal(t) {
+		errs = append(errs, fmt.Errorf("check result: the phases sum to %d attempts, outcomes %v, %d in flight, %d new conns, %d lost; the total says %d, %v, %d, %d, %d",
+			sum.Attempts, sum.Outcomes, sum.InFlight, sum.NewConns, sum.Lost, t.Attempts, t.Outcomes, t.InFlight, t.NewConns, t.Lost))
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,11 @@ const drainGrace = 5 * time.Second
 // flight end as OutcomeCancelled and Run returns the partial result (every
 // phase listed, later ones empty) with an error wrapping ctx.Err(). An
 // invalid plan or an unsupported socket option returns a nil result.
+//
+// Run checks its result before it returns it: Result.CheckFinished after a
+// run that was not cancelled, Result.Check after one that was (stragglers
+// past the drain grace stay in flight). A result that fails comes with an
+// error saying so: it is a bug in loadgen's accounting.
 func Run(ctx context.Context, p Plan, onSample func(Sample)) (*Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("run: invalid plan: %w", err)
@@ -72,7 +78,13 @@ func Run(ctx context.Context, p Plan, onSample func(Sample)) (*Result, error) {
 	cd.close()
 	res := rec.result(start, end.Sub(start))
 	if err := ctx.Err(); err != nil {
+		if cerr := res.Check(); cerr != nil {
+			return res, errors.Join(fmt.Errorf("run stopped early: %w", err), fmt.Errorf("run: accounting: %w", cerr))
+		}
 		return res, fmt.Errorf("run stopped early: %w", err)
+	}
+	if err := res.CheckFinished(); err != nil {
+		return res, fmt.Errorf("run: accounting: %w", err)
 	}
 	return res, nil
 }
@@ -116,10 +128,10 @@ func (r *runner) runPhase(ctx context.Context, ph Phase, pr *phaseRec, end time.
 	}
 }
 
-// attempt makes one attempt and records it; latency counts from t0.
-func (r *runner) attempt(ctx context.Context, pr *phaseRec, t0 time.Time) {
-	o, err := r.cd.do(ctx, pr)
-	r.rec.end(pr, o, err, time.Since(t0))
+// attempt makes the attempt a (begun) and ends it; latency counts from t0.
+func (r *runner) attempt(ctx context.Context, a *attempt, t0 time.Time) {
+	o, err := r.cd.do(ctx, a.ph)
+	r.rec.end(a, o, err, time.Since(t0))
 }
 
 // sleepUntil waits for t; false if ctx ended first.

@@ -19,8 +19,7 @@ func (r *runner) closed(ctx context.Context, n int, pr *phaseRec, end time.Time)
 				if !t0.Before(end) {
 					return
 				}
-				pr.begin()
-				r.attempt(ctx, pr, t0)
+				r.attempt(ctx, pr.begin(), t0)
 			}
 		}()
 	}
@@ -43,17 +42,17 @@ func (r *runner) open(ctx context.Context, p pacer, pr *phaseRec, start, end tim
 		if !sleepUntil(ctx, due) {
 			return
 		}
-		pr.begin()
+		a := pr.begin()
 		if r.inFlight.Add(1) > limit {
 			r.inFlight.Add(-1)
-			r.rec.end(pr, OutcomeDropped, nil, 0)
+			r.rec.end(a, OutcomeDropped, nil, 0)
 			continue
 		}
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
 			defer r.inFlight.Add(-1)
-			r.attempt(ctx, pr, due)
+			r.attempt(ctx, a, due)
 		}()
 	}
 	sleepUntil(ctx, end)
@@ -74,14 +73,14 @@ launch:
 		case <-hctx.Done():
 			break launch
 		}
-		pr.begin()
+		a := pr.begin()
 		r.wg.Add(1)
 		t0 := time.Now()
 		go func() {
 			defer r.wg.Done()
 			c, o, err := r.cd.hold(ctx, pr)
 			<-sem
-			r.rec.end(pr, o, err, time.Since(t0))
+			r.rec.end(a, o, err, time.Since(t0))
 			if c != nil {
 				hs.keep(c, pr, &r.wg)
 			}

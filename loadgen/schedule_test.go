@@ -179,7 +179,7 @@ func TestSamplesAddUpToResult(t *testing.T) {
 	}
 	var sum Counts
 	phases := map[string]bool{}
-	for _, s := range got {
+	for i, s := range got {
 		sum.Attempts += s.Attempts
 		sum.NewConns += s.NewConns
 		for k, v := range s.Outcomes {
@@ -188,7 +188,15 @@ func TestSamplesAddUpToResult(t *testing.T) {
 			}
 			sum.Outcomes[k] += v
 		}
+		// The ticks so far: attempts = outcomes + the gauge now.
+		sum.InFlight = s.InFlight
+		if err := sum.Check(); err != nil {
+			t.Fatalf("samples 0..%d: %v", i, err)
+		}
 		phases[s.Phase] = true
+	}
+	if err := sum.CheckFinished(); err != nil {
+		t.Fatalf("all samples: %v", err)
 	}
 	tot := res.Total.Counts
 	if sum.Attempts != tot.Attempts || sum.Of(OutcomeOK) != tot.Of(OutcomeOK) || sum.NewConns != tot.NewConns {
@@ -205,7 +213,7 @@ func runPlanWithSamples(t *testing.T, p Plan, f func(Sample)) *Result {
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if err := res.Check(); err != nil {
+	if err := res.CheckFinished(); err != nil {
 		t.Fatalf("accounting: %v", err)
 	}
 	return res

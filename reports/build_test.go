@@ -16,12 +16,21 @@ func TestTotalsOf(t *testing.T) {
 		want Totals
 	}{
 		{"empty", loadgen.Counts{}, Totals{Outcomes: OutcomeCounts{}}},
+		// The 2 attempts in flight did not succeed: 4 of 12 not ok.
 		{"mixed", loadgen.Counts{Attempts: 12, InFlight: 2, NewConns: 9, Lost: 1, Outcomes: map[loadgen.Outcome]uint64{
 			loadgen.OutcomeOK: 8, loadgen.OutcomeReset: 2, loadgen.OutcomeRefused: 0}},
-			Totals{Attempts: 12, OK: 8, Errors: 2, ErrorRate: 0.2, InFlight: 2, NewConns: 9, Lost: 1,
+			Totals{Attempts: 12, OK: 8, Errors: 2, ErrorRate: 4.0 / 12, InFlight: 2, NewConns: 9, Lost: 1,
 				Outcomes: OutcomeCounts{loadgen.OutcomeOK: 8, loadgen.OutcomeReset: 2}}},
 		{"all failed", loadgen.Counts{Attempts: 4, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeConnectTimeout: 4}},
 			Totals{Attempts: 4, Errors: 4, ErrorRate: 1, Outcomes: OutcomeCounts{loadgen.OutcomeConnectTimeout: 4}}},
+		{"all in flight", loadgen.Counts{Attempts: 3, InFlight: 3},
+			Totals{Attempts: 3, ErrorRate: 1, InFlight: 3, Outcomes: OutcomeCounts{}}},
+		// Counts that do not add up (Validate refuses them) still give a
+		// rate in 0..1, the attempt without an outcome counted as not ok.
+		{"attempt without an outcome", loadgen.Counts{Attempts: 10, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 9}},
+			Totals{Attempts: 10, OK: 9, ErrorRate: 0.1, Outcomes: OutcomeCounts{loadgen.OutcomeOK: 9}}},
+		{"more outcomes than attempts", loadgen.Counts{Attempts: 1, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 1, loadgen.OutcomeReset: 1}},
+			Totals{Attempts: 1, OK: 1, Errors: 1, ErrorRate: 0.5, Outcomes: OutcomeCounts{loadgen.OutcomeOK: 1, loadgen.OutcomeReset: 1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, TotalsOf(tc.in)) })
 	}

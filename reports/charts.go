@@ -2,10 +2,14 @@ package reports
 
 import (
 	"bytes"
+	"encoding/xml"
+	"errors"
 	"fmt"
 	"html"
 	"image/color"
+	"io"
 	"math"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -137,14 +141,9 @@ func (r *Report) render(spec chartSpec) (chart, error) {
 	out := chart{ID: spec.id, Title: spec.title}
 	ymax := 0.0
 	for _, s := range spec.series {
-		var xys plotter.XYs
-		for i := range r.Samples {
-			y, ok := s.y(&r.Samples[i])
-			if !ok || math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(r.Samples[i].T) || math.IsInf(r.Samples[i].T, 0) {
-				continue
-			}
-			xys = append(xys, plotter.XY{X: r.Samples[i].T, Y: y})
-			ymax = math.Max(ymax, y)
+		xys := r.points(s)
+		for _, xy := range xys {
+			ymax = math.Max(ymax, xy.Y)
 		}
 		kind := "line"
 		if s.dashed {
@@ -154,11 +153,20 @@ func (r *Report) render(spec chartSpec) (chart, error) {
 		if len(xys) == 0 {
 			continue
 		}
+		if len(xys) == 1 { // a line of one point draws nothing: a dot
+			dot, err := plotter.NewScatter(xys)
+			if err != nil {
+				return chart{}, fmt.Errorf("dot %s: %w", s.name, err)
+			}
+			dot.GlyphStyle = draw.GlyphStyle{Color: s.color, Radius: dotRadius, Shape: draw.CircleGlyph{}}
+			p.Add(dot)
+			continue
+		}
 		l, err := plotter.NewLine(xys)
 		if err != nil {
 			return chart{}, fmt.Errorf("line %s: %w", s.name, err)
 		}
-		l.LineStyle = draw.LineStyle{Color: s.color, Width: vg.Points(1.5)}
+		l.LineStyle = draw.LineStyle{Color: s.color, Width: dataLineWidth}
 		if s.dashed {
 			l.LineStyle.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 		}
@@ -190,8 +198,154 @@ func (r *Report) render(spec chartSpec) (chart, error) {
 	if err != nil {
 		return chart{}, err
 	}
+	// Post-condition: the data is on the chart, not only its frame.
+	if err := checkDataLines(svg, r.wantLines(spec, p.X.Min, p.X.Max, p.Y.Min, p.Y.Max)); err != nil {
+		return chart{}, err
+	}
 	out.SVG = svg
 	return out, nil
+}
+
+// dataLineWidth is the width of the data lines, and what tells them apart
+// from the frame, grid and decorations in the SVG (checkDataLines). A
+// series of one point is a dot of dotRadius instead.
+const (
+	dataLineWidth vg.Length = 1.5 // points
+	dotRadius     vg.Length = 2.5
+)
+
+// points are the samples a series has a value for, in order.
+func (r *Report) points(s series) plotter.XYs {
+	var xys plotter.XYs
+	for i := range r.Samples {
+		y, ok := s.y(&r.Samples[i])
+		if !ok || math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(r.Samples[i].T) || math.IsInf(r.Samples[i].T, 0) {
+			continue
+		}
+		xys = append(xys, plotter.XY{X: r.Samples[i].T, Y: y})
+	}
+	return xys
+}
+
+// dataLine is what the SVG of a chart must show for one series with
+// points: a path stroked in its colour with one vertex per point when they
+// all lie inside the axes (else the plot clips the line: at least one
+// vertex), or for a single point a dot filled in its colour.
+type dataLine struct {
+	name   string
+	color  string // "#rrggbb"
+	points int
+	exact  bool // every point lies inside the axes
+}
+
+// wantLines are the data lines of the series of spec that have points
+// inside axes spanning x0..x1 and y0..y1 (render's axes hold every point
+// of its series; a series wholly outside them would have nothing to show).
+func (r *Report) wantLines(spec chartSpec, x0, x1, y0, y1 float64) []dataLine {
+	var want []dataLine
+	for _, s := range spec.series {
+		xys := r.points(s)
+		inside := 0
+		for _, xy := range xys {
+			if xy.X >= x0 && xy.X <= x1 && xy.Y >= y0 && xy.Y <= y1 {
+				inside++
+			}
+		}
+		if inside == 0 {
+			continue
+		}
+		want = append(want, dataLine{name: s.name, color: hexColor(s.color), points: len(xys), exact: inside == len(xys)})
+	}
+	return want
+}
+
+// svgPath is a <path> of an SVG: its stroke (colour, width), its fill
+// colour and its number of vertices.
+type svgPath struct {
+	stroke, fill string
+	width        float64
+	vertices     int
+}
+
+// matches reports whether p draws w.
+func (p svgPath) matches(w dataLine) bool {
+	if w.points == 1 { // a dot (the plot does not draw a line of one point)
+		return strings.EqualFold(p.fill, w.color)
+	}
+	if !strings.EqualFold(p.stroke, w.color) || p.width != dataLineWidth.Points() {
+		return false
+	}
+	return p.vertices == w.points || (!w.exact && p.vertices >= 1)
+}
+
+// checkDataLines verifies that svg draws every wanted data line, each by
+// a path of its own. A chart whose data was dropped still has its axes,
+// grid, shading and labels; this is what tells.
+func checkDataLines(svg string, want []dataLine) error {
+	paths, err := svgPaths(svg)
+	if err != nil {
+		return fmt.Errorf("check data lines: %w", err)
+	}
+	used := make([]bool, len(paths))
+	var errs []error
+next:
+	for _, w := range want {
+		for i, p := range paths {
+			if !used[i] && p.matches(w) {
+				used[i] = true
+				continue next
+			}
+		}
+		what := fmt.Sprintf("line of %d points", w.points)
+		if w.points == 1 {
+			what = "dot"
+		}
+		errs = append(errs, fmt.Errorf("series %s: no %s %s drawn", w.name, w.color, what))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("check data lines: %w", err)
+	}
+	return nil
+}
+
+// svgPaths lists the <path> elements of svg.
+func svgPaths(svg string) ([]svgPath, error) {
+	d := xml.NewDecoder(strings.NewReader(svg))
+	var out []svgPath
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parse svg: %w", err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || se.Name.Local != "path" {
+			continue
+		}
+		var p svgPath
+		for _, a := range se.Attr {
+			switch a.Name.Local {
+			case "d":
+				p.vertices = strings.Count(a.Value, "M") + strings.Count(a.Value, "L")
+			case "style":
+				for _, decl := range strings.Split(a.Value, ";") {
+					k, v, _ := strings.Cut(decl, ":")
+					v = strings.TrimSpace(v)
+					switch strings.TrimSpace(k) {
+					case "stroke":
+						p.stroke = v
+					case "fill":
+						p.fill = v
+					case "stroke-width":
+						p.width, _ = strconv.ParseFloat(v, 64)
+					}
+				}
+			}
+		}
+		out = append(out, p)
+	}
 }
 
 // inlineSVG turns a standalone SVG document into an element for an HTML

@@ -5,4 +5,10 @@
 //
 // The runner fills a Report and calls Write; Read loads a report.json back so
 // that any format can be rendered again from a finished run.
+//
+// Write and Render refuse a report that fails Validate, whose checks
+// include the accounting: attempts == outcomes + in flight in the totals
+// and every phase, and no attempt in flight unless the run is incomplete.
+// The HTML writer also checks its own output: every chart must draw a line
+// (a dot, for a single sample) for each series that has data.
 package reports

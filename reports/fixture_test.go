@@ -15,7 +15,7 @@ func atp(s float64) *time.Time { t := at(s); return &t }
 
 func ms(v float64) Seconds { return Seconds(time.Duration(v * float64(time.Millisecond))) }
 
-// fixture is a fixed run of the port-exhaustion incident: an offpeak phase,
+// fixture is a fixed, complete run of the port-exhaustion incident: an offpeak phase,
 // a peak phase that exhausts the NAT, an ip_forward=0 fault from 5s to 10s,
 // a utilization alarm, one failing assertion. Some strings carry markup to
 // prove that every format escapes them.
@@ -54,7 +54,7 @@ func fixture() *Report {
 	}
 	offpeak := loadgen.Counts{Attempts: 1000, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 990, loadgen.OutcomeConnectTimeout: 10}, NewConns: 990}
 	peak := loadgen.Counts{Attempts: 2400, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 1800,
-		loadgen.OutcomeConnectTimeout: 500, loadgen.OutcomeReset: 80}, InFlight: 20, NewConns: 1880, Lost: 3}
+		loadgen.OutcomeConnectTimeout: 500, loadgen.OutcomeReset: 80, loadgen.OutcomeReadTimeout: 20}, NewConns: 1880, Lost: 3}
 	var total loadgen.Counts
 	total.Add(offpeak)
 	total.Add(peak)

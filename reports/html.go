@@ -31,7 +31,7 @@ type htmlPage struct {
 	NATBoxes   []string
 	Assertions []htmlAssertion
 	Load       [][]string
-	Outcomes   [][]string
+	Outcomes   []outcomeRow
 	NAT        [][]string
 	Faults     [][]string
 	Alarms     [][]string
@@ -78,9 +78,7 @@ func newHTMLPage(r *Report) (*htmlPage, error) {
 		p.Assertions = append(p.Assertions, htmlAssertion{Result: result(a.Passed), Name: a.Name,
 			Observed: a.Observed, Expected: a.Expected, Source: a.Source, Passed: a.Passed})
 	}
-	for _, o := range r.Totals.Outcomes.NonZero() {
-		p.Outcomes = append(p.Outcomes, []string{o.String(), humanCount(r.Totals.Outcomes[o]), r.share(r.Totals.Outcomes[o])})
-	}
+	p.Outcomes = r.outcomeRows()
 	for _, f := range r.Faults {
 		p.Faults = append(p.Faults, []string{f.Name, f.Kind, f.Host, f.Description, r.faultStart(f), r.windowEnd(f), faultNote(f)})
 	}

@@ -33,10 +33,14 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 
 	b.WriteString("### Load\n\n")
 	mdTable(b, []string{"Phase", "Attempts", "ok", "Errors", "Error rate", "Connect p99", "Request p99"}, r.loadRows(mdText))
-	if nz := r.Totals.Outcomes.NonZero(); len(nz) > 0 {
-		rows := make([][]string, 0, len(nz))
-		for _, o := range nz {
-			rows = append(rows, []string{mdCode(o.String()), humanCount(r.Totals.Outcomes[o]), r.share(r.Totals.Outcomes[o])})
+	if ors := r.outcomeRows(); len(ors) > 0 {
+		rows := make([][]string, 0, len(ors))
+		for _, o := range ors {
+			name := mdText(o.Name)
+			if o.Outcome {
+				name = mdCode(o.Name)
+			}
+			rows = append(rows, []string{name, o.Count, o.Share})
 		}
 		mdTable(b, []string{"Outcome", "Attempts", "Share"}, rows)
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/natlab/natlab/loadgen"
 	"github.com/stretchr/testify/require"
 )
 
@@ -63,4 +64,36 @@ func TestMarkdownEscaping(t *testing.T) {
 		}
 	}
 	t.Fatal("assertion row not found")
+}
+
+// The attempts an interrupted run left in flight are neither hidden nor
+// counted as ok: they have their row in the outcome table, and the error
+// rate counts them as not ok, over all attempts.
+func TestInFlightAttemptsCount(t *testing.T) {
+	r := fixture()
+	r.Verdict, r.Incomplete = VerdictIncomplete, "interrupted (SIGINT)"
+	peak := loadgen.Counts{Attempts: 2420, InFlight: 20, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 1800,
+		loadgen.OutcomeConnectTimeout: 500, loadgen.OutcomeReset: 80, loadgen.OutcomeReadTimeout: 20}}
+	offpeak := loadgen.Counts{Attempts: 1000, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 990, loadgen.OutcomeConnectTimeout: 10}}
+	var total loadgen.Counts
+	total.Add(offpeak)
+	total.Add(peak)
+	r.Phases[0].Counts, r.Phases[1].Counts, r.Totals = TotalsOf(offpeak), TotalsOf(peak), TotalsOf(total)
+	require.NoError(t, r.Validate())
+	require.InDelta(t, 620.0/2420, r.Phases[1].Counts.ErrorRate, 1e-12, "600 errors + 20 in flight of 2420")
+	md, err := renderString(r, "md")
+	require.NoError(t, err)
+	require.Contains(t, md, "| peak | 2,420 | 1,800 | 600 | 25.6% |")
+	require.Contains(t, md, "| total | 3,420 | 2,790 | 610 | 18.4% |")
+	require.Contains(t, md, "| in flight (no outcome) | 20 | 0.6% |")
+	require.Contains(t, md, "| `ok` | 2,790 | 81.6% |", "shares are of all attempts")
+	page := renderHTML(t, r)
+	require.Contains(t, page, "<td>in flight (no outcome)</td>")
+	require.Contains(t, page, "<td><code>ok</code></td>")
+
+	// The same stragglers in a run that says it is complete are refused.
+	r.Verdict, r.Incomplete = VerdictFail, ""
+	require.ErrorContains(t, r.Validate(), "20 attempts still in flight")
+	_, err = renderString(r, "md")
+	require.ErrorContains(t, err, "still in flight")
 }

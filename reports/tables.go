@@ -47,13 +47,39 @@ func (r *Report) loadRows(esc func(string) string) [][]string {
 	return append(rows, row("total", r.Totals, r.Latency.Total))
 }
 
-// share writes n as a share of the ended attempts.
+// share writes n as a share of all attempts, the ones still in flight
+// included.
 func (r *Report) share(n uint64) string {
-	ended := r.Totals.OK + r.Totals.Errors
-	if ended == 0 {
+	if r.Totals.Attempts == 0 {
 		return "-"
 	}
-	return humanPct(float64(n) / float64(ended))
+	return humanPct(float64(n) / float64(r.Totals.Attempts))
+}
+
+// inFlightName names the row of the outcome tables for the attempts that
+// never ended (an incomplete run's).
+const inFlightName = "in flight (no outcome)"
+
+// outcomeRow is a row of the outcome tables.
+type outcomeRow struct {
+	Name string
+	// Outcome is false for the in-flight row, whose name is no outcome's.
+	Outcome      bool
+	Count, Share string
+}
+
+// outcomeRows are one row per outcome that occurred, then one for the
+// attempts still in flight if any, with their share of all attempts.
+func (r *Report) outcomeRows() []outcomeRow {
+	var rows []outcomeRow
+	for _, o := range r.Totals.Outcomes.NonZero() {
+		n := r.Totals.Outcomes[o]
+		rows = append(rows, outcomeRow{Name: o.String(), Outcome: true, Count: humanCount(n), Share: r.share(n)})
+	}
+	if n := r.Totals.InFlight; n > 0 {
+		rows = append(rows, outcomeRow{Name: inFlightName, Count: humanCount(n), Share: r.share(n)})
+	}
+	return rows
 }
 
 // natRows are one row per NAT box.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/bits"
 
 	"github.com/natlab/natlab/loadgen"
 )
@@ -15,11 +17,15 @@ type Totals struct {
 	OK       uint64 `json:"ok"`
 	// Errors is the number of ended attempts that were not ok.
 	Errors uint64 `json:"errors"`
-	// ErrorRate is Errors / ended attempts (0 when none ended).
+	// ErrorRate is the share of attempts that did not end ok: Errors and
+	// the attempts still in flight (an interrupted run's) over all attempts
+	// (0 when there were none). An attempt that never ended did not succeed.
 	ErrorRate float64 `json:"error_rate"`
-	InFlight  uint64  `json:"in_flight"`
-	NewConns  uint64  `json:"new_conns"`
-	Lost      uint64  `json:"lost"`
+	// InFlight is the attempts that had not ended when the run stopped;
+	// zero unless the run is incomplete. Attempts == sum(Outcomes) + InFlight.
+	InFlight uint64 `json:"in_flight"`
+	NewConns uint64 `json:"new_conns"`
+	Lost     uint64 `json:"lost"`
 	// Outcomes has every outcome name, zeros included, in loadgen order.
 	Outcomes OutcomeCounts `json:"outcomes"`
 }
@@ -28,15 +34,41 @@ type Totals struct {
 func TotalsOf(c loadgen.Counts) Totals {
 	t := Totals{Attempts: c.Attempts, OK: c.Of(loadgen.OutcomeOK), Errors: c.Errors(),
 		InFlight: c.InFlight, NewConns: c.NewConns, Lost: c.Lost, Outcomes: OutcomeCounts{}}
-	if ended := c.Ended(); ended > 0 {
-		t.ErrorRate = float64(t.Errors) / float64(ended)
-	}
+	t.ErrorRate = notOKRate(c.Attempts, c.Ended(), c.InFlight, t.OK)
 	for o, n := range c.Outcomes {
 		if n != 0 {
 			t.Outcomes[o] = n
 		}
 	}
 	return t
+}
+
+// counts returns t as the loadgen counts it was derived from.
+func (t Totals) counts() loadgen.Counts {
+	c := loadgen.Counts{Attempts: t.Attempts, InFlight: t.InFlight, NewConns: t.NewConns, Lost: t.Lost,
+		Outcomes: map[loadgen.Outcome]uint64{}}
+	for o, n := range t.Outcomes {
+		c.Outcomes[o] = n
+	}
+	return c
+}
+
+// notOKRate is the share of attempts that did not end ok. The attempts are
+// the larger of those counted and those accounted for (ended or in flight):
+// an attempt without an outcome counts as not ok, and counts that do not
+// add up (which Validate refuses) still give a rate in 0..1. ok <= ended
+// <= the attempts, so nothing wraps around.
+func notOKRate(attempts, ended, inFlight, ok uint64) float64 {
+	all := attempts
+	if acc, carry := bits.Add64(ended, inFlight, 0); carry != 0 {
+		all = math.MaxUint64
+	} else if acc > all {
+		all = acc
+	}
+	if all == 0 {
+		return 0
+	}
+	return float64(all-ok) / float64(all)
 }
 
 // OutcomeCounts counts attempts by outcome. It encodes every outcome of

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/natlab/natlab/loadgen"
 )
 
 // Validate reports what makes r unfit to be written: a missing scenario
-// name, an unknown verdict, a verdict that contradicts the assertions.
+// name, an unknown verdict, a verdict that contradicts the assertions,
+// counts that do not add up (see accounting).
 func (r *Report) Validate() error {
 	if r == nil {
 		return errors.New("validate report: no report")
@@ -52,11 +55,59 @@ func (r *Report) Validate() error {
 			errs = append(errs, fmt.Errorf("fault %d (%s) reverted before it was injected", i, f.Name))
 		}
 	}
+	errs = append(errs, r.accounting()...)
 	errs = append(errs, r.finite()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("validate report: %w", err)
 	}
 	return nil
+}
+
+// accounting reports counts that do not add up, in the totals and in every
+// phase: attempts must equal the outcomes plus the attempts in flight, ok
+// and errors must be what the outcomes say, and the totals the sum of the
+// phases. A complete run has no attempt in flight; only an incomplete one
+// (verdict incomplete) may have stragglers that never ended.
+func (r *Report) accounting() []error {
+	complete := r.Verdict != VerdictIncomplete && r.Incomplete == ""
+	var errs []error
+	check := func(what string, t Totals) {
+		c := t.counts()
+		err := c.Check()
+		if complete {
+			err = c.CheckFinished()
+		}
+		if err != nil {
+			if complete && c.InFlight != 0 {
+				err = fmt.Errorf("%w (the run is complete: an incomplete run needs verdict incomplete)", err)
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", what, err))
+		}
+		if ok := c.Of(loadgen.OutcomeOK); t.OK != ok {
+			errs = append(errs, fmt.Errorf("%s: ok %d but outcome ok %d", what, t.OK, ok))
+		}
+		if e := c.Errors(); t.Errors != e {
+			errs = append(errs, fmt.Errorf("%s: errors %d but the outcomes other than ok sum to %d", what, t.Errors, e))
+		}
+	}
+	check("totals", r.Totals)
+	var sum loadgen.Counts
+	for _, p := range r.Phases {
+		check("phase "+p.Name, p.Counts)
+		sum.Add(p.Counts.counts())
+	}
+	if len(r.Phases) > 0 {
+		tot := r.Totals.counts()
+		same := sum.Attempts == tot.Attempts && sum.InFlight == tot.InFlight
+		for _, o := range loadgen.AllOutcomes() {
+			same = same && sum.Of(o) == tot.Of(o)
+		}
+		if !same {
+			errs = append(errs, fmt.Errorf("totals (%d attempts, %d in flight, outcomes %v) are not the sum of the phases (%d, %d, %v)",
+				tot.Attempts, tot.InFlight, tot.Outcomes, sum.Attempts, sum.InFlight, sum.Outcomes))
+		}
+	}
+	return errs
 }
 
 // finite reports every NaN or infinite figure: JSON cannot encode them and a

@@ -7,8 +7,18 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/natlab/natlab/loadgen"
 	"github.com/stretchr/testify/require"
 )
+
+// stragglers adds n attempts to the peak phase and the totals that never
+// ended, as an interrupted run has.
+func stragglers(r *Report, n uint64) {
+	for _, t := range []*Totals{&r.Phases[1].Counts, &r.Totals} {
+		t.Attempts += n
+		t.InFlight += n
+	}
+}
 
 func TestWriteAllFormats(t *testing.T) {
 	require.Equal(t, []string{"json", "csv", "md", "html", "junit"}, Formats())
@@ -91,6 +101,42 @@ func TestValidate(t *testing.T) {
 		}, "sample 3 nat.nat.port_utilization is NaN"},
 		{"infinite rate", func(r *Report) { r.Samples[0].OKPerSec = math.Inf(1) }, "sample 0 ok_per_s is +Inf"},
 		{"incomplete", func(r *Report) { r.Verdict, r.Incomplete = VerdictIncomplete, "interrupted (SIGINT)" }, ""},
+		// Accounting: attempts = outcomes + in flight, in flight only when
+		// the run stopped early.
+		{"in flight in a complete run", func(r *Report) { stragglers(r, 20) },
+			"phase peak: check counts: 20 attempts still in flight in a finished run"},
+		{"in flight in the totals of a complete run", func(r *Report) { stragglers(r, 20) }, "totals: check counts: 20 attempts still in flight"},
+		{"in flight in an incomplete run", func(r *Report) {
+			stragglers(r, 20)
+			r.Verdict, r.Incomplete = VerdictIncomplete, "interrupted (SIGINT)"
+		}, ""},
+		{"attempt without an outcome", func(r *Report) { r.Phases[1].Counts.Attempts++; r.Totals.Attempts++ },
+			"phase peak: check counts: attempts 2401 > outcomes 2400 + in flight 0"},
+		{"attempt without an outcome in an incomplete run", func(r *Report) {
+			r.Phases[1].Counts.Attempts++
+			r.Totals.Attempts++
+			r.Verdict, r.Incomplete = VerdictIncomplete, "interrupted (SIGINT)"
+		}, "1 attempts neither ended nor in flight"},
+		{"attempt with two outcomes", func(r *Report) {
+			r.Phases[1].Counts.Outcomes[loadgen.OutcomeReset]++
+			r.Phases[1].Counts.Errors++
+			r.Totals.Outcomes[loadgen.OutcomeReset]++
+			r.Totals.Errors++
+		}, "phase peak: check counts: attempts 2400 < outcomes 2401 + in flight 0"},
+		{"in flight hiding two outcomes", func(r *Report) {
+			stragglers(r, 1)
+			r.Totals.Outcomes[loadgen.OutcomeOK]++
+			r.Totals.OK++
+			r.Verdict, r.Incomplete = VerdictIncomplete, "interrupted (SIGINT)"
+		}, "totals: check counts: attempts 3401 < outcomes 3401 + in flight 1"},
+		{"wrapped in flight", func(r *Report) { r.Totals.InFlight = math.MaxUint64 - 1 }, "overflow"},
+		{"ok unlike its outcome", func(r *Report) { r.Totals.OK-- }, "totals: ok 2789 but outcome ok 2790"},
+		{"errors unlike the outcomes", func(r *Report) { r.Phases[0].Counts.Errors = 0 }, "phase offpeak: errors 0 but the outcomes other than ok sum to 10"},
+		{"totals not the sum of the phases", func(r *Report) {
+			r.Phases[0].Counts.Attempts--
+			r.Phases[0].Counts.Outcomes[loadgen.OutcomeOK]--
+			r.Phases[0].Counts.OK--
+		}, "totals (3400 attempts, 0 in flight, outcomes map[ok:2790"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := fixture()
