@@ -44,7 +44,7 @@ func (c *clientRole) register(h wire.Handlers) {
 		if err != nil && res != nil && ctx.Err() != nil {
 			// Stopped early (load.stop, or the agent going away): the
 			// partial result is the answer, its accounting exact.
-			return res, nil
+			return res, res.Check()
 		}
 		return res, err
 	}

@@ -21,7 +21,7 @@
 //	attempts                   attempts started
 //	ok                         attempts that ended ok
 //	errors                     attempts that ended in anything but ok
-//	error_rate                 errors / attempts that ended (ratio)
+//	error_rate                 (errors + attempts still in flight) / (attempts that ended + in flight) (ratio)
 //	throughput                 ok per second of the window
 //	outcomes.<class>           attempts that ended in one loadgen outcome, e.g. outcomes.connect_timeout
 //	connect.p50 (p90 p95 p99 p999 max mean)  TCP handshake latency (duration)

@@ -58,10 +58,13 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 	case "errors":
 		return float64(errs), ""
 	case "error_rate":
-		if ended == 0 {
-			return 0, "no attempt ended"
+		// An attempt still in flight at the end of the window has no
+		// outcome yet; it counts as not ok, so lost attempts show.
+		all := ended + c.InFlight
+		if all == 0 {
+			return 0, "no attempt was made"
 		}
-		return float64(errs) / float64(ended), ""
+		return float64(errs+c.InFlight) / float64(all), ""
 	case "throughput":
 		if w.Duration <= 0 {
 			return 0, "the window has no duration"

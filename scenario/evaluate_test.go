@@ -147,7 +147,7 @@ func TestEvaluateMissingData(t *testing.T) {
 	got := Evaluate(s, &Observed{Alarms: map[string]AlarmState{"hot": {Fired: true, FirstFired: time.Second}}})
 	assert.Equal(t, Verdict{Name: "p1: error_rate < 1%", Passed: false, Observed: `no data: phase "p1" did not run`,
 		Expected: "error_rate < 1%", Pos: s.Asserts[0].Pos}, got[0])
-	assert.Equal(t, "no data: no attempt ended", got[1].Observed, "no traffic must not pass an error-rate bound")
+	assert.Equal(t, "no data: no attempt was made", got[1].Observed, "no traffic must not pass an error-rate bound")
 	assert.False(t, got[1].Passed)
 	assert.Equal(t, `no data: backend "api" reported no counters`, got[2].Observed)
 	assert.True(t, got[3].Passed, "an alarm that fired in a run without failures fired before them")
@@ -229,4 +229,17 @@ func TestEvaluateRecoveryUnalignedTicks(t *testing.T) {
 	v = Evaluate(s, o)[0]
 	assert.False(t, v.Passed)
 	assert.Equal(t, `no data: fault "off" was never reverted`, v.Observed)
+}
+
+// Attempts still in flight at the end of a window have no outcome; they
+// count against error_rate, so attempts that were lost cannot hide.
+func TestErrorRateCountsAttemptsInFlight(t *testing.T) {
+	s := evalScenario(t, "assert:\n  - {expect: error_rate < 10%}\n")
+	var c loadgen.Counts
+	c.Attempts = 10
+	c.InFlight = 2
+	c.Outcomes = map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 8}
+	got := Evaluate(s, &Observed{Run: Window{Duration: time.Second, Counts: c}})
+	assert.False(t, got[0].Passed, "2 of 10 attempts never ended: %s", got[0].Observed)
+	assert.Equal(t, "20%", got[0].Observed)
 }

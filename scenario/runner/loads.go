@@ -146,5 +146,14 @@ func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Re
 			errs = append(errs, merged.Merge(r))
 		}
 	}
+	// The agents' results crossed the wire as JSON: check they still add
+	// up. A phase that ran to its end has nothing in flight.
+	if merged != nil {
+		if ctx.Err() == nil {
+			errs = append(errs, merged.CheckFinished())
+		} else {
+			errs = append(errs, merged.Check())
+		}
+	}
 	return merged, errors.Join(errs...)
 }
