@@ -66,18 +66,30 @@ func closedPhaseB(d time.Duration) []Phase {
 	return []Phase{{Name: "bench", Duration: d, Schedule: Schedule{Kind: ScheduleClosed, Concurrency: 1}}}
 }
 
+// benchRounds is how many rounds each side runs per benchmark iteration;
+// rounds alternate which side goes first.
+const benchRounds = 4
+
 func benchAgainstReference(b *testing.B, s Strategy, pooled bool, unit string) {
 	requireRoot(b)
 	addr := serve(b, echoHandler).Addr().String()
 	var ref, got float64
 	for b.Loop() {
-		// Interleave so that both sides see the same machine noise.
-		ref = referenceRate(b, addr, pooled)
-		got = loadgenRate(b, addr, s)
-		time.Sleep(100 * time.Millisecond) // let TIME_WAIT churn settle
+		ref, got = 0, 0
+		for round := range benchRounds {
+			// Alternate the order, so that both sides see the same machine
+			// noise and neither always inherits the other's TIME_WAIT churn.
+			if round%2 == 0 {
+				ref += referenceRate(b, addr, pooled)
+				got += loadgenRate(b, addr, s)
+			} else {
+				got += loadgenRate(b, addr, s)
+				ref += referenceRate(b, addr, pooled)
+			}
+		}
 	}
-	b.ReportMetric(got, unit)
-	b.ReportMetric(ref, "ref_"+unit)
+	b.ReportMetric(got/benchRounds, unit)
+	b.ReportMetric(ref/benchRounds, "ref_"+unit)
 	b.ReportMetric(got/ref, "ratio")
 }
 

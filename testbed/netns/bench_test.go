@@ -1,12 +1,15 @@
 package netns_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
-	"runtime"
+	"os"
+	"os/exec"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,9 +35,13 @@ const (
 )
 
 // BenchmarkThroughNAT measures natlab's load generator through a netns NAT
-// with the full port range against a minimal Go dial/echo loop run from the
-// same client namespace to the same backend, and reports the ratio
-// (target: at least 0.9).
+// with the full port range against a minimal Go dial/echo loop, and
+// reports the ratio (target: at least 0.9). Both run the same way: as a
+// process of their own started inside the client namespace (natlab's client
+// agent; the reference re-executes this test binary), each on its own
+// source address. Rounds alternate which side goes first, so drift on a
+// shared 2-core machine (the kernel reaping TIME_WAIT state, other work)
+// falls on both alike.
 func BenchmarkThroughNAT(b *testing.B) {
 	tb := up(b, testbed.Spec{
 		NATs:     []testbed.NATSpec{{IPs: 1, Ports: natcfg.PortRange{First: 1024, Last: 65535}}},
@@ -52,14 +59,19 @@ func BenchmarkThroughNAT(b *testing.B) {
 	src := sources(tb, "client")
 	refSrc, genSrc := src[0], src[1]
 
-	// The two sides take turns, so drift on a shared 2-core machine (the
-	// kernel reaping TIME_WAIT state, other work) falls on both alike.
 	compare := func(b *testing.B, unit string, pooled bool, st loadgen.Strategy) {
 		for b.Loop() {
 			var ref, got float64
-			for range benchRounds {
-				ref += referenceLoop(b, ns, refSrc, tgt, pooled)
-				got += loadgenRate(b, tb, genSrc, tgt, st)
+			for round := range benchRounds {
+				runRef := func() { ref += referenceRate(b, ns, refSrc, tgt, pooled) }
+				runGen := func() { got += loadgenRate(b, tb, genSrc, tgt, st) }
+				if round%2 == 0 {
+					runRef()
+					runGen()
+				} else {
+					runGen()
+					runRef()
+				}
 			}
 			b.ReportMetric(ref/benchRounds, "ref-"+unit)
 			b.ReportMetric(got/benchRounds, "natlab-"+unit)
@@ -89,37 +101,65 @@ func loadgenRate(b *testing.B, tb *testbed.Testbed, src netip.Addr, tgt string, 
 	return float64(res.Total.Counts.Of(loadgen.OutcomeOK)) / benchDuration.Seconds()
 }
 
-// referenceLoop is the minimal dial/echo loop: benchWorkers goroutines,
-// each creating its sockets from a thread inside the client namespace.
-// Unpooled it dials per exchange; pooled it keeps one connection each.
-func referenceLoop(b *testing.B, ns vnetns.NsHandle, src netip.Addr, tgt string, pooled bool) float64 {
+// referenceEnv makes the test binary run the reference loop instead of the
+// tests; its value is a referenceJob in JSON.
+const referenceEnv = "NATLAB_BENCH_REFERENCE"
+
+// referenceJob is what one reference process runs and what it answers.
+type referenceJob struct {
+	Source netip.Addr    `json:"source"`
+	Target string        `json:"target"`
+	Pooled bool          `json:"pooled"`
+	Window time.Duration `json:"window"`
+	// Rate and Failed are the answer, printed as JSON on stdout.
+	Rate   float64 `json:"rate"`
+	Failed int64   `json:"failed"`
+}
+
+// referenceRate runs the reference loop as a process of its own inside ns
+// and returns its exchanges per second.
+func referenceRate(b *testing.B, ns vnetns.NsHandle, src netip.Addr, tgt string, pooled bool) float64 {
+	job, err := json.Marshal(referenceJob{Source: src, Target: tgt, Pooled: pooled, Window: benchDuration})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), referenceEnv+"="+string(job))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := netns.StartIn(ns, cmd); err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		b.Fatalf("reference process: %v", err)
+	}
+	var res referenceJob
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		b.Fatalf("reference process answered %q: %v", out.String(), err)
+	}
+	if res.Failed > 0 {
+		b.Fatalf("reference loop had %d failures", res.Failed)
+	}
+	return res.Rate
+}
+
+// runReference is the reference process: benchWorkers goroutines doing
+// 32-byte echo exchanges from the namespace the process started in, with
+// no namespace switching. Unpooled it dials per exchange; pooled it keeps
+// one connection each. It returns the exit code.
+func runReference(spec string) int {
+	var job referenceJob
+	if err := json.Unmarshal([]byte(spec), &job); err != nil {
+		fmt.Fprintln(os.Stderr, "reference:", err)
+		return 2
+	}
 	d := net.Dialer{
-		LocalAddr: &net.TCPAddr{IP: src.AsSlice()},
+		LocalAddr: &net.TCPAddr{IP: job.Source.AsSlice()},
 		Control: func(_, _ string, c syscall.RawConn) error {
 			return c.Control(func(fd uintptr) {
 				_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
 			})
 		},
-	}
-	var n atomic.Int64
-	var failed atomic.Int64
-	deadline := time.Now().Add(benchDuration)
-	dial := func() (net.Conn, error) {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		orig, err := vnetns.Get()
-		if err != nil {
-			return nil, err
-		}
-		defer orig.Close()
-		if err := vnetns.Set(ns); err != nil {
-			return nil, err
-		}
-		c, dialErr := d.Dial("tcp", tgt)
-		if err := vnetns.Set(orig); err != nil {
-			panic(fmt.Sprintf("restore netns: %v", err)) // the thread is unusable
-		}
-		return c, dialErr
 	}
 	exchange := func(c net.Conn, buf []byte) error {
 		if _, err := c.Write(buf); err != nil {
@@ -128,6 +168,9 @@ func referenceLoop(b *testing.B, ns vnetns.NsHandle, src netip.Addr, tgt string,
 		_, err := io.ReadFull(c, buf)
 		return err
 	}
+	var n, failed atomic.Int64
+	start := time.Now()
+	deadline := start.Add(job.Window)
 	var wg sync.WaitGroup
 	for range benchWorkers {
 		wg.Add(1)
@@ -138,13 +181,13 @@ func referenceLoop(b *testing.B, ns vnetns.NsHandle, src netip.Addr, tgt string,
 			for time.Now().Before(deadline) {
 				var err error
 				if c == nil {
-					if c, err = dial(); err != nil {
+					if c, err = d.Dial("tcp", job.Target); err != nil {
 						failed.Add(1)
 						continue
 					}
 				}
 				err = exchange(c, buf)
-				if !pooled || err != nil {
+				if !job.Pooled || err != nil {
 					c.Close()
 					c = nil
 				}
@@ -160,8 +203,10 @@ func referenceLoop(b *testing.B, ns vnetns.NsHandle, src netip.Addr, tgt string,
 		}()
 	}
 	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("reference loop had %d failures", f)
+	job.Rate = float64(n.Load()) / time.Since(start).Seconds()
+	job.Failed = failed.Load()
+	if err := json.NewEncoder(os.Stdout).Encode(job); err != nil {
+		return 1
 	}
-	return float64(n.Load()) / benchDuration.Seconds()
+	return 0
 }

@@ -75,7 +75,7 @@ func (h *host) StartAgent(ctx context.Context, onEvent func(wire.Event)) (*wire.
 	if err != nil {
 		return nil, fmt.Errorf("%s: agent stderr: %w", h.name, err)
 	}
-	if err := inNS(h.ns, cmd.Start); err != nil {
+	if err := StartIn(h.ns, cmd); err != nil {
 		return nil, fmt.Errorf("%s: start agent: %w", h.name, err)
 	}
 	h.mu.Lock()

@@ -2,6 +2,7 @@ package netns_test
 
 import (
 	"net/netip"
+	"os"
 	"testing"
 
 	"github.com/natlab/natlab/loadgen"
@@ -11,7 +12,12 @@ import (
 	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
-func TestMain(m *testing.M) { tt.Main(m) }
+func TestMain(m *testing.M) {
+	if job := os.Getenv(referenceEnv); job != "" {
+		os.Exit(runReference(job))
+	}
+	tt.Main(m)
+}
 
 // Short names for the shared harness.
 var (

@@ -6,6 +6,7 @@ package netns
 
 import (
 	"fmt"
+	"os/exec"
 	"runtime"
 
 	"github.com/vishvananda/netns"
@@ -35,6 +36,12 @@ func inNS(target netns.NsHandle, fn func() error) error {
 	runtime.UnlockOSThread()
 	return fnErr
 }
+
+// StartIn starts cmd from a thread inside ns, so the process and every
+// socket it opens live in that namespace; the caller's threads stay where
+// they are. Agents start this way; so can any process a test or benchmark
+// wants to run natively inside a host.
+func StartIn(ns netns.NsHandle, cmd *exec.Cmd) error { return inNS(ns, cmd.Start) }
 
 // newNamed creates a network namespace bound at /run/netns/name and
 // returns a handle to it, leaving the calling thread where it was.
