@@ -14,6 +14,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+
+	"github.com/natlab/natlab/testbed"
 )
 
 // Resource is a container or network natlab made.
@@ -26,27 +28,53 @@ type Resource struct {
 
 func (r Resource) String() string { return r.Kind + " " + r.Name }
 
-// Leftovers lists every container and network labelled with a natlab run,
-// for `natlab clean` to tell live runs from what killed ones left.
-func Leftovers(ctx context.Context) ([]Resource, error) {
+// Resources lists the containers and networks labelled with run runID,
+// of every natlab run when runID is empty.
+func Resources(ctx context.Context, runID string) ([]Resource, error) {
 	cli, err := newClient(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cli.Close()
-	return list(ctx, cli, "")
+	return list(ctx, cli, runID)
 }
 
-// Clean removes every container and network of a run (of every natlab
-// run when runID is empty) and its runtime directory under
-// DefaultRuntimeDir. It returns what it removed.
-func Clean(ctx context.Context, runID string) ([]Resource, error) {
+var _ testbed.Cleaner = (*Backend)(nil)
+
+// Leftovers lists the runs that have containers or networks.
+func (b *Backend) Leftovers(ctx context.Context) ([]testbed.State, error) {
+	found, err := Resources(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []testbed.State
+	seen := map[string]bool{}
+	for _, r := range found {
+		if r.RunID != "" && !seen[r.RunID] {
+			seen[r.RunID] = true
+			out = append(out, testbed.State{ID: r.RunID, Backend: b.Name()})
+		}
+	}
+	return out, nil
+}
+
+// Clean removes every container (killing its agents) and network of a
+// run, and the run's runtime directory. The agent image stays cached.
+func (b *Backend) Clean(ctx context.Context, runID string) ([]string, error) {
+	if err := testbed.CheckRunID(runID); err != nil {
+		return nil, err
+	}
 	cli, err := newClient(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cli.Close()
-	return clean(ctx, cli, runID, DefaultRuntimeDir)
+	gone, err := clean(ctx, cli, runID, b.opts.RuntimeDir)
+	var out []string
+	for _, r := range gone {
+		out = append(out, r.String())
+	}
+	return out, err
 }
 
 func clean(ctx context.Context, cli client.APIClient, runID, runtimeDir string) ([]Resource, error) {

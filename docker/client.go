@@ -31,3 +31,12 @@ func disableReaper() {
 		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
 }
+
+// Check reports whether the docker engine answers.
+func Check(ctx context.Context) error {
+	cli, err := newClient(ctx)
+	if err != nil {
+		return err
+	}
+	return cli.Close()
+}

@@ -52,8 +52,9 @@ func TestDestroyLeavesNothing(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist, "the run's socket directory is removed")
 }
 
-// A runner killed with SIGKILL leaves its containers and networks; Clean
-// removes every one of them.
+// A runner killed with SIGKILL leaves its containers and networks: the
+// backend lists the run among its leftovers, and Clean removes every one
+// of them and the run's runtime directory.
 func TestCleanAfterKilledRunner(t *testing.T) {
 	requireDocker(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -83,7 +84,7 @@ func TestCleanAfterKilledRunner(t *testing.T) {
 	}
 	require.NotEmpty(t, id, "the helper runner failed")
 	t.Cleanup(func() {
-		_, _ = docker.Clean(context.Background(), id)
+		_, _ = newBackend().Clean(context.Background(), id)
 		_ = testbed.Forget(id)
 	})
 	require.NoError(t, cmd.Process.Kill())
@@ -91,10 +92,23 @@ func TestCleanAfterKilledRunner(t *testing.T) {
 
 	left := leftovers(t, id)
 	require.Len(t, left, 5, "3 containers and 2 networks outlive a SIGKILLed runner")
-	removed, err := docker.Clean(context.Background(), id)
+	be := newBackend()
+	runs, err := be.Leftovers(context.Background())
 	require.NoError(t, err)
-	assert.Len(t, removed, 5)
+	assert.Contains(t, runs, testbed.State{ID: id, Backend: "docker"})
+	removed, err := be.Clean(context.Background(), id)
+	require.NoError(t, err)
+	var want []string
+	for _, r := range left {
+		want = append(want, r.String())
+	}
+	assert.ElementsMatch(t, want, removed)
 	assert.Empty(t, leftovers(t, id))
+	_, err = os.Stat(docker.DefaultRuntimeDir + "/" + id)
+	assert.ErrorIs(t, err, os.ErrNotExist, "the run's socket directory is removed")
+	runs, err = be.Leftovers(context.Background())
+	require.NoError(t, err)
+	assert.NotContains(t, runs, testbed.State{ID: id, Backend: "docker"})
 }
 
 // helperUp is the helper runner: it brings a testbed up, prints its run id

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -30,4 +31,17 @@ func newBackend(name string) (testbed.Backend, error) {
 		return docker.New(docker.Options{}), nil
 	}
 	return nil, inputErr(fmt.Errorf("--testbed %q: valid backends are %s", name, backendNames))
+}
+
+// cleaners are the backends whose leftovers this process can see and
+// remove: netns (root only) and docker when its engine answers.
+func cleaners(ctx context.Context) ([]testbed.Cleaner, error) {
+	if os.Geteuid() != 0 {
+		return nil, testbed.ErrNotRoot
+	}
+	cls := []testbed.Cleaner{netns.New(netns.Options{})}
+	if docker.Check(ctx) == nil {
+		cls = append(cls, docker.New(docker.Options{}))
+	}
+	return cls, nil
 }

@@ -89,6 +89,9 @@ func TestCleanRemovesWhatAKilledRunLeft(t *testing.T) {
 	left, err := netns.Namespaces(id)
 	require.NoError(t, err)
 	assert.Equal(t, names, left, "a SIGKILLed run cannot clean up after itself")
+	runs, err := netns.New(netns.Options{}).Leftovers(context.Background())
+	require.NoError(t, err)
+	assert.Contains(t, runs, testbed.State{ID: id, Backend: "netns"}, "the backend lists the run among its leftovers")
 
 	code, out, errOut := run(t, "clean")
 	require.Equal(t, ExitPass, code, errOut)
@@ -149,6 +152,15 @@ func TestCleanSparesLiveRuns(t *testing.T) {
 	names, err := netns.Namespaces(tb.Run.ID)
 	require.NoError(t, err)
 	assert.Len(t, names, 4)
+}
+
+// A run id is never a pattern: clean and down refuse what no run is called.
+func TestCleanAndDownRefuseBadRunIDs(t *testing.T) {
+	for _, args := range [][]string{{"clean", ""}, {"clean", "../etc"}, {"clean", "abc-nat"}, {"down", "ABC"}} {
+		code, _, errOut := run(t, args...)
+		assert.Equal(t, ExitInput, code, "%v: %s", args, errOut)
+		assert.Contains(t, errOut, "run id", args)
+	}
 }
 
 func TestVersionAndUsage(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/netns"
 )
@@ -77,28 +76,29 @@ func newDownCmd() *cobra.Command {
 		Short: "Tear down a testbed that `natlab up` keeps up",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if os.Geteuid() != 0 {
-				return testbed.ErrNotRoot
-			}
 			id := args[0]
-			states, err := testbed.ListStates()
+			if err := testbed.CheckRunID(id); err != nil {
+				return inputErr(err)
+			}
+			ctx := cmd.Context()
+			cls, err := cleaners(ctx)
 			if err != nil {
 				return err
 			}
-			for _, s := range states {
-				if s.ID != id {
-					continue
-				}
-				if s.Alive() {
+			runs, err := findRuns(ctx, cls)
+			if err != nil {
+				return err
+			}
+			if r, ok := runs[id]; ok {
+				if r.alive() {
 					// Let the owner tear down in order, then make sure.
-					_ = syscall.Kill(s.PID, syscall.SIGTERM)
+					_ = syscall.Kill(r.state.PID, syscall.SIGTERM)
 					deadline := time.Now().Add(15 * time.Second)
-					for s.Alive() && time.Now().Before(deadline) {
+					for r.alive() && time.Now().Before(deadline) {
 						time.Sleep(100 * time.Millisecond)
 					}
 				}
-				_, dockerErr := docker.Leftovers(cmd.Context())
-				_, err := removeRun(cmd, id, dockerErr == nil)
+				_, err := removeRun(ctx, cmd.OutOrStdout(), cls, id)
 				fmt.Fprintf(cmd.OutOrStdout(), "run %s is down\n", id)
 				return err
 			}
