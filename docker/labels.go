@@ -17,5 +17,8 @@ const (
 // natlab-RUNID-HOST and natlab-RUNID-NET.
 const Prefix = "natlab-"
 
+// ContainerName is the container of host in run runID.
+func ContainerName(runID, host string) string { return resourceName(runID, host) }
+
 // resourceName is the docker name of a run's host or network.
 func resourceName(runID, name string) string { return Prefix + runID + "-" + name }

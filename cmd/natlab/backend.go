@@ -33,6 +33,24 @@ func newBackend(name string) (testbed.Backend, error) {
 	return nil, inputErr(fmt.Errorf("--testbed %q: valid backends are %s", name, backendNames))
 }
 
+// cleanerOf returns the cleaner of the named backend, or why this process
+// cannot use it.
+func cleanerOf(ctx context.Context, name string) (testbed.Cleaner, error) {
+	switch name {
+	case "netns":
+		if os.Geteuid() != 0 {
+			return nil, testbed.ErrNotRoot
+		}
+		return netns.New(netns.Options{}), nil
+	case "docker":
+		if err := docker.Check(ctx); err != nil {
+			return nil, err
+		}
+		return docker.New(docker.Options{}), nil
+	}
+	return nil, fmt.Errorf("unknown testbed backend %q", name)
+}
+
 // cleaners are the backends whose leftovers this process can see and
 // remove: netns (root only) and docker when its engine answers.
 func cleaners(ctx context.Context) ([]testbed.Cleaner, error) {

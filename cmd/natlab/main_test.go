@@ -11,11 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/netns"
@@ -63,6 +65,17 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 var requireRoot = tt.RequireRoot
+
+// requireDocker fails (never skips) when the docker engine is unreachable:
+// CI has one, so its absence is a broken environment.
+func requireDocker(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := docker.Check(ctx); err != nil {
+		t.Fatalf("these tests need a reachable docker engine, CI has one: %v", err)
+	}
+}
 
 // A run killed with SIGKILL leaves its namespaces; `natlab clean` removes
 // them and forgets the run, and its agents died with it.
