@@ -102,7 +102,7 @@ func clean(ctx context.Context, cli client.APIClient, runID, runtimeDir string) 
 			removed = append(removed, r)
 		}
 	}
-	if runID != "" && !strings.ContainsAny(runID, "/.") {
+	if runtimeDir != "" && runID != "" && !strings.ContainsAny(runID, "/.") {
 		if err := os.RemoveAll(filepath.Join(runtimeDir, runID)); err != nil {
 			errs = append(errs, fmt.Errorf("remove runtime dir of run %s: %w", runID, err))
 		}

@@ -48,7 +48,7 @@ func TestDestroyLeavesNothing(t *testing.T) {
 	require.NoError(t, tb.Down(ctx))
 	assert.Empty(t, leftovers(t, tb.Run.ID))
 	require.NoError(t, be.Destroy(ctx), "a second Destroy is harmless")
-	_, err = os.Stat(docker.DefaultRuntimeDir + "/" + tb.Run.ID)
+	_, err = os.Stat(docker.DefaultRuntimeDir() + "/" + tb.Run.ID)
 	assert.ErrorIs(t, err, os.ErrNotExist, "the run's socket directory is removed")
 }
 
@@ -104,7 +104,7 @@ func TestCleanAfterKilledRunner(t *testing.T) {
 	}
 	assert.ElementsMatch(t, want, removed)
 	assert.Empty(t, leftovers(t, id))
-	_, err = os.Stat(docker.DefaultRuntimeDir + "/" + id)
+	_, err = os.Stat(docker.DefaultRuntimeDir() + "/" + id)
 	assert.ErrorIs(t, err, os.ErrNotExist, "the run's socket directory is removed")
 	runs, err = be.Leftovers(context.Background())
 	require.NoError(t, err)

@@ -21,7 +21,9 @@ func newCleanCmd() *cobra.Command {
 rule and namespaced sysctl) and agent processes of runs whose natlab process
 is gone, for example after a SIGKILL, and the containers and networks of the
 docker backend labelled with such runs. With RUN-IDs it cleans only those
-runs; a run that is still alive is left alone unless --force is given.`,
+runs; a run that is still alive is left alone unless --force is given.
+As a user other than root it removes containers and networks only:
+namespaces need root.`,
 		RunE: func(cmd *cobra.Command, ids []string) error {
 			for _, id := range ids {
 				if err := testbed.CheckRunID(id); err != nil {

@@ -249,7 +249,7 @@ func TestUpAndDownOnDocker(t *testing.T) {
 	left, err := docker.Resources(context.Background(), runID)
 	require.NoError(t, err)
 	assert.Empty(t, left, "no container or network of the run may remain")
-	_, err = os.Stat(filepath.Join(docker.DefaultRuntimeDir, runID))
+	_, err = os.Stat(filepath.Join(docker.DefaultRuntimeDir(), runID))
 	assert.ErrorIs(t, err, os.ErrNotExist, "the run's runtime directory is removed")
 }
 
