@@ -155,7 +155,7 @@ func (b *Backend) createNetwork(ctx context.Context, n netPlan) (string, error) 
 			Subnet:  n.Subnet.String(),
 			Gateway: n.Gateway.String(),
 		}}},
-		Labels: map[string]string{LabelRun: b.run.ID},
+		Labels: runLabels(b.run),
 	})
 	if err != nil {
 		return "", fmt.Errorf("create network %s (%s): %w", name, n.Subnet, err)
@@ -173,15 +173,14 @@ func (b *Backend) createHost(ctx context.Context, image string, p hostPlan, netI
 	}
 	first := p.Networks[0]
 	firstName := resourceName(b.run.ID, first.Net)
+	labels := runLabels(b.run)
+	labels[LabelHost] = p.Name
+	labels[LabelRole] = string(p.Role)
 	req := testcontainers.ContainerRequest{
-		Image: image,
-		Name:  resourceName(b.run.ID, p.Name),
-		Cmd:   []string{string(p.Role), "--host", p.Name, "--run", b.run.ID, "--listen", "unix:" + socketDir + "/" + mainSocket},
-		Labels: map[string]string{
-			LabelRun:  b.run.ID,
-			LabelHost: p.Name,
-			LabelRole: string(p.Role),
-		},
+		Image:    image,
+		Name:     resourceName(b.run.ID, p.Name),
+		Cmd:      []string{string(p.Role), "--host", p.Name, "--run", b.run.ID, "--listen", "unix:" + socketDir + "/" + mainSocket},
+		Labels:   labels,
 		Networks: []string{firstName},
 		HostConfigModifier: func(hc *container.HostConfig) {
 			hc.NetworkMode = container.NetworkMode(firstName)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -24,6 +25,8 @@ type Resource struct {
 	Name  string
 	ID    string
 	RunID string
+	// Labels are the resource's docker labels.
+	Labels map[string]string
 }
 
 func (r Resource) String() string { return r.Kind + " " + r.Name }
@@ -41,18 +44,32 @@ func Resources(ctx context.Context, runID string) ([]Resource, error) {
 
 var _ testbed.Cleaner = (*Backend)(nil)
 
-// Leftovers lists the runs that have containers or networks.
+// Leftovers lists the runs that have containers or networks, with the
+// process that made each and the address slot its networks hold, as
+// their labels record them.
 func (b *Backend) Leftovers(ctx context.Context) ([]testbed.State, error) {
 	found, err := Resources(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	var out []testbed.State
-	seen := map[string]bool{}
+	index := map[string]int{}
 	for _, r := range found {
-		if r.RunID != "" && !seen[r.RunID] {
-			seen[r.RunID] = true
-			out = append(out, testbed.State{ID: r.RunID, Backend: b.Name()})
+		if r.RunID == "" {
+			continue
+		}
+		i, ok := index[r.RunID]
+		if !ok {
+			i = len(out)
+			index[r.RunID] = i
+			out = append(out, testbed.State{ID: r.RunID, Backend: b.Name(), Slot: -1})
+		}
+		s := &out[i]
+		if pid, err := strconv.Atoi(r.Labels[LabelPID]); err == nil && s.PID == 0 {
+			s.PID, s.Start = pid, r.Labels[LabelPIDStart]
+		}
+		if slot, err := strconv.Atoi(r.Labels[LabelSlot]); err == nil && r.Kind == "network" {
+			s.Slot = slot
 		}
 	}
 	return out, nil
@@ -128,14 +145,14 @@ func list(ctx context.Context, cli client.APIClient, runID string) ([]Resource, 
 		if len(c.Names) > 0 {
 			name = strings.TrimPrefix(c.Names[0], "/")
 		}
-		out = append(out, Resource{Kind: "container", Name: name, ID: c.ID, RunID: c.Labels[LabelRun]})
+		out = append(out, Resource{Kind: "container", Name: name, ID: c.ID, RunID: c.Labels[LabelRun], Labels: c.Labels})
 	}
 	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("list networks: %w", err)
 	}
 	for _, n := range ns {
-		out = append(out, Resource{Kind: "network", Name: n.Name, ID: n.ID, RunID: n.Labels[LabelRun]})
+		out = append(out, Resource{Kind: "network", Name: n.Name, ID: n.ID, RunID: n.Labels[LabelRun], Labels: n.Labels})
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out, nil

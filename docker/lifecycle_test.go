@@ -53,8 +53,9 @@ func TestDestroyLeavesNothing(t *testing.T) {
 }
 
 // A runner killed with SIGKILL leaves its containers and networks: the
-// backend lists the run among its leftovers, and Clean removes every one
-// of them and the run's runtime directory.
+// backend lists the run among its leftovers, with the runner (alive, then
+// dead) and the address slot the networks hold, and Clean removes every
+// one of them and the run's runtime directory.
 func TestCleanAfterKilledRunner(t *testing.T) {
 	requireDocker(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -83,6 +84,23 @@ func TestCleanAfterKilledRunner(t *testing.T) {
 		t.Fatal("the helper runner did not bring its testbed up")
 	}
 	require.NotEmpty(t, id, "the helper runner failed")
+	be := newBackend()
+	leftover := func() testbed.State {
+		t.Helper()
+		runs, err := be.Leftovers(context.Background())
+		require.NoError(t, err)
+		for _, s := range runs {
+			if s.ID == id {
+				return s
+			}
+		}
+		return testbed.State{}
+	}
+	live := leftover()
+	assert.Equal(t, cmd.Process.Pid, live.PID, "the labels name the runner")
+	assert.True(t, live.Alive(), "so that clean can tell a live run of another user")
+	assert.Equal(t, "docker", live.Backend)
+	assert.GreaterOrEqual(t, live.Slot, 0, "the networks hold the run's slot")
 	t.Cleanup(func() {
 		_, _ = newBackend().Clean(context.Background(), id)
 		_ = testbed.Forget(id)
@@ -92,10 +110,9 @@ func TestCleanAfterKilledRunner(t *testing.T) {
 
 	left := leftovers(t, id)
 	require.Len(t, left, 5, "3 containers and 2 networks outlive a SIGKILLed runner")
-	be := newBackend()
-	runs, err := be.Leftovers(context.Background())
-	require.NoError(t, err)
-	assert.Contains(t, runs, testbed.State{ID: id, Backend: "docker"})
+	dead := leftover()
+	assert.Equal(t, live, dead)
+	assert.False(t, dead.Alive(), "the runner is gone")
 	removed, err := be.Clean(context.Background(), id)
 	require.NoError(t, err)
 	var want []string
@@ -106,9 +123,7 @@ func TestCleanAfterKilledRunner(t *testing.T) {
 	assert.Empty(t, leftovers(t, id))
 	_, err = os.Stat(docker.DefaultRuntimeDir() + "/" + id)
 	assert.ErrorIs(t, err, os.ErrNotExist, "the run's socket directory is removed")
-	runs, err = be.Leftovers(context.Background())
-	require.NoError(t, err)
-	assert.NotContains(t, runs, testbed.State{ID: id, Backend: "docker"})
+	assert.Empty(t, leftover().ID, "the run is no longer a leftover")
 }
 
 // helperUp is the helper runner: it brings a testbed up, prints its run id

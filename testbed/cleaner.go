@@ -12,7 +12,11 @@ type Cleaner interface {
 	// Name is the backend's name, as recorded in a run's State.
 	Name() string
 	// Leftovers lists the runs that have resources on this backend, one
-	// State per run with ID and Backend set.
+	// State per run with ID and Backend set. PID and Start name the
+	// process that made the run when the resources record it (zero
+	// otherwise); Slot is the address slot the resources hold in a space
+	// that runs of every registry share (docker's networks), -1 when they
+	// hold none.
 	Leftovers(ctx context.Context) ([]State, error)
 	// Clean removes every resource of run runID on this backend, agents
 	// first, and describes each thing it removed ("namespace NAME",

@@ -74,6 +74,8 @@ type Run struct {
 	Layout *Layout
 	// Log receives the agents' own log lines, prefixed with the host.
 	Log io.Writer
+	// State is what the registry recorded of the run.
+	State State
 }
 
 // State is what the registry records of a run so that `natlab clean` can
@@ -88,15 +90,19 @@ type State struct {
 }
 
 // Alive reports whether the process that made the run still runs (a
-// zombie, exited but not yet reaped, does not).
+// zombie, exited but not yet reaped, does not). Without a PID it does not.
 func (s State) Alive() bool {
+	if s.PID <= 0 {
+		return false
+	}
 	st, err := procStart(s.PID)
 	return err == nil && st == s.Start
 }
 
 // Claim registers a new run of spec on backend: it picks an id and a free
 // address slot under a lock, plans the addresses and records the state.
-func Claim(spec *Spec, backend string) (*Run, error) {
+// The slots in taken are not free either, whatever the registry says.
+func Claim(spec *Spec, backend string, taken []int) (*Run, error) {
 	if err := makeStateDir(); err != nil {
 		return nil, err
 	}
@@ -110,6 +116,9 @@ func Claim(spec *Spec, backend string) (*Run, error) {
 		return nil, err
 	}
 	used := map[int]bool{}
+	for _, s := range taken {
+		used[s] = true
+	}
 	for _, s := range states {
 		used[s.Slot] = true
 	}
@@ -143,7 +152,7 @@ func Claim(spec *Spec, backend string) (*Run, error) {
 	if err := os.WriteFile(statePath(id), raw, 0o644); err != nil {
 		return nil, fmt.Errorf("record run state: %w", err)
 	}
-	return &Run{ID: id, Slot: slot, Spec: spec, Layout: layout, Log: io.Discard}, nil
+	return &Run{ID: id, Slot: slot, Spec: spec, Layout: layout, Log: io.Discard, State: st}, nil
 }
 
 // Release forgets the run; call it once its resources are gone.

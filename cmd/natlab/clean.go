@@ -75,14 +75,16 @@ namespaces need root.`,
 	return cmd
 }
 
-// runInfo is what natlab knows of a run: its recorded state, if any, and
-// which backends hold resources of it.
+// runInfo is what natlab knows of a run: its state as the state directory
+// recorded it, else as a backend's leftovers tell it (docker labels name
+// the process that made a run; another user's state directory is out of
+// sight).
 type runInfo struct {
 	state testbed.State
 	known bool // recorded in the state directory
 }
 
-func (r runInfo) alive() bool { return r.known && r.state.Alive() }
+func (r runInfo) alive() bool { return r.state.Alive() }
 
 // findRuns gathers every run the state directory records or a backend
 // holds resources of.

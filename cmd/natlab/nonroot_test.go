@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/reports"
+	"github.com/natlab/natlab/testbed"
 )
 
 // nobody is the unprivileged user the tests run natlab as.
@@ -185,5 +188,63 @@ assert:
 		require.NoError(t, err)
 		assert.Empty(t, left, "no container or network of the run may remain")
 		assert.Empty(t, u.stateLeft(), "no state of the run may remain")
+	})
+	t.Run("root's clean", func(t *testing.T) {
+		// The user's run is recorded in the user's state directory, out of
+		// root's sight: the labels of its containers and networks tell
+		// root's clean that it is alive, then dead.
+		u.joinDocker()
+		defer func() { u.groups = nil }()
+		cmd := u.command("up", "--testbed", "docker", scenario)
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		cmd.Stderr = os.Stderr
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		var id string
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := regexp.MustCompile(`^testbed ([0-9a-f]+) is up`).FindStringSubmatch(sc.Text()); m != nil {
+				id = m[1]
+			}
+			if strings.Contains(sc.Text(), "keeps it up") {
+				break
+			}
+		}
+		require.NotEmpty(t, id, "up did not bring the testbed up")
+		go func() {
+			for sc.Scan() {
+			}
+		}()
+		state := filepath.Join(u.home, "natlab", id+".json")
+		require.FileExists(t, state)
+		_, err = os.Stat(filepath.Join(testbed.StateDir, id+".json"))
+		require.ErrorIs(t, err, os.ErrNotExist, "root's state directory knows nothing of the run")
+
+		code, out, errOut := run(t, "clean", id)
+		require.Equal(t, ExitPass, code, errOut)
+		assert.Contains(t, out, "run "+id+" is still running")
+		made, err := docker.Resources(context.Background(), id)
+		require.NoError(t, err)
+		assert.Len(t, made, 5, "a live run of another user is left alone")
+
+		require.NoError(t, cmd.Process.Kill())
+		_ = cmd.Wait()
+		code, out, errOut = run(t, "clean", id)
+		require.Equal(t, ExitPass, code, errOut)
+		assert.Contains(t, out, "removed container natlab-"+id+"-nat")
+		assert.Contains(t, out, "removed network natlab-"+id+"-wan")
+		assert.Contains(t, out, "cleaned run "+id)
+		left, err := docker.Resources(context.Background(), id)
+		require.NoError(t, err)
+		assert.Empty(t, left)
+
+		// The state and socket directory stay the user's: its own clean
+		// forgets them.
+		assert.FileExists(t, state)
+		code, out, errOut = u.run("clean", id)
+		require.Equal(t, ExitPass, code, errOut)
+		assert.Contains(t, out, "cleaned run "+id)
+		assert.Empty(t, u.stateLeft())
 	})
 }

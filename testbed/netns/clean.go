@@ -62,7 +62,9 @@ func (b *Backend) Leftovers(context.Context) ([]testbed.State, error) {
 		id := runIDOf(n)
 		if !seen[id] {
 			seen[id] = true
-			out = append(out, testbed.State{ID: id, Backend: b.Name()})
+			// Each run has a fabric of its own: its addresses clash with
+			// no other run's, so its namespaces hold no slot.
+			out = append(out, testbed.State{ID: id, Backend: b.Name(), Slot: -1})
 		}
 	}
 	return out, nil
