@@ -58,9 +58,14 @@ func dockerUsable() error {
 	return errors.Join(docker.Check(ctx), testbed.CheckStateDir())
 }
 
-// cleanerOf returns the cleaner of the named backend, or why this process
-// cannot use it.
-func cleanerOf(ctx context.Context, name string) (testbed.Cleaner, error) {
+// cleanerOf returns the cleaner of the named backend from cls, or why this
+// process cannot use it.
+func cleanerOf(ctx context.Context, cls []testbed.Cleaner, name string) (testbed.Cleaner, error) {
+	for _, c := range cls {
+		if c.Name() == name {
+			return c, nil
+		}
+	}
 	switch name {
 	case "netns":
 		if os.Geteuid() != 0 {

@@ -111,7 +111,7 @@ func newDownCmd() *cobra.Command {
 			if r, ok := runs[id]; ok {
 				if r.state.Backend != "" {
 					// The run lives on the backend it records.
-					c, err := cleanerOf(ctx, r.state.Backend)
+					c, err := cleanerOf(ctx, cls, r.state.Backend)
 					if err != nil {
 						return fmt.Errorf("run %s is a %s testbed: %w", id, r.state.Backend, err)
 					}
