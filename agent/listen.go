@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -34,6 +36,9 @@ func ListenOnce(ctx context.Context, addr string, wait time.Duration) (net.Conn,
 	}
 	l.SetUnlinkOnClose(true)
 	defer l.Close()
+	if err := handToDirOwner(path); err != nil {
+		return nil, err
+	}
 	if err := l.SetDeadline(time.Now().Add(wait)); err != nil {
 		return nil, fmt.Errorf("set accept deadline: %w", err)
 	}
@@ -44,4 +49,23 @@ func ListenOnce(ctx context.Context, addr string, wait time.Duration) (net.Conn,
 		return nil, fmt.Errorf("accept the runner on %s: %w", path, err)
 	}
 	return conn, nil
+}
+
+// handToDirOwner gives the socket to the owner of the directory the runner
+// put it in. In a docker host the agent runs as root while the runner may
+// be any user in the docker group, and connecting to a unix socket needs
+// write permission on it; the directory (the runner's, mode 0700) still
+// keeps everyone else out.
+func handToDirOwner(path string) error {
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Dir(path), &st); err != nil {
+		return fmt.Errorf("stat socket directory: %w", err)
+	}
+	if int(st.Uid) == os.Geteuid() {
+		return nil
+	}
+	if err := os.Lchown(path, int(st.Uid), int(st.Gid)); err != nil {
+		return fmt.Errorf("hand socket %s to uid %d: %w", path, st.Uid, err)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,6 +48,37 @@ func TestListenOnceServesOneRunner(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist, "the socket is removed once the runner is connected")
 	require.NoError(t, c.Close())
 	require.NoError(t, <-served, "the agent ends cleanly when its runner goes")
+}
+
+// An agent (root in its container) hands its socket to the owner of the
+// directory it listens in, so that a runner that is not root can connect.
+func TestListenOnceHandsTheSocketToTheDirectoryOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test changes file owners and needs root; run it as root (CI does)")
+	}
+	dir := filepath.Join(t.TempDir(), "host")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	require.NoError(t, os.Chown(dir, 65534, 65534))
+	sock := filepath.Join(dir, "agent.sock")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		conn, err := ListenOnce(ctx, "unix:"+sock, 5*time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		done <- err
+	}()
+	var st syscall.Stat_t
+	require.Eventually(t, func() bool {
+		return syscall.Stat(sock, &st) == nil && st.Uid == 65534
+	}, 5*time.Second, 10*time.Millisecond, "the socket belongs to the directory's owner")
+	assert.Equal(t, uint32(65534), st.Gid)
+	c, err := net.Dial("unix", sock)
+	require.NoError(t, err)
+	c.Close()
+	require.NoError(t, <-done)
 }
 
 func TestListenOnceRefusesBadAddresses(t *testing.T) {

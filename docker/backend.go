@@ -16,8 +16,16 @@ import (
 )
 
 // DefaultRuntimeDir holds a directory per run and host, bind-mounted into
-// the host's container at /run/natlab, where its agents' sockets live.
-const DefaultRuntimeDir = "/run/natlab-docker"
+// the host's container at /run/natlab, where its agents' sockets live: the
+// docker directory in the state directory (/run/natlab/docker as root),
+// which the runner's user can write.
+// It is empty when there is no state directory.
+func DefaultRuntimeDir() string {
+	if testbed.StateDir == "" {
+		return ""
+	}
+	return filepath.Join(testbed.StateDir, "docker")
+}
 
 // socketDir is where a host's runtime directory is mounted in its container.
 const socketDir = "/run/natlab"
@@ -33,7 +41,7 @@ type Options struct {
 	// Binary is the static natlab binary the image holds; by default the
 	// running binary when static, else one built from the source tree.
 	Binary string
-	// RuntimeDir replaces DefaultRuntimeDir.
+	// RuntimeDir replaces DefaultRuntimeDir().
 	RuntimeDir string
 }
 
@@ -54,7 +62,7 @@ var _ testbed.Backend = (*Backend)(nil)
 // New returns a docker backend.
 func New(opts Options) *Backend {
 	if opts.RuntimeDir == "" {
-		opts.RuntimeDir = DefaultRuntimeDir
+		opts.RuntimeDir = DefaultRuntimeDir()
 	}
 	return &Backend{opts: opts}
 }
@@ -79,6 +87,9 @@ func (b *Backend) Create(ctx context.Context, run *testbed.Run) ([]testbed.Host,
 	image, err := b.image(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if b.opts.RuntimeDir == "" {
+		return nil, errors.New("no runtime directory for the agents' sockets: there is no state directory")
 	}
 	b.dir = filepath.Join(b.opts.RuntimeDir, run.ID)
 	if err := os.MkdirAll(b.dir, 0o700); err != nil {
@@ -144,7 +155,7 @@ func (b *Backend) createNetwork(ctx context.Context, n netPlan) (string, error) 
 			Subnet:  n.Subnet.String(),
 			Gateway: n.Gateway.String(),
 		}}},
-		Labels: map[string]string{LabelRun: b.run.ID},
+		Labels: runLabels(b.run),
 	})
 	if err != nil {
 		return "", fmt.Errorf("create network %s (%s): %w", name, n.Subnet, err)
@@ -162,15 +173,14 @@ func (b *Backend) createHost(ctx context.Context, image string, p hostPlan, netI
 	}
 	first := p.Networks[0]
 	firstName := resourceName(b.run.ID, first.Net)
+	labels := runLabels(b.run)
+	labels[LabelHost] = p.Name
+	labels[LabelRole] = string(p.Role)
 	req := testcontainers.ContainerRequest{
-		Image: image,
-		Name:  resourceName(b.run.ID, p.Name),
-		Cmd:   []string{string(p.Role), "--host", p.Name, "--run", b.run.ID, "--listen", "unix:" + socketDir + "/" + mainSocket},
-		Labels: map[string]string{
-			LabelRun:  b.run.ID,
-			LabelHost: p.Name,
-			LabelRole: string(p.Role),
-		},
+		Image:    image,
+		Name:     resourceName(b.run.ID, p.Name),
+		Cmd:      []string{string(p.Role), "--host", p.Name, "--run", b.run.ID, "--listen", "unix:" + socketDir + "/" + mainSocket},
+		Labels:   labels,
 		Networks: []string{firstName},
 		HostConfigModifier: func(hc *container.HostConfig) {
 			hc.NetworkMode = container.NetworkMode(firstName)

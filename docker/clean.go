@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -14,6 +15,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+
+	"github.com/natlab/natlab/testbed"
 )
 
 // Resource is a container or network natlab made.
@@ -22,31 +25,73 @@ type Resource struct {
 	Name  string
 	ID    string
 	RunID string
+	// Labels are the resource's docker labels.
+	Labels map[string]string
 }
 
 func (r Resource) String() string { return r.Kind + " " + r.Name }
 
-// Leftovers lists every container and network labelled with a natlab run,
-// for `natlab clean` to tell live runs from what killed ones left.
-func Leftovers(ctx context.Context) ([]Resource, error) {
+// Resources lists the containers and networks labelled with run runID,
+// of every natlab run when runID is empty.
+func Resources(ctx context.Context, runID string) ([]Resource, error) {
 	cli, err := newClient(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cli.Close()
-	return list(ctx, cli, "")
+	return list(ctx, cli, runID)
 }
 
-// Clean removes every container and network of a run (of every natlab
-// run when runID is empty) and its runtime directory under
-// DefaultRuntimeDir. It returns what it removed.
-func Clean(ctx context.Context, runID string) ([]Resource, error) {
+var _ testbed.Cleaner = (*Backend)(nil)
+
+// Leftovers lists the runs that have containers or networks, with the
+// process that made each and the address slot its networks hold, as
+// their labels record them.
+func (b *Backend) Leftovers(ctx context.Context) ([]testbed.State, error) {
+	found, err := Resources(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []testbed.State
+	index := map[string]int{}
+	for _, r := range found {
+		if r.RunID == "" {
+			continue
+		}
+		i, ok := index[r.RunID]
+		if !ok {
+			i = len(out)
+			index[r.RunID] = i
+			out = append(out, testbed.State{ID: r.RunID, Backend: b.Name(), Slot: -1})
+		}
+		s := &out[i]
+		if pid, err := strconv.Atoi(r.Labels[LabelPID]); err == nil && s.PID == 0 {
+			s.PID, s.Start = pid, r.Labels[LabelPIDStart]
+		}
+		if slot, err := strconv.Atoi(r.Labels[LabelSlot]); err == nil && r.Kind == "network" {
+			s.Slot = slot
+		}
+	}
+	return out, nil
+}
+
+// Clean removes every container (killing its agents) and network of a
+// run, and the run's runtime directory. The agent image stays cached.
+func (b *Backend) Clean(ctx context.Context, runID string) ([]string, error) {
+	if err := testbed.CheckRunID(runID); err != nil {
+		return nil, err
+	}
 	cli, err := newClient(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cli.Close()
-	return clean(ctx, cli, runID, DefaultRuntimeDir)
+	gone, err := clean(ctx, cli, runID, b.opts.RuntimeDir)
+	var out []string
+	for _, r := range gone {
+		out = append(out, r.String())
+	}
+	return out, err
 }
 
 func clean(ctx context.Context, cli client.APIClient, runID, runtimeDir string) ([]Resource, error) {
@@ -74,7 +119,7 @@ func clean(ctx context.Context, cli client.APIClient, runID, runtimeDir string) 
 			removed = append(removed, r)
 		}
 	}
-	if runID != "" && !strings.ContainsAny(runID, "/.") {
+	if runtimeDir != "" && runID != "" && !strings.ContainsAny(runID, "/.") {
 		if err := os.RemoveAll(filepath.Join(runtimeDir, runID)); err != nil {
 			errs = append(errs, fmt.Errorf("remove runtime dir of run %s: %w", runID, err))
 		}
@@ -100,14 +145,14 @@ func list(ctx context.Context, cli client.APIClient, runID string) ([]Resource, 
 		if len(c.Names) > 0 {
 			name = strings.TrimPrefix(c.Names[0], "/")
 		}
-		out = append(out, Resource{Kind: "container", Name: name, ID: c.ID, RunID: c.Labels[LabelRun]})
+		out = append(out, Resource{Kind: "container", Name: name, ID: c.ID, RunID: c.Labels[LabelRun], Labels: c.Labels})
 	}
 	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("list networks: %w", err)
 	}
 	for _, n := range ns {
-		out = append(out, Resource{Kind: "network", Name: n.Name, ID: n.ID, RunID: n.Labels[LabelRun]})
+		out = append(out, Resource{Kind: "network", Name: n.Name, ID: n.ID, RunID: n.Labels[LabelRun], Labels: n.Labels})
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out, nil

@@ -48,12 +48,14 @@ func TestDestroyLeavesNothing(t *testing.T) {
 	require.NoError(t, tb.Down(ctx))
 	assert.Empty(t, leftovers(t, tb.Run.ID))
 	require.NoError(t, be.Destroy(ctx), "a second Destroy is harmless")
-	_, err = os.Stat(docker.DefaultRuntimeDir + "/" + tb.Run.ID)
+	_, err = os.Stat(docker.DefaultRuntimeDir() + "/" + tb.Run.ID)
 	assert.ErrorIs(t, err, os.ErrNotExist, "the run's socket directory is removed")
 }
 
-// A runner killed with SIGKILL leaves its containers and networks; Clean
-// removes every one of them.
+// A runner killed with SIGKILL leaves its containers and networks: the
+// backend lists the run among its leftovers, with the runner (alive, then
+// dead) and the address slot the networks hold, and Clean removes every
+// one of them and the run's runtime directory.
 func TestCleanAfterKilledRunner(t *testing.T) {
 	requireDocker(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -82,8 +84,25 @@ func TestCleanAfterKilledRunner(t *testing.T) {
 		t.Fatal("the helper runner did not bring its testbed up")
 	}
 	require.NotEmpty(t, id, "the helper runner failed")
+	be := newBackend()
+	leftover := func() testbed.State {
+		t.Helper()
+		runs, err := be.Leftovers(context.Background())
+		require.NoError(t, err)
+		for _, s := range runs {
+			if s.ID == id {
+				return s
+			}
+		}
+		return testbed.State{}
+	}
+	live := leftover()
+	assert.Equal(t, cmd.Process.Pid, live.PID, "the labels name the runner")
+	assert.True(t, live.Alive(), "so that clean can tell a live run of another user")
+	assert.Equal(t, "docker", live.Backend)
+	assert.GreaterOrEqual(t, live.Slot, 0, "the networks hold the run's slot")
 	t.Cleanup(func() {
-		_, _ = docker.Clean(context.Background(), id)
+		_, _ = newBackend().Clean(context.Background(), id)
 		_ = testbed.Forget(id)
 	})
 	require.NoError(t, cmd.Process.Kill())
@@ -91,10 +110,20 @@ func TestCleanAfterKilledRunner(t *testing.T) {
 
 	left := leftovers(t, id)
 	require.Len(t, left, 5, "3 containers and 2 networks outlive a SIGKILLed runner")
-	removed, err := docker.Clean(context.Background(), id)
+	dead := leftover()
+	assert.Equal(t, live, dead)
+	assert.False(t, dead.Alive(), "the runner is gone")
+	removed, err := be.Clean(context.Background(), id)
 	require.NoError(t, err)
-	assert.Len(t, removed, 5)
+	var want []string
+	for _, r := range left {
+		want = append(want, r.String())
+	}
+	assert.ElementsMatch(t, want, removed)
 	assert.Empty(t, leftovers(t, id))
+	_, err = os.Stat(docker.DefaultRuntimeDir() + "/" + id)
+	assert.ErrorIs(t, err, os.ErrNotExist, "the run's socket directory is removed")
+	assert.Empty(t, leftover().ID, "the run is no longer a leftover")
 }
 
 // helperUp is the helper runner: it brings a testbed up, prints its run id

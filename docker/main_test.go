@@ -55,8 +55,7 @@ func requireDocker(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := docker.Leftovers(ctx)
-	require.NoError(t, err, "these tests need a reachable docker engine (CI has one)")
+	require.NoError(t, docker.Check(ctx), "these tests need a reachable docker engine (CI has one)")
 }
 
 // up builds a docker testbed from spec and tears it down when the test
@@ -76,14 +75,8 @@ func up(t testing.TB, spec testbed.Spec) *testbed.Testbed {
 // leftovers lists the run's containers and networks.
 func leftovers(t testing.TB, runID string) []docker.Resource {
 	t.Helper()
-	all, err := docker.Leftovers(context.Background())
+	out, err := docker.Resources(context.Background(), runID)
 	require.NoError(t, err)
-	var out []docker.Resource
-	for _, r := range all {
-		if r.RunID == runID {
-			out = append(out, r)
-		}
-	}
 	return out
 }
 

@@ -16,9 +16,54 @@ import (
 	"time"
 )
 
-// StateDir holds one file per live run (on tmpfs: a reboot forgets runs
-// together with their namespaces). Tests may point it elsewhere.
-var StateDir = "/run/natlab"
+// StateDir holds one file per live run; DefaultStateDir chooses it. Tests
+// may point it elsewhere.
+var StateDir = DefaultStateDir()
+
+// DefaultStateDir is where this process records its runs. Root always
+// uses /run/natlab (on tmpfs: a reboot forgets runs together with their
+// namespaces), whatever its environment says, so every root run is found
+// there. Other users cannot write /run: they use $XDG_RUNTIME_DIR/natlab
+// (tmpfs too, made per user at login), else $XDG_STATE_HOME/natlab, else
+// ~/.local/state/natlab.
+func DefaultStateDir() string {
+	if os.Geteuid() == 0 {
+		return "/run/natlab"
+	}
+	for _, env := range []string{"XDG_RUNTIME_DIR", "XDG_STATE_HOME"} {
+		if d := os.Getenv(env); filepath.IsAbs(d) {
+			return filepath.Join(d, "natlab")
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil && filepath.IsAbs(home) {
+		return filepath.Join(home, ".local", "state", "natlab")
+	}
+	return ""
+}
+
+// CheckStateDir makes sure runs can be recorded: the state directory
+// exists (it is created) and its lock can be taken.
+func CheckStateDir() error {
+	if err := makeStateDir(); err != nil {
+		return err
+	}
+	unlock, err := lockDir()
+	if err != nil {
+		return err
+	}
+	unlock()
+	return nil
+}
+
+func makeStateDir() error {
+	if StateDir == "" {
+		return errors.New("no state directory: natlab records its runs in $XDG_RUNTIME_DIR/natlab or ~/.local/state/natlab, and none of XDG_RUNTIME_DIR, XDG_STATE_HOME and HOME is set")
+	}
+	if err := os.MkdirAll(StateDir, 0o755); err != nil {
+		return fmt.Errorf("create state dir %s: %w", StateDir, err)
+	}
+	return nil
+}
 
 // Run is one run's identity: its id (carried by every resource it makes),
 // its address slot and plan.
@@ -29,6 +74,8 @@ type Run struct {
 	Layout *Layout
 	// Log receives the agents' own log lines, prefixed with the host.
 	Log io.Writer
+	// State is what the registry recorded of the run.
+	State State
 }
 
 // State is what the registry records of a run so that `natlab clean` can
@@ -43,17 +90,21 @@ type State struct {
 }
 
 // Alive reports whether the process that made the run still runs (a
-// zombie, exited but not yet reaped, does not).
+// zombie, exited but not yet reaped, does not). Without a PID it does not.
 func (s State) Alive() bool {
+	if s.PID <= 0 {
+		return false
+	}
 	st, err := procStart(s.PID)
 	return err == nil && st == s.Start
 }
 
 // Claim registers a new run of spec on backend: it picks an id and a free
 // address slot under a lock, plans the addresses and records the state.
-func Claim(spec *Spec, backend string) (*Run, error) {
-	if err := os.MkdirAll(StateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create state dir: %w", err)
+// The slots in taken are not free either, whatever the registry says.
+func Claim(spec *Spec, backend string, taken []int) (*Run, error) {
+	if err := makeStateDir(); err != nil {
+		return nil, err
 	}
 	unlock, err := lockDir()
 	if err != nil {
@@ -65,6 +116,9 @@ func Claim(spec *Spec, backend string) (*Run, error) {
 		return nil, err
 	}
 	used := map[int]bool{}
+	for _, s := range taken {
+		used[s] = true
+	}
 	for _, s := range states {
 		used[s.Slot] = true
 	}
@@ -98,7 +152,7 @@ func Claim(spec *Spec, backend string) (*Run, error) {
 	if err := os.WriteFile(statePath(id), raw, 0o644); err != nil {
 		return nil, fmt.Errorf("record run state: %w", err)
 	}
-	return &Run{ID: id, Slot: slot, Spec: spec, Layout: layout, Log: io.Discard}, nil
+	return &Run{ID: id, Slot: slot, Spec: spec, Layout: layout, Log: io.Discard, State: st}, nil
 }
 
 // Release forgets the run; call it once its resources are gone.
@@ -117,6 +171,9 @@ func Forget(id string) error {
 
 // ListStates returns every recorded run.
 func ListStates() ([]State, error) {
+	if StateDir == "" {
+		return nil, nil
+	}
 	entries, err := os.ReadDir(StateDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

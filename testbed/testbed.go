@@ -54,7 +54,7 @@ func Up(ctx context.Context, spec Spec, backend Backend, opts Options) (*Testbed
 	if err := spec.Validate(); err != nil {
 		return nil, &InputError{Err: err}
 	}
-	run, err := Claim(&spec, backend.Name())
+	run, err := Claim(&spec, backend.Name(), heldSlots(ctx, backend))
 	if err != nil {
 		return nil, err
 	}
@@ -194,4 +194,27 @@ func (t *Testbed) Down(ctx context.Context) error {
 		t.downErr = err
 	})
 	return t.downErr
+}
+
+// heldSlots are the address slots that resources on backend hold beyond
+// what the registry records: docker's networks are global to the engine,
+// so the runs of other users (recorded in their own state directories) and
+// those of killed runs hold their subnets too. When the backend cannot be
+// asked, Create will say why.
+func heldSlots(ctx context.Context, backend Backend) []int {
+	c, ok := backend.(Cleaner)
+	if !ok {
+		return nil
+	}
+	left, err := c.Leftovers(ctx)
+	if err != nil {
+		return nil
+	}
+	var slots []int
+	for _, s := range left {
+		if s.Slot >= 0 {
+			slots = append(slots, s.Slot)
+		}
+	}
+	return slots
 }

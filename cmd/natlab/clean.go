@@ -1,15 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io"
+	"sort"
 
 	"github.com/spf13/cobra"
 
-	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/netns"
 )
 
 func newCleanCmd() *cobra.Command {
@@ -21,57 +21,44 @@ func newCleanCmd() *cobra.Command {
 rule and namespaced sysctl) and agent processes of runs whose natlab process
 is gone, for example after a SIGKILL, and the containers and networks of the
 docker backend labelled with such runs. With RUN-IDs it cleans only those
-runs; a run that is still alive is left alone unless --force is given.`,
+runs; a run that is still alive is left alone unless --force is given.
+As a user other than root it removes containers and networks only:
+namespaces need root.`,
 		RunE: func(cmd *cobra.Command, ids []string) error {
-			if os.Geteuid() != 0 {
-				return testbed.ErrNotRoot
+			for _, id := range ids {
+				if err := testbed.CheckRunID(id); err != nil {
+					return inputErr(err)
+				}
 			}
-			states, err := testbed.ListStates()
+			ctx := cmd.Context()
+			cls, err := cleaners(ctx)
 			if err != nil {
 				return err
 			}
-			alive := map[string]bool{}
-			known := map[string]bool{}
-			for _, s := range states {
-				alive[s.ID] = s.Alive()
-				known[s.ID] = true
+			runs, err := findRuns(ctx, cls)
+			if err != nil {
+				return err
 			}
-			targets := map[string]bool{}
-			if len(ids) > 0 {
-				for _, id := range ids {
-					targets[id] = true
+			targets := ids
+			if len(targets) == 0 {
+				for id := range runs {
+					targets = append(targets, id)
 				}
-			} else {
-				for _, s := range states {
-					targets[s.ID] = true
-				}
-				names, err := netns.Namespaces("")
-				if err != nil {
-					return err
-				}
-				for _, n := range names {
-					targets[netns.RunIDOf(n)] = true
-				}
+				sort.Strings(targets)
 			}
-			// Containers and networks of the docker backend, when its engine
-			// is reachable.
-			dockerLeft, dockerErr := docker.Leftovers(cmd.Context())
-			if dockerErr == nil && len(ids) == 0 {
-				for _, r := range dockerLeft {
-					targets[r.RunID] = true
-				}
-			}
+			out := cmd.OutOrStdout()
 			var errs []error
 			cleaned := 0
-			for id := range targets {
-				if alive[id] && !force {
-					fmt.Fprintf(cmd.OutOrStdout(), "run %s is still running: left alone (use --force to remove it anyway)\n", id)
+			for _, id := range targets {
+				r := runs[id]
+				if r.alive() && !force {
+					fmt.Fprintf(out, "run %s is still running: left alone (use --force to remove it anyway)\n", id)
 					continue
 				}
-				removed, err := removeRun(cmd, id, dockerErr == nil)
+				removed, err := removeRun(ctx, out, cls, id)
 				errs = append(errs, err)
-				if removed > 0 || known[id] {
-					fmt.Fprintf(cmd.OutOrStdout(), "cleaned run %s\n", id)
+				if removed > 0 || r.known {
+					fmt.Fprintf(out, "cleaned run %s\n", id)
 					cleaned++
 				}
 			}
@@ -79,7 +66,7 @@ runs; a run that is still alive is left alone unless --force is given.`,
 				return err
 			}
 			if cleaned == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "nothing to clean")
+				fmt.Fprintln(out, "nothing to clean")
 			}
 			return nil
 		},
@@ -88,20 +75,50 @@ runs; a run that is still alive is left alone unless --force is given.`,
 	return cmd
 }
 
-// removeRun removes what run id left: its namespaces (and with them its
-// veths, rules and sysctls), its containers and networks when docker is
-// reachable, and its state. It prints each thing it removes and returns
-// how many there were.
-func removeRun(cmd *cobra.Command, id string, withDocker bool) (int, error) {
-	out := cmd.OutOrStdout()
-	names, err := netns.Clean(id)
-	errs := []error{err}
-	for _, n := range names {
-		fmt.Fprintf(out, "removed namespace %s\n", n)
+// runInfo is what natlab knows of a run: its state as the state directory
+// recorded it, else as a backend's leftovers tell it (docker labels name
+// the process that made a run; another user's state directory is out of
+// sight).
+type runInfo struct {
+	state testbed.State
+	known bool // recorded in the state directory
+}
+
+func (r runInfo) alive() bool { return r.state.Alive() }
+
+// findRuns gathers every run the state directory records or a backend
+// holds resources of.
+func findRuns(ctx context.Context, cls []testbed.Cleaner) (map[string]runInfo, error) {
+	states, err := testbed.ListStates()
+	if err != nil {
+		return nil, err
 	}
-	removed := len(names)
-	if withDocker {
-		gone, err := docker.Clean(cmd.Context(), id)
+	runs := map[string]runInfo{}
+	for _, s := range states {
+		runs[s.ID] = runInfo{state: s, known: true}
+	}
+	for _, c := range cls {
+		left, err := c.Leftovers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range left {
+			if _, ok := runs[s.ID]; !ok {
+				runs[s.ID] = runInfo{state: s}
+			}
+		}
+	}
+	return runs, nil
+}
+
+// removeRun removes what run id left on every backend in cls (namespaces,
+// and with them veths, rules and sysctls; containers and networks) and its
+// state. It prints each thing it removes and returns how many there were.
+func removeRun(ctx context.Context, out io.Writer, cls []testbed.Cleaner, id string) (int, error) {
+	var errs []error
+	removed := 0
+	for _, c := range cls {
+		gone, err := c.Clean(ctx, id)
 		errs = append(errs, err)
 		for _, r := range gone {
 			fmt.Fprintf(out, "removed %s\n", r)

@@ -11,11 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/agent"
+	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/netns"
@@ -64,6 +66,17 @@ func run(t *testing.T, args ...string) (int, string, string) {
 
 var requireRoot = tt.RequireRoot
 
+// requireDocker fails (never skips) when the docker engine is unreachable:
+// CI has one, so its absence is a broken environment.
+func requireDocker(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := docker.Check(ctx); err != nil {
+		t.Fatalf("these tests need a reachable docker engine, CI has one: %v", err)
+	}
+}
+
 // A run killed with SIGKILL leaves its namespaces; `natlab clean` removes
 // them and forgets the run, and its agents died with it.
 func TestCleanRemovesWhatAKilledRunLeft(t *testing.T) {
@@ -89,6 +102,9 @@ func TestCleanRemovesWhatAKilledRunLeft(t *testing.T) {
 	left, err := netns.Namespaces(id)
 	require.NoError(t, err)
 	assert.Equal(t, names, left, "a SIGKILLed run cannot clean up after itself")
+	runs, err := netns.New(netns.Options{}).Leftovers(context.Background())
+	require.NoError(t, err)
+	assert.Contains(t, runs, testbed.State{ID: id, Backend: "netns", Slot: -1}, "the backend lists the run among its leftovers")
 
 	code, out, errOut := run(t, "clean")
 	require.Equal(t, ExitPass, code, errOut)
@@ -149,6 +165,15 @@ func TestCleanSparesLiveRuns(t *testing.T) {
 	names, err := netns.Namespaces(tb.Run.ID)
 	require.NoError(t, err)
 	assert.Len(t, names, 4)
+}
+
+// A run id is never a pattern: clean and down refuse what no run is called.
+func TestCleanAndDownRefuseBadRunIDs(t *testing.T) {
+	for _, args := range [][]string{{"clean", ""}, {"clean", "../etc"}, {"clean", "abc-nat"}, {"down", "ABC"}} {
+		code, _, errOut := run(t, args...)
+		assert.Equal(t, ExitInput, code, "%v: %s", args, errOut)
+		assert.Contains(t, errOut, "run id", args)
+	}
 }
 
 func TestVersionAndUsage(t *testing.T) {

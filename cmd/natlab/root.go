@@ -59,7 +59,7 @@ assertions.
 
 Start with:
   natlab list                        the built-in incident scenarios
-  natlab run nat-port-exhaustion     reproduce one (as root)
+  natlab run nat-port-exhaustion     reproduce one (as root, or in the docker group)
   natlab faults                      what a scenario can inject
 
 Exit codes:

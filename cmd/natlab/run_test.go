@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +15,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/reports"
+	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/netns"
 )
 
@@ -181,9 +184,7 @@ func TestInterruptMidFault(t *testing.T) {
 // The same scenario contract holds on the docker backend: containers from a
 // FROM scratch image of natlab itself, the NAT exhausting at 256 ports.
 func TestRunOnDocker(t *testing.T) {
-	if err := exec.Command("docker", "info").Run(); err != nil {
-		t.Fatalf("docker is not reachable (%v): these tests need the docker engine, CI has it", err)
-	}
+	requireDocker(t)
 	out := t.TempDir()
 	p := writeScenario(t, `name: docker-storm
 testbed:
@@ -223,12 +224,49 @@ assert:
 // process tears it down in order.
 func TestUpAndDown(t *testing.T) {
 	requireRoot(t)
+	runID := upAndDown(t, "up\x1fegress-baseline", func(runID string, enter []string) {
+		assert.Contains(t, strings.Join(enter, "\n"), "ip netns exec natlab-"+runID+"-nat bash")
+		names, err := netns.Namespaces(runID)
+		require.NoError(t, err)
+		require.Len(t, names, 4)
+	})
+	left, err := netns.Namespaces(runID)
+	require.NoError(t, err)
+	assert.Empty(t, left)
+}
+
+// up honours --testbed: a docker testbed is kept up the same way and down
+// removes every container and network of it, its runtime directory and
+// its state.
+func TestUpAndDownOnDocker(t *testing.T) {
+	requireDocker(t)
+	runID := upAndDown(t, "up\x1f--testbed\x1fdocker\x1f"+quick(t, "error_rate < 1%"), func(runID string, enter []string) {
+		assert.Contains(t, strings.Join(enter, "\n"), "nsenter -n -t $(docker inspect -f '{{.State.Pid}}' natlab-"+runID+"-nat) bash")
+		made, err := docker.Resources(context.Background(), runID)
+		require.NoError(t, err)
+		assert.Len(t, made, 5, "3 containers and 2 networks")
+	})
+	left, err := docker.Resources(context.Background(), runID)
+	require.NoError(t, err)
+	assert.Empty(t, left, "no container or network of the run may remain")
+	_, err = os.Stat(filepath.Join(docker.DefaultRuntimeDir(), runID))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the run's runtime directory is removed")
+}
+
+// upAndDown runs `natlab up` (args joined by \x1f) in another process
+// until the testbed is up, brings it down with `natlab down RUN` and
+// checks that up exited cleanly, the run's state is gone and a second down
+// finds no run. whileUp sees the testbed up, with the lines saying how to
+// enter each host. It returns the run id.
+func upAndDown(t *testing.T, args string, whileUp func(runID string, enter []string)) string {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), cliEnv+"=up\x1fegress-baseline")
+	cmd.Env = append(os.Environ(), cliEnv+"="+args)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	var runID string
 	var enter []string
 	sc := bufio.NewScanner(stdout)
@@ -237,19 +275,18 @@ func TestUpAndDown(t *testing.T) {
 		if m := regexp.MustCompile(`^testbed ([0-9a-f]+) is up`).FindStringSubmatch(line); m != nil {
 			runID = m[1]
 		}
-		if strings.Contains(line, "ip netns exec") {
+		if strings.Contains(line, " bash ") {
 			enter = append(enter, line)
 		}
 		if strings.Contains(line, "keeps it up") {
 			break
 		}
 	}
-	require.NotEmpty(t, runID)
+	require.NotEmpty(t, runID, "up did not bring the testbed up")
 	require.Len(t, enter, 3, "nat, client and backend, each with how to enter it")
-	names, err := netns.Namespaces(runID)
-	require.NoError(t, err)
-	require.Len(t, names, 4)
-	assert.Contains(t, strings.Join(enter, "\n"), "ip netns exec natlab-"+runID+"-nat bash")
+	state := filepath.Join(testbed.StateDir, runID+".json")
+	require.FileExists(t, state)
+	whileUp(runID, enter)
 
 	code, out, errOut := run(t, "down", runID)
 	require.Equal(t, ExitPass, code, errOut)
@@ -259,11 +296,10 @@ func TestUpAndDown(t *testing.T) {
 		}
 	}()
 	require.NoError(t, cmd.Wait(), "up exits cleanly when brought down")
-	left, err := netns.Namespaces(runID)
-	require.NoError(t, err)
-	assert.Empty(t, left)
+	assert.NoFileExists(t, state)
 
 	code, _, errOut = run(t, "down", runID)
 	assert.Equal(t, ExitInput, code)
 	assert.Contains(t, errOut, "no run")
+	return runID
 }

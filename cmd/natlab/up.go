@@ -18,54 +18,72 @@ import (
 
 func newUpCmd() *cobra.Command {
 	var sets []string
+	var backendName string
 	cmd := &cobra.Command{
 		Use:   "up SCENARIO|FIXTURE",
 		Short: "Build a scenario's testbed and keep it up for hands-on investigation",
 		Long: `up builds the testbed of a scenario (no load, no faults), prints how to
 enter each host, and keeps it up until Ctrl-C, or until ` + "`natlab down RUN`" + ` is
 run from another shell. Inside the hosts the usual tools work: ip, nft,
-conntrack, ss, curl.`,
+conntrack, ss, curl. A netns host is entered with ip netns exec; a docker
+host's image holds nothing but natlab, so nsenter runs this machine's tools
+in its container's network namespace (as root).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := loadScenario(args[0], sets)
 			if err != nil {
 				return err
 			}
-			if os.Geteuid() != 0 {
-				return testbed.ErrNotRoot
+			backend, err := newBackend(backendName)
+			if err != nil {
+				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			tb, err := testbed.Up(ctx, sc.Testbed, netns.New(netns.Options{}), testbed.Options{Log: cmd.ErrOrStderr()})
+			tb, err := testbed.Up(ctx, sc.Testbed, backend, testbed.Options{Log: cmd.ErrOrStderr()})
 			if err != nil {
 				return err
 			}
 			defer tb.Down(context.WithoutCancel(ctx))
-			printHosts(cmd, tb)
+			printHosts(cmd, tb, backend.Name())
 			<-ctx.Done()
 			fmt.Fprintf(cmd.OutOrStdout(), "tearing down run %s\n", tb.Run.ID)
 			return tb.Down(context.WithoutCancel(ctx))
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a scenario value, PATH=VALUE (repeatable)")
+	cmd.Flags().StringVar(&backendName, "testbed", "auto", "testbed backend: "+backendNames+" (auto: netns as root, else docker)")
 	return cmd
 }
 
-func printHosts(cmd *cobra.Command, tb *testbed.Testbed) {
+// enterCommand is the shell command that enters host of run id on backend.
+func enterCommand(backend, id, host string) string {
+	if backend == "docker" {
+		sudo := ""
+		if os.Geteuid() != 0 {
+			sudo = "sudo "
+		}
+		return sudo + "nsenter -n -t $(docker inspect -f '{{.State.Pid}}' " + docker.ContainerName(id, host) + ") bash"
+	}
+	return "ip netns exec " + netns.NamespaceName(id, host) + " bash"
+}
+
+func printHosts(cmd *cobra.Command, tb *testbed.Testbed, backend string) {
 	out := cmd.OutOrStdout()
 	l := tb.Run.Layout
+	enter := func(host string) string { return enterCommand(backend, tb.Run.ID, host) }
 	fmt.Fprintf(out, "testbed %s is up. Enter a host with the command beside it:\n\n", tb.Run.ID)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	for _, n := range l.NATs {
-		fmt.Fprintf(w, "  %s\tip netns exec %s bash\tNAT IPs %v\n", n.Name, netns.NamespaceName(tb.Run.ID, n.Name), n.IPs)
+		fmt.Fprintf(w, "  %s\t%s\tNAT IPs %v\n", n.Name, enter(n.Name), n.IPs)
 	}
 	for _, c := range l.Hosts {
 		b, _ := l.Block(c.Block)
-		fmt.Fprintf(w, "  %s\tip netns exec %s bash\t%d source addresses in %s, gateway %s\n", c.Name, netns.NamespaceName(tb.Run.ID, c.Name), len(c.Sources), c.Prefix, b.Gateway)
+		fmt.Fprintf(w, "  %s\t%s\t%d source addresses in %s, gateway %s\n", c.Name, enter(c.Name), len(c.Sources), c.Prefix, b.Gateway)
 	}
 	for i, b := range l.Backends {
 		spec := tb.Run.Spec.Backends[i]
-		fmt.Fprintf(w, "  %s\tip netns exec %s bash\t%s, %s on port %d\n", b.Name, netns.NamespaceName(tb.Run.ID, b.Name), b.Addr, spec.Protocol, spec.Port)
+		fmt.Fprintf(w, "  %s\t%s\t%s, %s on port %d\n", b.Name, enter(b.Name), b.Addr, spec.Protocol, spec.Port)
 	}
 	w.Flush()
 	fmt.Fprintf(out, "\nnatlab keeps it up until Ctrl-C, or `natlab down %s` from another shell.\n", tb.Run.ID)
@@ -77,28 +95,37 @@ func newDownCmd() *cobra.Command {
 		Short: "Tear down a testbed that `natlab up` keeps up",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if os.Geteuid() != 0 {
-				return testbed.ErrNotRoot
-			}
 			id := args[0]
-			states, err := testbed.ListStates()
+			if err := testbed.CheckRunID(id); err != nil {
+				return inputErr(err)
+			}
+			ctx := cmd.Context()
+			cls, err := cleaners(ctx)
 			if err != nil {
 				return err
 			}
-			for _, s := range states {
-				if s.ID != id {
-					continue
+			runs, err := findRuns(ctx, cls)
+			if err != nil {
+				return err
+			}
+			if r, ok := runs[id]; ok {
+				if r.state.Backend != "" {
+					// The run lives on the backend it records.
+					c, err := cleanerOf(ctx, cls, r.state.Backend)
+					if err != nil {
+						return fmt.Errorf("run %s is a %s testbed: %w", id, r.state.Backend, err)
+					}
+					cls = []testbed.Cleaner{c}
 				}
-				if s.Alive() {
+				if r.alive() {
 					// Let the owner tear down in order, then make sure.
-					_ = syscall.Kill(s.PID, syscall.SIGTERM)
+					_ = syscall.Kill(r.state.PID, syscall.SIGTERM)
 					deadline := time.Now().Add(15 * time.Second)
-					for s.Alive() && time.Now().Before(deadline) {
+					for r.alive() && time.Now().Before(deadline) {
 						time.Sleep(100 * time.Millisecond)
 					}
 				}
-				_, dockerErr := docker.Leftovers(cmd.Context())
-				_, err := removeRun(cmd, id, dockerErr == nil)
+				_, err := removeRun(ctx, cmd.OutOrStdout(), cls, id)
 				fmt.Fprintf(cmd.OutOrStdout(), "run %s is down\n", id)
 				return err
 			}

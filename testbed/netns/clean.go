@@ -1,6 +1,7 @@
 package netns
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/natlab/natlab/testbed"
 )
 
 // bindDir is where named namespaces are bound (as `ip netns` does).
@@ -38,19 +41,48 @@ func Namespaces(runID string) ([]string, error) {
 	return out, nil
 }
 
-// RunIDOf extracts the run id from a natlab namespace name.
-func RunIDOf(ns string) string {
+// runIDOf extracts the run id from a natlab namespace name.
+func runIDOf(ns string) string {
 	rest := strings.TrimPrefix(ns, Prefix)
 	id, _, _ := strings.Cut(rest, "-")
 	return id
 }
 
-// Clean removes every namespace of a run (all natlab namespaces when runID
-// is empty), killing the processes inside first. It returns what it removed.
-func Clean(runID string) ([]string, error) {
+var _ testbed.Cleaner = (*Backend)(nil)
+
+// Leftovers lists the runs that have namespaces.
+func (b *Backend) Leftovers(context.Context) ([]testbed.State, error) {
+	names, err := Namespaces("")
+	if err != nil {
+		return nil, err
+	}
+	var out []testbed.State
+	seen := map[string]bool{}
+	for _, n := range names {
+		id := runIDOf(n)
+		if !seen[id] {
+			seen[id] = true
+			// Each run has a fabric of its own: its addresses clash with
+			// no other run's, so its namespaces hold no slot.
+			out = append(out, testbed.State{ID: id, Backend: b.Name(), Slot: -1})
+		}
+	}
+	return out, nil
+}
+
+// Clean removes every namespace of a run, killing the processes inside
+// (its agents) first; with them go its veths, bridges, rules and
+// namespaced sysctls. It needs root.
+func (b *Backend) Clean(_ context.Context, runID string) ([]string, error) {
+	if err := testbed.CheckRunID(runID); err != nil {
+		return nil, err
+	}
 	names, err := Namespaces(runID)
 	if err != nil {
 		return nil, err
+	}
+	if len(names) > 0 && os.Geteuid() != 0 {
+		return nil, testbed.ErrNotRoot
 	}
 	var errs []error
 	var removed []string
@@ -59,7 +91,7 @@ func Clean(runID string) ([]string, error) {
 			errs = append(errs, err)
 			continue
 		}
-		removed = append(removed, n)
+		removed = append(removed, "namespace "+n)
 	}
 	return removed, errors.Join(errs...)
 }
