@@ -36,38 +36,20 @@ func TestTotalsOf(t *testing.T) {
 	}
 }
 
-func TestSampleOf(t *testing.T) {
-	in := loadgen.Sample{At: 3 * time.Second, Interval: 500 * time.Millisecond, Phase: "peak", Attempts: 50,
-		Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 40, loadgen.OutcomeConnectTimeout: 5, loadgen.OutcomeReset: 1},
-		NewConns: 20, OpenConns: 7, Connect: loadgen.Percentiles{P99: 3 * time.Millisecond},
-		Request: loadgen.Percentiles{P99: 9 * time.Millisecond}}
-	got := SampleOf(in)
-	require.Equal(t, Sample{T: 3, Phase: "peak", AttemptsPerSec: 100, OKPerSec: 80, ErrorsPerSec: 12,
-		Outcomes:  map[loadgen.Outcome]float64{loadgen.OutcomeOK: 80, loadgen.OutcomeConnectTimeout: 10, loadgen.OutcomeReset: 2},
-		OpenConns: 7, NewConnsPerSec: 40, ConnectP99: Seconds(3 * time.Millisecond), RequestP99: Seconds(9 * time.Millisecond)}, got)
-	// A zero-length tick has no rates rather than infinities.
-	in.Interval = 0
-	require.Zero(t, SampleOf(in).AttemptsPerSec)
-}
-
-func TestLatencyOf(t *testing.T) {
+func TestQuantilesOf(t *testing.T) {
 	h := loadgen.NewHistogram()
 	for i := 1; i <= 100; i++ {
 		h.Record(time.Duration(i) * time.Millisecond)
 	}
-	res := &loadgen.Result{Total: loadgen.PhaseResult{Name: "total", Connect: h, Request: loadgen.NewHistogram()},
-		Phases: []loadgen.PhaseResult{{Name: "peak", Connect: h}}}
-	l := LatencyOf(res)
-	q := l.Total.Connect
+	q := QuantilesOf(h)
 	require.Equal(t, uint64(100), q.Count)
 	require.InDelta(t, 0.050, q.P50.Float(), 0.0001)
 	require.InDelta(t, 0.099, q.P99.Float(), 0.0001)
 	require.InDelta(t, 0.100, q.Max.Float(), 0.0001)
-	require.Equal(t, Quantiles{}, l.Total.Request)
-	require.Len(t, l.Phases, 1)
-	require.Equal(t, "peak", l.Phases[0].Phase)
-	require.Equal(t, Quantiles{}, l.Phases[0].Request, "a nil histogram is an empty summary")
-	require.Equal(t, Latency{}, LatencyOf(nil))
+	require.Equal(t, Quantiles{}, QuantilesOf(nil), "a nil histogram is an empty summary")
+	tm := TimingsOf(loadgen.PhaseResult{Name: "peak", Connect: h})
+	require.Equal(t, q, tm.Connect)
+	require.Equal(t, Quantiles{}, tm.Request)
 }
 
 func TestMarkers(t *testing.T) {

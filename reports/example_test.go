@@ -15,9 +15,9 @@ import (
 func Example() {
 	start := time.Date(2026, 6, 16, 7, 45, 0, 0, time.UTC)
 	counts := loadgen.Counts{Attempts: 10, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 9, loadgen.OutcomeConnectTimeout: 1}}
-	tick := loadgen.Sample{At: time.Second, Interval: time.Second, Phase: "peak", Attempts: 10, Outcomes: counts.Outcomes}
-	row := reports.SampleOf(tick)
-	row.NAT = map[string]reports.NATSample{"nat": {Conntrack: 9, PortUtilization: 0.04, IPForward: true}}
+	row := reports.Sample{T: 1, Phase: "peak", AttemptsPerSec: 10, OKPerSec: 9, ErrorsPerSec: 1,
+		Outcomes: map[loadgen.Outcome]float64{loadgen.OutcomeOK: 9, loadgen.OutcomeConnectTimeout: 1},
+		NAT:      map[string]reports.NATSample{"nat": {Conntrack: 9, PortUtilization: 0.04, IPForward: true}}}
 	inject, revert := start.Add(200*time.Millisecond), start.Add(700*time.Millisecond)
 	r := &reports.Report{
 		Scenario: reports.Scenario{Name: "example"},
