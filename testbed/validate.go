@@ -7,18 +7,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 )
-
-// FieldError is one problem in a Spec, located by a path such as
-// "nats[0].ports" so that a scenario parser can map it to a file position.
-type FieldError struct {
-	Path string
-	Msg  string
-}
-
-func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
 
 var hostName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,23}$`)
 
@@ -94,12 +86,12 @@ func indexedName(base string, i int) string {
 }
 
 // Validate reports every problem of a normalized Spec at once, each as a
-// *FieldError joined with errors.Join. It checks only what can be known
+// *field.Error (path "nats[0].ports") joined with errors.Join. It checks only what can be known
 // before anything is created.
 func (s *Spec) Validate() error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, field.Errorf(path, format, args...))
 	}
 	names := map[string]string{}
 	checkName := func(path, name string) {
@@ -234,7 +226,7 @@ func (s *Spec) Validate() error {
 	}
 	if len(errs) == 0 {
 		if _, err := Plan(s, 0); err != nil {
-			errs = append(errs, err)
+			bad("clients", "%v", err)
 		}
 	}
 	return errors.Join(errs...)
@@ -243,7 +235,7 @@ func (s *Spec) Validate() error {
 func validatePools(p string, n NATSpec, blocks []BlockSpec) []error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, field.Errorf(path, format, args...))
 	}
 	if len(n.Pools) == 0 {
 		return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 )
@@ -73,9 +74,10 @@ func TestSpecValidationErrors(t *testing.T) {
 			err := s.Validate()
 			require.Error(t, err)
 			var found bool
-			for _, e := range flatten(err) {
-				var fe *FieldError
-				if errors.As(e, &fe) && fe.Path == tc.path {
+			fields, other := field.List(err)
+			assert.Empty(t, other, "every problem is a field error")
+			for _, fe := range fields {
+				if fe.Path == tc.path {
 					found = true
 					assert.Contains(t, fe.Msg, tc.want)
 				}
