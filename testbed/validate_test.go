@@ -138,6 +138,10 @@ func TestLayout(t *testing.T) {
 	blockB, _ := l.Block("other")
 	assert.False(t, blockA.Prefix.Overlaps(blockB.Prefix))
 	assert.True(t, l.Clients.Contains(blockB.Prefix.Addr()))
+	assert.Equal(t, []string{WANInterface, "lan0", "lan1"}, l.Interfaces("nat"))
+	assert.Equal(t, []string{HostInterface}, l.Interfaces("api"))
+	assert.Equal(t, []string{HostInterface}, l.Interfaces("b"))
+	assert.Nil(t, l.Interfaces("nope"))
 }
 
 func strs[T interface{ String() string }](in []T) []string {
