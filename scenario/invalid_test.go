@@ -92,7 +92,7 @@ var invalidCases = []struct {
 	{"duplicate phase name", validBase + "  - {name: p1, duration: 5s}\n",
 		[]string{`s.yaml:8:12: phase name "p1" is already used by the phase at line 7: phase names must be unique`}},
 	{"unknown fault kind", validBase + "faults:\n  - {at: 1s, kind: sysctll, set: {net.ipv4.ip_forward: 0}}\n",
-		[]string{`s.yaml:9:20: unknown fault kind "sysctll": did you mean "sysctl"? valid kinds are conntrack-flush, link-down, snat, sysctl`}},
+		[]string{`s.yaml:9:20: unknown fault kind "sysctll": did you mean "sysctl"? valid kinds are conntrack-flush, kill, link-down, snat, sysctl`}},
 	{"fault on unknown host", validBase + "faults:\n  - {at: 1s, kind: sysctl, host: natt, set: {net.ipv4.ip_forward: 0}}\n",
 		[]string{`s.yaml:9:34: fault "faults[0]": host "natt" is not in the testbed: did you mean "nat"? hosts are nat, client, api`}},
 	{"fault at after the run ends", validBase + "faults:\n  - {at: 12s, kind: sysctl, set: {net.ipv4.ip_forward: 0}}\n",
@@ -101,8 +101,8 @@ var invalidCases = []struct {
 		[]string{`s.yaml:9:19: fault "faults[0]" lasts until 13s, after the run ends at 10s: shorten for, or leave it out to last until the end`}},
 	{"fault parameters checked by the catalog", validBase + "faults:\n  - {name: off, at: 1s, kind: sysctl, sett: {net.ipv4.ip_forward: 0}}\n",
 		[]string{
-			`s.yaml:9:31: fault "off" (sysctl): set: want a mapping of sysctl keys to values`,
-			`s.yaml:9:45: fault "off" (sysctl): sett: unknown parameter: valid are set`,
+			`s.yaml:9:31: fault "off" (sysctl): give set: a mapping of sysctl keys to values`,
+			`s.yaml:9:39: fault "off" (sysctl): unknown parameter "sett": did you mean "set"? valid parameters are set`,
 		}},
 	{"recovery after unknown fault", validBase + "faults:\n  - {name: off, at: 1s, for: 2s, kind: sysctl, set: {net.ipv4.ip_forward: 0}}\nassert:\n  - recovery: {after: of, within: 5s, expect: error_rate < 1%}\n",
 		[]string{`s.yaml:11:23: recovery after unknown fault "of": did you mean "off"? faults are off`}},
@@ -241,6 +241,6 @@ func TestParseFaultErrorsAtTheirParam(t *testing.T) {
 	}
 	assert.Equal(t, []string{
 		`s.yaml:9:29: fault "d" (drop): give percent: the share of packets to drop`,
-		`s.yaml:10:6: fault "d" (drop): percnt: unknown parameter, valid ones are: percent`,
+		`s.yaml:10:6: fault "d" (drop): unknown parameter "percnt": did you mean "percent"? valid parameters are percent`,
 	}, got)
 }
