@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -145,4 +146,44 @@ func TestRefuseOverlappingFaults(t *testing.T) {
 		assert.True(t, built, "%s is built once, for the runner", f.Name)
 	}
 	assert.True(t, strings.HasPrefix(s.Faults[0].Built.(chaos.Fault).Describe(), "change SNAT on nat"))
+}
+
+// Sysctl values of the wrong shape, keys this kernel lacks and static
+// port slices that cannot fit are refused before any namespace exists.
+func TestRefuseTestbedValuesThatCannotWork(t *testing.T) {
+	nat := func(extra string) string {
+		src := strings.TrimSuffix(refuseBase, "faults:\n")
+		return strings.Replace(src, "nat: {ips: 1, ports: 1024-1279}", "nat: {ips: 1, ports: 1024-1279, "+extra+"}", 1)
+	}
+	cases := []refusal{
+		{"a switch set to banana", nat("sysctls: {net.ipv4.ip_forward: banana}"),
+			map[string][]string{"3:45": {`testbed.nat.sysctls: sysctl net.ipv4.ip_forward = "banana": want 0 or 1 (a switch)`}}},
+		{"a timeout that is not a number", nat("sysctls: {net.netfilter.nf_conntrack_tcp_timeout_time_wait: 2m}"),
+			map[string][]string{"3:45": {`want a whole number of seconds`}}},
+		{"a port range of one port", nat("sysctls: {net.ipv4.ip_local_port_range: 40000}"),
+			map[string][]string{"3:45": {`want two ports separated by a space (first last), each 1-65535, first <= last`}}},
+		{"static slices that cannot fit", nat("allocation: static, ports_per_host: 64"),
+			map[string][]string{"3:71": {`testbed.nat.ports_per_host: static slices of 64 ports do not fit pool "shared": it serves 11 source addresses`,
+				"hold 4 slices: want ports_per_host at most 23, a wider ports range or more ips"}}},
+		{"a fault's sysctl of the wrong shape", refuseBase + "  - {at: 1s, kind: sysctl, set: {net.ipv4.ip_forward: banana, net.core.somaxconn: lots}}\n",
+			map[string][]string{
+				"11:34": {`set[net.ipv4.ip_forward]: sysctl net.ipv4.ip_forward = "banana": want 0 or 1 (a switch)`},
+				"11:63": {`set[net.core.somaxconn]: sysctl net.core.somaxconn = "lots": want a whole number (a count)`},
+			}},
+		{"a fault's sysctl this kernel lacks", refuseBase + "  - {at: 1s, kind: sysctl, set: {net.ipv4.ip_forwarding: 0}}\n",
+			map[string][]string{"11:34": {`sysctl "net.ipv4.ip_forwarding": no such key on this kernel (see /proc/sys/net for valid keys)`}}},
+	}
+	checkRefusals(t, cases, scenario.Options{Faults: chaos.Catalog{}})
+
+	// A sysctls file is checked line by line, reported at the key that
+	// names it with the file's line.
+	files := fstest.MapFS{"tight.conf": {Data: []byte("# tight\nnet.ipv4.ip_forward = 1\nnet.core.somaxconn = 4096 # not a comment\n-net.ipv4.tcp_fin_timeout = soon\n")}}
+	checkRefusals(t, []refusal{{"a sysctls file with a bad value", nat("sysctls_file: tight.conf"),
+		map[string][]string{"3:49": {`testbed.nat.sysctls_file (tight.conf:3): sysctl net.core.somaxconn = "4096 # not a comment": want a whole number (a count)`}}}},
+		scenario.Options{Faults: chaos.Catalog{}, FS: files})
+
+	// A YAML boolean is a switch's 1 or 0, in the testbed as in a fault.
+	s, err := scenario.Parse("ok.yaml", []byte(nat("sysctls: {net.netfilter.nf_conntrack_tcp_loose: false}")), scenario.Options{Faults: chaos.Catalog{}})
+	require.NoError(t, err)
+	assert.Equal(t, "0", s.Testbed.NATs[0].Sysctls[0].Value)
 }

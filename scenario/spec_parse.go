@@ -247,6 +247,11 @@ func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFu
 				val := sm.vals[key]
 				fp.set(fmt.Sprintf("%s.sysctls[%d]", path, len(ns.Sysctls)), label+".sysctls", posOf(sm.keys[key]))
 				if s, ok := p.str(val, label+".sysctls."+key); ok {
+					var b bool
+					if deref(val).Tag == "!!bool" && deref(val).Decode(&b) == nil {
+						// true and false mean 1 and 0, as in a sysctl fault.
+						s = map[bool]string{true: "1", false: "0"}[b]
+					}
 					ns.Sysctls = append(ns.Sysctls, natcfg.Sysctl{Key: key, Value: s, Line: sm.keys[key].Line})
 				}
 			}

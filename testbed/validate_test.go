@@ -179,3 +179,40 @@ func TestUpRefusesBadInputBeforeCreatingAnything(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, states, "no run may be claimed for bad input")
 }
+
+// Static slices that cannot fit are refused by Validate, before any
+// namespace exists (they used to surface when the NAT was set up).
+func TestStaticSlicesMustFit(t *testing.T) {
+	s := validSpec()
+	s.NATs[0].Allocation, s.NATs[0].PortsPerHost = AllocStatic, 64 // 256 ports: 4 slices
+	s.Clients[0].Addresses = 10
+	s.Normalize()
+	fields, other := field.List(s.Validate())
+	require.Empty(t, other)
+	require.Len(t, fields, 1)
+	assert.Equal(t, "nats[0].ports_per_host", fields[0].Path)
+	assert.Equal(t, `static slices of 64 ports do not fit pool "shared": it serves 11 source addresses (the 10 addresses and the link address of 1 client host), `+
+		`but 1 NAT IP x 256 ports (1024-1279) hold 4 slices: want ports_per_host at most 23, a wider ports range or more ips`, fields[0].Msg)
+
+	s.NATs[0].PortsPerHost = 23
+	require.NoError(t, s.Validate(), "the suggested ports_per_host fits")
+	l, err := Plan(&s, 3)
+	require.NoError(t, err)
+	_, err = NATConfig(&s, l, "nat")
+	require.NoError(t, err, "and the NAT config is made of it")
+}
+
+// Sysctl values are checked by the shape of their key; '-' lets a key fail.
+func TestSysctlValuesAreChecked(t *testing.T) {
+	s := validSpec()
+	s.NATs[0].Sysctls = []natcfg.Sysctl{
+		{Key: "net.ipv4.ip_forward", Value: "banana"},
+		{Key: "net.netfilter.nf_conntrack_tcp_timeout_time_wait", Value: "30"},
+		{Key: "net.ipv4.no_such_key", Value: "1", IgnoreError: true},
+	}
+	s.Normalize()
+	fields, _ := field.List(s.Validate())
+	require.Len(t, fields, 1)
+	assert.Equal(t, "nats[0].sysctls[0]", fields[0].Path)
+	assert.Contains(t, fields[0].Msg, "want 0 or 1 (a switch)")
+}
