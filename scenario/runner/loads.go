@@ -55,7 +55,8 @@ func agentsFor(p loadgen.Plan) int {
 				open = loadgen.DefaultMaxInFlight
 			}
 		}
-		if p.Strategy.Pool == loadgen.PoolKeepAlive || p.Strategy.Kind == loadgen.KindH2C {
+		// A hold opens connections of its own, pooled strategy or not.
+		if s.Kind != loadgen.ScheduleHold && (p.Strategy.Pool == loadgen.PoolKeepAlive || p.Strategy.Kind == loadgen.KindH2C) {
 			open = min(open, max(p.Strategy.PoolSize, 1))
 		}
 		most = max(most, open)
