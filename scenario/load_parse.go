@@ -81,11 +81,14 @@ func (p *parser) phases(n *yaml.Node, spec *testbed.Spec, tick time.Duration) []
 			ph.Duration, _ = p.positiveDuration(v, "duration")
 		}
 		if v := m.get("load"); v != nil {
+			var loads []loadAt
 			for _, ln := range p.list(v, label+".load", true) {
-				if l, ok := p.load(ln, ph, spec, tick); ok {
+				if l, lm, ok := p.load(ln, ph, spec, tick); ok {
 					ph.Loads = append(ph.Loads, l)
+					loads = append(loads, loadAt{l, lm})
 				}
 			}
+			p.limits(ph, loads, spec)
 		}
 		out = append(out, ph)
 	}
@@ -96,11 +99,11 @@ func (p *parser) phases(n *yaml.Node, spec *testbed.Spec, tick time.Duration) []
 }
 
 // load reads one load map.
-func (p *parser) load(n *yaml.Node, ph Phase, spec *testbed.Spec, tick time.Duration) (LoadSpec, bool) {
+func (p *parser) load(n *yaml.Node, ph Phase, spec *testbed.Spec, tick time.Duration) (LoadSpec, *mapping, bool) {
 	before := len(p.errs.list)
 	m := p.mapping(n, "load", loadKeys)
 	if m == nil {
-		return LoadSpec{}, false
+		return LoadSpec{}, nil, false
 	}
 	l := LoadSpec{Pos: posOf(m.node)}
 	str := func(key string, dst *string) {
@@ -158,7 +161,7 @@ func (p *parser) load(n *yaml.Node, ph Phase, spec *testbed.Spec, tick time.Dura
 			p.planErrors(err, m)
 		}
 	}
-	return l, len(p.errs.list) == before
+	return l, m, len(p.errs.list) == before
 }
 
 // target reads "name" or "name:port" and checks it against the backends;

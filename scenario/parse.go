@@ -27,6 +27,9 @@ type Options struct {
 	// relative to the folder of the scenario's name inside FS. Load reads
 	// from the scenario's folder on disk when FS is nil.
 	FS fs.FS
+	// Machine bounds the magnitudes of loads (connections held at once,
+	// arrival rates); nil reads this machine (ReadMachine).
+	Machine *Machine
 }
 
 var topKeys = []string{"name", "description", "testbed", "tick", "phases", "faults", "alarms", "assert"}
@@ -72,6 +75,11 @@ func Parse(name string, data []byte, opts Options) (*Scenario, error) {
 func parse(name string, data []byte, opts Options, read readFunc, dir string) (*Scenario, error) {
 	errs := &collector{file: name}
 	p := &parser{errs: errs, dir: dir}
+	if opts.Machine != nil {
+		p.machine = *opts.Machine
+	} else {
+		p.machine = ReadMachine()
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		pos, msg := syntaxError(err)

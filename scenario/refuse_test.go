@@ -187,3 +187,73 @@ func TestRefuseTestbedValuesThatCannotWork(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "0", s.Testbed.NATs[0].Sysctls[0].Value)
 }
+
+// Magnitudes are bounded by what the machine can hold, and the message
+// names the bound: memory (MemAvailable), the open-file limit of an agent
+// process (RLIMIT_NOFILE), the CPUs. The machine is fixed here.
+func TestRefuseLoadsBeyondTheMachine(t *testing.T) {
+	const gib = 1 << 30
+	phase := func(load string) string {
+		return strings.Replace(strings.TrimSuffix(refuseBase, "faults:\n"), "load: {rate: 10/s}", "load: "+load, 1)
+	}
+	big := scenario.Machine{MemAvailable: 24 * gib, OpenFiles: 20000, CPUs: 2}
+	cases := []struct {
+		name    string
+		machine scenario.Machine
+		src     string
+		want    map[string][]string
+	}{
+		{"a hold beyond memory and one backend's files", big, phase("{hold: 1000000}"), map[string][]string{"9:38": {
+			`load.hold: phase "p1" would hold 1,000,000 connections to backend api at once (this load: 1,000,000 on 1 client host), all served by its one agent process, which may open only 20,000 files (RLIMIT_NOFILE hard limit): want at most 19,500 connections to one backend, or spread them over more backends`,
+			`load.hold: phase "p1" would hold 1,000,000 connections at once (this load: 1,000,000 on 1 client host) in 67 client agent processes, about 63.1 GiB; this machine has 24.0 GiB available (MemAvailable), room for about 358,912 connections (16,384 per GiB at 64 KiB each`,
+		}}},
+		{"a rate beyond the CPUs", big, phase("{rate: 1000000000000/s}"), map[string][]string{"9:38": {
+			`load.rate: phase "p1" asks for 1,000,000,000,000 attempts/s (this load: 1,000,000,000,000/s on 1 client host), more than this machine's 2 CPUs can generate: want at most 1,000,000/s in a phase (500,000 per CPU`,
+		}}},
+		{"a spike beyond the CPUs, over every client host", big, strings.Replace(phase("{spike: {rate: 1/s, to: 600000/s, at: 1s, for: 1s}}"), "hosts: 1", "hosts: 2", 1), map[string][]string{"9:38": {
+			`load.spike: phase "p1" asks for 1,200,000 attempts/s (this load: 600,000/s per client host x 2 hosts)`,
+		}}},
+		{"concurrency beyond memory on a small machine", scenario.Machine{MemAvailable: gib, OpenFiles: 1 << 20, CPUs: 2}, phase("{concurrency: 20000}"), map[string][]string{"9:38": {
+			`load.concurrency: phase "p1" would hold 20,000 connections at once (this load: 20,000 on 1 client host) in 2 client agent processes, about 1.3 GiB; this machine has 1.0 GiB available (MemAvailable), room for about 15,360 connections`,
+		}}},
+		{"a hold beyond a low file limit", scenario.Machine{MemAvailable: 24 * gib, OpenFiles: 4096, CPUs: 2}, phase("{hold: 5000}"), map[string][]string{"9:38": {
+			`load.hold: 5,000 connections at once on a client host: the runner puts up to 15,000 of them in one agent process (more are split over more), but a process may open only 4,096 files here (RLIMIT_NOFILE hard limit): want at most 3,596 per client host, or raise the hard limit (ulimit -Hn)`,
+			`backend api at once (this load: 5,000 on 1 client host)`,
+		}}},
+		{"two loads that fill one backend together", big, phase("[{hold: 12000}, {strategy: http1, hold: 12000}]"), map[string][]string{"9:71": {
+			`load.hold: phase "p1" would hold 24,000 connections to backend api at once (this load: 12,000 on 1 client host)`,
+		}}},
+		{"a pool as large as its max_in_flight", big, phase("{pool: keepalive, pool_size: 30000, max_in_flight: 30000, rate: 10/s}"), map[string][]string{"9:55": {
+			`load.pool_size: phase "p1" would hold 30,000 connections to backend api at once`,
+		}}},
+	}
+	for _, tc := range cases {
+		checkRefusals(t, []refusal{{tc.name, tc.src, tc.want}}, scenario.Options{Faults: chaos.Catalog{}, Machine: &tc.machine})
+	}
+
+	// Within the bounds: a hold split over agents, a fast pooled rate, a
+	// pool capped by max_in_flight, an unpooled open schedule of any size.
+	for _, load := range []string{"{hold: 19000}", "{pool: keepalive, pool_size: 64, rate: 500000/s}", "{pool: keepalive, pool_size: 100000, rate: 10/s}", "{max_in_flight: 100000, rate: 1000/s}"} {
+		_, err := scenario.Parse("ok.yaml", []byte(phase(load)), scenario.Options{Faults: chaos.Catalog{}, Machine: &big})
+		assert.NoError(t, err, load)
+	}
+}
+
+// The machine's facts are read from /proc/meminfo and the rlimit.
+func TestReadMachine(t *testing.T) {
+	m := scenario.ReadMachine()
+	assert.Positive(t, m.CPUs)
+	assert.Positive(t, m.MemAvailable, "MemAvailable from /proc/meminfo")
+	assert.Positive(t, m.OpenFiles, "RLIMIT_NOFILE hard limit")
+}
+
+// Addresses are bounded per host and per run, and the message names the bound.
+func TestRefuseAddressesBeyondTheRun(t *testing.T) {
+	src := strings.TrimSuffix(refuseBase, "faults:\n")
+	checkRefusals(t, []refusal{
+		{"more addresses than a host carries", strings.Replace(src, "addresses: 10", "addresses: 5000", 1),
+			map[string][]string{"4:34": {"testbed.clients.addresses: 5000 source addresses: a client host carries between 1 and 4000"}}},
+		{"more addresses than a run has", strings.Replace(src, "hosts: 1, addresses: 10", "hosts: 3, addresses: 4000", 1),
+			map[string][]string{"4:3": {"testbed.clients: client addresses do not fit: the origin blocks need 16384 addresses", "more than the 8192 a run has (a /19): give fewer client hosts or addresses"}}},
+	}, scenario.Options{Faults: chaos.Catalog{}})
+}

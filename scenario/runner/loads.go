@@ -14,7 +14,8 @@ import (
 
 // maxConnsPerAgent keeps one agent process well under the open-file limit
 // of these machines (20,000): larger loads are split over more agents.
-const maxConnsPerAgent = 15000
+// The parser bounds loads by the same figure.
+const maxConnsPerAgent = scenario.MaxConnsPerAgent
 
 // workers hands out agent processes per client host, starting more when a
 // load needs them. The first is the testbed's own agent.
