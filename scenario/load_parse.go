@@ -310,7 +310,7 @@ func loadKey(path string, m *mapping) string {
 	}
 	var parts []string
 	for _, st := range steps {
-		if st.Index >= 0 {
+		if st.Index >= 0 && len(parts) > 0 {
 			parts[len(parts)-1] += fmt.Sprintf("[%d]", st.Index)
 			continue
 		}

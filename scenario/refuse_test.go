@@ -257,3 +257,17 @@ func TestRefuseAddressesBeyondTheRun(t *testing.T) {
 			map[string][]string{"4:3": {"testbed.clients: client addresses do not fit: the origin blocks need 16384 addresses", "more than the 8192 a run has (a /19): give fewer client hosts or addresses"}}},
 	}, scenario.Options{Faults: chaos.Catalog{}})
 }
+
+// --set overrides are applied to the file before it is read, so the
+// fault built once is built with them, and refused with them.
+func TestSetOverridesReachTheBuiltFault(t *testing.T) {
+	src := refuseBase + "  - {name: shrink, at: 1s, for: 5s, kind: snat, ports: 1024-1087}\n"
+	opts := scenario.Options{Faults: chaos.Catalog{}, Sets: []string{"faults[0].ports=1024-1151"}}
+	s, err := scenario.Parse("r.yaml", []byte(src), opts)
+	require.NoError(t, err)
+	assert.Equal(t, "change SNAT on nat: ports 1024-1151", s.Faults[0].Built.(chaos.Fault).Describe())
+
+	opts.Sets = []string{"faults[0].ips=3"}
+	checkRefusals(t, []refusal{{"an override the NAT cannot take", src,
+		map[string][]string{"11:5": {`fault "shrink" (snat): ips: 3 is more than nat has (1 NAT IP on wan0): want 1`}}}}, opts)
+}
