@@ -32,6 +32,14 @@ type Options struct {
 	Machine *Machine
 }
 
+// machine is what bounds the loads: Machine, or this machine.
+func (o Options) machine() Machine {
+	if o.Machine != nil {
+		return *o.Machine
+	}
+	return ReadMachine()
+}
+
 var topKeys = []string{"name", "description", "testbed", "tick", "phases", "faults", "alarms", "assert"}
 
 // Load reads and parses the scenario file at path. Problems in the file are
@@ -75,11 +83,6 @@ func Parse(name string, data []byte, opts Options) (*Scenario, error) {
 func parse(name string, data []byte, opts Options, read readFunc, dir string) (*Scenario, error) {
 	errs := &collector{file: name}
 	p := &parser{errs: errs, dir: dir}
-	if opts.Machine != nil {
-		p.machine = *opts.Machine
-	} else {
-		p.machine = ReadMachine()
-	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		pos, msg := syntaxError(err)
@@ -126,6 +129,7 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 	if v := m.get("phases"); v == nil {
 		errs.add(posOf(m.node), "the scenario has no phases: give at least one, e.g. phases: [{name: steady, duration: 30s, load: {rate: 100/s}}]")
 	} else {
+		p.machine = opts.machine()
 		s.Phases = p.phases(v, &s.Testbed, s.Tick)
 	}
 	if v := m.get("alarms"); v != nil {
