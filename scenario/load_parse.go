@@ -301,8 +301,9 @@ var planKeys = map[string]string{
 }
 
 // loadKey is the load key (a dotted path inside the load mapping) that
-// a loadgen.Plan field path stands for; "" is the load itself.
-func loadKey(path string, m *mapping) string {
+// a loadgen.Plan field path stands for; "" is the load itself. spike says
+// the load's schedule is a spike, whose base rate is spike.rate.
+func loadKey(path string, spike bool) string {
 	steps := field.Steps(path)
 	if len(steps) >= 2 && steps[0].Key == "phases" && steps[1].Index >= 0 {
 		// A load belongs to one phase: the phase index says nothing.
@@ -320,7 +321,7 @@ func loadKey(path string, m *mapping) string {
 	if k, ok := planKeys[rel]; ok {
 		return k
 	}
-	if rel == "schedule.rate" && m.get("spike") != nil {
+	if rel == "schedule.rate" && spike {
 		return "spike.rate"
 	}
 	if len(parts) == 0 {
@@ -333,7 +334,7 @@ func loadKey(path string, m *mapping) string {
 func (p *parser) planErrors(err error, m *mapping) {
 	fields, other := field.List(err)
 	for _, fe := range fields {
-		key := loadKey(fe.Path, m)
+		key := loadKey(fe.Path, m.get("spike") != nil)
 		if key == "" {
 			p.errs.add(posOf(m.node), "load: %s", fe.Error())
 			continue
