@@ -138,56 +138,72 @@ func peakRate(l LoadSpec) (float64, string) {
 // the machine can hold: connections against memory and open files,
 // arrival rates against its CPUs. Each problem is reported at the key of
 // the load that goes past the bound, naming the bound.
+//
+// The runner splits a load of a client host over agent processes above
+// MaxConnsPerAgent connections, and the loads of a phase on one host
+// share those processes: the first one holds its share of every load.
 func (p *parser) limits(ph Phase, loads []loadAt, spec *testbed.Spec) {
 	mc := p.machine
-	hostsOf := func(l LoadSpec) int {
+	hostsOf := func(l LoadSpec) []string {
 		if l.Client != "" {
-			return 1
+			return []string{l.Client}
 		}
-		return len(spec.Clients)
+		return clientNames(spec)
 	}
-	var conns, agents int64
+	files := int64(mc.OpenFiles) - filesPerAgent // connections one agent may hold
+	var conns int64
 	var rate float64
-	memReported, rateReported := false, false
-	toBackend, backendReported := map[string]int64{}, map[string]bool{}
+	firstAgent := map[string]int64{} // connections in a host's first agent
+	agents := map[string]int{}       // agent processes per host
+	reported := map[string]bool{}
+	toBackend := map[string]int64{}
 	for _, la := range loads {
-		l, hosts := la.spec, int64(hostsOf(la.spec))
+		l, on := la.spec, hostsOf(la.spec)
+		hosts := int64(len(on))
 		n, key := heldConns(l)
 		if n > 0 {
 			at := keyPosIn(la.m, key)
-			perAgent := min(n, MaxConnsPerAgent)
-			if mc.OpenFiles > 0 && uint64(perAgent)+filesPerAgent > mc.OpenFiles {
-				p.errs.add(at, "load.%s: %s connections at once on a client host: the runner puts up to %s of them in one agent process (more are split over more), "+
-					"but a process may open only %s files here (RLIMIT_NOFILE hard limit): want at most %s per client host, or raise the hard limit (ulimit -Hn)",
-					key, count(int64(n)), count(MaxConnsPerAgent), count(int64(mc.OpenFiles)), count(int64(mc.OpenFiles)-filesPerAgent))
-			}
+			split := (n + MaxConnsPerAgent - 1) / MaxConnsPerAgent
 			conns += int64(n) * hosts
-			agents += int64((n+MaxConnsPerAgent-1)/MaxConnsPerAgent) * hosts
+			for _, h := range on {
+				firstAgent[h] += int64((n + split - 1) / split)
+				agents[h] = max(agents[h], split)
+				if mc.OpenFiles > 0 && firstAgent[h] > files && !reported["client "+h] {
+					reported["client "+h] = true
+					p.errs.add(at, "load.%s: phase %q would put %s connections in one agent process on client host %s (this load: %s; the runner splits a load over processes above %s connections, "+
+						"and the loads of a phase on a host share them), but a process may open only %s files here (RLIMIT_NOFILE hard limit): want at most %s per agent process, or raise the hard limit (ulimit -Hn)",
+						key, ph.Name, count(firstAgent[h]), h, count(int64(n)), count(MaxConnsPerAgent), count(int64(mc.OpenFiles)), count(files))
+				}
+			}
 			toBackend[l.Target] += int64(n) * hosts
-			if most := int64(mc.OpenFiles) - filesPerAgent; mc.OpenFiles > 0 && toBackend[l.Target] > most && !backendReported[l.Target] {
+			if mc.OpenFiles > 0 && toBackend[l.Target] > files && !reported["backend "+l.Target] {
+				reported["backend "+l.Target] = true
 				p.errs.add(at, "load.%s: phase %q would hold %s connections to backend %s at once (%s), all served by its one agent process, "+
 					"which may open only %s files (RLIMIT_NOFILE hard limit): want at most %s connections to one backend, or spread them over more backends",
-					key, ph.Name, count(toBackend[l.Target]), l.Target, perHosts(n, hosts), count(int64(mc.OpenFiles)), count(most))
-				backendReported[l.Target] = true
+					key, ph.Name, count(toBackend[l.Target]), l.Target, perHosts(n, hosts), count(int64(mc.OpenFiles)), count(files))
 			}
-			need := conns*bytesPerConn + agents*bytesPerAgent
-			if mc.MemAvailable > 0 && !memReported && uint64(need) > mc.MemAvailable {
-				room := (int64(mc.MemAvailable) - agents*bytesPerAgent) / bytesPerConn
+			procs := int64(0)
+			for _, a := range agents {
+				procs += int64(a)
+			}
+			need := conns*bytesPerConn + procs*bytesPerAgent
+			if mc.MemAvailable > 0 && uint64(need) > mc.MemAvailable && !reported["memory"] {
+				reported["memory"] = true
+				room := (int64(mc.MemAvailable) - procs*bytesPerAgent) / bytesPerConn
 				p.errs.add(at, "load.%s: phase %q would hold %s connections at once (%s) in %s client agent processes, about %s; "+
 					"this machine has %s available (MemAvailable), room for about %s connections (%s per GiB at %d KiB each, measured conservatively: "+
 					"client and backend sockets, goroutines and buffers, plus %d MiB per agent process)",
-					key, ph.Name, count(conns), perHosts(n, hosts), count(agents), gib(need), gib(int64(mc.MemAvailable)), count(max(room, 0)),
+					key, ph.Name, count(conns), perHosts(n, hosts), count(procs), gib(need), gib(int64(mc.MemAvailable)), count(max(room, 0)),
 					count((1<<30)/bytesPerConn), bytesPerConn>>10, bytesPerAgent>>20)
-				memReported = true
 			}
 		}
 		if r, key := peakRate(l); r > 0 && mc.CPUs > 0 {
 			rate += r * float64(hosts)
-			if most := float64(mc.CPUs * attemptsPerCPU); rate > most && !rateReported {
+			if most := float64(mc.CPUs * attemptsPerCPU); rate > most && !reported["rate"] {
+				reported["rate"] = true
 				p.errs.add(keyPosIn(la.m, key), "load.%s: phase %q asks for %s attempts/s (%s), more than this machine's %d CPUs can generate: "+
 					"want at most %s/s in a phase (%s per CPU, about 8x the best natlab measured, docs/benchmarks.md); a higher rate only ends in dropped_by_client",
 					key, ph.Name, count(int64(rate)), ratePerHosts(r, hosts), mc.CPUs, count(int64(most)), count(attemptsPerCPU))
-				rateReported = true
 			}
 		}
 	}

@@ -217,18 +217,28 @@ func TestRefuseLoadsBeyondTheMachine(t *testing.T) {
 			`load.concurrency: phase "p1" would hold 20,000 connections at once (this load: 20,000 on 1 client host) in 2 client agent processes, about 1.3 GiB; this machine has 1.0 GiB available (MemAvailable), room for about 15,360 connections`,
 		}}},
 		{"a hold beyond a low file limit", scenario.Machine{MemAvailable: 24 * gib, OpenFiles: 4096, CPUs: 2}, phase("{hold: 5000}"), map[string][]string{"9:38": {
-			`load.hold: 5,000 connections at once on a client host: the runner puts up to 15,000 of them in one agent process (more are split over more), but a process may open only 4,096 files here (RLIMIT_NOFILE hard limit): want at most 3,596 per client host, or raise the hard limit (ulimit -Hn)`,
+			`load.hold: phase "p1" would put 5,000 connections in one agent process on client host client (this load: 5,000; the runner splits a load over processes above 15,000 connections, and the loads of a phase on a host share them), but a process may open only 4,096 files here (RLIMIT_NOFILE hard limit): want at most 3,596 per agent process, or raise the hard limit (ulimit -Hn)`,
 			`backend api at once (this load: 5,000 on 1 client host)`,
 		}}},
-		{"two loads that fill one backend together", big, phase("[{hold: 12000}, {strategy: http1, hold: 12000}]"), map[string][]string{"9:71": {
+		{"two loads that fill one backend and one agent together", big, phase("[{hold: 12000}, {strategy: http1, hold: 12000}]"), map[string][]string{"9:71": {
 			`load.hold: phase "p1" would hold 24,000 connections to backend api at once (this load: 12,000 on 1 client host)`,
+			`load.hold: phase "p1" would put 24,000 connections in one agent process on client host client (this load: 12,000;`,
 		}}},
+		{"loads on different client hosts do not share agents", big,
+			strings.Replace(phase("[{client: client, hold: 12000}, {client: client2, target: reg, hold: 12000}]"), "hosts: 1", "hosts: 2", 1),
+			nil},
 		{"a pool as large as its max_in_flight", big, phase("{pool: keepalive, pool_size: 30000, max_in_flight: 30000, rate: 10/s}"), map[string][]string{"9:55": {
 			`load.pool_size: phase "p1" would hold 30,000 connections to backend api at once`,
 		}}},
 	}
 	for _, tc := range cases {
-		checkRefusals(t, []refusal{{tc.name, tc.src, tc.want}}, scenario.Options{Faults: chaos.Catalog{}, Machine: &tc.machine})
+		opts := scenario.Options{Faults: chaos.Catalog{}, Machine: &tc.machine}
+		if tc.want == nil {
+			_, err := scenario.Parse("ok.yaml", []byte(tc.src), opts)
+			assert.NoError(t, err, tc.name)
+			continue
+		}
+		checkRefusals(t, []refusal{{tc.name, tc.src, tc.want}}, opts)
 	}
 
 	// Within the bounds: a hold split over agents, a fast pooled rate, a
