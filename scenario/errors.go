@@ -92,11 +92,3 @@ func (c *collector) err() error {
 	list = slices.Compact(list)
 	return &Errors{List: list}
 }
-
-// splitJoined returns the errors an errors.Join holds, or err alone.
-func splitJoined(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}

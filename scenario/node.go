@@ -18,6 +18,8 @@ type parser struct {
 	errs *collector
 	// dir is the scenario's folder on disk ("" when it is not on disk).
 	dir string
+	// machine bounds the magnitudes of loads.
+	machine Machine
 }
 
 // posOf returns the position of a node.

@@ -28,6 +28,17 @@ type Options struct {
 	// relative to the folder of the scenario's name inside FS. Load reads
 	// from the scenario's folder on disk when FS is nil.
 	FS fs.FS
+	// Machine bounds the magnitudes of loads (connections held at once,
+	// arrival rates); nil reads this machine (ReadMachine).
+	Machine *Machine
+}
+
+// machine is what bounds the loads: Machine, or this machine.
+func (o Options) machine() Machine {
+	if o.Machine != nil {
+		return *o.Machine
+	}
+	return ReadMachine()
 }
 
 var topKeys = []string{"name", "description", "testbed", "tick", "phases", "faults", "alarms", "assert"}
@@ -120,6 +131,7 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 	if v := m.get("phases"); v == nil {
 		errs.add(posOf(m.node), "the scenario has no phases: give at least one, e.g. phases: [{name: steady, duration: 30s, load: {rate: 100/s}}]")
 	} else {
+		p.machine = opts.machine()
 		s.Phases = p.phases(v, &s.Testbed, s.Tick)
 	}
 	if v := m.get("alarms"); v != nil {

@@ -128,7 +128,12 @@ func Plan(s *Spec, slot int) (*Layout, error) {
 		size := 1 << (32 - all[i].bits)
 		offset = alignUp(offset, size)
 		if offset+size > 1<<(32-l.Clients.Bits()) {
-			return nil, fmt.Errorf("client addresses do not fit: the origin blocks need more than the %d addresses a run has", 1<<(32-l.Clients.Bits()))
+			need := 0
+			for _, b := range all {
+				need += 1 << (32 - b.bits)
+			}
+			return nil, fmt.Errorf("client addresses do not fit: the origin blocks need %d addresses (a /%d link net each, and every client host's addresses rounded up to a power of two), "+
+				"more than the %d a run has (a /%d): give fewer client hosts or addresses", need, linkBits, 1<<(32-l.Clients.Bits()), l.Clients.Bits())
 		}
 		prefixes[i] = netip.PrefixFrom(hostAddr(l.Clients, offset), all[i].bits)
 		offset += size
@@ -218,4 +223,28 @@ func (l *Layout) Backend(name string) (BackendLayout, bool) {
 		}
 	}
 	return BackendLayout{}, false
+}
+
+// Interfaces names the interfaces of host: a NAT box's WANInterface and
+// the LAN interface of each block behind it, HostInterface of any other
+// host; nil for a host the layout does not have.
+func (l *Layout) Interfaces(host string) []string {
+	if _, ok := l.NAT(host); ok {
+		out := []string{WANInterface}
+		for _, b := range l.Blocks {
+			if b.NAT == host {
+				out = append(out, b.LAN)
+			}
+		}
+		return out
+	}
+	if _, ok := l.Backend(host); ok {
+		return []string{HostInterface}
+	}
+	for _, h := range l.Hosts {
+		if h.Name == host {
+			return []string{HostInterface}
+		}
+	}
+	return nil
 }

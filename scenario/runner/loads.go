@@ -14,7 +14,8 @@ import (
 
 // maxConnsPerAgent keeps one agent process well under the open-file limit
 // of these machines (20,000): larger loads are split over more agents.
-const maxConnsPerAgent = 15000
+// The parser bounds loads by the same figure.
+const maxConnsPerAgent = scenario.MaxConnsPerAgent
 
 // workers hands out agent processes per client host, starting more when a
 // load needs them. The first is the testbed's own agent.
@@ -55,7 +56,8 @@ func agentsFor(p loadgen.Plan) int {
 				open = loadgen.DefaultMaxInFlight
 			}
 		}
-		if p.Strategy.Pool == loadgen.PoolKeepAlive || p.Strategy.Kind == loadgen.KindH2C {
+		// A hold opens connections of its own, pooled strategy or not.
+		if s.Kind != loadgen.ScheduleHold && (p.Strategy.Pool == loadgen.PoolKeepAlive || p.Strategy.Kind == loadgen.KindH2C) {
 			open = min(open, max(p.Strategy.PoolSize, 1))
 		}
 		most = max(most, open)

@@ -89,3 +89,16 @@ func TestSinceCountsARestartedCounterFromZero(t *testing.T) {
 	assert.Equal(t, uint64(7), since(10, 3))
 	assert.Equal(t, uint64(4), since(4, 90), "the backend restarted and counted 4 since")
 }
+
+// A hold opens connections of its own whatever the pool: it is split over
+// agent processes by its size, like a closed schedule.
+func TestAgentsForSplitsHolds(t *testing.T) {
+	plan := func(s loadgen.Strategy, sc loadgen.Schedule) loadgen.Plan {
+		return loadgen.Plan{Strategy: s, Phases: []loadgen.Phase{{Name: "p", Duration: time.Second, Schedule: sc}}}
+	}
+	pooled := loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolKeepAlive, PoolSize: 4}
+	assert.Equal(t, 3, agentsFor(plan(pooled, loadgen.Schedule{Kind: loadgen.ScheduleHold, Hold: 40001})))
+	assert.Equal(t, 3, agentsFor(plan(loadgen.Strategy{Kind: loadgen.KindH2C}, loadgen.Schedule{Kind: loadgen.ScheduleHold, Hold: 40001})))
+	assert.Equal(t, 1, agentsFor(plan(pooled, loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 40001})), "a pool caps a closed schedule")
+	assert.Equal(t, 2, agentsFor(plan(loadgen.Strategy{Kind: loadgen.KindTCP}, loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 15001})))
+}
