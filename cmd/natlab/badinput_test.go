@@ -33,7 +33,7 @@ testbed:
   clients: {hosts: 1, addresses: 10}
   backends: [{name: api, protocol: http1, port: 8080}]
 phases:
-  - {name: p1, duration: 2s, load: {rate: 10/s}}
+  - {name: p1, duration: 20s, load: {rate: 10/s}}
 `
 
 var badInputs = []badInput{
@@ -51,8 +51,28 @@ var badInputs = []badInput{
 		want: []string{"s.yaml:8:1: ", "phasess", "phases"}},
 	{name: "a --set of a missing phase", body: okScenario, args: []string{"--set", "phases[3].duration=1s"},
 		want: []string{"--set phases[3].duration=1s", "out of range"}},
+	{name: "a fault that does not fit its host's role", body: okScenario + "faults:\n  - {at: 1s, kind: kill, host: client}\n",
+		want: []string{"s.yaml:9:26: ", `"client" is a client host; kill applies to a NAT box or a backend: nat, api`}},
+	{name: "snat to more IPs than the NAT has", body: okScenario + "faults:\n  - {at: 1s, kind: snat, host: nat, ips: 5}\n",
+		want: []string{"s.yaml:9:37: ", "ips: 5 is more than nat has (1 NAT IP on wan0): want 1"}},
+	{name: "link down on the LAN side", body: okScenario + "faults:\n  - {at: 1s, kind: link, host: nat, interface: lan0}\n",
+		want: []string{"s.yaml:9:37: ", "only wan0 can go down"}},
+	{name: "two snat faults overlapping", body: okScenario + "faults:\n  - {at: 1s, for: 5s, kind: snat, host: nat, ports: 1024-1087}\n  - {at: 3s, kind: snat, host: nat, ports: 1024-1100}\n",
+		want: []string{"s.yaml:10:5: ", `overlaps fault "faults[0]" (snat, line 9) on nat from 3s to 6s`, "give \"faults[0]\" a for that ends by 3s"}},
+	{name: "static slices that cannot fit", body: strings.Replace(okScenario, "ports: 1024-1279}", "ports: 1024-1279, allocation: static, ports_per_host: 64}", 1),
+		want: []string{"s.yaml:3:71: ", "want ports_per_host at most 23"}},
+	{name: "a sysctl value of the wrong type", body: strings.Replace(okScenario, "ports: 1024-1279}", "ports: 1024-1279, sysctls: {net.ipv4.ip_forward: banana}}", 1),
+		want: []string{"s.yaml:3:45: ", `net.ipv4.ip_forward = "banana": want 0 or 1`}},
+	{name: "a fault sysctl key this kernel lacks", body: okScenario + "faults:\n  - {at: 1s, kind: sysctl, host: nat, set: {net.ipv4.no_such_key: 1}}\n",
+		want: []string{"s.yaml:9:45: ", "no such key on this kernel (see /proc/sys/net for valid keys)"}},
+	{name: "a concurrency no machine can hold", body: strings.Replace(okScenario, "load: {rate: 10/s}", "load: {concurrency: 1000000000}", 1),
+		want: []string{"s.yaml:7:38: load.concurrency: ", "RLIMIT_NOFILE", "want at most 19,500 connections to one backend", "MemAvailable"}},
+	{name: "a rate no machine can generate", body: strings.Replace(okScenario, "load: {rate: 10/s}", "load: {rate: 1000000000000/s}", 1),
+		want: []string{"s.yaml:7:38: load.rate: ", "want at most 1,000,000/s in a phase"}},
 	{name: "a --nat-sysctls key outside net.*", body: okScenario, args: []string{"--nat-sysctls", "%dir%/bad.conf"},
 		want: []string{"bad.conf:1: ", "only net.* keys"}},
+	{name: "a --nat-sysctls value of the wrong type", body: okScenario, args: []string{"--nat-sysctls", "%dir%/banana.conf"},
+		want: []string{"banana.conf:2: ", `net.ipv4.ip_forward = "banana": want 0 or 1`}},
 }
 
 // Every input natlab can judge without a testbed is refused by validate
@@ -64,6 +84,7 @@ func TestBadInputIsRefusedBeforeAnythingIsBuilt(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.conf"), []byte("kernel.pid_max = 10\n"), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "banana.conf"), []byte("net.core.somaxconn = 4096\nnet.ipv4.ip_forward = banana\n"), 0o644))
 			file := tc.file
 			if file == "" {
 				file = filepath.Join(dir, "s.yaml")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -8,7 +9,8 @@ import (
 )
 
 // loadNATSysctls reads the --nat-sysctls candidate: a sysctl.conf file
-// whose every key must be one the NAT box can set. Problems are bad input
+// whose every key must be one the NAT box can set, with a value of the
+// shape the key takes. Problems are bad input
 // (exit 2), reported as FILE:LINE: message.
 func loadNATSysctls(file string) ([]natcfg.Sysctl, error) {
 	if file == "" {
@@ -23,10 +25,19 @@ func loadNATSysctls(file string) ([]natcfg.Sysctl, error) {
 	if err != nil {
 		return nil, inputErr(err)
 	}
+	var errs []error
 	for _, s := range candidate {
-		if err := natcfg.ValidateSysctlKey(s.Key); err != nil {
-			return nil, inputErr(fmt.Errorf("%s:%d: %w", file, s.Line, err))
+		err := natcfg.ValidateSysctlKey(s.Key)
+		if err == nil {
+			err = natcfg.ValidateSysctlValue(s.Key, s.Value)
 		}
+		// A "-key = value" line may fail, as in sysctl.conf.
+		if err != nil && !s.IgnoreError {
+			errs = append(errs, fmt.Errorf("%s:%d: %w", file, s.Line, err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, inputErr(errors.Join(errs...))
 	}
 	return candidate, nil
 }
