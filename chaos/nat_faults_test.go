@@ -10,6 +10,7 @@ import (
 
 	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/chaos"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
@@ -22,7 +23,7 @@ import (
 // are reset; new connections succeed. The flush reports what it removed.
 func TestConntrackFlushResetsPooledConnections(t *testing.T) {
 	t.Parallel()
-	_, env := up(t, oneNAT(testbed.NATSpec{Ports: natcfg.PortRange{First: 1024, Last: 1087}}))
+	_, env := up(t, oneNAT(testbed.NATSpec{Ports: portrange.Range{First: 1024, Last: 1087}}))
 	require.Equal(t, "1", sysctl(t, env, "nat", "net.netfilter.nf_conntrack_tcp_loose"))
 	plan := loadgen.Plan{
 		Target:         target(t, env, "api", 8080),
@@ -78,7 +79,7 @@ func natCfg(t testing.TB, env chaos.Env) natcfg.Config {
 // and allocation failures rise; growing it back ends the failures.
 func TestSNATShrinkAndGrow(t *testing.T) {
 	t.Parallel()
-	_, env := up(t, oneNAT(testbed.NATSpec{Ports: natcfg.PortRange{First: 1024, Last: 2047}}))
+	_, env := up(t, oneNAT(testbed.NATSpec{Ports: portrange.Range{First: 1024, Last: 2047}}))
 	tgt := target(t, env, "api", 8080)
 	hold := func(n int, d time.Duration) loadgen.Plan {
 		return loadgen.Plan{Target: tgt, Strategy: loadgen.Strategy{Kind: loadgen.KindTCP},
@@ -122,7 +123,7 @@ func TestSNATShrinkAndGrow(t *testing.T) {
 	assert.Zero(t, held.Lost, "a live pool change leaves established flows alone")
 
 	cfg := natCfg(t, env)
-	cfg.Pools[0].Ports = natcfg.PortRange{First: 1024, Last: 1500}
+	cfg.Pools[0].Ports = portrange.Range{First: 1024, Last: 1500}
 	require.NoError(t, env.Agent("nat").Call(ctx, wire.OpNATApply, cfg, nil))
 	require.Error(t, f.Verify(ctx, env), "Verify must see the port range changed behind its back")
 }

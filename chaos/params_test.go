@@ -8,8 +8,8 @@ import (
 
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/internal/field"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 )
 
@@ -17,7 +17,7 @@ import (
 // client host, an HTTP backend and a registrar.
 func paramSpec() *testbed.Spec {
 	s := testbed.Spec{
-		NATs:    []testbed.NATSpec{{IPs: 2, Ports: natcfg.PortRange{First: 1024, Last: 1279}}},
+		NATs:    []testbed.NATSpec{{IPs: 2, Ports: portrange.Range{First: 1024, Last: 1279}}},
 		Clients: []testbed.ClientSpec{{Name: "client", Addresses: 10}},
 		Backends: []testbed.BackendSpec{
 			{Name: "api", Protocol: service.HTTP1, Port: 8080},
@@ -49,7 +49,7 @@ func TestValidateParams(t *testing.T) {
 		{"snat", map[string]any{"ips": 2, "split": "per-block", "port_selection": "fully-random"}, nil},
 		{"snat", map[string]any{}, []string{"no change given"}},
 		{"snat", map[string]any{"ports": "2000-1000", "ips": 0, "split": "per-host", "port_selection": "sequential"},
-			[]string{"first port is above last port", "ips: 0 is out of range", `split: "per-host" is not valid, want one of: per-block`, "want one of: default, random, fully-random"}},
+			[]string{"first port 2000 is above last port 1000", "ips: 0 is out of range", `split: "per-host" is not valid, want one of: per-block`, "want one of: default, random, fully-random"}},
 		{"conntrack-timeouts", map[string]any{"tcp_time_wait": "30s", "udp": 10}, nil},
 		{"conntrack-timeouts", map[string]any{"tcp_time_wait": "1.5s", "udp": "soon", "tcp_wait": 3},
 			[]string{"not a whole number of seconds", `"soon": want a duration`, "tcp_wait: unknown parameter, valid ones are: generic, icmp, tcp_close"}},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/internal/field"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
@@ -32,7 +33,7 @@ func newSNAT(t Target, params map[string]any) (Fault, error) {
 	r := newReader(params, snatParams)
 	f := &snatFault{host: t.Host}
 	if s, ok := r.str("ports"); ok {
-		pr, err := natcfg.ParsePortRange(s)
+		pr, err := portrange.Parse(s)
 		if err != nil {
 			r.bad("ports", "%v", err)
 		} else {
@@ -79,7 +80,7 @@ func (f *snatFault) Touches() []string { return []string{"snat"} }
 // and the scenario parser refuses them).
 type snatFault struct {
 	host      string
-	ports     *natcfg.PortRange
+	ports     *portrange.Range
 	ips       int
 	split     string
 	selection *natcfg.PortSelection

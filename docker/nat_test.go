@@ -9,13 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 )
 
-var ports256 = natcfg.PortRange{First: 1024, Last: 1279}
+var ports256 = portrange.Range{First: 1024, Last: 1279}
 
 // exhaustSpec is 1 NAT (1 IP, 256 ports), 1 client with 10 addresses and
 // one TCP echo backend.

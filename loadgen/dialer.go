@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/natlab/natlab/internal/portrange"
 )
 
 // dialer opens connections to the target from the plan's source addresses
@@ -34,11 +36,11 @@ func newDialer(p Plan, network string, rec *recorder) (*dialer, error) {
 		d.opts.noPortBind = len(p.Sources) > 0
 	}
 	if s.LocalPorts != "" {
-		lo, hi, err := ParsePortRange(s.LocalPorts)
+		r, err := portrange.Parse(s.LocalPorts)
 		if err != nil {
 			return nil, fmt.Errorf("new dialer: %w", err)
 		}
-		d.opts.portLo, d.opts.portHi, d.opts.portRangeOn = lo, hi, true
+		d.opts.portLo, d.opts.portHi, d.opts.portRangeOn = r.First, r.Last, true
 	}
 	if err := d.opts.probe(network); err != nil {
 		return nil, fmt.Errorf("new dialer: %w", err)

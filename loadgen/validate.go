@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 
 	"github.com/natlab/natlab/internal/field"
+	"github.com/natlab/natlab/internal/portrange"
 )
 
 // Validate reports every problem of the plan at once (joined with
@@ -99,7 +99,7 @@ func (s Strategy) validate() error {
 		bad("path", "%q: want an absolute path starting with /", s.Path)
 	}
 	if s.LocalPorts != "" {
-		if _, _, err := ParsePortRange(s.LocalPorts); err != nil {
+		if _, err := portrange.Parse(s.LocalPorts); err != nil {
 			bad("local_ports", "%v", err)
 		}
 	}
@@ -153,15 +153,4 @@ func (ph Phase) validate() error {
 			ScheduleClosed, ScheduleOpen, ScheduleRamp, ScheduleSpike, ScheduleHold), Valid: valid})
 	}
 	return errors.Join(errs...)
-}
-
-// ParsePortRange parses "lo-hi" (1 <= lo <= hi <= 65535).
-func ParsePortRange(s string) (lo, hi uint16, err error) {
-	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
-	l, err1 := strconv.ParseUint(strings.TrimSpace(a), 10, 16)
-	h, err2 := strconv.ParseUint(strings.TrimSpace(b), 10, 16)
-	if !ok || err1 != nil || err2 != nil || l == 0 || l > h {
-		return 0, 0, fmt.Errorf("port range %q: want \"lo-hi\" with 1 <= lo <= hi <= 65535", s)
-	}
-	return uint16(l), uint16(h), nil
 }

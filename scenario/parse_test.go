@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
@@ -28,7 +29,7 @@ func TestParseFull(t *testing.T) {
 	nat := s.Testbed.NATs[0]
 	assert.Equal(t, "edge", nat.Name)
 	assert.Equal(t, 3, nat.IPs)
-	assert.Equal(t, natcfg.PortRange{First: 1024, Last: 1279}, nat.Ports)
+	assert.Equal(t, portrange.Range{First: 1024, Last: 1279}, nat.Ports)
 	assert.Equal(t, testbed.ModeManaged, nat.Mode)
 	assert.Equal(t, 30*time.Second, nat.Hold)
 	assert.Equal(t, natcfg.PortSelectionFullyRandom, nat.PortSelection)
@@ -132,7 +133,7 @@ func TestParseDefaults(t *testing.T) {
 	nat := s.Testbed.NATs[0]
 	assert.Equal(t, "nat", nat.Name)
 	assert.Equal(t, testbed.ModeLinux, nat.Mode)
-	assert.Equal(t, natcfg.PortRange{First: 1024, Last: 65535}, nat.Ports)
+	assert.Equal(t, portrange.Range{First: 1024, Last: 65535}, nat.Ports)
 	assert.Equal(t, []testbed.ClientSpec{{Name: "client", Block: testbed.DefaultBlock, Addresses: 10}}, s.Testbed.Clients)
 	l := s.Phases[0].Loads[0]
 	assert.Equal(t, "api", l.Target, "the first backend is the default target")

@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 const setBase = `name: s
@@ -32,7 +32,7 @@ func TestSetOverridesValues(t *testing.T) {
 		"testbed.nat.mode=managed", // a key the file does not have
 	}})
 	require.NoError(t, err)
-	assert.Equal(t, natcfg.PortRange{First: 1024, Last: 2047}, sc.Testbed.NATs[0].Ports)
+	assert.Equal(t, portrange.Range{First: 1024, Last: 2047}, sc.Testbed.NATs[0].Ports)
 	assert.Equal(t, "managed", sc.Testbed.NATs[0].Mode)
 	assert.Equal(t, 30*time.Second, sc.Phases[1].Duration)
 	assert.Equal(t, loadgen.RatePerSecond(200), sc.Phases[0].Loads[0].Schedule.Rate)

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
 
 	"github.com/natlab/natlab/internal/field"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
@@ -189,8 +189,8 @@ func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFu
 	if v := m.get("ports"); v != nil {
 		fp.set(path+".ports", label+".ports", posOf(v))
 		if s, ok := p.str(v, label+".ports"); ok {
-			if r, msg := parsePorts(s); msg != "" {
-				p.errs.add(posOf(v), "%s %q: %s", label+".ports", s, msg)
+			if r, err := portrange.Parse(s); err != nil {
+				p.errs.add(posOf(v), "%s: %v", label+".ports", err)
 			} else {
 				ns.Ports = r
 			}
@@ -279,29 +279,6 @@ func (p *parser) sysctlFile(at *yaml.Node, rel, label string, read readFunc) []n
 		return nil
 	}
 	return out
-}
-
-// parsePorts reads a NAT port range, explaining what is wrong with it.
-func parsePorts(s string) (natcfg.PortRange, string) {
-	r, err := natcfg.ParsePortRange(s)
-	if err == nil {
-		return r, ""
-	}
-	lo, hi, found := strings.Cut(strings.TrimSpace(s), "-")
-	if !found {
-		hi = lo
-	}
-	a, errA := strconv.ParseInt(strings.TrimSpace(lo), 10, 64)
-	b, errB := strconv.ParseInt(strings.TrimSpace(hi), 10, 64)
-	switch {
-	case errA != nil || errB != nil:
-		return r, "want a port range first-last such as 1024-1279, or a single port"
-	case a < 1 || b < 1 || a > 65535 || b > 65535:
-		return r, "ports must be within 1-65535"
-	case a > b:
-		return r, fmt.Sprintf("the range is empty: first port %d is above last port %d", a, b)
-	}
-	return r, err.Error()
 }
 
 // clients reads the shorthand {hosts, addresses, block} or a list of hosts.

@@ -6,6 +6,7 @@ package testbed
 import (
 	"time"
 
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 )
@@ -52,7 +53,7 @@ type Spec struct {
 type NATSpec struct {
 	Name          string               `json:"name"`
 	IPs           int                  `json:"ips"`
-	Ports         natcfg.PortRange     `json:"ports"`
+	Ports         portrange.Range      `json:"ports"`
 	Mode          string               `json:"mode"`
 	Hold          time.Duration        `json:"hold,omitempty"`
 	PortSelection natcfg.PortSelection `json:"port_selection,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/natlab/natlab/internal/field"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 )
@@ -31,8 +32,8 @@ func (s *Spec) Normalize() {
 				n.IPs += p.IPs
 			}
 		}
-		if n.Ports == (natcfg.PortRange{}) {
-			n.Ports = natcfg.PortRange{First: 1024, Last: 65535}
+		if n.Ports == (portrange.Range{}) {
+			n.Ports = portrange.Range{First: 1024, Last: 65535}
 		}
 		if n.Mode == "" {
 			n.Mode = ModeLinux

@@ -10,13 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/internal/field"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 )
 
 func validSpec() Spec {
 	return Spec{
-		NATs:     []NATSpec{{IPs: 1, Ports: natcfg.PortRange{First: 1024, Last: 1279}}},
+		NATs:     []NATSpec{{IPs: 1, Ports: portrange.Range{First: 1024, Last: 1279}}},
 		Clients:  []ClientSpec{{Name: "client", Addresses: 500}},
 		Backends: []BackendSpec{{Name: "api", Protocol: service.HTTP1, Port: 8080}},
 	}
@@ -40,8 +41,8 @@ func TestSpecValidationErrors(t *testing.T) {
 		want   string
 	}{
 		{"zero NAT IPs", func(s *Spec) { s.NATs[0].IPs = -1 }, "nats[0].ips", "between 1 and 100"},
-		{"port range empty", func(s *Spec) { s.NATs[0].Ports = natcfg.PortRange{First: 2000, Last: 1999} }, "nats[0].ports", "first port is above last port"},
-		{"port zero", func(s *Spec) { s.NATs[0].Ports = natcfg.PortRange{First: 0, Last: 100} }, "nats[0].ports", "within 1-65535"},
+		{"port range empty", func(s *Spec) { s.NATs[0].Ports = portrange.Range{First: 2000, Last: 1999} }, "nats[0].ports", "the range is empty: first port"},
+		{"port zero", func(s *Spec) { s.NATs[0].Ports = portrange.Range{First: 0, Last: 100} }, "nats[0].ports", "within 1-65535"},
 		{"unknown sysctl", func(s *Spec) { s.NATs[0].Sysctls = []natcfg.Sysctl{{Key: "net.ipv4.ip_forwrd", Value: "1"}} }, "nats[0].sysctls[0]", "no such key"},
 		{"non-net sysctl", func(s *Spec) { s.NATs[0].Sysctls = []natcfg.Sysctl{{Key: "kernel.pid_max", Value: "1"}} }, "nats[0].sysctls[0]", "only net.* keys"},
 		{"unknown mode", func(s *Spec) { s.NATs[0].Mode = "cloud" }, "nats[0].mode", `valid modes are "linux" and "managed"`},
@@ -91,7 +92,7 @@ func TestSpecValidationErrors(t *testing.T) {
 func TestValidationReportsEverything(t *testing.T) {
 	s := validSpec()
 	s.NATs[0].IPs = -1
-	s.NATs[0].Ports = natcfg.PortRange{First: 10, Last: 5}
+	s.NATs[0].Ports = portrange.Range{First: 10, Last: 5}
 	s.Clients[0].Addresses = -3
 	s.Normalize()
 	assert.Len(t, flatten(s.Validate()), 3)
@@ -113,7 +114,7 @@ func flatten(err error) []error {
 
 func TestLayout(t *testing.T) {
 	s := Spec{
-		NATs:     []NATSpec{{IPs: 3, Ports: natcfg.PortRange{First: 1024, Last: 1279}}},
+		NATs:     []NATSpec{{IPs: 3, Ports: portrange.Range{First: 1024, Last: 1279}}},
 		Clients:  []ClientSpec{{Name: "a", Addresses: 500}, {Name: "b", Block: "other", Addresses: 3}},
 		Backends: []BackendSpec{{Name: "api", Protocol: service.HTTP1, Port: 80}, {Name: "db", Protocol: service.TCPEcho, Port: 5432}},
 	}

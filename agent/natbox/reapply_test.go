@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
 
@@ -41,7 +42,7 @@ func TestReapplyLiveKeepsFlowsAndReverts(t *testing.T) {
 
 	second := first
 	second.Pools = []natcfg.Pool{{Name: "main", Sources: []netip.Prefix{blockA, blockB},
-		IPs: []netip.Addr{natIP1, natIP5}, Ports: natcfg.PortRange{First: 2000, Last: 2063}}}
+		IPs: []netip.Addr{natIP1, natIP5}, Ports: portrange.Range{First: 2000, Last: 2063}}}
 	second.PortSelection = natcfg.PortSelectionFullyRandom
 	second.Hold = 60 * time.Second
 	must(t, tp.box.Apply(second), "apply second")

@@ -13,6 +13,7 @@ import (
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
 
@@ -264,7 +265,7 @@ func immAddr(reg uint32, a netip.Addr) expr.Any {
 
 // snat loads the port range into reg3/reg4 and translates; the address is
 // already in reg1 (and reg2 when addrRange).
-func snat(c natcfg.Config, ports natcfg.PortRange, addrRange bool) []expr.Any {
+func snat(c natcfg.Config, ports portrange.Range, addrRange bool) []expr.Any {
 	n := &expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1,
 		RegProtoMin: reg3, RegProtoMax: reg4, Specified: true}
 	if addrRange {

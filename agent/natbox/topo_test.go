@@ -16,6 +16,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
 
@@ -29,7 +30,7 @@ var (
 	natIP2    = netip.MustParseAddr("198.19.200.2")
 	natIP5    = netip.MustParseAddr("198.19.200.5")
 	backendIP = netip.MustParseAddr("198.19.200.100")
-	ports256  = natcfg.PortRange{First: 1024, Last: 1279}
+	ports256  = portrange.Range{First: 1024, Last: 1279}
 )
 
 // topo is client-ns <-veth-> nat-ns <-veth-> backend-ns, all unnamed
@@ -348,6 +349,6 @@ func dests(port uint16, n int) []netip.AddrPort {
 	return out
 }
 
-func onePool(ports natcfg.PortRange, ips ...netip.Addr) natcfg.Config {
+func onePool(ports portrange.Range, ips ...netip.Addr) natcfg.Config {
 	return natcfg.Config{WAN: "wan0", Pools: []natcfg.Pool{{Name: "main", Sources: []netip.Prefix{blockA, blockB}, IPs: ips, Ports: ports}}}
 }

@@ -18,8 +18,8 @@ import (
 
 	"github.com/natlab/natlab/agent"
 	"github.com/natlab/natlab/docker"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/netns"
 	"github.com/natlab/natlab/testbed/service"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 
 func holdUp() {
 	spec := testbed.Spec{
-		NATs:     []testbed.NATSpec{{IPs: 1, Ports: natcfg.PortRange{First: 1024, Last: 1279}}},
+		NATs:     []testbed.NATSpec{{IPs: 1, Ports: portrange.Range{First: 1024, Last: 1279}}},
 		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 10}},
 		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.HTTP1, Port: 8080}},
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/natlab/natlab/internal/portrange"
 )
 
 // PortSelection is how the kernel picks a NAT port for a new flow.
@@ -47,7 +49,7 @@ type Pool struct {
 	// IPs are the NAT IPs; the caller configures them on the WAN interface.
 	IPs []netip.Addr
 	// Ports is the port range used on every NAT IP.
-	Ports PortRange
+	Ports portrange.Range
 	// Slices is the static per-host allocation ("min ports per VM"); empty
 	// means one shared pool. With slices, a source of the pool that has no
 	// slice is not translated: its new flows are dropped.
@@ -58,7 +60,7 @@ type Pool struct {
 type Slice struct {
 	Source netip.Addr
 	IP     netip.Addr
-	Ports  PortRange
+	Ports  portrange.Range
 }
 
 // maxIfName is IFNAMSIZ minus the terminating NUL.

@@ -1,6 +1,10 @@
 package natcfg
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/natlab/natlab/internal/portrange"
+)
 
 // Test addresses, all inside 198.18.0.0/15.
 var (
@@ -9,9 +13,9 @@ var (
 	blockB   = netip.MustParsePrefix("198.18.201.0/24")
 	natIP1   = netip.MustParseAddr("198.19.200.1")
 	natIP2   = netip.MustParseAddr("198.19.200.2")
-	ports256 = PortRange{First: 1024, Last: 1279}
+	ports256 = portrange.Range{First: 1024, Last: 1279}
 )
 
-func onePool(ports PortRange, ips ...netip.Addr) Config {
+func onePool(ports portrange.Range, ips ...netip.Addr) Config {
 	return Config{WAN: "wan0", Pools: []Pool{{Name: "main", Sources: []netip.Prefix{blockA, blockB}, IPs: ips, Ports: ports}}}
 }

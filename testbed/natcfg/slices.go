@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+
+	"github.com/natlab/natlab/internal/portrange"
 )
 
 // StaticSlices computes a static allocation: each source in order gets
 // perHost ports, filling the first NAT IP's range before the next one.
 // It returns an error saying how many hosts fit when the range is too small.
-func StaticSlices(sources []netip.Addr, ips []netip.Addr, ports PortRange, perHost int) ([]Slice, error) {
+func StaticSlices(sources []netip.Addr, ips []netip.Addr, ports portrange.Range, perHost int) ([]Slice, error) {
 	if err := ports.Validate(); err != nil {
 		return nil, fmt.Errorf("static slices: %w", err)
 	}
@@ -38,7 +40,7 @@ func StaticSlices(sources []netip.Addr, ips []netip.Addr, ports PortRange, perHo
 		out = append(out, Slice{
 			Source: src,
 			IP:     ip,
-			Ports:  PortRange{First: uint16(first), Last: uint16(first + perHost - 1)},
+			Ports:  portrange.Range{First: uint16(first), Last: uint16(first + perHost - 1)},
 		})
 	}
 	return out, nil

@@ -20,9 +20,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/netns"
 	"github.com/natlab/natlab/testbed/service"
 )
@@ -44,7 +44,7 @@ const (
 // falls on both alike.
 func BenchmarkThroughNAT(b *testing.B) {
 	tb := up(b, testbed.Spec{
-		NATs:     []testbed.NATSpec{{IPs: 1, Ports: natcfg.PortRange{First: 1024, Last: 65535}}},
+		NATs:     []testbed.NATSpec{{IPs: 1, Ports: portrange.Range{First: 1024, Last: 65535}}},
 		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 2}},
 		Backends: []testbed.BackendSpec{{Name: "echo", Protocol: service.TCPEcho, Port: 9000}},
 	})

@@ -14,15 +14,15 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/netns"
 	"github.com/natlab/natlab/testbed/service"
 )
 
 func smallSpec() testbed.Spec {
 	return testbed.Spec{
-		NATs:    []testbed.NATSpec{{IPs: 1, Ports: natcfg.PortRange{First: 1024, Last: 2047}, Mode: testbed.ModeManaged}},
+		NATs:    []testbed.NATSpec{{IPs: 1, Ports: portrange.Range{First: 1024, Last: 2047}, Mode: testbed.ModeManaged}},
 		Clients: []testbed.ClientSpec{{Name: "client", Addresses: 100}},
 		Backends: []testbed.BackendSpec{
 			{Name: "api", Protocol: service.HTTP1, Port: 8080},

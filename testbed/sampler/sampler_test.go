@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/sampler"
 	"github.com/natlab/natlab/testbed/service"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
@@ -41,7 +41,7 @@ func run(t testing.TB, tb *testbed.Testbed, plan loadgen.Plan) loadgen.Counts {
 func TestUtilizationWarnsBeforeAllocationFailures(t *testing.T) {
 	t.Parallel()
 	tb := up(t, testbed.Spec{
-		NATs:     []testbed.NATSpec{{IPs: 1, Ports: natcfg.PortRange{First: 1024, Last: 1279}}},
+		NATs:     []testbed.NATSpec{{IPs: 1, Ports: portrange.Range{First: 1024, Last: 1279}}},
 		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 1}},
 		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080}},
 	})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/natlab/natlab/agent"
 	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
@@ -149,7 +150,7 @@ func BackendStats(t testing.TB, a Agents, backend string) []service.Stats {
 }
 
 // Ports256 is the scaled-down range that makes exhaustion quick.
-var Ports256 = natcfg.PortRange{First: 1024, Last: 1279}
+var Ports256 = portrange.Range{First: 1024, Last: 1279}
 
 // OneNAT is one NAT (1 IP and 256 ports unless nat says otherwise), one
 // client host "client" with one address, and the backends given (default
@@ -158,7 +159,7 @@ func OneNAT(nat testbed.NATSpec, backends ...testbed.BackendSpec) testbed.Spec {
 	if nat.IPs == 0 {
 		nat.IPs = 1
 	}
-	if nat.Ports == (natcfg.PortRange{}) {
+	if nat.Ports == (portrange.Range{}) {
 		nat.Ports = Ports256
 	}
 	if len(backends) == 0 {
