@@ -120,9 +120,37 @@ func (p *barProgress) Event(at time.Duration, msg string) {
 	fmt.Fprintf(p.p, "[%6.1fs] %s\n", at.Seconds(), msg)
 }
 
+// stopGrace bounds how long Stop waits for mpb to draw its last frame.
+const stopGrace = 2 * time.Second
+
+// Stop ends the bar and waits (a bounded time) for its last frame.
+//
+// mpb's Wait returns once every bar is done, and a bar made with a total
+// is done only when its current reaches that total: SetTotal is a no-op
+// on such a bar (mpb: "effective only for bar which was constructed with
+// total <= 0"). A run cut short (Ctrl-C, an error) never gets there, so
+// Wait blocked for ever. Abort ends the bar where it is (a no-op on a bar
+// already complete) and keeps its last frame on the screen.
 func (p *barProgress) Stop() {
-	if p.bar != nil {
-		p.bar.SetTotal(-1, true)
+	if p.bar == nil {
+		return
+	}
+	p.bar.Abort(false)
+	waited := make(chan struct{})
+	go func() {
 		p.p.Wait()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+		return
+	case <-time.After(stopGrace):
+	}
+	// mpb did not finish drawing (a terminal that does not take output):
+	// cancel it rather than hang the run's cleanup on the view.
+	go p.p.Shutdown()
+	select {
+	case <-waited:
+	case <-time.After(stopGrace):
 	}
 }
