@@ -10,6 +10,7 @@ import (
 
 	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/chaos"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
@@ -30,8 +31,8 @@ type faultCase struct {
 // the registry without one fails TestEveryFaultKindOnDocker.
 var dockerFaultCases = map[string][]faultCase{
 	"sysctl":             {{"ip_forward off", tt.OneNAT(testbed.NATSpec{}), checkIPForwardOff}},
-	"conntrack-flush":    {{"pooled connections reset", tt.OneNAT(testbed.NATSpec{Ports: natcfg.PortRange{First: 1024, Last: 1087}}), checkFlush}},
-	"snat":               {{"shrink and grow", tt.OneNAT(testbed.NATSpec{Ports: natcfg.PortRange{First: 1024, Last: 2047}}), checkSNATShrink}},
+	"conntrack-flush":    {{"pooled connections reset", tt.OneNAT(testbed.NATSpec{Ports: portrange.Range{First: 1024, Last: 1087}}), checkFlush}},
+	"snat":               {{"shrink and grow", tt.OneNAT(testbed.NATSpec{Ports: portrange.Range{First: 1024, Last: 2047}}), checkSNATShrink}},
 	"conntrack-timeouts": {{"udp 1s", tt.OneNAT(testbed.NATSpec{}, testbed.BackendSpec{Name: "dns", Protocol: service.UDPEcho, Port: 5353}), checkTimeouts}},
 	"link":               {{"wan0 down", tt.OneNAT(testbed.NATSpec{}), checkLinkDown}},
 	"drop": {
@@ -74,9 +75,9 @@ func TestEveryFaultKindOnDocker(t *testing.T) {
 	}
 }
 
-func newFault(t testing.TB, kind, host string, params map[string]any) chaos.Fault {
+func newFault(t testing.TB, env chaos.Env, kind, host string, params map[string]any) chaos.Fault {
 	t.Helper()
-	f, err := chaos.New(kind, host, params)
+	f, err := chaos.New(kind, host, env.Spec(), params)
 	require.NoError(t, err)
 	return f
 }
@@ -152,7 +153,7 @@ func tcpOpen(t testing.TB, env chaos.Env) loadgen.Plan {
 // after the revert they succeed, the sysctl is 1 and Verify proves it; set
 // behind the fault's back, Verify names the key.
 func checkIPForwardOff(t *testing.T, env chaos.Env) {
-	f := newFault(t, "sysctl", "nat", map[string]any{"set": map[string]any{"net.ipv4.ip_forward": 0}})
+	f := newFault(t, env, "sysctl", "nat", map[string]any{"set": map[string]any{"net.ipv4.ip_forward": 0}})
 	require.Equal(t, "1", sysctl(t, env, "nat", "net.ipv4.ip_forward"))
 	inject(t, env, f)
 	assert.Equal(t, "0", sysctl(t, env, "nat", "net.ipv4.ip_forward"))
@@ -182,7 +183,7 @@ func checkFlush(t *testing.T, env chaos.Env) {
 		ConnectTimeout: time.Second,
 		RequestTimeout: time.Second,
 	}
-	f := newFault(t, "conntrack-flush", "nat", map[string]any{"destination": "api", "protocol": "tcp"})
+	f := newFault(t, env, "conntrack-flush", "nat", map[string]any{"destination": "api", "protocol": "tcp"})
 	start := time.Now()
 	wait := tt.LoadAsync(t, env, "client", plan)
 	markers := runTimeline(t, env, start, chaos.Scheduled{Name: "flush", At: 1100 * time.Millisecond, Fault: f})
@@ -214,7 +215,7 @@ func checkFlush(t *testing.T, env chaos.Env) {
 // growing it back, every connection succeeds.
 func checkSNATShrink(t *testing.T, env chaos.Env) {
 	tgt := tt.Target(t, env.Layout(), "api", 8080)
-	f := newFault(t, "snat", "nat", map[string]any{"ports": "1024-1087"})
+	f := newFault(t, env, "snat", "nat", map[string]any{"ports": "1024-1087"})
 	before := tt.NATMetrics(t, env, "nat")
 	inject(t, env, f)
 	hold := holdPlan(tgt, 150, 1500*time.Millisecond)
@@ -242,7 +243,7 @@ func checkTimeouts(t *testing.T, env chaos.Env) {
 	const key = "net.netfilter.nf_conntrack_udp_timeout"
 	const twKey = "net.netfilter.nf_conntrack_tcp_timeout_time_wait"
 	was, twWas := sysctl(t, env, "nat", key), sysctl(t, env, "nat", twKey)
-	f := newFault(t, "conntrack-timeouts", "nat", map[string]any{"udp": "1s", "tcp_time_wait": 7})
+	f := newFault(t, env, "conntrack-timeouts", "nat", map[string]any{"udp": "1s", "tcp_time_wait": 7})
 	inject(t, env, f)
 	assert.Equal(t, "1", sysctl(t, env, "nat", key))
 	assert.Equal(t, "7", sysctl(t, env, "nat", twKey))
@@ -270,7 +271,7 @@ func checkTimeouts(t *testing.T, env chaos.Env) {
 
 // wan0 down on the NAT: nothing gets through; up again: all is well.
 func checkLinkDown(t *testing.T, env chaos.Env) {
-	f := newFault(t, "link", "nat", nil)
+	f := newFault(t, env, "link", "nat", nil)
 	inject(t, env, f)
 	c := tt.Load(t, env, "client", tcpOpen(t, env)).Total.Counts
 	t.Logf("wan0 down: %s", pretty(c.Outcomes))
@@ -300,7 +301,7 @@ func checkDropPercent(t *testing.T, env chaos.Env) {
 		ConnectTimeout: 4 * time.Second,
 		RequestTimeout: 4 * time.Second,
 	}
-	f := newFault(t, "drop", "nat", map[string]any{"percent": 30})
+	f := newFault(t, env, "drop", "nat", map[string]any{"percent": 30})
 	start := time.Now()
 	wait := tt.LoadAsync(t, env, "client", plan)
 	markers := runTimeline(t, env, start, chaos.Scheduled{Name: "loss", At: 1500 * time.Millisecond, For: 3 * time.Second, Fault: f})
@@ -330,7 +331,7 @@ func checkDropPercent(t *testing.T, env chaos.Env) {
 
 // A blackholed backend: every connect times out; reverted: they succeed.
 func checkBlackhole(t *testing.T, env chaos.Env) {
-	f := newFault(t, "drop", "nat", map[string]any{"blackhole": "api"})
+	f := newFault(t, env, "drop", "nat", map[string]any{"blackhole": "api"})
 	inject(t, env, f)
 	c := tt.Load(t, env, "client", tcpOpen(t, env)).Total.Counts
 	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeConnectTimeout), pretty(c))
@@ -343,7 +344,7 @@ func checkBlackhole(t *testing.T, env chaos.Env) {
 // serves again; Verify sees it killed again behind its back.
 func checkKillBackend(t *testing.T, env chaos.Env) {
 	ctx := context.Background()
-	f := newFault(t, "kill", "api", nil)
+	f := newFault(t, env, "kill", "api", nil)
 	inject(t, env, f)
 	plan := tcpOpen(t, env)
 	plan.ConnectTimeout = time.Second
@@ -364,7 +365,7 @@ func checkKillBackend(t *testing.T, env chaos.Env) {
 // crash of the agent, not of the kernel, so forwarding goes on; the
 // restarted agent sets the same rules up again, which Verify checks.
 func checkKillNAT(t *testing.T, env chaos.Env) {
-	f := newFault(t, "kill", "nat", nil)
+	f := newFault(t, env, "kill", "nat", nil)
 	inject(t, env, f)
 	plan := tcpOpen(t, env)
 	c := tt.Load(t, env, "client", plan).Total.Counts
@@ -381,7 +382,7 @@ func checkRestartBackend(t *testing.T, env chaos.Env) {
 	c := tt.Load(t, env, "client", tcpOpen(t, env)).Total.Counts
 	require.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), pretty(c))
 	first := env.Agent("api")
-	f := newFault(t, "restart", "api", nil)
+	f := newFault(t, env, "restart", "api", nil)
 	inject(t, env, f)
 	assert.NotSame(t, first, env.Agent("api"), "the runner talks to a new agent")
 	st := tt.BackendStats(t, env, "api")
@@ -397,7 +398,7 @@ func checkRestartBackend(t *testing.T, env chaos.Env) {
 func checkSaturate(t *testing.T, env chaos.Env) {
 	plan := tt.OpenPlan(tt.Target(t, env.Layout(), "reg", 8080), loadgen.Strategy{Kind: loadgen.KindHTTP1, Path: "/register", Payload: 16}, 20, time.Second)
 	plan.RequestTimeout = 3 * time.Second
-	f := newFault(t, "saturate", "reg", map[string]any{"limit": 1, "latency": "3s"})
+	f := newFault(t, env, "saturate", "reg", map[string]any{"limit": 1, "latency": "3s"})
 	inject(t, env, f)
 	c := tt.Load(t, env, "client", plan).Total.Counts
 	t.Logf("saturated: %s", pretty(c.Outcomes))

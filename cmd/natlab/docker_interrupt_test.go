@@ -20,26 +20,14 @@ import (
 	"github.com/natlab/natlab/reports"
 )
 
-// requireDocker fails (never skips) when the engine is unreachable: CI has
-// one, so its absence is a broken environment (as in docker/main_test.go).
-func requireDocker(t testing.TB) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := docker.Leftovers(ctx)
-	require.NoError(t, err, "this test needs a reachable docker engine (CI has one)")
-}
-
 // dockerLeftovers lists the containers and networks labelled with the run.
 func dockerLeftovers(t testing.TB, runID string) []string {
 	t.Helper()
-	all, err := docker.Leftovers(context.Background())
+	all, err := docker.Resources(context.Background(), runID)
 	require.NoError(t, err)
 	var out []string
 	for _, r := range all {
-		if r.RunID == runID {
-			out = append(out, r.String())
-		}
+		out = append(out, r.String())
 	}
 	return out
 }
@@ -105,7 +93,7 @@ wait:
 	require.NotEmpty(t, runID)
 	t.Cleanup(func() {
 		if left := dockerLeftovers(t, runID); len(left) > 0 {
-			_, _ = docker.Clean(context.Background(), runID) // the assertions below have failed already
+			_, _ = docker.New(docker.Options{}).Clean(context.Background(), runID) // the assertions below have failed already
 		}
 	})
 	require.NotEmpty(t, dockerLeftovers(t, runID), "the run's containers are up")
@@ -138,6 +126,6 @@ wait:
 	}
 
 	assert.Empty(t, dockerLeftovers(t, runID), "no container or network of the run may survive")
-	_, err = os.Stat(filepath.Join(docker.DefaultRuntimeDir, runID))
+	_, err = os.Stat(filepath.Join(docker.DefaultRuntimeDir(), runID))
 	assert.ErrorIs(t, err, os.ErrNotExist, "the run's socket directory is removed")
 }
