@@ -81,10 +81,14 @@ const EventSample = "sample"
 
 // Hello is the answer to ping.
 type Hello struct {
-	Host   string `json:"host"`
-	Role   string `json:"role"`
-	PID    int    `json:"pid"`
-	Kernel string `json:"kernel"`
+	Host string `json:"host"`
+	Role string `json:"role"`
+	PID  int    `json:"pid"`
+	// Instance is a random id the agent drew when it started: unlike the
+	// pid it tells two agents apart across pid reuse and in containers,
+	// where every container's first process is pid 1.
+	Instance string `json:"instance"`
+	Kernel   string `json:"kernel"`
 }
 
 // NATSetup is what a NAT agent applies at start: sysctls first (ip_forward
