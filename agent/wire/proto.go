@@ -76,6 +76,15 @@ const (
 	OpLoadStop = "load.stop" // ends running loads early -> int (how many)
 )
 
+// Operations of a docker host's init (`natlab agent init`): the
+// container's pid 1, which holds its namespaces while agents come and go
+// and serves no role. It also answers ping (role "init").
+const (
+	// OpAgentsKill SIGKILLs every other process of the container and
+	// answers once none is left alive -> int (how many were killed).
+	OpAgentsKill = "agents.kill"
+)
+
 // EventSample carries one loadgen.Sample.
 const EventSample = "sample"
 
