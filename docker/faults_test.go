@@ -376,8 +376,8 @@ func checkKillNAT(t *testing.T, env chaos.Env) {
 }
 
 // restart kills the backend and brings it back at once: right after the
-// inject a new agent serves (its counters start from zero; the pid is no
-// tell in a container, where the entrypoint agent is always pid 1).
+// inject a new agent serves (its counters start from zero), and Verify
+// tells it from the old one by its instance id.
 func checkRestartBackend(t *testing.T, env chaos.Env) {
 	c := tt.Load(t, env, "client", tcpOpen(t, env)).Total.Counts
 	require.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), pretty(c))
