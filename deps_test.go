@@ -22,7 +22,7 @@ func TestRunnerSideLinksNoKernelCode(t *testing.T) {
 	}
 	for _, pkg := range []string{
 		"./scenario", "./chaos", "./testbed", "./testbed/natcfg", "./testbed/service",
-		"./testbed/sampler", "./scenario/runner", "./agent/wire", "./loadgen", "./reports",
+		"./testbed/sampler", "./scenario/runner", "./agent/wire", "./loadgen", "./reports", "./internal/field",
 	} {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
 		if err != nil {
@@ -38,15 +38,42 @@ func TestRunnerSideLinksNoKernelCode(t *testing.T) {
 	}
 }
 
-// loadgen is a library of its own: it imports nothing else of natlab.
+// loadgen is a library of its own: besides the leaf packages named here
+// (internal packages that import nothing of natlab themselves) it imports
+// nothing else of natlab.
+var loadgenMayImport = []string{
+	"github.com/natlab/natlab/internal/field",
+}
+
 func TestLoadgenImportsNoOtherNatlabPackage(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "./loadgen").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
+	allowed := map[string]bool{"github.com/natlab/natlab/loadgen": true}
+	for _, pkg := range loadgenMayImport {
+		allowed[pkg] = true
+		for _, dep := range natlabDeps(t, pkg) {
+			if dep != pkg {
+				t.Errorf("%s is allowed in loadgen as a leaf, but it imports %s", pkg, dep)
+			}
+		}
 	}
-	for _, dep := range strings.Fields(string(out)) {
-		if strings.HasPrefix(dep, "github.com/natlab/natlab/") && dep != "github.com/natlab/natlab/loadgen" {
+	for _, dep := range natlabDeps(t, "./loadgen") {
+		if !allowed[dep] {
 			t.Errorf("loadgen imports %s", dep)
 		}
 	}
+}
+
+// natlabDeps lists the natlab packages pkg links, itself included.
+func natlabDeps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+	}
+	var deps []string
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/natlab/natlab/") {
+			deps = append(deps, dep)
+		}
+	}
+	return deps
 }

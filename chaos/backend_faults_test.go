@@ -24,7 +24,7 @@ func TestKillAndRestartBackend(t *testing.T) {
 	plan := tt.OpenPlan(target(t, env, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 40, 500*time.Millisecond)
 	plan.ConnectTimeout = time.Second
 	ctx := context.Background()
-	kill := newFault(t, "kill", "api", nil)
+	kill := newFault(t, env, "kill", "api", nil)
 	require.NoError(t, kill.Inject(ctx, env))
 	t.Cleanup(func() { _ = kill.Revert(ctx, env) })
 	c := load(t, env, "client", plan).Total.Counts
@@ -35,7 +35,7 @@ func TestKillAndRestartBackend(t *testing.T) {
 	c = load(t, env, "client", plan).Total.Counts
 	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), "restarted backend serves: %s", pretty(c))
 
-	restart := newFault(t, "restart", "api", nil)
+	restart := newFault(t, env, "restart", "api", nil)
 	require.NoError(t, restart.Inject(ctx, env))
 	c = load(t, env, "client", plan).Total.Counts
 	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), "restart recovers at once: %s", pretty(c))
@@ -55,7 +55,7 @@ func TestKillNATAgent(t *testing.T) {
 	t.Parallel()
 	_, env := up(t, oneNAT(testbed.NATSpec{}))
 	ctx := context.Background()
-	f := newFault(t, "kill", "nat", nil)
+	f := newFault(t, env, "kill", "nat", nil)
 	require.NoError(t, f.Inject(ctx, env))
 	t.Cleanup(func() { _ = f.Revert(ctx, env) })
 	c := load(t, env, "client", tt.OpenPlan(target(t, env, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 40, 500*time.Millisecond)).Total.Counts
@@ -75,7 +75,7 @@ func TestSaturateRegistrarFailsClosed(t *testing.T) {
 	plan := tt.OpenPlan(target(t, env, "reg", 8080), loadgen.Strategy{Kind: loadgen.KindHTTP1, Path: "/register", Payload: 16}, 20, time.Second)
 	plan.RequestTimeout = 3 * time.Second
 	ctx := context.Background()
-	f := newFault(t, "saturate", "reg", map[string]any{"limit": 1, "latency": "3s"})
+	f := newFault(t, env, "saturate", "reg", map[string]any{"limit": 1, "latency": "3s"})
 	require.NoError(t, f.Inject(ctx, env))
 	t.Cleanup(func() { _ = f.Revert(ctx, env) })
 	c := load(t, env, "client", plan).Total.Counts

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed"
 )
 
@@ -19,22 +20,42 @@ var dropKind = Kind{
 	Summary: "drop packets the NAT box forwards: a random percent, or all to and from a blackholed backend or prefix " +
 		"(rules in an nftables table of their own, " + wire.DropTable + "); revert removes them",
 	Params: dropParams,
+	Roles:  []testbed.Role{testbed.RoleNAT},
 	New:    newDrop,
 }
 
-func newDrop(host string, params map[string]any) (Fault, error) {
+func newDrop(t Target, params map[string]any) (Fault, error) {
 	r := newReader(params, dropParams)
-	f := &dropFault{host: host}
+	f := &dropFault{host: t.Host}
 	if r.has("percent") == r.has("blackhole") {
-		r.errorf("give either percent: 1-100 or blackhole: <backend, address or prefix>, not both or neither")
+		r.bad("", "give either percent: 1-100 or blackhole: <backend, address or prefix>, not both or neither")
 	}
 	f.percent, _ = r.integer("percent", 1, 100)
 	f.blackhole, _ = r.str("blackhole")
+	if l, ok := t.layout(); ok && f.blackhole != "" {
+		r.add(checkBlackhole(l, f.blackhole))
+	}
 	if err := r.done(); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
+
+// checkBlackhole resolves a blackhole to an IPv4 prefix.
+func checkBlackhole(l *testbed.Layout, s string) error {
+	p, err := resolvePrefix(l, s, "blackhole")
+	if err != nil {
+		return err
+	}
+	if !p.Addr().Is4() {
+		return field.Errorf("blackhole", "%s: want an IPv4 address or prefix", s)
+	}
+	return nil
+}
+
+// Touches: the drop table; Verify compares all of it with what it was
+// before the inject, so another drop fault's chain would show there.
+func (f *dropFault) Touches() []string { return []string{"drop rules"} }
 
 var chainSeq atomic.Uint64
 
@@ -73,14 +94,10 @@ func (f *dropFault) Inject(ctx context.Context, env Env) error {
 	}
 	spec := wire.DropRule{Chain: fmt.Sprintf("drop%d", chainSeq.Add(1)), Percent: f.percent}
 	if f.blackhole != "" {
-		p, err := resolvePrefix(env, f.blackhole, "blackhole")
-		if err != nil {
+		if err := checkBlackhole(env.Layout(), f.blackhole); err != nil {
 			return err
 		}
-		if !p.Addr().Is4() {
-			return fmt.Errorf("blackhole %s: want an IPv4 address or prefix", f.blackhole)
-		}
-		spec.Blackhole = p
+		spec.Blackhole, _ = resolvePrefix(env.Layout(), f.blackhole, "blackhole")
 	}
 	if err := call(ctx, env, f.host, wire.OpDropSnapshot, nil, &f.before); err != nil {
 		return fmt.Errorf("record %s on %s: %w", wire.DropTable, f.host, err)

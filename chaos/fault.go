@@ -28,6 +28,43 @@ type Reporter interface {
 	Report() map[string]any
 }
 
+// Toucher is implemented by faults that change state of their host that
+// another fault could change too. Two faults on one host whose windows
+// overlap must not touch the same state: the first revert would undo the
+// other, or its verify would see the other's change. The scenario parser
+// refuses them.
+type Toucher interface {
+	// Touches names that state ("snat", "sysctl net.ipv4.ip_forward",
+	// "link wan0"); EveryState is all of the host's state.
+	Touches() []string
+}
+
+// EveryState is touched by a fault that takes a host's agent away (kill,
+// restart): no other fault on that host may overlap it.
+const EveryState = "*"
+
+// Target is the host a fault is built for, with the topology it is in.
+type Target struct {
+	// Host is the host's name.
+	Host string
+	// Role is the host's role; "" when Spec has no such host (its caller
+	// reports that), and then nothing that depends on the role is checked.
+	Role testbed.Role
+	// Spec is the normalized topology; nil checks nothing of it.
+	Spec *testbed.Spec
+}
+
+// layout plans the target's testbed (the interface and address names a
+// fault may name are the same in every slot); false when there is no
+// spec or it does not plan.
+func (t Target) layout() (*testbed.Layout, bool) {
+	if t.Spec == nil || t.Role == "" {
+		return nil, false
+	}
+	l, err := testbed.Plan(t.Spec, 0)
+	return l, err == nil
+}
+
 // Env is the running testbed as faults see it.
 type Env interface {
 	// Agent returns the current agent of host (a new one after a restart).
@@ -63,7 +100,10 @@ type Kind struct {
 	Summary string
 	// Params lists every parameter the kind accepts.
 	Params []Param
-	// New validates params (reporting every problem at once) and returns
-	// the fault for host.
-	New func(host string, params map[string]any) (Fault, error)
+	// Roles are the host roles the kind applies to.
+	Roles []testbed.Role
+	// New validates params against the target (reporting every problem
+	// at once, each a *field.Error whose path is the parameter) and
+	// returns the fault for the target host. The role was checked.
+	New func(t Target, params map[string]any) (Fault, error)
 }

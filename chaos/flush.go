@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
@@ -22,18 +23,27 @@ var flushKind = Kind{
 	Name:    "conntrack-flush",
 	Summary: "delete conntrack entries on a NAT box, all or filtered; reports how many it removed (a flush cannot be undone: Verify checks the NAT rules were left alone)",
 	Params:  flushParams,
+	Roles:   []testbed.Role{testbed.RoleNAT},
 	New:     newFlush,
 }
 
-func newFlush(host string, params map[string]any) (Fault, error) {
+func newFlush(t Target, params map[string]any) (Fault, error) {
 	r := newReader(params, flushParams)
-	f := &flushFault{host: host}
+	f := &flushFault{host: t.Host}
 	f.origin, _ = r.str("origin")
 	f.destination, _ = r.str("destination")
 	if p, ok := r.integer("port", 1, 65535); ok {
 		f.filter.DestPort = uint16(p)
 	}
 	f.filter.Protocol, _ = r.oneOf("protocol", "tcp", "udp")
+	if l, ok := t.layout(); ok {
+		if _, err := resolvePrefix(l, f.origin, "origin"); err != nil {
+			r.add(err)
+		}
+		if _, err := resolvePrefix(l, f.destination, "destination"); err != nil {
+			r.add(err)
+		}
+	}
 	if err := r.done(); err != nil {
 		return nil, err
 	}
@@ -76,6 +86,10 @@ func (f *flushFault) Describe() string {
 	return s
 }
 
+// Touches nothing a revert restores (a flush cannot be undone): it
+// overlaps only a fault that takes the NAT's agent away.
+func (f *flushFault) Touches() []string { return nil }
+
 // Report gives the number of entries removed.
 func (f *flushFault) Report() map[string]any {
 	if !f.injected {
@@ -93,10 +107,10 @@ func (f *flushFault) Inject(ctx context.Context, env Env) error {
 	}
 	filter := f.filter
 	var err error
-	if filter.Origin, err = resolvePrefix(env, f.origin, "origin"); err != nil {
+	if filter.Origin, err = resolvePrefix(env.Layout(), f.origin, "origin"); err != nil {
 		return err
 	}
-	if filter.Destination, err = resolvePrefix(env, f.destination, "destination"); err != nil {
+	if filter.Destination, err = resolvePrefix(env.Layout(), f.destination, "destination"); err != nil {
 		return err
 	}
 	if err := call(ctx, env, f.host, wire.OpNATSnapshot, nil, &f.before); err != nil {
@@ -158,8 +172,9 @@ func trim(s string) string {
 }
 
 // resolvePrefix turns a prefix, an address, or a host or block name into
-// a prefix; "" gives the zero prefix (any).
-func resolvePrefix(env Env, s, what string) (netip.Prefix, error) {
+// a prefix; "" gives the zero prefix (any). Its error is a field error of
+// the parameter param.
+func resolvePrefix(l *testbed.Layout, s, param string) (netip.Prefix, error) {
 	if s == "" {
 		return netip.Prefix{}, nil
 	}
@@ -169,17 +184,25 @@ func resolvePrefix(env Env, s, what string) (netip.Prefix, error) {
 	if a, err := netip.ParseAddr(s); err == nil {
 		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
-	l := env.Layout()
 	if b, ok := l.Backend(s); ok {
 		return netip.PrefixFrom(b.Addr, 32), nil
 	}
 	if b, ok := l.Block(s); ok {
 		return b.Prefix, nil
 	}
+	var names []string
 	for _, h := range l.Hosts {
 		if h.Name == s {
 			return h.Prefix, nil
 		}
+		names = append(names, h.Name)
 	}
-	return netip.Prefix{}, fmt.Errorf("%s %q: not a prefix, an address, a backend, a client host or an origin block of this testbed", what, s)
+	for _, b := range l.Backends {
+		names = append(names, b.Name)
+	}
+	for _, b := range l.Blocks {
+		names = append(names, b.Name)
+	}
+	return netip.Prefix{}, &field.Error{Path: param, Valid: names,
+		Msg: fmt.Sprintf("%q is not a prefix, an address, a backend, a client host or an origin block of this testbed (names: %s)", s, strings.Join(names, ", "))}
 }

@@ -14,22 +14,24 @@ import (
 var killKind = Kind{
 	Name:    "kill",
 	Summary: "kill every agent of a backend or NAT box abruptly (SIGKILL, as a crash); revert starts a new agent and sets the host up again",
-	New: func(host string, params map[string]any) (Fault, error) {
+	Roles:   []testbed.Role{testbed.RoleNAT, testbed.RoleBackend},
+	New: func(t Target, params map[string]any) (Fault, error) {
 		if err := newReader(params, nil).done(); err != nil {
 			return nil, err
 		}
-		return &killFault{host: host}, nil
+		return &killFault{host: t.Host}, nil
 	},
 }
 
 var restartKind = Kind{
 	Name:    "restart",
 	Summary: "kill every agent of a backend or NAT box and start a new one at once (a crash and its recovery)",
-	New: func(host string, params map[string]any) (Fault, error) {
+	Roles:   []testbed.Role{testbed.RoleNAT, testbed.RoleBackend},
+	New: func(t Target, params map[string]any) (Fault, error) {
 		if err := newReader(params, nil).done(); err != nil {
 			return nil, err
 		}
-		return &killFault{host: host, restart: true}, nil
+		return &killFault{host: t.Host, restart: true}, nil
 	},
 }
 
@@ -47,6 +49,11 @@ type killFault struct {
 	recorded bool
 	down     bool // killed and not yet restarted
 }
+
+// Touches: everything on the host. While its agent is away no other
+// fault can reach it, and the restart sets the host up from the spec
+// again, undoing what other faults changed.
+func (f *killFault) Touches() []string { return []string{EveryState} }
 
 func (f *killFault) Describe() string {
 	if f.restart {

@@ -3,31 +3,64 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed"
 )
 
 var linkParams = []Param{
-	{Name: "interface", Type: "string", Doc: "the interface to take down: wan0 on a NAT box (the default there), eth0 on a backend (the default there)"},
+	{Name: "interface", Type: "string", Doc: "the interface to take down: " + testbed.WANInterface + " on a NAT box (the default there), " + testbed.HostInterface + " on a backend (the default there)"},
 }
 
 var linkKind = Kind{
 	Name: "link",
-	Summary: "take an interface down (NAT wan0 or a backend's eth0); revert brings it back up. " +
-		"Interfaces that carry static routes (client eth0, NAT lan*) are refused: the kernel drops those routes on down and no agent operation restores them",
+	Summary: "take an interface down (NAT " + testbed.WANInterface + " or a backend's " + testbed.HostInterface + "); revert brings it back up. " +
+		"Interfaces that carry static routes (client " + testbed.HostInterface + ", NAT lan*) are refused: the kernel drops those routes on down and no agent operation restores them",
 	Params: linkParams,
+	Roles:  []testbed.Role{testbed.RoleNAT, testbed.RoleBackend},
 	New:    newLink,
 }
 
-func newLink(host string, params map[string]any) (Fault, error) {
+func newLink(t Target, params map[string]any) (Fault, error) {
 	r := newReader(params, linkParams)
-	f := &linkFault{host: host}
+	f := &linkFault{host: t.Host}
 	f.iface, _ = r.str("interface")
 	if err := r.done(); err != nil {
 		return nil, err
 	}
-	return f, nil
+	if t.Role == "" {
+		return f, nil
+	}
+	want := linkable(t.Role)
+	if f.iface == "" {
+		f.iface = want
+	}
+	if f.iface == want {
+		return f, nil
+	}
+	has := []string{want}
+	if l, ok := t.layout(); ok {
+		has = l.Interfaces(t.Host)
+	}
+	if slices.Contains(has, f.iface) {
+		return nil, &field.Error{Path: "interface", Valid: []string{want},
+			Msg: fmt.Sprintf("%q on %s carries static routes the kernel removes on down, and no agent operation restores them: only %s can go down and come back intact",
+				f.iface, t.Host, want)}
+	}
+	return nil, &field.Error{Path: "interface", Valid: []string{want},
+		Msg: fmt.Sprintf("%s has no interface %q: its interfaces are %s, and link takes down %s", t.Host, f.iface, strings.Join(has, ", "), want)}
+}
+
+// linkable is the one interface of a role that can go down and come back
+// with its routes: the NAT's outside, a backend's only one.
+func linkable(r testbed.Role) string {
+	if r == testbed.RoleNAT {
+		return testbed.WANInterface
+	}
+	return testbed.HostInterface
 }
 
 // linkFault sets an interface down.
@@ -46,6 +79,9 @@ func (f *linkFault) name() string {
 	return f.iface
 }
 
+// Touches: the link state of the interface.
+func (f *linkFault) Touches() []string { return []string{"link " + f.name()} }
+
 func (f *linkFault) Describe() string {
 	return fmt.Sprintf("take %s down on %s", f.name(), f.host)
 }
@@ -55,10 +91,7 @@ func (f *linkFault) Inject(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	want := "eth0"
-	if role == testbed.RoleNAT {
-		want = testbed.WANInterface
-	}
+	want := linkable(role)
 	if f.iface == "" {
 		f.iface = want
 	}

@@ -63,9 +63,9 @@ func setSysctl(t testing.TB, env chaos.Env, host, key, value string) {
 	require.NoError(t, env.Agent(host).Call(context.Background(), wire.OpSysctlSet, []natcfg.Sysctl{{Key: key, Value: value}}, nil))
 }
 
-func newFault(t testing.TB, kind, host string, params map[string]any) chaos.Fault {
+func newFault(t testing.TB, env chaos.Env, kind, host string, params map[string]any) chaos.Fault {
 	t.Helper()
-	f, err := chaos.New(kind, host, params)
+	f, err := chaos.New(kind, host, env.Spec(), params)
 	require.NoError(t, err)
 	return f
 }

@@ -31,7 +31,7 @@ func TestConntrackFlushResetsPooledConnections(t *testing.T) {
 		ConnectTimeout: time.Second,
 		RequestTimeout: time.Second,
 	}
-	f := newFault(t, "conntrack-flush", "nat", map[string]any{"destination": "api", "protocol": "tcp"})
+	f := newFault(t, env, "conntrack-flush", "nat", map[string]any{"destination": "api", "protocol": "tcp"})
 	start := time.Now()
 	wait := loadAsync(t, env, "client", plan)
 	markers := runTimeline(t, env, start, chaos.Scheduled{Name: "flush", At: 1100 * time.Millisecond, Fault: f})
@@ -88,7 +88,7 @@ func TestSNATShrinkAndGrow(t *testing.T) {
 	waitHeld := loadAsync(t, env, "client", hold(200, 6*time.Second))
 	require.Eventually(t, func() bool { return natMetrics(t, env, "nat").ConntrackEntries >= 200 }, 3*time.Second, 50*time.Millisecond)
 
-	f := newFault(t, "snat", "nat", map[string]any{"ports": "1024-1087"})
+	f := newFault(t, env, "snat", "nat", map[string]any{"ports": "1024-1087"})
 	assert.Equal(t, "change SNAT on nat: ports 1024-1087", f.Describe())
 	ctx := context.Background()
 	before := natMetrics(t, env, "nat")
@@ -139,7 +139,7 @@ func TestDropPercentSlowsConnects(t *testing.T) {
 		ConnectTimeout: 4 * time.Second,
 		RequestTimeout: 4 * time.Second,
 	}
-	f := newFault(t, "drop", "nat", map[string]any{"percent": 30})
+	f := newFault(t, env, "drop", "nat", map[string]any{"percent": 30})
 	start := time.Now()
 	wait := loadAsync(t, env, "client", plan)
 	markers := runTimeline(t, env, start, chaos.Scheduled{Name: "loss", At: 1500 * time.Millisecond, For: 3 * time.Second, Fault: f})
@@ -167,7 +167,7 @@ func TestDropPercentSlowsConnects(t *testing.T) {
 	assert.Less(t, after.Total.Connect.Quantile(0.99), 200*time.Millisecond)
 
 	// Tamper: leave a drop rule of another fault behind.
-	other := newFault(t, "drop", "nat", map[string]any{"blackhole": "198.19.250.0/24"})
+	other := newFault(t, env, "drop", "nat", map[string]any{"blackhole": "198.19.250.0/24"})
 	ctx := context.Background()
 	require.NoError(t, other.Inject(ctx, env))
 	err := f.Verify(ctx, env)
@@ -183,7 +183,7 @@ func TestDropBlackhole(t *testing.T) {
 	_, env := up(t, oneNAT(testbed.NATSpec{}))
 	plan := tt.OpenPlan(target(t, env, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 20, time.Second)
 	plan.ConnectTimeout = 500 * time.Millisecond
-	f := newFault(t, "drop", "nat", map[string]any{"blackhole": "api"})
+	f := newFault(t, env, "drop", "nat", map[string]any{"blackhole": "api"})
 	ctx := context.Background()
 	require.NoError(t, f.Inject(ctx, env))
 	t.Cleanup(func() { _ = f.Revert(ctx, env) })
@@ -202,7 +202,7 @@ func TestLinkDownOnNAT(t *testing.T) {
 	_, env := up(t, oneNAT(testbed.NATSpec{}))
 	plan := tt.OpenPlan(target(t, env, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 20, time.Second)
 	plan.ConnectTimeout = 500 * time.Millisecond
-	f := newFault(t, "link", "nat", nil)
+	f := newFault(t, env, "link", "nat", nil)
 	ctx := context.Background()
 	require.NoError(t, f.Inject(ctx, env))
 	t.Cleanup(func() { _ = f.Revert(ctx, env) })
@@ -221,8 +221,8 @@ func TestLinkDownOnNAT(t *testing.T) {
 	assert.Contains(t, err.Error(), "wan0 on nat is up=false, was up=true")
 	require.NoError(t, env.Agent("nat").Call(ctx, wire.OpLinkSet, wire.LinkState{Interface: "wan0", Up: true}, nil))
 
-	_, err = chaos.New("link", "client", nil)
-	require.NoError(t, err)
-	cf := newFault(t, "link", "client", nil)
-	require.ErrorContains(t, cf.Inject(ctx, env), "applies to a nat or backend")
+	// A client's only interface carries its routes: refused before any
+	// inject, by the role of the host.
+	_, err = chaos.New("link", "client", env.Spec(), nil)
+	require.ErrorContains(t, err, `host: "client" is a client host; link applies to a NAT box or a backend: nat, api`)
 }

@@ -8,10 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/natlab/natlab/internal/field"
 )
 
 // reader takes typed values out of a params map, collecting every problem
-// so a kind can report them all at once.
+// as a *field.Error whose path is the parameter, so a kind can report them
+// all at once and a scenario parser can place each at its parameter.
 type reader struct {
 	params map[string]any
 	valid  []Param
@@ -23,8 +26,18 @@ func newReader(params map[string]any, valid []Param) *reader {
 	return &reader{params: params, valid: valid, used: map[string]bool{}}
 }
 
-func (r *reader) errorf(format string, args ...any) {
-	r.errs = append(r.errs, fmt.Errorf(format, args...))
+// bad records a problem of the parameter at path ("" is the fault as a
+// whole: a problem of several parameters together).
+func (r *reader) bad(path, format string, args ...any) {
+	r.errs = append(r.errs, field.Errorf(path, format, args...))
+}
+
+// add records problems found elsewhere (already field errors, or plain
+// errors that then belong to the fault as a whole).
+func (r *reader) add(err error) {
+	if err != nil {
+		r.errs = append(r.errs, err)
+	}
 }
 
 // has reports whether key was given.
@@ -51,7 +64,7 @@ func (r *reader) str(key string) (string, bool) {
 	case int, int64, uint64, float64, bool:
 		return fmt.Sprint(x), true
 	}
-	r.errorf("%s: want a string, got %s", key, describe(v))
+	r.bad(key, "want a string, got %s", describe(v))
 	return "", false
 }
 
@@ -63,11 +76,11 @@ func (r *reader) integer(key string, lo, hi int) (int, bool) {
 	}
 	n, err := toInt(v)
 	if err != nil {
-		r.errorf("%s: %w", key, err)
+		r.bad(key, "%v", err)
 		return 0, false
 	}
 	if n < lo || n > hi {
-		r.errorf("%s: %d is out of range, want %d-%d", key, n, lo, hi)
+		r.bad(key, "%d is out of range, want %d-%d", n, lo, hi)
 		return 0, false
 	}
 	return n, true
@@ -81,11 +94,11 @@ func (r *reader) duration(key string, minimum time.Duration) (time.Duration, boo
 	}
 	d, err := toDuration(v)
 	if err != nil {
-		r.errorf("%s: %w", key, err)
+		r.bad(key, "%v", err)
 		return 0, false
 	}
 	if d < minimum {
-		r.errorf("%s: %s is too short, want at least %s", key, d, minimum)
+		r.bad(key, "%s is too short, want at least %s", d, minimum)
 		return 0, false
 	}
 	return d, true
@@ -99,7 +112,7 @@ func (r *reader) mapping(key string) (map[string]any, bool) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		r.errorf("%s: want a map of key: value, got %s", key, describe(v))
+		r.bad(key, "want a map of key: value, got %s", describe(v))
 		return nil, false
 	}
 	return m, true
@@ -116,14 +129,14 @@ func (r *reader) oneOf(key string, choices ...string) (string, bool) {
 			return s, true
 		}
 	}
-	r.errorf("%s: %q is not valid, want one of: %s", key, s, strings.Join(choices, ", "))
+	r.errs = append(r.errs, &field.Error{Path: key, Msg: fmt.Sprintf("%q is not valid, want one of: %s", s, strings.Join(choices, ", ")), Valid: choices})
 	return "", false
 }
 
 // require reports a missing required key.
 func (r *reader) require(key string) {
 	if _, ok := r.params[key]; !ok {
-		r.errorf("%s: required", key)
+		r.bad(key, "required")
 	}
 }
 
@@ -142,7 +155,11 @@ func (r *reader) done() error {
 			names[i] = p.Name
 		}
 		for _, k := range unknown {
-			r.errorf("%s: unknown parameter, valid ones are: %s", k, strings.Join(names, ", "))
+			msg := "unknown parameter, this kind takes none"
+			if len(names) > 0 {
+				msg = "unknown parameter, valid ones are: " + strings.Join(names, ", ")
+			}
+			r.errs = append(r.errs, &field.Error{Path: field.Key(k), Msg: msg, Valid: names, Unknown: true})
 		}
 	}
 	return errors.Join(r.errs...)

@@ -7,7 +7,26 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/chaos"
+	"github.com/natlab/natlab/internal/field"
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/natcfg"
+	"github.com/natlab/natlab/testbed/service"
 )
+
+// paramSpec is a small normalized testbed: a NAT with two IPs, one
+// client host, an HTTP backend and a registrar.
+func paramSpec() *testbed.Spec {
+	s := testbed.Spec{
+		NATs:    []testbed.NATSpec{{IPs: 2, Ports: natcfg.PortRange{First: 1024, Last: 1279}}},
+		Clients: []testbed.ClientSpec{{Name: "client", Addresses: 10}},
+		Backends: []testbed.BackendSpec{
+			{Name: "api", Protocol: service.HTTP1, Port: 8080},
+			{Name: "reg", Protocol: service.Registrar, Port: 9000},
+		},
+	}
+	s.Normalize()
+	return &s
+}
 
 // Every kind validates its params and reports every problem at once,
 // saying what would be valid.
@@ -49,7 +68,11 @@ func TestValidateParams(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.kind, func(t *testing.T) {
-			err := chaos.Catalog{}.Validate(tc.kind, tc.params)
+			host := "nat"
+			if tc.kind == "saturate" {
+				host = "reg"
+			}
+			_, err := chaos.Catalog{}.Build(tc.kind, host, paramSpec(), tc.params)
 			if len(tc.errs) == 0 {
 				require.NoError(t, err)
 				return
@@ -65,7 +88,7 @@ func TestValidateParams(t *testing.T) {
 func TestCatalog(t *testing.T) {
 	names := chaos.Catalog{}.Kinds()
 	assert.Equal(t, []string{"conntrack-flush", "conntrack-timeouts", "drop", "kill", "link", "restart", "saturate", "snat", "sysctl"}, names)
-	err := chaos.Catalog{}.Validate("flood", nil)
+	_, err := chaos.Catalog{}.Build("flood", "nat", paramSpec(), nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown fault kind "flood", valid kinds: conntrack-flush, conntrack-timeouts, drop`)
 	for _, k := range chaos.Kinds() {
@@ -76,4 +99,113 @@ func TestCatalog(t *testing.T) {
 	}
 	_, ok := chaos.Lookup("nope")
 	assert.False(t, ok)
+}
+
+// A fault is built for its host: the kind must fit the host's role, and
+// what it names (interfaces, NAT IPs, servers, hosts) must exist in the
+// testbed. Each problem is a field error of the key that asks for it and
+// says what would be valid.
+func TestBuildChecksTheTarget(t *testing.T) {
+	twoBlocks := func(s *testbed.Spec) {
+		s.NATs[0].IPs = 1
+		s.Clients = append(s.Clients, testbed.ClientSpec{Name: "batch", Block: "batch", Addresses: 1})
+		s.Blocks = nil
+	}
+	static := func(s *testbed.Spec) { s.NATs[0].Allocation, s.NATs[0].PortsPerHost = testbed.AllocStatic, 8 }
+	cases := []struct {
+		name   string
+		kind   string
+		host   string
+		params map[string]any
+		spec   func(*testbed.Spec)
+		path   string // "" for a fault that builds
+		want   string
+	}{
+		{"kill on a client", "kill", "client", nil, nil, "host", `"client" is a client host; kill applies to a NAT box or a backend: nat, api, reg`},
+		{"restart on a client", "restart", "client", nil, nil, "host", "restart applies to a NAT box or a backend"},
+		{"link on a client", "link", "client", nil, nil, "host", "link applies to a NAT box or a backend: nat, api, reg"},
+		{"flush on a client", "conntrack-flush", "client", nil, nil, "host", "conntrack-flush applies to a NAT box: nat"},
+		{"snat on a backend", "snat", "api", map[string]any{"ports": "1024-1087"}, nil, "host", `"api" is a backend; snat applies to a NAT box: nat`},
+		{"drop on a backend", "drop", "api", map[string]any{"percent": 5}, nil, "host", "drop applies to a NAT box: nat"},
+		{"timeouts on a backend", "conntrack-timeouts", "api", map[string]any{"udp": 5}, nil, "host", "applies to a NAT box: nat"},
+		{"saturate on the NAT", "saturate", "nat", map[string]any{"limit": 1}, nil, "host", "saturate applies to a backend: api, reg"},
+		{"saturate a backend without a registrar", "saturate", "api", map[string]any{"limit": 1}, nil, "host", "backend api serves no registrar (only the registrar has a dependency); registrar backends: reg"},
+		{"saturate a server that is not a registrar", "saturate", "reg", map[string]any{"limit": 1, "server": "http1:8080"}, nil, "server", `"http1:8080" is not a registrar server of reg: its registrar servers are registrar:9000`},
+		{"saturate a registrar server", "saturate", "reg", map[string]any{"limit": 1, "server": "registrar:9000"}, nil, "", ""},
+		{"sysctl on a client", "sysctl", "client", map[string]any{"set": map[string]any{"net.ipv4.ip_local_port_range": "40000 40099"}}, nil, "", ""},
+		{"snat with more IPs than the NAT has", "snat", "nat", map[string]any{"ips": 5}, nil, "ips", "5 is more than nat has (2 NAT IPs on wan0): want 1 to 2, or give the NAT more ips in the testbed"},
+		{"snat with one IP", "snat", "nat", map[string]any{"ips": 5}, func(s *testbed.Spec) { s.NATs[0].IPs = 1 }, "ips", "5 is more than nat has (1 NAT IP on wan0): want 1, or give the NAT more ips in the testbed"},
+		{"snat split without an IP per block", "snat", "nat", map[string]any{"split": "per-block"}, twoBlocks, "split", "per-block: nat has 1 NAT IP for 2 origin blocks: give the NAT at least 2 ips in the testbed"},
+		{"snat ports on static slices", "snat", "nat", map[string]any{"ports": "1024-1087"}, static, "ports", "uses static per-host port slices"},
+		{"snat port selection on static slices", "snat", "nat", map[string]any{"port_selection": "random"}, static, "", ""},
+		{"link on a NAT's LAN", "link", "nat", map[string]any{"interface": "lan0"}, nil, "interface", `"lan0" on nat carries static routes the kernel removes on down, and no agent operation restores them: only wan0 can go down and come back intact`},
+		{"link on an interface the NAT lacks", "link", "nat", map[string]any{"interface": "eth5"}, nil, "interface", `nat has no interface "eth5": its interfaces are wan0, lan0, and link takes down wan0`},
+		{"link on a backend's LAN name", "link", "api", map[string]any{"interface": "lan0"}, nil, "interface", `api has no interface "lan0": its interfaces are eth0, and link takes down eth0`},
+		{"link on a backend", "link", "api", nil, nil, "", ""},
+		{"flush to an unknown backend", "conntrack-flush", "nat", map[string]any{"destination": "apii"}, nil, "destination", `"apii" is not a prefix, an address, a backend, a client host or an origin block of this testbed (names: client, api, reg, clients)`},
+		{"blackhole an unknown host", "drop", "nat", map[string]any{"blackhole": "db"}, nil, "blackhole", `"db" is not a prefix`},
+		{"blackhole an IPv6 prefix", "drop", "nat", map[string]any{"blackhole": "2001:db8::/32"}, nil, "blackhole", "want an IPv4 address or prefix"},
+		{"sysctl value of the wrong shape", "sysctl", "nat", map[string]any{"set": map[string]any{"net.ipv4.ip_forward": "banana"}}, nil, "set[net.ipv4.ip_forward]", `sysctl net.ipv4.ip_forward = "banana": want 0 or 1 (a switch)`},
+		{"sysctl key this kernel lacks", "sysctl", "nat", map[string]any{"set": map[string]any{"net.ipv4.no_such_key": 1}}, nil, "set[net.ipv4.no_such_key]", "no such key on this kernel"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := paramSpec()
+			if tc.spec != nil {
+				tc.spec(spec)
+				spec.Normalize()
+				require.NoError(t, spec.Validate())
+			}
+			built, err := chaos.Catalog{}.Build(tc.kind, tc.host, spec, tc.params)
+			if tc.path == "" {
+				require.NoError(t, err)
+				_, ok := built.(chaos.Fault)
+				assert.True(t, ok, "Build returns the fault")
+				return
+			}
+			require.Error(t, err)
+			fields, other := field.List(err)
+			require.Empty(t, other, "only field errors")
+			require.Len(t, fields, 1, "%v", err)
+			assert.Equal(t, tc.path, fields[0].Path)
+			assert.Contains(t, fields[0].Msg, tc.want)
+			_, err = chaos.New(tc.kind, tc.host, spec, tc.params)
+			require.Error(t, err, "New checks as Build does")
+		})
+	}
+}
+
+// Every fault names the state it touches, so that the scenario parser
+// can refuse two that overlap on it.
+func TestFaultsNameTheStateTheyTouch(t *testing.T) {
+	spec := paramSpec()
+	cases := []struct {
+		kind, host string
+		params     map[string]any
+		touches    []string
+	}{
+		{"sysctl", "nat", map[string]any{"set": map[string]any{"net.ipv4.ip_forward": 0, "net/ipv4/tcp_fin_timeout": 30}}, []string{"sysctl net.ipv4.ip_forward", "sysctl net.ipv4.tcp_fin_timeout"}},
+		{"conntrack-timeouts", "nat", map[string]any{"udp": 5}, []string{"sysctl net.netfilter.nf_conntrack_udp_timeout"}},
+		{"snat", "nat", map[string]any{"port_selection": "random"}, []string{"snat"}},
+		{"link", "nat", nil, []string{"link wan0"}},
+		{"link", "api", nil, []string{"link eth0"}},
+		{"drop", "nat", map[string]any{"percent": 5}, []string{"drop rules"}},
+		{"kill", "api", nil, []string{chaos.EveryState}},
+		{"restart", "nat", nil, []string{chaos.EveryState}},
+		{"saturate", "reg", map[string]any{"limit": 1}, []string{"dependency registrar:9000"}},
+		{"conntrack-flush", "nat", nil, nil},
+	}
+	seen := map[string]bool{}
+	for _, tc := range cases {
+		seen[tc.kind] = true
+		f, err := chaos.New(tc.kind, tc.host, spec, tc.params)
+		require.NoError(t, err, tc.kind)
+		tf, ok := f.(chaos.Toucher)
+		require.True(t, ok, "%s names no state", tc.kind)
+		assert.ElementsMatch(t, tc.touches, tf.Touches(), tc.kind)
+	}
+	for _, k := range chaos.Kinds() {
+		assert.True(t, seen[k.Name], "kind %s is not covered", k.Name)
+		assert.NotEmpty(t, k.Roles, "kind %s declares no roles", k.Name)
+	}
 }

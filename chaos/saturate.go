@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/service"
 )
@@ -21,20 +24,81 @@ var saturateKind = Kind{
 	Name:    "saturate",
 	Summary: "cap a registrar backend's verification dependency (limit concurrent lookups, each taking latency); revert restores the previous cap",
 	Params:  saturateParams,
+	Roles:   []testbed.Role{testbed.RoleBackend},
 	New:     newSaturate,
 }
 
-func newSaturate(host string, params map[string]any) (Fault, error) {
+func newSaturate(t Target, params map[string]any) (Fault, error) {
 	r := newReader(params, saturateParams)
 	r.require("limit")
-	f := &saturateFault{host: host}
+	f := &saturateFault{host: t.Host}
 	f.limit, _ = r.integer("limit", 1, 1<<20)
 	f.latency, _ = r.duration("latency", 0)
 	f.server, _ = r.str("server")
+	if t.Role == testbed.RoleBackend && t.Spec != nil {
+		f.targets = registrarServers(t.Spec, t.Host)
+		switch {
+		case len(f.targets) == 0:
+			r.add(&field.Error{Path: "host", Valid: registrarBackends(t.Spec),
+				Msg: fmt.Sprintf("backend %s serves no registrar (only the registrar has a dependency); registrar backends: %s",
+					t.Host, orNone(registrarBackends(t.Spec)))})
+		case f.server != "" && !slices.Contains(f.targets, f.server):
+			r.add(&field.Error{Path: "server", Valid: f.targets,
+				Msg: fmt.Sprintf("%q is not a registrar server of %s: its registrar servers are %s", f.server, t.Host, strings.Join(f.targets, ", "))})
+		case f.server != "":
+			f.targets = []string{f.server}
+		}
+	}
 	if err := r.done(); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// registrarServers names the registrar listeners of a backend as its
+// agent does ("registrar:9000").
+func registrarServers(s *testbed.Spec, host string) []string {
+	var out []string
+	for _, b := range s.Backends {
+		if b.Name != host {
+			continue
+		}
+		for _, l := range append([]testbed.BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...) {
+			if l.Protocol == service.Registrar {
+				out = append(out, testbed.ServerName(l))
+			}
+		}
+	}
+	return out
+}
+
+func registrarBackends(s *testbed.Spec) []string {
+	var out []string
+	for _, b := range s.Backends {
+		if len(registrarServers(s, b.Name)) > 0 {
+			out = append(out, b.Name)
+		}
+	}
+	return out
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// Touches: the dependency cap of each registrar server it saturates.
+func (f *saturateFault) Touches() []string {
+	if len(f.targets) == 0 {
+		return []string{"dependency"}
+	}
+	out := make([]string, len(f.targets))
+	for i, s := range f.targets {
+		out[i] = "dependency " + s
+	}
+	return out
 }
 
 // saturateFault caps a registrar's dependency.
@@ -43,6 +107,7 @@ type saturateFault struct {
 	limit   int
 	latency time.Duration
 	server  string
+	targets []string // the registrar servers it saturates, known at build
 
 	before   map[string]wire.Saturation // per registrar server
 	injected bool

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
@@ -23,16 +24,17 @@ var snatKind = Kind{
 	Summary: "change a NAT box's SNAT pools live (shrink or grow the port range, use fewer or more of its NAT IPs, " +
 		"split a shared pool per origin block, switch port selection); revert re-applies the testbed's config",
 	Params: snatParams,
+	Roles:  []testbed.Role{testbed.RoleNAT},
 	New:    newSNAT,
 }
 
-func newSNAT(host string, params map[string]any) (Fault, error) {
+func newSNAT(t Target, params map[string]any) (Fault, error) {
 	r := newReader(params, snatParams)
-	f := &snatFault{host: host}
+	f := &snatFault{host: t.Host}
 	if s, ok := r.str("ports"); ok {
 		pr, err := natcfg.ParsePortRange(s)
 		if err != nil {
-			r.errorf("ports: %w", err)
+			r.bad("ports", "%v", err)
 		} else {
 			f.ports = &pr
 		}
@@ -51,17 +53,30 @@ func newSNAT(host string, params map[string]any) (Fault, error) {
 		f.selection = &ps
 	}
 	if len(params) == 0 {
-		r.errorf("no change given, set at least one of: %s", strings.Join(paramNames(snatParams), ", "))
+		r.bad("", "no change given, set at least one of: %s", strings.Join(paramNames(snatParams), ", "))
 	}
 	if err := r.done(); err != nil {
 		return nil, err
 	}
+	// What the change does to this NAT's pools is known before anything
+	// runs: the address plan has the same shape in every slot.
+	if l, ok := t.layout(); ok {
+		if base, err := testbed.NATConfig(t.Spec, l, t.Host); err == nil {
+			if _, err := f.changed(l, base); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return f, nil
 }
 
+// Touches: the NAT's SNAT rules, which the revert re-applies whole.
+func (f *snatFault) Touches() []string { return []string{"snat"} }
+
 // snatFault re-applies a changed NAT config. It starts from the testbed's
 // config for the NAT (testbed.NATConfig), so two snat faults on one NAT
-// should not overlap: the first revert would undo both.
+// must not overlap: the first revert would undo both (Touches says so,
+// and the scenario parser refuses them).
 type snatFault struct {
 	host      string
 	ports     *natcfg.PortRange
@@ -95,21 +110,28 @@ func (f *snatFault) Describe() string {
 	return fmt.Sprintf("change SNAT on %s: %s", f.host, strings.Join(parts, ", "))
 }
 
-// changed returns base with the fault's changes.
-func (f *snatFault) changed(env Env, base natcfg.Config) (natcfg.Config, error) {
+// changed returns base with the fault's changes; its problems are field
+// errors of the parameter that asks for the impossible.
+func (f *snatFault) changed(l *testbed.Layout, base natcfg.Config) (natcfg.Config, error) {
 	cfg := base
 	cfg.Pools = make([]natcfg.Pool, len(base.Pools))
 	copy(cfg.Pools, base.Pools)
-	nl, _ := env.Layout().NAT(f.host)
+	nl, _ := l.NAT(f.host)
+	ips := func(n int) string {
+		if n == 1 {
+			return "1 NAT IP"
+		}
+		return fmt.Sprintf("%d NAT IPs", n)
+	}
 	if f.split != "" {
 		var blocks []testbed.BlockLayout
-		for _, b := range env.Layout().Blocks {
+		for _, b := range l.Blocks {
 			if b.NAT == f.host {
 				blocks = append(blocks, b)
 			}
 		}
 		if len(nl.IPs) < len(blocks) {
-			return cfg, fmt.Errorf("snat split per-block: nat %s has %d NAT IPs for %d origin blocks, give it at least one IP per block", f.host, len(nl.IPs), len(blocks))
+			return cfg, field.Errorf("split", "per-block: %s has %s for %d origin blocks: give the NAT at least %d ips in the testbed", f.host, ips(len(nl.IPs)), len(blocks), len(blocks))
 		}
 		ports := cfg.Pools[0].Ports
 		cfg.Pools = nil
@@ -123,16 +145,29 @@ func (f *snatFault) changed(env Env, base natcfg.Config) (natcfg.Config, error) 
 	}
 	if f.ips > 0 {
 		if len(cfg.Pools) != 1 {
-			return cfg, fmt.Errorf("snat ips: nat %s has %d pools; ips applies to a NAT with one shared pool", f.host, len(cfg.Pools))
+			return cfg, field.Errorf("ips", "%s has %d pools; ips applies to a NAT with one shared pool", f.host, len(cfg.Pools))
 		}
 		if f.ips > len(nl.IPs) {
-			return cfg, fmt.Errorf("snat ips: %d is more than the %d NAT IPs nat %s has on %s; give the testbed more ips instead", f.ips, len(nl.IPs), f.host, testbed.WANInterface)
+			valid := fmt.Sprintf("1 to %d", len(nl.IPs))
+			if len(nl.IPs) == 1 {
+				valid = "1"
+			}
+			return cfg, field.Errorf("ips", "%d is more than %s has (%s on %s): want %s, or give the NAT more ips in the testbed",
+				f.ips, f.host, ips(len(nl.IPs)), testbed.WANInterface, valid)
 		}
 		cfg.Pools[0].IPs = append([]netip.Addr(nil), nl.IPs[:f.ips]...)
 	}
 	for i := range cfg.Pools {
 		if len(cfg.Pools[i].Slices) > 0 && (f.ports != nil || f.ips > 0 || f.split != "") {
-			return cfg, fmt.Errorf("snat: nat %s uses static per-host port slices; changing its ports, IPs or pools live is not supported", f.host)
+			key := "ports"
+			switch {
+			case f.ports != nil:
+			case f.ips > 0:
+				key = "ips"
+			default:
+				key = "split"
+			}
+			return cfg, field.Errorf(key, "%s uses static per-host port slices (allocation: static); changing its ports, IPs or pools live is not supported, only port_selection", f.host)
 		}
 		if f.ports != nil {
 			cfg.Pools[i].Ports = *f.ports
@@ -141,7 +176,10 @@ func (f *snatFault) changed(env Env, base natcfg.Config) (natcfg.Config, error) 
 	if f.selection != nil {
 		cfg.PortSelection = *f.selection
 	}
-	return cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("the changed config is not valid: %w", err)
+	}
+	return cfg, nil
 }
 
 func (f *snatFault) Inject(ctx context.Context, env Env) error {
@@ -152,7 +190,7 @@ func (f *snatFault) Inject(ctx context.Context, env Env) error {
 	if err != nil {
 		return fmt.Errorf("snat: %w", err)
 	}
-	cfg, err := f.changed(env, base)
+	cfg, err := f.changed(env.Layout(), base)
 	if err != nil {
 		return err
 	}

@@ -9,11 +9,13 @@ import (
 	"strings"
 
 	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/internal/field"
+	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 var sysctlParams = []Param{
-	{Name: "set", Type: "map", Doc: "keys and values, e.g. {net.ipv4.ip_forward: 0}; only net.* keys (per namespace)"},
+	{Name: "set", Type: "map", Doc: "keys and values, e.g. {net.ipv4.ip_forward: 0}; only net.* keys (per namespace) this kernel has, each value of the shape its key takes (0 or 1 for a switch, a whole number where the key holds one now)"},
 	{Name: "file", Type: "string", Doc: "a sysctl.conf-style file applied in order ('-' before a key ignores its failure); give set or file"},
 }
 
@@ -21,15 +23,16 @@ var sysctlKind = Kind{
 	Name:    "sysctl",
 	Summary: "set sysctls on a host, as a config-management run would; revert restores the previous values",
 	Params:  sysctlParams,
+	Roles:   []testbed.Role{testbed.RoleNAT, testbed.RoleBackend, testbed.RoleClient},
 	New:     newSysctl,
 }
 
-func newSysctl(host string, params map[string]any) (Fault, error) {
+func newSysctl(t Target, params map[string]any) (Fault, error) {
 	r := newReader(params, sysctlParams)
 	var sets []natcfg.Sysctl
 	source := ""
 	if r.has("set") == r.has("file") {
-		r.errorf("give either set: {key: value} or file: path.conf, not both or neither")
+		r.bad("", "give either set: {key: value} or file: path.conf, not both or neither")
 	}
 	if m, ok := r.mapping("set"); ok {
 		keys := make([]string, 0, len(m))
@@ -38,13 +41,17 @@ func newSysctl(host string, params map[string]any) (Fault, error) {
 		}
 		sort.Strings(keys)
 		if len(keys) == 0 {
-			r.errorf("set: empty, give at least one key such as net.ipv4.ip_forward: 0")
+			r.bad("set", "empty, give at least one key such as net.ipv4.ip_forward: 0")
 		}
 		for _, k := range keys {
 			v, err := scalar(m[k])
+			path := field.Join("set", field.Key(k))
 			if err != nil {
-				r.errorf("set: %s: %w", k, err)
+				r.bad(path, "%v", err)
 				continue
+			}
+			if err := checkSysctl(k, v); err != nil {
+				r.bad(path, "%v", err)
 			}
 			sets = append(sets, natcfg.Sysctl{Key: k, Value: v})
 		}
@@ -52,43 +59,38 @@ func newSysctl(host string, params map[string]any) (Fault, error) {
 	if path, ok := r.str("file"); ok {
 		f, err := os.Open(path)
 		if err != nil {
-			r.errorf("file: %w", err)
+			r.bad("file", "%v", err)
 		} else {
 			parsed, err := natcfg.ParseSysctlConf(f, path)
 			_ = f.Close()
 			if err != nil {
-				r.errorf("file: %w", err)
+				r.bad("file", "%v", err)
 			} else if len(parsed) == 0 {
-				r.errorf("file: %s sets no keys", path)
+				r.bad("file", "%s sets no keys", path)
+			}
+			for _, s := range parsed {
+				// '-' in front of a key lets it fail, as in sysctl.conf.
+				if err := checkSysctl(s.Key, s.Value); err != nil && !s.IgnoreError {
+					r.bad("file", "%s:%d: %v", path, s.Line, err)
+				}
 			}
 			sets = parsed
 			source = path
 		}
 	}
-	for _, s := range sets {
-		if err := checkSysctlKey(s.Key); err != nil {
-			r.errorf("%w", err)
-		}
-	}
 	if err := r.done(); err != nil {
 		return nil, err
 	}
-	return &sysctlFault{host: host, sets: sets, source: source}, nil
+	return &sysctlFault{host: t.Host, sets: sets, source: source}, nil
 }
 
-// checkSysctlKey accepts well-formed net.* keys; whether the kernel has
-// them is found out at inject.
-func checkSysctlKey(key string) error {
-	k := strings.ReplaceAll(key, "/", ".")
-	if !strings.HasPrefix(k, "net.") {
-		return fmt.Errorf("sysctl %q: only net.* keys belong to a network namespace and can be set on a testbed host", key)
+// checkSysctl accepts net.* keys (the per-namespace ones) that this
+// kernel has, with a value of the shape the key takes.
+func checkSysctl(key, value string) error {
+	if err := natcfg.ValidateSysctlKey(key); err != nil {
+		return err
 	}
-	for _, part := range strings.Split(k, ".") {
-		if part == "" || part == ".." {
-			return fmt.Errorf("sysctl %q: malformed key, want dotted parts such as net.ipv4.ip_forward", key)
-		}
-	}
-	return nil
+	return natcfg.ValidateSysctlValue(key, value)
 }
 
 // sysctlFault sets sysctls and restores them.
@@ -100,6 +102,15 @@ type sysctlFault struct {
 	// before holds the values read at inject, in the order they were read.
 	before   []natcfg.Sysctl
 	injected bool
+}
+
+// Touches names every key the fault sets.
+func (f *sysctlFault) Touches() []string {
+	out := make([]string, len(f.sets))
+	for i, s := range f.sets {
+		out[i] = "sysctl " + strings.ReplaceAll(s.Key, "/", ".")
+	}
+	return out
 }
 
 func (f *sysctlFault) Describe() string {

@@ -37,7 +37,7 @@ func TestSysctlIPForwardOffStallsTraffic(t *testing.T) {
 		ConnectTimeout: time.Second,
 		RequestTimeout: time.Second,
 	}
-	f := newFault(t, "sysctl", "nat", map[string]any{"set": map[string]any{"net.ipv4.ip_forward": 0}})
+	f := newFault(t, env, "sysctl", "nat", map[string]any{"set": map[string]any{"net.ipv4.ip_forward": 0}})
 	assert.Equal(t, "set net.ipv4.ip_forward=0 on nat", f.Describe())
 
 	start := time.Now()
@@ -88,7 +88,7 @@ func TestConntrackTimeouts(t *testing.T) {
 	const key = "net.netfilter.nf_conntrack_udp_timeout"
 	const twKey = "net.netfilter.nf_conntrack_tcp_timeout_time_wait"
 	was, twWas := sysctl(t, env, "nat", key), sysctl(t, env, "nat", twKey)
-	f := newFault(t, "conntrack-timeouts", "nat", map[string]any{"udp": "1s", "tcp_time_wait": 7})
+	f := newFault(t, env, "conntrack-timeouts", "nat", map[string]any{"udp": "1s", "tcp_time_wait": 7})
 	ctx := context.Background()
 	require.NoError(t, f.Inject(ctx, env))
 	t.Cleanup(func() { _ = f.Revert(ctx, env) })

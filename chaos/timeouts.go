@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
 
@@ -47,10 +48,11 @@ var timeoutsKind = Kind{
 	Name:    "conntrack-timeouts",
 	Summary: "change conntrack timeouts (tcp_time_wait: 30s, udp: 10s, ...) through the nf_conntrack_* sysctls; revert restores them",
 	Params:  timeoutsParams,
+	Roles:   []testbed.Role{testbed.RoleNAT},
 	New:     newTimeouts,
 }
 
-func newTimeouts(host string, params map[string]any) (Fault, error) {
+func newTimeouts(t Target, params map[string]any) (Fault, error) {
 	r := newReader(params, timeoutsParams)
 	names := make([]string, 0, len(params))
 	for n := range params {
@@ -60,7 +62,7 @@ func newTimeouts(host string, params map[string]any) (Fault, error) {
 	}
 	sort.Strings(names)
 	if len(names) == 0 {
-		r.errorf("no timeout given, set at least one of: %s", strings.Join(paramNames(timeoutsParams), ", "))
+		r.bad("", "no timeout given, set at least one of: %s", strings.Join(paramNames(timeoutsParams), ", "))
 	}
 	var sets []natcfg.Sysctl
 	for _, n := range names {
@@ -69,7 +71,7 @@ func newTimeouts(host string, params map[string]any) (Fault, error) {
 			continue
 		}
 		if d%time.Second != 0 {
-			r.errorf("%s: %s is not a whole number of seconds (the kernel counts seconds)", n, d)
+			r.bad(n, "%s is not a whole number of seconds (the kernel counts seconds)", d)
 			continue
 		}
 		sets = append(sets, natcfg.Sysctl{Key: "net.netfilter." + ctTimeouts[n], Value: fmt.Sprint(int64(d / time.Second))})
@@ -77,7 +79,7 @@ func newTimeouts(host string, params map[string]any) (Fault, error) {
 	if err := r.done(); err != nil {
 		return nil, err
 	}
-	return &sysctlFault{host: host, sets: sets}, nil
+	return &sysctlFault{host: t.Host, sets: sets}, nil
 }
 
 func paramNames(ps []Param) []string {

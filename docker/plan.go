@@ -101,7 +101,7 @@ func planRun(l *testbed.Layout) ([]netPlan, []hostPlan, error) {
 		if err := take(b.LAN, c.Link, c.Name); err != nil {
 			return nil, nil, err
 		}
-		lp := wire.LinkPlan{Has: c.Link, Rename: "eth0"}
+		lp := wire.LinkPlan{Has: c.Link, Rename: testbed.HostInterface}
 		for _, s := range c.Sources {
 			lp.Addrs = append(lp.Addrs, netip.PrefixFrom(s, 32))
 		}
@@ -124,7 +124,7 @@ func planRun(l *testbed.Layout) ([]netPlan, []hostPlan, error) {
 			Name:     be.Name,
 			Role:     testbed.RoleBackend,
 			Networks: []attach{{Net: wanNet, IP: be.Addr}},
-			Setup:    wire.NetSetup{DropDefault: true, Links: []wire.LinkPlan{{Has: be.Addr, Rename: "eth0"}}},
+			Setup:    wire.NetSetup{DropDefault: true, Links: []wire.LinkPlan{{Has: be.Addr, Rename: testbed.HostInterface}}},
 		})
 	}
 	for _, n := range nets {

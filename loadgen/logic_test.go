@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/natlab/natlab/internal/field"
 )
 
 func TestParseRate(t *testing.T) {
@@ -131,14 +133,32 @@ func TestValidate(t *testing.T) {
 	if err == nil {
 		t.Fatal("bad plan accepted")
 	}
-	for _, want := range []string{`target "nowhere"`, `source_pick "lottery"`, "tick 10ms", `strategy.kind "smtp"`,
-		`strategy.pool "sometimes"`, "strategy.local_ports", "phases[1] name", "phases[1] duration", `schedule.kind "chaotic"`, "phases[2] (s) schedule.spike_at"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("Validate() does not report %q:\n%v", want, err)
+	fields, other := field.List(err)
+	if len(other) > 0 {
+		t.Errorf("problems that are not field errors: %v", other)
+	}
+	got := map[string]string{}
+	for _, f := range fields {
+		got[f.Path] = f.Msg
+	}
+	for path, want := range map[string]string{
+		"target":                      `"nowhere"`,
+		"source_pick":                 `"lottery"`,
+		"tick":                        "10ms",
+		"strategy.kind":               `"smtp"`,
+		"strategy.pool":               `"sometimes"`,
+		"strategy.local_ports":        "9-1",
+		"phases[1].name":              "non-empty",
+		"phases[1].duration":          "want > 0",
+		"phases[1].schedule.kind":     `"chaotic"`,
+		"phases[2].schedule.spike_at": "ends at 1.9s, after the phase ends at 1s",
+	} {
+		if !strings.Contains(got[path], want) {
+			t.Errorf("Validate() does not report %q at %s:\n%v", want, path, err)
 		}
 	}
-	if n := len(strings.Split(err.Error(), "\n")); n != 10 {
-		t.Errorf("want 10 problems reported at once, got %d:\n%v", n, err)
+	if len(fields) != 10 {
+		t.Errorf("want 10 problems reported at once, got %d:\n%v", len(fields), err)
 	}
 }
 

@@ -6,115 +6,125 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/natlab/natlab/internal/field"
 )
 
 // Validate reports every problem of the plan at once (joined with
-// errors.Join), each naming the field and what would be valid. Zero fields
-// that have defaults are not problems.
+// errors.Join), each a *field.Error whose path is the field's JSON name
+// ("strategy.pool", "phases[1].schedule.rate") and whose message says what
+// would be valid. Zero fields that have defaults are not problems.
 func (p Plan) Validate() error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	bad := func(path, format string, a ...any) { errs = append(errs, field.Errorf(path, format, a...)) }
 
 	if host, port, err := net.SplitHostPort(p.Target); err != nil || host == "" || port == "" {
-		bad("target %q: want host:port, e.g. \"198.19.0.100:8080\"", p.Target)
+		bad("target", "%q: want host:port, e.g. \"198.19.0.100:8080\"", p.Target)
 	}
 	for i, s := range p.Sources {
 		if !s.IsValid() {
-			bad("sources[%d]: not a valid IP address", i)
+			bad(fmt.Sprintf("sources[%d]", i), "not a valid IP address")
 		}
 	}
 	switch p.SourcePick {
 	case "", PickRoundRobin, PickRandom:
 	default:
-		bad("source_pick %q: want %q or %q", p.SourcePick, PickRoundRobin, PickRandom)
+		errs = append(errs, &field.Error{Path: "source_pick", Msg: fmt.Sprintf("%q: want %q or %q", p.SourcePick, PickRoundRobin, PickRandom),
+			Valid: []string{PickRoundRobin, PickRandom}})
 	}
 	if p.Tick != 0 && p.Tick < MinTick {
-		bad("tick %s: want at least %s", p.Tick, MinTick)
+		bad("tick", "%s: want at least %s", p.Tick, MinTick)
 	}
 	if p.ConnectTimeout < 0 {
-		bad("connect_timeout %s: want > 0 (0 = %s)", p.ConnectTimeout, DefaultConnectTimeout)
+		bad("connect_timeout", "%s: want > 0 (0 = %s)", p.ConnectTimeout, DefaultConnectTimeout)
 	}
 	if p.RequestTimeout < 0 {
-		bad("request_timeout %s: want > 0 (0 = %s)", p.RequestTimeout, DefaultRequestTimeout)
+		bad("request_timeout", "%s: want > 0 (0 = %s)", p.RequestTimeout, DefaultRequestTimeout)
 	}
 	if p.MaxInFlight < 0 {
-		bad("max_in_flight %d: want > 0 (0 = %d)", p.MaxInFlight, DefaultMaxInFlight)
+		bad("max_in_flight", "%d: want > 0 (0 = %d)", p.MaxInFlight, DefaultMaxInFlight)
 	}
-	errs = append(errs, p.Strategy.validate()...)
+	errs = append(errs, field.Prefix("strategy", p.Strategy.validate()))
 	if len(p.Phases) == 0 {
-		bad("phases: want at least one phase")
+		bad("phases", "want at least one phase")
 	}
 	for i, ph := range p.Phases {
-		errs = append(errs, ph.validate(fmt.Sprintf("phases[%d]", i))...)
+		errs = append(errs, field.Prefix(fmt.Sprintf("phases[%d]", i), ph.validate()))
 	}
 	return errors.Join(errs...)
 }
 
-func (s Strategy) validate() []error {
+func (s Strategy) validate() error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("strategy."+format, a...)) }
+	bad := func(path, format string, a ...any) { errs = append(errs, field.Errorf(path, format, a...)) }
+	kinds := []string{KindTCP, KindHTTP1, KindH2C, KindUDP}
 	switch s.Kind {
 	case KindTCP, KindHTTP1, KindH2C, KindUDP:
 	default:
-		bad("kind %q: want one of %q, %q, %q, %q", s.Kind, KindTCP, KindHTTP1, KindH2C, KindUDP)
+		errs = append(errs, &field.Error{Path: "kind", Msg: fmt.Sprintf("%q: want one of %q, %q, %q, %q", s.Kind, KindTCP, KindHTTP1, KindH2C, KindUDP), Valid: kinds})
 	}
 	switch s.Pool {
 	case "", PoolKeepAlive:
 	case PoolNone:
 		if s.Kind == KindH2C {
-			bad("pool %q: h2c always multiplexes over a pool; use %q", s.Pool, PoolKeepAlive)
+			errs = append(errs, &field.Error{Path: "pool", Msg: fmt.Sprintf("%q: h2c always multiplexes over a pool; use %q", s.Pool, PoolKeepAlive),
+				Valid: []string{PoolKeepAlive}})
 		}
 	default:
-		bad("pool %q: want %q or %q", s.Pool, PoolNone, PoolKeepAlive)
+		errs = append(errs, &field.Error{Path: "pool", Msg: fmt.Sprintf("%q: want %q or %q", s.Pool, PoolNone, PoolKeepAlive),
+			Valid: []string{PoolNone, PoolKeepAlive}})
 	}
 	if s.PoolSize < 0 {
-		bad("pool_size %d: want >= 1 (0 = %d)", s.PoolSize, DefaultPoolSize)
+		bad("pool_size", "%d: want >= 1 (0 = %d)", s.PoolSize, DefaultPoolSize)
 	}
-	if s.IdleTimeout < 0 || s.MaxConnAge < 0 || s.MaxRequestsPerConn < 0 {
-		bad("idle_timeout, max_conn_age and max_requests_per_conn: want >= 0 (0 = no limit)")
+	if s.IdleTimeout < 0 {
+		bad("idle_timeout", "%s: want >= 0 (0 = no limit)", s.IdleTimeout)
+	}
+	if s.MaxConnAge < 0 {
+		bad("max_conn_age", "%s: want >= 0 (0 = no limit)", s.MaxConnAge)
+	}
+	if s.MaxRequestsPerConn < 0 {
+		bad("max_requests_per_conn", "%d: want >= 0 (0 = no limit)", s.MaxRequestsPerConn)
 	}
 	if s.Payload < 0 {
-		bad("payload %d: want >= 0", s.Payload)
+		bad("payload", "%d: want >= 0", s.Payload)
 	}
 	if s.Kind == KindUDP && s.Payload != 0 && s.Payload < udpHeader {
-		bad("payload %d: udp needs at least %d bytes (a sequence number)", s.Payload, udpHeader)
+		bad("payload", "%d: udp needs at least %d bytes (a sequence number)", s.Payload, udpHeader)
 	}
 	if s.Payload > 1<<20 {
-		bad("payload %d: want at most 1 MiB", s.Payload)
+		bad("payload", "%d: want at most 1 MiB", s.Payload)
 	}
 	if s.Path != "" && !strings.HasPrefix(s.Path, "/") {
-		bad("path %q: want an absolute path starting with /", s.Path)
+		bad("path", "%q: want an absolute path starting with /", s.Path)
 	}
 	if s.LocalPorts != "" {
 		if _, _, err := ParsePortRange(s.LocalPorts); err != nil {
-			bad("local_ports: %w", err)
+			bad("local_ports", "%v", err)
 		}
 	}
-	return errs
+	return errors.Join(errs...)
 }
 
-func (ph Phase) validate(at string) []error {
+func (ph Phase) validate() error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(at+" "+format, a...)) }
-	name := ph.Name
-	if name == "" {
-		bad("name: want a non-empty name")
-	} else {
-		at += " (" + name + ")"
+	bad := func(path, format string, a ...any) { errs = append(errs, field.Errorf(path, format, a...)) }
+	if ph.Name == "" {
+		bad("name", "want a non-empty name")
 	}
 	if ph.Duration <= 0 {
-		bad("duration %s: want > 0", ph.Duration)
+		bad("duration", "%s: want > 0", ph.Duration)
 	}
 	sc := ph.Schedule
-	rate := func(field string, r Rate) {
+	rate := func(path string, r Rate) {
 		if r.Freq < 0 || (r.Freq > 0 && r.Per <= 0) {
-			bad("schedule.%s %v: want a rate like \"100/s\"", field, r)
+			bad("schedule."+path, "%v: want a rate like \"100/s\"", r)
 		}
 	}
 	switch sc.Kind {
 	case ScheduleClosed:
 		if sc.Concurrency < 0 {
-			bad("schedule.concurrency %d: want >= 1 workers (0 = idle phase)", sc.Concurrency)
+			bad("schedule.concurrency", "%d: want >= 1 workers (0 = idle phase)", sc.Concurrency)
 		}
 	case ScheduleOpen:
 		rate("rate", sc.Rate)
@@ -124,19 +134,25 @@ func (ph Phase) validate(at string) []error {
 	case ScheduleSpike:
 		rate("rate", sc.Rate)
 		rate("spike_rate", sc.SpikeRate)
-		if sc.SpikeAt < 0 || sc.SpikeFor <= 0 || sc.SpikeAt+sc.SpikeFor > ph.Duration {
-			bad("schedule.spike_at %s + spike_for %s: want a window with spike_for > 0 inside the phase duration %s",
-				sc.SpikeAt, sc.SpikeFor, ph.Duration)
+		switch {
+		case sc.SpikeAt < 0:
+			bad("schedule.spike_at", "%s: want >= 0 (since the start of the phase)", sc.SpikeAt)
+		case sc.SpikeFor <= 0:
+			bad("schedule.spike_for", "%s: want > 0", sc.SpikeFor)
+		case sc.SpikeAt+sc.SpikeFor > ph.Duration:
+			bad("schedule.spike_at", "a spike at %s for %s ends at %s, after the phase ends at %s: start it earlier or make it shorter",
+				sc.SpikeAt, sc.SpikeFor, sc.SpikeAt+sc.SpikeFor, ph.Duration)
 		}
 	case ScheduleHold:
 		if sc.Hold < 0 {
-			bad("schedule.hold %d: want >= 0 connections", sc.Hold)
+			bad("schedule.hold", "%d: want >= 0 connections", sc.Hold)
 		}
 	default:
-		bad("schedule.kind %q: want one of %q, %q, %q, %q, %q", sc.Kind,
-			ScheduleClosed, ScheduleOpen, ScheduleRamp, ScheduleSpike, ScheduleHold)
+		valid := []string{ScheduleClosed, ScheduleOpen, ScheduleRamp, ScheduleSpike, ScheduleHold}
+		errs = append(errs, &field.Error{Path: "schedule.kind", Msg: fmt.Sprintf("%q: want one of %q, %q, %q, %q, %q", sc.Kind,
+			ScheduleClosed, ScheduleOpen, ScheduleRamp, ScheduleSpike, ScheduleHold), Valid: valid})
 	}
-	return errs
+	return errors.Join(errs...)
 }
 
 // ParsePortRange parses "lo-hi" (1 <= lo <= hi <= 65535).

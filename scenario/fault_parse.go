@@ -1,8 +1,8 @@
 package scenario
 
 import (
-	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,30 +10,34 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed"
 )
 
-// FaultCatalog checks fault kinds and their parameters; the chaos package
-// implements it. Parse reports an unknown kind itself and reports every
-// error Validate returns at the fault (at the parameter, for a *ParamError).
+// FaultCatalog checks and builds faults; the chaos package implements it.
+// Parse reports an unknown kind itself, places every *field.Error Build
+// returns at the parameter its path names ("host" for the host, "" for
+// the fault as a whole), and keeps the built fault in Fault.Built.
 type FaultCatalog interface {
 	// Kinds lists the fault kinds, e.g. "sysctl", "conntrack-flush".
 	Kinds() []string
-	// Validate checks the parameters of a fault of a known kind: every key
-	// of the fault besides name, at, for, kind and host.
-	Validate(kind string, params map[string]any) error
+	// Build checks the parameters of a fault of a known kind on host
+	// (every key of the fault besides name, at, for, kind and host)
+	// against the host's role in spec, reporting every problem at once,
+	// and returns the fault. A host spec does not have is reported by
+	// Parse; Build then checks what does not depend on the host.
+	//
+	// A built fault with a method Touches() []string names the state it
+	// changes on its host; Parse refuses two faults on one host whose
+	// windows overlap and that touch the same state ("*" is all of it).
+	Build(kind, host string, spec *testbed.Spec, params map[string]any) (any, error)
 }
 
-// ParamError is a problem with one parameter of a fault; a FaultCatalog
-// returns it (possibly several, joined) so the problem is reported at the
-// parameter's position.
-type ParamError struct {
-	Param string
-	Msg   string
-}
+// toucher is a built fault that names the state it changes.
+type toucher interface{ Touches() []string }
 
-// Error renders the problem as "param: message".
-func (e *ParamError) Error() string { return e.Param + ": " + e.Msg }
+// everyState is what a fault touches that changes all of its host.
+const everyState = "*"
 
 var faultKeys = []string{"name", "at", "for", "kind", "host"}
 
@@ -108,41 +112,143 @@ func (p *parser) faults(n *yaml.Node, spec *testbed.Spec, runEnd time.Duration, 
 			p.errs.add(posOf(m.node), "%s has no kind: say which fault to inject, e.g. kind: sysctl", label)
 		} else if s, ok := p.str(kn, "kind"); ok {
 			f.Kind = s
-			p.checkFault(f, m, kn, cat)
+			f.Built = p.buildFault(f, m, kn, spec, cat)
 		}
 		out = append(out, f)
 	}
+	p.overlaps(out, runEnd)
 	return out
 }
 
-// checkFault checks a fault's kind and parameters through the catalog.
-func (p *parser) checkFault(f Fault, m *mapping, kn *yaml.Node, cat FaultCatalog) {
+// buildFault checks a fault's kind and parameters through the catalog and
+// returns the built fault (nil when it has problems).
+func (p *parser) buildFault(f Fault, m *mapping, kn *yaml.Node, spec *testbed.Spec, cat FaultCatalog) any {
 	if cat == nil {
 		p.errs.add(posOf(kn), "fault kind %q cannot be checked: no fault catalog was given to the parser", f.Kind)
-		return
+		return nil
 	}
 	kinds := cat.Kinds()
 	if !slices.Contains(kinds, f.Kind) {
 		p.errs.add(posOf(kn), "unknown fault kind %q:%s valid kinds are %s", f.Kind, didYouMean(f.Kind, kinds), strings.Join(kinds, ", "))
-		return
+		return nil
 	}
-	err := cat.Validate(f.Kind, f.Params)
+	built, err := cat.Build(f.Kind, f.Host, spec, f.Params)
 	if err == nil {
-		return
+		return built
 	}
-	for _, e := range splitJoined(err) {
-		var pe *ParamError
-		if errors.As(e, &pe) && m.get(pe.Param) != nil {
-			p.errs.add(posOf(m.get(pe.Param)), "fault %q (%s): %s: %s", f.Name, f.Kind, pe.Param, pe.Msg)
+	label := fmt.Sprintf("fault %q (%s)", f.Name, f.Kind)
+	fields, other := field.List(err)
+	for _, fe := range fields {
+		steps := field.Steps(fe.Path)
+		pos := posOf(kn)
+		if len(steps) > 0 && m.get(steps[0].Key) != nil {
+			pos = pathPos(m, steps)
+		}
+		switch {
+		case fe.Unknown && len(fe.Valid) > 0:
+			p.errs.add(pos, "%s: unknown parameter %q:%s valid parameters are %s", label, fe.Path, didYouMean(fe.Path, fe.Valid), strings.Join(fe.Valid, ", "))
+		case fe.Unknown:
+			p.errs.add(pos, "%s: unknown parameter %q: %s takes no parameters besides %s", label, fe.Path, f.Kind, strings.Join(faultKeys, ", "))
+		default:
+			p.errs.add(pos, "%s: %s", label, fe.Error())
+		}
+	}
+	for _, e := range other {
+		p.errs.add(posOf(kn), "%s: %v", label, e)
+	}
+	return nil
+}
+
+// pathPos returns the position of the deepest key of a field path that
+// was written in m (the first step is a key of m).
+func pathPos(m *mapping, steps []field.Step) Pos {
+	pos := m.keyPos(steps[0].Key)
+	n := m.get(steps[0].Key)
+	for _, st := range steps[1:] {
+		n = deref(n)
+		if n == nil {
+			break
+		}
+		var next *yaml.Node
+		switch {
+		case st.Index >= 0 && n.Kind == yaml.SequenceNode && st.Index < len(n.Content):
+			next = n.Content[st.Index]
+			pos = posOf(next)
+		case st.Index < 0 && n.Kind == yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := deref(n.Content[i]); k != nil && k.Value == st.Key {
+					pos, next = posOf(k), n.Content[i+1]
+					break
+				}
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return pos
+}
+
+// overlaps refuses two faults on one host whose windows overlap and that
+// change the same state: the first revert would undo the other, or its
+// verify would see the other's change as its own revert gone wrong.
+func (p *parser) overlaps(faults []Fault, runEnd time.Duration) {
+	const forever = time.Duration(math.MaxInt64)
+	end := func(f Fault) time.Duration {
+		switch {
+		case f.For > 0:
+			return f.At + f.For
+		case runEnd > 0:
+			return runEnd
+		}
+		return forever
+	}
+	for j, b := range faults {
+		tb, ok := b.Built.(toucher)
+		if !ok {
 			continue
 		}
-		// A plain error that starts with "param:" is placed at that param.
-		pos := posOf(kn)
-		if key, _, ok := strings.Cut(e.Error(), ":"); ok && !slices.Contains(faultKeys, key) && m.get(key) != nil {
-			pos = m.keyPos(key)
+		for _, a := range faults[:j] {
+			ta, ok := a.Built.(toucher)
+			if !ok || a.Host != b.Host || a.At >= end(b) || b.At >= end(a) {
+				continue
+			}
+			why, clash := clashes(a, ta.Touches(), b, tb.Touches())
+			if !clash {
+				continue
+			}
+			window := fmt.Sprintf("from %s to %s", max(a.At, b.At), min(end(a), end(b)))
+			if u := min(end(a), end(b)); u == forever || u == runEnd {
+				window = fmt.Sprintf("from %s to the end of the run", max(a.At, b.At))
+			}
+			fix := fmt.Sprintf("give %q a for that ends by %s", a.Name, b.At)
+			if a.At >= b.At {
+				fix = fmt.Sprintf("move %q after the end of %q", a.Name, b.Name)
+			}
+			p.errs.add(b.Pos, "fault %q (%s, line %d) overlaps fault %q (%s, line %d) on %s %s, and %s; %s",
+				b.Name, b.Kind, b.Pos.Line, a.Name, a.Kind, a.Pos.Line, b.Host, window, why, fix)
 		}
-		p.errs.add(pos, "fault %q (%s): %v", f.Name, f.Kind, e)
 	}
+}
+
+// clashes says why two faults on one host cannot overlap, if they cannot:
+// they touch the same state, or one of them takes the agent away.
+func clashes(a Fault, ta []string, b Fault, tb []string) (string, bool) {
+	for _, f := range []struct {
+		f Fault
+		t []string
+	}{{a, ta}, {b, tb}} {
+		if slices.Contains(f.t, everyState) {
+			return fmt.Sprintf("%q takes the host's agent away: no other fault can reach the host meanwhile, and the restart sets it up afresh", f.f.Name), true
+		}
+	}
+	for _, x := range ta {
+		if slices.Contains(tb, x) {
+			return "both change " + x + ": faults that change the same state of a host must not overlap, or the first revert undoes the other", true
+		}
+	}
+	return "", false
 }
 
 // hostNames lists every host of the testbed.

@@ -85,13 +85,13 @@ var invalidCases = []struct {
 	{"no schedule", edit("{rate: 10/s}", "{strategy: http1}"),
 		[]string{`s.yaml:7:37: load has no schedule: give exactly one of rate, concurrency, ramp, spike, hold`}},
 	{"spike outside its phase", edit("{rate: 10/s}", "{spike: {rate: 1/s, to: 5/s, at: 8s, for: 5s}}"),
-		[]string{`s.yaml:7:38: load: schedule.spike_at 8s + spike_for 5s: want a window with spike_for > 0 inside the phase duration 10s`}},
+		[]string{`s.yaml:7:38: load.spike: a spike at 8s for 5s ends at 13s, after the phase ends at 10s: start it earlier or make it shorter`}},
 	{"unknown strategy", edit("{rate: 10/s}", "{strategy: htttp1, rate: 10/s}"),
 		[]string{`s.yaml:7:48: unknown strategy "htttp1": did you mean "http1"? valid strategies are tcp, http1, h2c, udp`}},
 	{"strategy cannot speak the backend's protocol", edit("{rate: 10/s}", "{strategy: udp, rate: 10/s}"),
 		[]string{`s.yaml:7:38: strategy udp cannot talk to api:8080, which serves http1: use strategy http1 or another target`}},
 	{"h2c without a pool", strings.Replace(edit("{rate: 10/s}", "{strategy: h2c, pool: none, rate: 10/s}"), "protocol: http1", "protocol: h2c", 1),
-		[]string{`s.yaml:7:53: load: strategy.pool "none": h2c always multiplexes over a pool; use "keepalive"`}},
+		[]string{`s.yaml:7:53: load.pool: "none": h2c always multiplexes over a pool; use "keepalive"`}},
 	{"target unknown backend", edit("{rate: 10/s}", "{target: apii, rate: 10/s}"),
 		[]string{`s.yaml:7:46: load.target "apii" is not a backend: did you mean "api"? backends are api`}},
 	{"target port not a listener", edit("{rate: 10/s}", `{target: "api:9090", rate: 10/s}`),
@@ -101,7 +101,7 @@ var invalidCases = []struct {
 	{"duplicate phase name", validBase + "  - {name: p1, duration: 5s}\n",
 		[]string{`s.yaml:8:12: phase name "p1" is already used by the phase at line 7: phase names must be unique`}},
 	{"unknown fault kind", validBase + "faults:\n  - {at: 1s, kind: sysctll, set: {net.ipv4.ip_forward: 0}}\n",
-		[]string{`s.yaml:9:20: unknown fault kind "sysctll": did you mean "sysctl"? valid kinds are conntrack-flush, link-down, snat, sysctl`}},
+		[]string{`s.yaml:9:20: unknown fault kind "sysctll": did you mean "sysctl"? valid kinds are conntrack-flush, kill, link-down, snat, sysctl`}},
 	{"fault on unknown host", validBase + "faults:\n  - {at: 1s, kind: sysctl, host: natt, set: {net.ipv4.ip_forward: 0}}\n",
 		[]string{`s.yaml:9:34: fault "faults[0]": host "natt" is not in the testbed: did you mean "nat"? hosts are nat, client, api`}},
 	{"fault at after the run ends", validBase + "faults:\n  - {at: 12s, kind: sysctl, set: {net.ipv4.ip_forward: 0}}\n",
@@ -110,8 +110,8 @@ var invalidCases = []struct {
 		[]string{`s.yaml:9:19: fault "faults[0]" lasts until 13s, after the run ends at 10s: shorten for, or leave it out to last until the end`}},
 	{"fault parameters checked by the catalog", validBase + "faults:\n  - {name: off, at: 1s, kind: sysctl, sett: {net.ipv4.ip_forward: 0}}\n",
 		[]string{
-			`s.yaml:9:31: fault "off" (sysctl): set: want a mapping of sysctl keys to values`,
-			`s.yaml:9:45: fault "off" (sysctl): sett: unknown parameter: valid are set`,
+			`s.yaml:9:31: fault "off" (sysctl): give set: a mapping of sysctl keys to values`,
+			`s.yaml:9:39: fault "off" (sysctl): unknown parameter "sett": did you mean "set"? valid parameters are set`,
 		}},
 	{"recovery after unknown fault", validBase + "faults:\n  - {name: off, at: 1s, for: 2s, kind: sysctl, set: {net.ipv4.ip_forward: 0}}\nassert:\n  - recovery: {after: of, within: 5s, expect: error_rate < 1%}\n",
 		[]string{`s.yaml:11:23: recovery after unknown fault "of": did you mean "off"? faults are off`}},
@@ -194,7 +194,7 @@ assert:
 		`s.yaml:2:7: tick 10ms: want at least 100ms`,
 		`s.yaml:4:14: testbed.nat.ips: 0 NAT IPs: a NAT box needs between 1 and 100 NAT IPs`,
 		`s.yaml:8:26: duration 0: want a duration above zero`,
-		`s.yaml:8:49: load: strategy.pool "some": want "none" or "keepalive"`,
+		`s.yaml:8:49: load.pool: "some": want "none" or "keepalive"`,
 		`s.yaml:10:26: value "10%" for throughput: throughput is a rate per second, want a number such as 100`,
 	}},
 }
@@ -250,7 +250,7 @@ func TestParseFaultErrorsAtTheirParam(t *testing.T) {
 	}
 	assert.Equal(t, []string{
 		`s.yaml:9:29: fault "d" (drop): give percent: the share of packets to drop`,
-		`s.yaml:10:6: fault "d" (drop): percnt: unknown parameter, valid ones are: percent`,
+		`s.yaml:10:6: fault "d" (drop): unknown parameter "percnt": did you mean "percent"? valid parameters are percent`,
 	}, got)
 }
 

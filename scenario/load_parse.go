@@ -3,7 +3,6 @@ package scenario
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/service"
@@ -284,37 +284,87 @@ func (p *parser) requiredRate(m *mapping, key, what string) loadgen.Rate {
 	return r
 }
 
-// phasePrefix is how loadgen names the phase of a problem; a load belongs
-// to one phase, so the prefix says nothing here.
-var phasePrefix = regexp.MustCompile(`^phases\[\d+\]( \([^)]*\))? `)
+// planKeys maps the loadgen.Plan fields whose load key has another name;
+// a field not listed is written as the last part of its path
+// ("strategy.pool" is pool:, "phases[0].schedule.hold" is hold:).
+var planKeys = map[string]string{
+	"strategy.kind":       "strategy",
+	"schedule.from":       "ramp.from",
+	"schedule.to":         "ramp.to",
+	"schedule.spike_rate": "spike.to",
+	"schedule.spike_at":   "spike",
+	"schedule.spike_for":  "spike",
+	"schedule.kind":       "",
+}
 
-// planErrors reports loadgen's validation errors at the key they name.
+// loadKey is the load key (a dotted path inside the load mapping) that
+// a loadgen.Plan field path stands for; "" is the load itself.
+func loadKey(path string, m *mapping) string {
+	steps := field.Steps(path)
+	if len(steps) >= 2 && steps[0].Key == "phases" && steps[1].Index >= 0 {
+		// A load belongs to one phase: the phase index says nothing.
+		steps = steps[2:]
+	}
+	var parts []string
+	for _, st := range steps {
+		if st.Index >= 0 {
+			parts[len(parts)-1] += fmt.Sprintf("[%d]", st.Index)
+			continue
+		}
+		parts = append(parts, st.Key)
+	}
+	rel := strings.Join(parts, ".")
+	if k, ok := planKeys[rel]; ok {
+		return k
+	}
+	if rel == "schedule.rate" && m.get("spike") != nil {
+		return "spike.rate"
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return parts[len(parts)-1]
+}
+
+// planErrors reports loadgen's validation errors at the load key they name.
 func (p *parser) planErrors(err error, m *mapping) {
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
+	fields, other := field.List(err)
+	for _, fe := range fields {
+		key := loadKey(fe.Path, m)
+		if key == "" {
+			p.errs.add(posOf(m.node), "load: %s", fe.Error())
+			continue
+		}
+		p.errs.add(keyPosIn(m, key), "load.%s: %s", key, fe.Msg)
 	}
-	for _, e := range list {
-		msg := phasePrefix.ReplaceAllString(e.Error(), "")
-		field := msg
-		if i := strings.Index(field, "schedule."); i >= 0 {
-			field = field[i+len("schedule."):]
-		}
-		field = strings.TrimPrefix(field, "strategy.")
-		if i := strings.IndexAny(field, " :,"); i >= 0 {
-			field = field[:i]
-		}
-		pos := posOf(m.node)
-		switch {
-		case m.get(field) != nil:
-			pos = m.keyPos(field)
-		case strings.HasPrefix(field, "spike"):
-			pos = m.keyPos("spike")
-		}
-		p.errs.add(pos, "load: %s", msg)
+	for _, e := range other {
+		p.errs.add(posOf(m.node), "load: %v", e)
 	}
+}
+
+// keyPosIn returns the position of a dotted key path inside m: of the
+// deepest key of the path that was written, or of m.
+func keyPosIn(m *mapping, path string) Pos {
+	pos := posOf(m.node)
+	n := m.node
+	for _, part := range strings.Split(path, ".") {
+		n = deref(n)
+		if n == nil || n.Kind != yaml.MappingNode {
+			return pos
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := deref(n.Content[i]); k != nil && k.Value == part {
+				pos, next = posOf(k), n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return pos
+		}
+		n = next
+	}
+	return pos
 }
 
 func hasClient(spec *testbed.Spec, name string) bool {

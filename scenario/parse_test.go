@@ -91,6 +91,13 @@ func TestParseFull(t *testing.T) {
 	plan.Target = "198.19.0.130:9000"
 	require.NoError(t, plan.Validate())
 
+	// Each fault is built once, by the catalog, and kept for the runner.
+	require.Len(t, s.Faults, 2)
+	assert.Equal(t, &testFault{kind: "conntrack-flush"}, s.Faults[0].Built)
+	assert.Equal(t, &testFault{kind: "sysctl", touches: []string{"sysctl net.ipv4.ip_forward"}}, s.Faults[1].Built)
+	for i := range s.Faults {
+		s.Faults[i].Built = nil
+	}
 	assert.Equal(t, []Fault{
 		{Name: "flush", At: 12 * time.Second, Kind: "conntrack-flush", Host: "edge", Params: map[string]any{}, Pos: Pos{43, 5}},
 		{Name: "faults[1]", At: 40 * time.Second, For: 5 * time.Second, Kind: "sysctl", Host: "edge",

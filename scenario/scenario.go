@@ -96,7 +96,8 @@ func (l LoadSpec) Plan(phase string, d time.Duration, tick time.Duration) loadge
 }
 
 // Fault is one fault on the run's timeline. Params holds every key of the
-// fault besides the common ones, checked by the FaultCatalog.
+// fault besides the common ones, checked by the FaultCatalog, and Built is
+// what the catalog built of them.
 type Fault struct {
 	Name string `json:"name"`
 	// At is the injection time since the start of the run.
@@ -107,6 +108,11 @@ type Fault struct {
 	Host   string         `json:"host"`
 	Params map[string]any `json:"params,omitempty"`
 	Pos    Pos            `json:"pos"`
+	// Built is the fault the catalog built from the fields above (with
+	// natlab's catalog, a chaos.Fault). The runner injects this value
+	// rather than building it again; it carries the state of one run, so
+	// parse the file again for another.
+	Built any `json:"-"`
 }
 
 // Alarm fires when a live metric crosses a threshold (for at least For).

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
 
@@ -71,6 +72,6 @@ func TestFaultFileIsRelativeToTheScenario(t *testing.T) {
 type catalogFunc func(kind string, params map[string]any) error
 
 func (catalogFunc) Kinds() []string { return []string{"sysctl"} }
-func (f catalogFunc) Validate(kind string, params map[string]any) error {
-	return f(kind, params)
+func (f catalogFunc) Build(kind, _ string, _ *testbed.Spec, params map[string]any) (any, error) {
+	return kind, f(kind, params)
 }

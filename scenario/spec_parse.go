@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
@@ -136,16 +136,15 @@ func (p *parser) specErrors(err error, fp *fieldPos) {
 	if err == nil {
 		return
 	}
-	for _, e := range splitJoined(err) {
-		var fe *testbed.FieldError
-		if errors.As(e, &fe) {
-			if fp.isBroken(fe.Path) {
-				continue
-			}
-			pos, label := fp.find(fe.Path)
-			p.errs.add(pos, "%s: %s", label, fe.Msg)
+	fields, other := field.List(err)
+	for _, fe := range fields {
+		if fp.isBroken(fe.Path) {
 			continue
 		}
+		pos, label := fp.find(fe.Path)
+		p.errs.add(pos, "%s: %s", label, fe.Msg)
+	}
+	for _, e := range other {
 		p.errs.add(fp.root, "testbed: %v", e)
 	}
 }
@@ -248,6 +247,11 @@ func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFu
 				val := sm.vals[key]
 				fp.set(fmt.Sprintf("%s.sysctls[%d]", path, len(ns.Sysctls)), label+".sysctls", posOf(sm.keys[key]))
 				if s, ok := p.str(val, label+".sysctls."+key); ok {
+					var b bool
+					if deref(val).Tag == "!!bool" && deref(val).Decode(&b) == nil {
+						// true and false mean 1 and 0, as in a sysctl fault.
+						s = map[bool]string{true: "1", false: "0"}[b]
+					}
 					ns.Sysctls = append(ns.Sysctls, natcfg.Sysctl{Key: key, Value: s, Line: sm.keys[key].Line})
 				}
 			}

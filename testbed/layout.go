@@ -219,3 +219,27 @@ func (l *Layout) Backend(name string) (BackendLayout, bool) {
 	}
 	return BackendLayout{}, false
 }
+
+// Interfaces names the interfaces of host: a NAT box's WANInterface and
+// the LAN interface of each block behind it, HostInterface of any other
+// host; nil for a host the layout does not have.
+func (l *Layout) Interfaces(host string) []string {
+	if _, ok := l.NAT(host); ok {
+		out := []string{WANInterface}
+		for _, b := range l.Blocks {
+			if b.NAT == host {
+				out = append(out, b.LAN)
+			}
+		}
+		return out
+	}
+	if _, ok := l.Backend(host); ok {
+		return []string{HostInterface}
+	}
+	for _, h := range l.Hosts {
+		if h.Name == host {
+			return []string{HostInterface}
+		}
+	}
+	return nil
+}

@@ -10,6 +10,11 @@ import (
 // WANInterface is the NAT box's outside interface in every backend.
 const WANInterface = "wan0"
 
+// HostInterface is the one interface of a client host or a backend in
+// every backend. A NAT box has WANInterface and one LAN interface per
+// origin block behind it (BlockLayout.LAN).
+const HostInterface = "eth0"
+
 // NATConfig turns the spec of NAT box name into the config its agent
 // applies: one pool per PoolSpec (or one shared pool), NAT IPs handed out
 // in order, static slices computed from the clients' source addresses.

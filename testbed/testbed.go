@@ -130,10 +130,14 @@ func (t *Testbed) SetupNAT(ctx context.Context, name string) error {
 	return nil
 }
 
+// ServerName is the name a backend's agent gives the server of listener
+// l, "registrar:9000"; faults name servers so.
+func ServerName(l BackendListener) string { return fmt.Sprintf("%s:%d", l.Protocol, l.Port) }
+
 func (t *Testbed) startBackend(ctx context.Context, b BackendSpec) error {
 	var specs []service.Spec
 	for _, l := range append([]BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...) {
-		specs = append(specs, service.Spec{Name: fmt.Sprintf("%s:%d", l.Protocol, l.Port), Protocol: l.Protocol, Addr: fmt.Sprintf("0.0.0.0:%d", l.Port)})
+		specs = append(specs, service.Spec{Name: ServerName(l), Protocol: l.Protocol, Addr: fmt.Sprintf("0.0.0.0:%d", l.Port)})
 	}
 	if err := t.Agent(b.Name).Call(ctx, wire.OpBackendStart, specs, nil); err != nil {
 		return fmt.Errorf("start backend %s: %w", b.Name, err)

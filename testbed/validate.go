@@ -7,18 +7,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 )
-
-// FieldError is one problem in a Spec, located by a path such as
-// "nats[0].ports" so that a scenario parser can map it to a file position.
-type FieldError struct {
-	Path string
-	Msg  string
-}
-
-func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
 
 var hostName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,23}$`)
 
@@ -94,12 +86,12 @@ func indexedName(base string, i int) string {
 }
 
 // Validate reports every problem of a normalized Spec at once, each as a
-// *FieldError joined with errors.Join. It checks only what can be known
+// *field.Error (path "nats[0].ports") joined with errors.Join. It checks only what can be known
 // before anything is created.
 func (s *Spec) Validate() error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, field.Errorf(path, format, args...))
 	}
 	names := map[string]string{}
 	checkName := func(path, name string) {
@@ -164,7 +156,12 @@ func (s *Spec) Validate() error {
 			bad(p+".conn_limit", "conn_limit %d is negative", n.ConnLimit)
 		}
 		for j, sc := range n.Sysctls {
+			if sc.IgnoreError {
+				continue // '-' in front of a key lets it fail, as in sysctl.conf
+			}
 			if err := natcfg.ValidateSysctlKey(sc.Key); err != nil {
+				bad(fmt.Sprintf("%s.sysctls[%d]", p, j), "%v", err)
+			} else if err := natcfg.ValidateSysctlValue(sc.Key, sc.Value); err != nil {
 				bad(fmt.Sprintf("%s.sysctls[%d]", p, j), "%v", err)
 			}
 		}
@@ -233,8 +230,54 @@ func (s *Spec) Validate() error {
 		}
 	}
 	if len(errs) == 0 {
-		if _, err := Plan(s, 0); err != nil {
-			errs = append(errs, err)
+		// The address plan has the same shape in every slot: what does
+		// not fit in slot 0 fits nowhere.
+		if l, err := Plan(s, 0); err != nil {
+			bad("clients", "%v", err)
+		} else {
+			for i, n := range s.NATs {
+				if n.Allocation == AllocStatic {
+					errs = append(errs, field.Prefix(fmt.Sprintf("nats[%d]", i), staticFits(s, l, n)))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// staticFits checks that every source address behind a NAT with static
+// allocation gets its slice of ports_per_host ports: each client host
+// takes one for its link address besides its source addresses.
+func staticFits(s *Spec, l *Layout, n NATSpec) error {
+	pools := n.Pools
+	if len(pools) == 0 {
+		shared := PoolSpec{Name: "shared", IPs: n.IPs}
+		for _, b := range s.Blocks {
+			if b.NAT == n.Name {
+				shared.Blocks = append(shared.Blocks, b.Name)
+			}
+		}
+		pools = []PoolSpec{shared}
+	}
+	var errs []error
+	for _, ps := range pools {
+		sources, hosts := 0, 0
+		for _, c := range l.Hosts {
+			if slices.Contains(ps.Blocks, c.Block) {
+				sources += 1 + len(c.Sources)
+				hosts++
+			}
+		}
+		perIP := n.Ports.Size() / n.PortsPerHost
+		if fit := perIP * ps.IPs; sources > fit {
+			most := n.Ports.Size() / ((sources + ps.IPs - 1) / ps.IPs)
+			fix := fmt.Sprintf("want ports_per_host at most %d, a wider ports range or more ips", most)
+			if most < 1 {
+				fix = "widen ports or add ips"
+			}
+			errs = append(errs, field.Errorf("ports_per_host", "static slices of %d ports do not fit pool %q: it serves %d source addresses (the %d addresses and the link address of %s), "+
+				"but %s x %d ports (%s) hold %d slices: %s", n.PortsPerHost, ps.Name, sources, sources-hosts, plural(hosts, "client host"),
+				plural(ps.IPs, "NAT IP"), n.Ports.Size(), n.Ports, fit, fix))
 		}
 	}
 	return errors.Join(errs...)
@@ -243,7 +286,7 @@ func (s *Spec) Validate() error {
 func validatePools(p string, n NATSpec, blocks []BlockSpec) []error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, field.Errorf(path, format, args...))
 	}
 	if len(n.Pools) == 0 {
 		return nil
@@ -304,4 +347,11 @@ func keys[V any](m map[string]V) string {
 	}
 	slices.Sort(out)
 	return strings.Join(out, ", ")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

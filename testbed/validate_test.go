@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 )
@@ -73,9 +74,10 @@ func TestSpecValidationErrors(t *testing.T) {
 			err := s.Validate()
 			require.Error(t, err)
 			var found bool
-			for _, e := range flatten(err) {
-				var fe *FieldError
-				if errors.As(e, &fe) && fe.Path == tc.path {
+			fields, other := field.List(err)
+			assert.Empty(t, other, "every problem is a field error")
+			for _, fe := range fields {
+				if fe.Path == tc.path {
 					found = true
 					assert.Contains(t, fe.Msg, tc.want)
 				}
@@ -136,6 +138,10 @@ func TestLayout(t *testing.T) {
 	blockB, _ := l.Block("other")
 	assert.False(t, blockA.Prefix.Overlaps(blockB.Prefix))
 	assert.True(t, l.Clients.Contains(blockB.Prefix.Addr()))
+	assert.Equal(t, []string{WANInterface, "lan0", "lan1"}, l.Interfaces("nat"))
+	assert.Equal(t, []string{HostInterface}, l.Interfaces("api"))
+	assert.Equal(t, []string{HostInterface}, l.Interfaces("b"))
+	assert.Nil(t, l.Interfaces("nope"))
 }
 
 func strs[T interface{ String() string }](in []T) []string {
@@ -172,4 +178,41 @@ func TestUpRefusesBadInputBeforeCreatingAnything(t *testing.T) {
 	states, err := ListStates()
 	require.NoError(t, err)
 	assert.Empty(t, states, "no run may be claimed for bad input")
+}
+
+// Static slices that cannot fit are refused by Validate, before any
+// namespace exists (they used to surface when the NAT was set up).
+func TestStaticSlicesMustFit(t *testing.T) {
+	s := validSpec()
+	s.NATs[0].Allocation, s.NATs[0].PortsPerHost = AllocStatic, 64 // 256 ports: 4 slices
+	s.Clients[0].Addresses = 10
+	s.Normalize()
+	fields, other := field.List(s.Validate())
+	require.Empty(t, other)
+	require.Len(t, fields, 1)
+	assert.Equal(t, "nats[0].ports_per_host", fields[0].Path)
+	assert.Equal(t, `static slices of 64 ports do not fit pool "shared": it serves 11 source addresses (the 10 addresses and the link address of 1 client host), `+
+		`but 1 NAT IP x 256 ports (1024-1279) hold 4 slices: want ports_per_host at most 23, a wider ports range or more ips`, fields[0].Msg)
+
+	s.NATs[0].PortsPerHost = 23
+	require.NoError(t, s.Validate(), "the suggested ports_per_host fits")
+	l, err := Plan(&s, 3)
+	require.NoError(t, err)
+	_, err = NATConfig(&s, l, "nat")
+	require.NoError(t, err, "and the NAT config is made of it")
+}
+
+// Sysctl values are checked by the shape of their key; '-' lets a key fail.
+func TestSysctlValuesAreChecked(t *testing.T) {
+	s := validSpec()
+	s.NATs[0].Sysctls = []natcfg.Sysctl{
+		{Key: "net.ipv4.ip_forward", Value: "banana"},
+		{Key: "net.netfilter.nf_conntrack_tcp_timeout_time_wait", Value: "30"},
+		{Key: "net.ipv4.no_such_key", Value: "1", IgnoreError: true},
+	}
+	s.Normalize()
+	fields, _ := field.List(s.Validate())
+	require.Len(t, fields, 1)
+	assert.Equal(t, "nats[0].sysctls[0]", fields[0].Path)
+	assert.Contains(t, fields[0].Msg, "want 0 or 1 (a switch)")
 }

@@ -31,8 +31,20 @@ func writeFaults(w io.Writer) error {
 	b.WriteString("end of the run), `kind` and `host`; the other keys are the kind's parameters. Each\n")
 	b.WriteString("fault records the state it touches before it injects, restores it on revert (also\n")
 	b.WriteString("on Ctrl-C), and verifies that the state after the revert equals the state before.\n")
+	b.WriteString("\nA fault is checked against its host before anything is built: the kind must fit\n")
+	b.WriteString("the host's role (below), and the interfaces, NAT IPs and servers it names must exist.\n")
+	b.WriteString("Two faults on one host whose windows overlap must not change the same state (two\n")
+	b.WriteString("snat faults, two sysctl faults on one key, two link faults on one interface, two drop\n")
+	b.WriteString("faults, two saturate faults on one registrar), and nothing may overlap a kill or a\n")
+	b.WriteString("restart on its host: the first revert would undo the other. `natlab validate` refuses\n")
+	b.WriteString("them, naming both faults.\n")
 	for _, k := range chaos.Kinds() {
 		fmt.Fprintf(&b, "\n## %s\n\n%s.\n", k.Name, strings.TrimSuffix(k.Summary, "."))
+		roles := make([]string, len(k.Roles))
+		for i, r := range k.Roles {
+			roles[i] = string(r)
+		}
+		fmt.Fprintf(&b, "\nHosts: %s.\n", strings.Join(roles, ", "))
 		if len(k.Params) == 0 {
 			continue
 		}

@@ -100,9 +100,10 @@ func buildFaults(sc *scenario.Scenario) ([]chaos.Scheduled, error) {
 	var out []chaos.Scheduled
 	var errs []error
 	for _, f := range sc.Faults {
-		fault, err := chaos.New(f.Kind, f.Host, f.Params)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%s: fault %s: %w", sc.File, f.Pos, f.Name, err))
+		// The parser built and checked the fault already.
+		fault, ok := f.Built.(chaos.Fault)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s:%s: fault %s was not built by the chaos catalog: parse the scenario with chaos.Catalog{}", sc.File, f.Pos, f.Name))
 			continue
 		}
 		out = append(out, chaos.Scheduled{Name: f.Name, At: f.At, For: f.For, Fault: fault})

@@ -70,3 +70,43 @@ func TestParseSysctlConf(t *testing.T) {
 		})
 	}
 }
+
+// Values are checked by the shape of their key: known keys by a table,
+// others by the shape of their current value on this kernel.
+func TestValidateSysctlValue(t *testing.T) {
+	for _, tc := range []struct {
+		key, value, want string
+	}{
+		{"net.ipv4.ip_forward", "0", ""},
+		{"net.ipv4.ip_forward", " 1 ", ""},
+		{"net.ipv4.ip_forward", "banana", `sysctl net.ipv4.ip_forward = "banana": want 0 or 1 (a switch)`},
+		{"net.ipv4.ip_forward", "2", "want 0 or 1"},
+		{"net/ipv4/ip_forward", "yes", "want 0 or 1"},
+		{"net.ipv4.conf.all.forwarding", "on", "want 0 or 1"},
+		{"net.netfilter.nf_conntrack_tcp_loose", "true", "want 0 or 1"},
+		{"net.netfilter.nf_conntrack_tcp_timeout_time_wait", "120", ""},
+		{"net.netfilter.nf_conntrack_tcp_timeout_time_wait", "2m", "want a whole number of seconds"},
+		{"net.netfilter.nf_conntrack_udp_timeout", "1.5", "want a whole number of seconds"},
+		{"net.core.somaxconn", "4096 # not a comment", "want a whole number (a count)"},
+		{"net.ipv4.ip_local_port_range", "32768 60999", ""},
+		{"net.ipv4.ip_local_port_range", "40000", "two ports separated by a space"},
+		{"net.ipv4.ip_local_port_range", "60000 40000", "first <= last"},
+		{"net.ipv4.ip_local_port_range", "0 70000", "each 1-65535"},
+		{"net.ipv4.tcp_rmem", "4096 87380 6291456", ""},
+		{"net.ipv4.tcp_rmem", "4096", "3 whole numbers"},
+		// Not in the table: the current value says it is a number.
+		{"net.ipv4.tcp_syn_retries", "6", ""},
+		{"net.ipv4.tcp_syn_retries", "many", `want a whole number, as its current value`},
+		// Text values take anything.
+		{"net.ipv4.tcp_congestion_control", "cubic", ""},
+		{"net.ipv4.no_such_key", "x", ""},
+	} {
+		err := ValidateSysctlValue(tc.key, tc.value)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s = %q: %v, want ok", tc.key, tc.value, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s = %q: %v, want error containing %q", tc.key, tc.value, err, tc.want)
+		}
+	}
+}

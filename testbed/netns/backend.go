@@ -134,10 +134,10 @@ func (b *Backend) Create(ctx context.Context, run *testbed.Run) ([]testbed.Host,
 		for _, s := range c.Sources {
 			addrs = append(addrs, netip.PrefixFrom(s, 32))
 		}
-		if err := b.wire(fab, h, fmt.Sprintf("c%d", i), lanBridges[c.Block], "eth0", addrs); err != nil {
+		if err := b.wire(fab, h, fmt.Sprintf("c%d", i), lanBridges[c.Block], testbed.HostInterface, addrs); err != nil {
 			return nil, err
 		}
-		if err := h.route(netip.Prefix{}, bl.Gateway, "eth0"); err != nil {
+		if err := h.route(netip.Prefix{}, bl.Gateway, testbed.HostInterface); err != nil {
 			return nil, err
 		}
 	}
@@ -147,7 +147,7 @@ func (b *Backend) Create(ctx context.Context, run *testbed.Run) ([]testbed.Host,
 			return nil, err
 		}
 		addrs := []netip.Prefix{netip.PrefixFrom(be.Addr, l.Public.Bits())}
-		if err := b.wire(fab, h, fmt.Sprintf("b%d", i), brWAN, "eth0", addrs); err != nil {
+		if err := b.wire(fab, h, fmt.Sprintf("b%d", i), brWAN, testbed.HostInterface, addrs); err != nil {
 			return nil, err
 		}
 	}
