@@ -32,7 +32,7 @@ func TestRestartWhileSamplerRuns(t *testing.T) {
 	const rounds = 4
 	for i := range rounds {
 		for _, host := range []string{"nat", "api"} {
-			f := newFault(t, "restart", host, nil)
+			f := newFault(t, env, "restart", host, nil)
 			require.NoError(t, f.Inject(ctx, env), "restart %s, round %d", host, i)
 			require.NoError(t, f.Revert(ctx, env))
 			require.NoError(t, f.Verify(ctx, env))
