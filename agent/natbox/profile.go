@@ -25,6 +25,7 @@ type profile interface {
 // one file with its type and a line here (and its name in natcfg.Profiles).
 var profiles = map[string]profile{
 	natcfg.ProfileLinux:       linuxProfile{},
+	natcfg.ProfileGCPCloudNAT: gcpProfile{},
 }
 
 func profileOf(name string) profile {
