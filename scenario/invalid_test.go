@@ -178,7 +178,7 @@ phases:
 	{"duplicate alarm and unknown alarm metric", validBase + "alarms:\n  - {name: a, metric: nat.port_utilization, above: 80%}\n  - {name: a, metric: nat.port_utilisation, above: 80%}\n",
 		[]string{
 			`s.yaml:10:12: alarm name "a" is already used by the alarm at line 9: alarm names must be unique`,
-			`s.yaml:10:23: unknown alarm metric "nat.port_utilisation": did you mean "nat.port_utilization"? valid are attempts, connect.p99, error_rate, errors, nat.allocation_failures, nat.conntrack, nat.ip_forward, nat.port_utilization, ok, open_conns, request.p99, throughput`,
+			`s.yaml:10:23: unknown alarm metric "nat.port_utilisation": did you mean "nat.port_utilization"? valid are attempts, connect.p99, error_rate, errors, nat.allocated_ports, nat.allocation_failures, nat.conntrack, nat.dropped_sent_packets_count, nat.dropped_sent_packets_count.OUT_OF_RESOURCES, nat.ip_forward, nat.nat_allocation_failed, nat.new_connections_count, nat.open_connections, nat.port_usage, nat.port_utilization, ok, open_conns, request.p99, throughput`,
 		}},
 	{"every problem at once", `name: t
 tick: 10ms
