@@ -41,7 +41,7 @@ var invalidCases = []struct {
 	{"a mapping where a value belongs", edit("{rate: 10/s}", "{path: {a: 1}, rate: 10/s}"),
 		[]string{`s.yaml:7:44: path: want a string, got a mapping`}},
 	{"a value where a mapping belongs", edit("nat: {ips: 1, ports: 1024-1279}", "nat: 5"),
-		[]string{`s.yaml:3:8: testbed.nat: want a mapping of keys (name, ips, ports, mode, hold, port_selection, allocation, ports_per_host, pools, sysctls, sysctls_file, conn_limit), got "5"`}},
+		[]string{`s.yaml:3:8: testbed.nat: want a mapping of keys (name, ips, ports, mode, hold, port_selection, allocation, ports_per_host, pools, sysctls, sysctls_file, conn_limit, profile, nat_ips, min_ports_per_vm, max_ports_per_vm, enable_dynamic_port_allocation, tcp_time_wait_timeout_sec, tcp_established_idle_timeout_sec, tcp_transitory_idle_timeout_sec, udp_idle_timeout_sec), got "5"`}},
 	{"broken list items are reported once", strings.Replace(validBase, "backends: [{name: api, protocol: http1, port: 8080}]",
 		"backends: [{name: api, protocol: http1, port: 8080, extra: [7]}, web]", 1),
 		[]string{
