@@ -25,6 +25,8 @@ type Box struct {
 	carried uint64
 	// run is the live part of the profile in force (nil: none).
 	run running
+	// pins keeps the kernel from evicting held ports (pin.go).
+	pins *pinner
 }
 
 // Open connects to nftables and conntrack in the current network namespace.
@@ -38,7 +40,13 @@ func Open() (*Box, error) {
 		_ = nft.CloseLasting()
 		return nil, fmt.Errorf("open conntrack: %w", err)
 	}
-	return &Box{nft: nft, ct: ct}, nil
+	pins, err := openPinner()
+	if err != nil {
+		_ = nft.CloseLasting()
+		_ = ct.Close()
+		return nil, err
+	}
+	return &Box{nft: nft, ct: ct, pins: pins}, nil
 }
 
 // Close releases the netlink sockets; the rules stay in place.
@@ -46,7 +54,7 @@ func (b *Box) Close() error {
 	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return errors.Join(b.nft.CloseLasting(), b.ct.Close())
+	return errors.Join(b.nft.CloseLasting(), b.ct.Close(), b.pins.close())
 }
 
 // Apply installs cfg in one atomic nftables batch. Applying over a previous

@@ -248,3 +248,34 @@ func TestGCPTimeoutsAreConntrackTimeouts(t *testing.T) {
 		t.Errorf("%d tcp and %d udp flows of the VM, want 1 and 1", tcp, udp)
 	}
 }
+
+// A VM's held ports are not given away: 64 connections opened and closed
+// one after the other all get a port of the 64-port block, although from
+// the 33rd on the kernel would evict a TIME_WAIT entry when the first half
+// of its port search finds no free port (the pinner keeps it from doing
+// so); the 65th finds every port held and is dropped as OUT_OF_RESOURCES.
+func TestGCPHeldPortsAreNotEvicted(t *testing.T) {
+	tp := newTopo(t)
+	tp.listen(t, 8080)
+	vms := tp.addVMs(t, 1)
+	must(t, tp.box.Apply(gcpConfig(t, vms, cloudNATPorts, 64, 64, 120*time.Second)), "apply")
+	for i := range 64 {
+		// Under a second: a SYN dropped on a held port is not retransmitted.
+		fds := tp.dialGiveUp(t, vms[0], dests(8080, 1), 900*time.Millisecond)
+		if len(fds) != 1 {
+			t.Fatalf("connect %d of 64 failed with %d ports held", i+1, i)
+		}
+		_ = unix.Shutdown(fds[0], unix.SHUT_RDWR)
+		tp.poll(t, 2*time.Second, "the closed flow held", func(m natcfg.Metrics) bool { return m.HeldPorts == i+1 })
+	}
+	if n := len(tp.dialGiveUp(t, vms[0], dests(8080, 1), 500*time.Millisecond)); n != 0 {
+		t.Fatal("a 65th connection got a port while all 64 are held")
+	}
+	m := tp.metrics(t)
+	if d := m.GCP.DroppedSent[natcfg.ReasonOutOfResources]; d != 1 {
+		t.Errorf("%d OUT_OF_RESOURCES drops, want 1: the 65th SYN", d)
+	}
+	if v := vmMetrics(t, m, vms[0]); v.PortUsage != 64 {
+		t.Errorf("port usage %d, want 64 held", v.PortUsage)
+	}
+}

@@ -2,6 +2,7 @@ package natbox
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -258,8 +259,9 @@ type gcpVM struct {
 	failed bool
 }
 
-// gcpRun is the live part of gcp-cloud-nat: the dynamic port allocator
-// and the profile's metrics.
+// gcpRun is the live part of gcp-cloud-nat: its control loop (the sweep
+// that pins closed flows the pinner missed, and the dynamic port
+// allocator) and the profile's metrics.
 type gcpRun struct {
 	b     *Box
 	cfg   natcfg.Config
@@ -272,6 +274,8 @@ type gcpRun struct {
 	once  sync.Once
 	// lastErr is the allocator's last failure, shown in the metrics.
 	lastErr string
+	// pin is what the box pins for this config.
+	pin *pinRule
 }
 
 func (gcpProfile) start(b *Box, c natcfg.Config) running {
@@ -283,15 +287,15 @@ func (gcpProfile) start(b *Box, c natcfg.Config) running {
 	if r.g.ShrinkAfter == 0 {
 		r.g.ShrinkAfter = natcfg.DefaultShrinkAfter
 	}
+	sources := map[netip.Addr]bool{}
 	for _, s := range c.Pools[0].Slices {
 		vm := &gcpVM{addr: s.Source, ip: s.IP, block: s.Ports}
 		r.vms = append(r.vms, vm)
 		r.byVM[s.Source] = vm
+		sources[s.Source] = true
 	}
-	if !r.g.DynamicPortAllocation {
-		close(r.done)
-		return r
-	}
+	r.pin = &pinRule{sources: sources, hold: uint32((c.Hold + time.Second - 1) / time.Second)}
+	b.pins.pin(r.pin)
 	go r.loop()
 	return r
 }
@@ -299,6 +303,7 @@ func (gcpProfile) start(b *Box, c natcfg.Config) running {
 func (r *gcpRun) stop() {
 	r.once.Do(func() { close(r.stopc) })
 	<-r.done
+	r.b.pins.pin(nil)
 }
 
 func (r *gcpRun) loop() {
@@ -395,14 +400,25 @@ func closedTCP(p *conntrack.ProtoInfoTCP) bool {
 	return p != nil && (p.State == tcpStateTimeWait || p.State == tcpStateClose)
 }
 
-// round is one pass of the allocator: double the block of every VM whose
-// usage to a destination reached it, halve the block of every VM that
-// used at most half of it for ShrinkAfter and holds no port in the half
-// given back.
+// round is one pass of the control loop. It pins the closed entries the
+// pinner's events missed, then, with dynamic port allocation, doubles the
+// block of every VM whose usage to a destination reached it and halves the
+// block of every VM that used at most half of it for ShrinkAfter and holds
+// no port in the half given back.
 func (r *gcpRun) round(now time.Time) error {
 	flows, err := r.b.ct.Dump(nil)
 	if err != nil {
-		return fmt.Errorf("dynamic port allocation: conntrack dump: %w", err)
+		return fmt.Errorf("conntrack dump: %w", err)
+	}
+	for _, f := range flows {
+		if needsPin(f, r.pin.sources) {
+			if err := r.b.ct.Update(pinned(f, r.pin.hold)); err != nil && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("pin closed flow: %w", err)
+			}
+		}
+	}
+	if !r.g.DynamicPortAllocation {
+		return nil
 	}
 	held, err := r.b.heldPorts()
 	if err != nil {
