@@ -91,20 +91,15 @@ func (p *pinner) listen() {
 			p.err.Store(&err)
 			return
 		case ev := <-evs:
-			if f := ev.Flow; f != nil && p.wants(*f) {
-				_ = p.update.Update(pinned(*f, p.rule.Load().hold))
+			if r := p.rule.Load(); r != nil && ev.Flow != nil && needsPin(*ev.Flow, r.sources) {
+				_ = p.update.Update(pinned(*ev.Flow, r.hold))
 			}
 		}
 	}
 }
 
-// wants reports whether f is a closed, translated TCP flow of the rule's
-// sources that is not pinned yet.
-func (p *pinner) wants(f conntrack.Flow) bool {
-	r := p.rule.Load()
-	return r != nil && needsPin(f, r.sources)
-}
-
+// needsPin reports whether f is a closed, translated TCP flow of sources
+// that is not pinned yet.
 func needsPin(f conntrack.Flow, sources map[netip.Addr]bool) bool {
 	return f.TupleOrig.Proto.Protocol == unix.IPPROTO_TCP && closedTCP(f.ProtoInfo.TCP) &&
 		f.Status.Value&conntrack.StatusSrcNAT != 0 && !f.Status.FixedTimeout() &&
