@@ -266,7 +266,12 @@ func TestGCPHeldPortsAreNotEvicted(t *testing.T) {
 			t.Fatalf("connect %d of 64 failed with %d ports held", i+1, i)
 		}
 		_ = unix.Shutdown(fds[0], unix.SHUT_RDWR)
-		tp.poll(t, 2*time.Second, "the closed flow held", func(m natcfg.Metrics) bool { return m.HeldPorts == i+1 })
+		// The pin follows conntrack's event of the close within a
+		// moment; the next connect waits for it, so that the test does
+		// not depend on that moment.
+		tp.poll(t, 2*time.Second, "the closed flow held and pinned", func(m natcfg.Metrics) bool {
+			return m.HeldPorts == i+1 && tp.pinned(t) == i+1
+		})
 	}
 	if n := len(tp.dialGiveUp(t, vms[0], dests(8080, 1), 500*time.Millisecond)); n != 0 {
 		t.Fatal("a 65th connection got a port while all 64 are held")
@@ -278,4 +283,20 @@ func TestGCPHeldPortsAreNotEvicted(t *testing.T) {
 	if v := vmMetrics(t, m, vms[0]); v.PortUsage != 64 {
 		t.Errorf("port usage %d, want 64 held", v.PortUsage)
 	}
+}
+
+// pinned counts the conntrack entries the kernel may not evict.
+func (tp *topo) pinned(t *testing.T) int {
+	t.Helper()
+	tp.box.mu.Lock()
+	flows, err := tp.box.ct.Dump(nil)
+	tp.box.mu.Unlock()
+	must(t, err, "conntrack dump")
+	n := 0
+	for _, f := range flows {
+		if f.Status.FixedTimeout() {
+			n++
+		}
+	}
+	return n
 }

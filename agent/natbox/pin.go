@@ -55,12 +55,13 @@ func openPinner() (*pinner, error) {
 	return &pinner{events: ev, update: up, done: make(chan struct{})}, nil
 }
 
-// pin makes r the rule in force (nil: pin nothing) and starts listening
-// the first time.
+// pin makes r the rule in force (nil: pin nothing). The first time, it
+// joins conntrack's update events before it returns, so that no flow of
+// the config that closes afterwards goes unseen.
 func (p *pinner) pin(r *pinRule) {
 	p.rule.Store(r)
 	if r != nil {
-		p.once.Do(func() { go p.listen() })
+		p.once.Do(p.listen)
 	}
 }
 
@@ -74,8 +75,8 @@ func (p *pinner) close() error {
 }
 
 func (p *pinner) listen() {
-	// A big buffer: an overrun socket stops the events (the allocator's
-	// sweep still pins what they missed).
+	// A big buffer: an overrun socket stops the events (the control
+	// loop's sweep still pins what they missed).
 	_ = p.events.SetReadBuffer(8 << 20)
 	evs := make(chan conntrack.Event, 4096)
 	errc, err := p.events.Listen(evs, 1, []netfilter.NetlinkGroup{netfilter.GroupCTUpdate})
@@ -83,6 +84,10 @@ func (p *pinner) listen() {
 		p.err.Store(&err)
 		return
 	}
+	go p.serve(evs, errc)
+}
+
+func (p *pinner) serve(evs <-chan conntrack.Event, errc <-chan error) {
 	for {
 		select {
 		case <-p.done:

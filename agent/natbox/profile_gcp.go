@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -574,5 +575,9 @@ func (r *gcpRun) metrics(flows []conntrack.Flow, held []natPort, m *natcfg.Metri
 	m.AllocationFailures += oor
 	m.IPUtilization, m.PoolUtilization = utilization(cfg, m.Mappings)
 	g.AllocatorError = r.lastErr
+	if err := r.b.pins.err.Load(); err != nil {
+		// The sweep still pins closed flows, a round later.
+		g.AllocatorError = strings.TrimPrefix(g.AllocatorError+"; ", "; ") + "conntrack events stopped: " + (*err).Error()
+	}
 	return nil
 }

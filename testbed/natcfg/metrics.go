@@ -53,8 +53,8 @@ type GCPMetrics struct {
 	// AllocationFailed is nat_allocation_failed: some VM needs more ports
 	// than the allocator can give it while under max_ports_per_vm.
 	AllocationFailed bool
-	// AllocatorError is the dynamic port allocator's last failure, if
-	// its last round failed.
+	// AllocatorError is what went wrong in the control loop's last round
+	// (dynamic port allocation, pinning closed flows), if anything did.
 	AllocatorError string `json:",omitempty"`
 }
 
