@@ -81,6 +81,9 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 	case "nat.ip_forward_off_seconds":
 		return float64(w.NAT.IPForwardOff), ""
 	}
+	if v, why, ok := gcpValue(metric, w.NAT.GCP); ok {
+		return v, why
+	}
 	family, rest, _ := strings.Cut(metric, ".")
 	switch family {
 	case "outcomes", "lost":

@@ -47,6 +47,9 @@ var staticMetrics = func() map[string]metricSpec {
 		"nat.peak_conntrack":         {kind: kindCount},
 		"nat.ip_forward_off_seconds": {kind: kindDuration, unit: time.Second},
 	}
+	for name, spec := range gcpMetrics {
+		m[name] = spec
+	}
 	for _, q := range quantiles {
 		m["connect."+q] = metricSpec{kind: kindDuration, unit: time.Millisecond}
 		m["request."+q] = metricSpec{kind: kindDuration, unit: time.Millisecond}
@@ -79,6 +82,12 @@ var alarmMetrics = map[string]metricSpec{
 	"nat.ip_forward":          {kind: kindCount},
 }
 
+func init() {
+	for name, spec := range gcpMetrics {
+		alarmMetrics[name] = spec
+	}
+}
+
 // sortedKeys returns the keys of m in order.
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
@@ -93,6 +102,8 @@ func sortedKeys[V any](m map[string]V) []string {
 const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<class>, outcomes.<class>, " +
 	"connect.<p50|p90|p95|p99|p999|max|mean>, request.<same>, nat.allocation_failures, " +
 	"nat.peak_port_utilization, nat.peak_conntrack, nat.ip_forward_off_seconds, " +
+	"nat.<allocated_ports|port_usage|nat_allocation_failed|dropped_sent_packets_count|new_connections_count|open_connections> (gcp-cloud-nat), " +
+	"nat.dropped_sent_packets_count.<OUT_OF_RESOURCES>, " +
 	"backend.<name>.<accepted|registrations_failed_closed>, alarm.<name>.<fired|fired_before_first_failure|first_fired>"
 
 // metricEnv is what a metric name may refer to.

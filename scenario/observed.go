@@ -49,6 +49,24 @@ type NATStats struct {
 	PeakConntrack uint64 `json:"peak_conntrack"`
 	// IPForwardOff is the sampled time during which ip_forward was 0.
 	IPForwardOff time.Duration `json:"ip_forward_off"`
+	// GCP holds Cloud NAT's metrics when a NAT box runs profile
+	// gcp-cloud-nat (nil otherwise).
+	GCP *GCPStats `json:"gcp,omitempty"`
+}
+
+// GCPStats are Cloud NAT's metrics over a window, as Cloud Monitoring
+// names them.
+type GCPStats struct {
+	// AllocatedPorts and PortUsage are the highest sampled allocation and
+	// port usage of any VM; OpenConnections the highest sampled count.
+	AllocatedPorts  int `json:"allocated_ports"`
+	PortUsage       int `json:"port_usage"`
+	OpenConnections int `json:"open_connections"`
+	// AllocationFailed is whether nat_allocation_failed was sampled true.
+	AllocationFailed bool `json:"nat_allocation_failed"`
+	// DroppedSent (by reason) and NewConnections rose this much.
+	DroppedSent    map[string]uint64 `json:"dropped_sent_packets_count"`
+	NewConnections uint64            `json:"new_connections_count"`
 }
 
 // BackendStats are one backend's counters over a window.

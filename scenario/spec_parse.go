@@ -17,7 +17,7 @@ import (
 
 var (
 	testbedKeys = []string{"nat", "nats", "blocks", "clients", "backends"}
-	natKeys     = []string{"name", "ips", "ports", "mode", "hold", "port_selection", "allocation", "ports_per_host", "pools", "sysctls", "sysctls_file", "conn_limit"}
+	natKeys     = append([]string{"name", "ips", "ports", "mode", "hold", "port_selection", "allocation", "ports_per_host", "pools", "sysctls", "sysctls_file", "conn_limit"}, profileNATKeys...)
 	poolKeys    = []string{"name", "ips", "blocks"}
 	blockKeys   = []string{"name", "nat"}
 	clientKeys  = []string{"name", "block", "addresses"}
@@ -207,6 +207,7 @@ func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFu
 	p.strField(m, "allocation", label, path, fp, &ns.Allocation)
 	p.intField(m, "ports_per_host", label, path, fp, math.MinInt32, math.MaxInt32, &ns.PortsPerHost)
 	p.intField(m, "conn_limit", label, path, fp, math.MinInt32, math.MaxInt32, &ns.ConnLimit)
+	p.natProfile(m, label, path, fp, &ns)
 	if v := m.get("pools"); v != nil {
 		fp.set(path+".pools", label+".pools", m.keyPos("pools"))
 		for j, item := range p.list(v, label+".pools", false) {

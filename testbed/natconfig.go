@@ -17,7 +17,8 @@ const HostInterface = "eth0"
 
 // NATConfig turns the spec of NAT box name into the config its agent
 // applies: one pool per PoolSpec (or one shared pool), NAT IPs handed out
-// in order, static slices computed from the clients' source addresses.
+// in order, static slices computed from the clients' source addresses;
+// for profile gcp-cloud-nat one pool with a first block per VM.
 func NATConfig(s *Spec, l *Layout, name string) (natcfg.Config, error) {
 	var spec *NATSpec
 	for i := range s.NATs {
@@ -28,6 +29,9 @@ func NATConfig(s *Spec, l *Layout, name string) (natcfg.Config, error) {
 	nl, ok := l.NAT(name)
 	if spec == nil || !ok {
 		return natcfg.Config{}, fmt.Errorf("unknown NAT %q", name)
+	}
+	if spec.Profile == ProfileGCPCloudNAT {
+		return gcpNATConfig(spec, l, nl, name)
 	}
 	cfg := natcfg.Config{
 		WAN:           WANInterface,

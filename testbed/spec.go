@@ -64,6 +64,10 @@ type NATSpec struct {
 	Pools     []PoolSpec      `json:"pools,omitempty"`
 	Sysctls   []natcfg.Sysctl `json:"sysctls,omitempty"`
 	ConnLimit int             `json:"conn_limit,omitempty"`
+	// Profile is the NAT's behaviour: ProfileLinux (the default) or a
+	// managed NAT, ProfileGCPCloudNAT (whose settings are GCP).
+	Profile string       `json:"profile,omitempty"`
+	GCP     *GCPCloudNAT `json:"gcp,omitempty"`
 }
 
 // PoolSpec gives some origin blocks their own NAT IPs.

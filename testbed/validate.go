@@ -16,8 +16,9 @@ import (
 var hostName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,23}$`)
 
 // Normalize fills in defaults: one NAT named "nat" when none is given, one
-// origin block named "clients" routed through the first NAT, linux mode,
-// shared allocation, and host names where they are missing.
+// origin block named "clients" routed through the first NAT, the linux
+// profile in linux mode with shared allocation (or Cloud NAT's defaults
+// for profile gcp-cloud-nat), and host names where they are missing.
 func (s *Spec) Normalize() {
 	if len(s.NATs) == 0 {
 		s.NATs = []NATSpec{{}}
@@ -34,6 +35,18 @@ func (s *Spec) Normalize() {
 		}
 		if n.Ports == (portrange.Range{}) {
 			n.Ports = portrange.Range{First: 1024, Last: 65535}
+		}
+		if n.Profile == "" {
+			n.Profile = ProfileLinux
+		}
+		if n.Profile == ProfileGCPCloudNAT {
+			// Cloud NAT has no mode or allocation scheme of natlab's:
+			// they stay unset, and set they are refused.
+			if n.GCP == nil {
+				n.GCP = &GCPCloudNAT{}
+			}
+			n.GCP.normalize()
+			continue
 		}
 		if n.Mode == "" {
 			n.Mode = ModeLinux
@@ -122,36 +135,19 @@ func (s *Spec) Validate() error {
 		if err := n.Ports.Validate(); err != nil {
 			bad(p+".ports", "%v", err)
 		}
-		switch n.Mode {
-		case ModeLinux:
-			if n.Hold != 0 {
-				bad(p+".hold", "a hold time needs mode %q (mode %q is the plain Linux NAT)", ModeManaged, ModeLinux)
-			}
-		case ModeManaged:
-			if n.Hold < 0 {
-				bad(p+".hold", "hold %s is negative", n.Hold)
-			}
+		switch n.Profile {
+		case ProfileLinux:
+			errs = append(errs, validateLinux(p, n, s.Blocks)...)
+		case ProfileGCPCloudNAT:
+			errs = append(errs, validateGCP(p, n)...)
 		default:
-			bad(p+".mode", "unknown mode %q: valid modes are %q and %q", n.Mode, ModeLinux, ModeManaged)
+			errs = append(errs, &field.Error{Path: p + ".profile", Valid: natcfg.Profiles,
+				Msg: fmt.Sprintf("unknown profile %q: valid profiles are %s", n.Profile, quoted(natcfg.Profiles))})
 		}
 		switch n.PortSelection {
 		case "", "random", "fully-random":
 		default:
 			bad(p+".port_selection", "unknown port selection %q: valid are \"random\" and \"fully-random\" (or leave it out for the kernel default)", n.PortSelection)
-		}
-		switch n.Allocation {
-		case AllocShared:
-			if n.PortsPerHost != 0 {
-				bad(p+".ports_per_host", "ports per host need allocation %q", AllocStatic)
-			}
-		case AllocStatic:
-			if n.PortsPerHost < 1 {
-				bad(p+".ports_per_host", "static allocation needs ports_per_host of at least 1")
-			} else if n.Ports.Validate() == nil && n.PortsPerHost > n.Ports.Size() {
-				bad(p+".ports_per_host", "%d ports per host do not fit the range %s of %d ports", n.PortsPerHost, n.Ports, n.Ports.Size())
-			}
-		default:
-			bad(p+".allocation", "unknown allocation %q: valid are %q and %q", n.Allocation, AllocShared, AllocStatic)
 		}
 		if n.ConnLimit < 0 {
 			bad(p+".conn_limit", "conn_limit %d is negative", n.ConnLimit)
@@ -166,7 +162,6 @@ func (s *Spec) Validate() error {
 				bad(fmt.Sprintf("%s.sysctls[%d]", p, j), "%v", err)
 			}
 		}
-		errs = append(errs, validatePools(p, n, s.Blocks)...)
 	}
 	if totalNATIPs > MaxNATIPs {
 		bad("nats", "%d NAT IPs in all: at most %d fit the public subnet", totalNATIPs, MaxNATIPs)
@@ -237,7 +232,10 @@ func (s *Spec) Validate() error {
 			bad("clients", "%v", err)
 		} else {
 			for i, n := range s.NATs {
-				if n.Allocation == AllocStatic {
+				switch {
+				case n.Profile == ProfileGCPCloudNAT:
+					errs = append(errs, field.Prefix(fmt.Sprintf("nats[%d]", i), gcpFits(s, l, n)))
+				case n.Allocation == AllocStatic:
 					errs = append(errs, field.Prefix(fmt.Sprintf("nats[%d]", i), staticFits(s, l, n)))
 				}
 			}
@@ -282,6 +280,43 @@ func staticFits(s *Spec, l *Layout, n NATSpec) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateLinux checks what only the linux profile has: mode, allocation,
+// pools, and no settings of another profile.
+func validateLinux(p string, n NATSpec, blocks []BlockSpec) []error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, field.Errorf(path, format, args...))
+	}
+	switch n.Mode {
+	case ModeLinux:
+		if n.Hold != 0 {
+			bad(p+".hold", "a hold time needs mode %q (mode %q is the plain Linux NAT)", ModeManaged, ModeLinux)
+		}
+	case ModeManaged:
+		if n.Hold < 0 {
+			bad(p+".hold", "hold %s is negative", n.Hold)
+		}
+	default:
+		bad(p+".mode", "unknown mode %q: valid modes are %q and %q", n.Mode, ModeLinux, ModeManaged)
+	}
+	switch n.Allocation {
+	case AllocShared:
+		if n.PortsPerHost != 0 {
+			bad(p+".ports_per_host", "ports per host need allocation %q", AllocStatic)
+		}
+	case AllocStatic:
+		if n.PortsPerHost < 1 {
+			bad(p+".ports_per_host", "static allocation needs ports_per_host of at least 1")
+		} else if n.Ports.Validate() == nil && n.PortsPerHost > n.Ports.Size() {
+			bad(p+".ports_per_host", "%d ports per host do not fit the range %s of %d ports", n.PortsPerHost, n.Ports, n.Ports.Size())
+		}
+	default:
+		bad(p+".allocation", "unknown allocation %q: valid are %q and %q", n.Allocation, AllocShared, AllocStatic)
+	}
+	errs = append(errs, validateGCPSettingsOff(p, n)...)
+	return append(errs, validatePools(p, n, blocks)...)
 }
 
 func validatePools(p string, n NATSpec, blocks []BlockSpec) []error {
@@ -348,6 +383,18 @@ func keys[V any](m map[string]V) string {
 	}
 	slices.Sort(out)
 	return strings.Join(out, ", ")
+}
+
+// quoted renders names as "a", "b" and "c".
+func quoted(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
 
 func plural(n int, noun string) string {

@@ -23,6 +23,10 @@ type Box struct {
 	// carried is what the drop rules counted before a re-apply replaced
 	// them (and their counters), so PolicyDrops never goes backwards.
 	carried uint64
+	// run is the live part of the profile in force (nil: none).
+	run running
+	// pins keeps the kernel from evicting held ports (pin.go).
+	pins *pinner
 }
 
 // Open connects to nftables and conntrack in the current network namespace.
@@ -36,29 +40,45 @@ func Open() (*Box, error) {
 		_ = nft.CloseLasting()
 		return nil, fmt.Errorf("open conntrack: %w", err)
 	}
-	return &Box{nft: nft, ct: ct}, nil
+	pins, err := openPinner()
+	if err != nil {
+		_ = nft.CloseLasting()
+		_ = ct.Close()
+		return nil, err
+	}
+	return &Box{nft: nft, ct: ct, pins: pins}, nil
 }
 
 // Close releases the netlink sockets; the rules stay in place.
 func (b *Box) Close() error {
+	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return errors.Join(b.nft.CloseLasting(), b.ct.Close())
+	return errors.Join(b.nft.CloseLasting(), b.ct.Close(), b.pins.close())
 }
 
 // Apply installs cfg in one atomic nftables batch. Applying over a previous
 // config replaces every rule but keeps the chains and the held set with its
 // elements, so live changes (shrink or grow a range, add or remove a NAT IP,
 // split pools, switch port selection) leave established flows and held
-// ports alone. Conntrack entries are never touched.
+// ports alone. Conntrack entries are never touched. The profile's control
+// loop, if any, restarts with the new config (Cloud NAT's dynamic port
+// allocation starts again from the minimum, as it does on a config change).
 func (b *Box) Apply(cfg natcfg.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("apply nat config: %w", err)
 	}
+	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t := natTable()
 	chs := chains(t)
+	byName := map[string]*nftables.Chain{}
+	for _, ch := range chs {
+		byName[ch.Name] = ch
+	}
+	prof := profileOf(cfg.Profile)
+	p := prof.build(cfg, t, byName)
 	dropped, err := b.policyDrops()
 	if err != nil {
 		return fmt.Errorf("apply nat config: %w", err)
@@ -71,10 +91,27 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 	if err != nil {
 		return fmt.Errorf("apply nat config: %w", err)
 	}
+	oldSets, err := b.tableSets()
+	if err != nil {
+		return fmt.Errorf("apply nat config: %w", err)
+	}
 	b.nft.AddTable(t)
 	b.nft.FlushTable(t)
+	// Sets go before chains: a verdict map's elements hold its chains.
+	keepSet := map[string]bool{setHeld: true}
+	for _, s := range p.sets {
+		keepSet[s.set.Name] = s.keep
+	}
+	haveSet := map[string]bool{}
+	for _, s := range oldSets {
+		if keepSet[s.Name] {
+			haveSet[s.Name] = true
+		} else {
+			b.nft.DelSet(s)
+		}
+	}
 	keep := map[string]bool{}
-	for _, ch := range chs {
+	for _, ch := range append(chs, p.chains...) {
 		keep[ch.Name] = true
 	}
 	for _, ch := range old {
@@ -82,23 +119,25 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 			b.nft.DelChain(ch)
 		}
 	}
-	// A ct timeout policy is replaced only when the hold changes: deleting
-	// it resets the timeouts of the conntrack entries that use it.
-	want := ""
-	if cfg.Hold > 0 {
-		want = holdTimeoutName(cfg.Hold)
+	// An object is replaced only when its name changes: deleting a ct
+	// timeout policy resets the timeouts of the entries that use it, and
+	// a counter would lose its count. Names say what the object holds.
+	want := map[string]bool{}
+	for _, o := range p.objects {
+		want[o.Name] = true
 	}
-	have := false
+	have := map[string]bool{}
 	for _, o := range oldObjs {
-		switch {
-		case o.Name == want:
-			have = true
-		case o.Type == nftables.ObjTypeCtTimeout && strings.HasPrefix(o.Name, holdTimeoutPrefix):
+		if want[o.Name] {
+			have[o.Name] = true
+		} else {
 			b.nft.DeleteObject(o)
 		}
 	}
-	if want != "" && !have {
-		b.nft.AddObj(holdTimeout(t, cfg.Hold))
+	for _, o := range p.objects {
+		if !have[o.Name] {
+			b.nft.AddObj(o)
+		}
 	}
 	if err := b.nft.AddSet(heldSet(t), nil); err != nil {
 		return fmt.Errorf("apply nat config: held set: %w", err)
@@ -106,13 +145,23 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 	for _, ch := range chs {
 		b.nft.AddChain(ch)
 	}
-	rs := buildRules(cfg, t, chs)
-	for _, s := range rs.anonSets {
+	for _, ch := range p.chains {
+		b.nft.AddChain(ch)
+	}
+	for _, s := range p.sets {
+		if s.keep && haveSet[s.set.Name] {
+			continue
+		}
+		if err := b.nft.AddSet(s.set, s.elems); err != nil {
+			return fmt.Errorf("apply nat config: set %s: %w", s.set.Name, err)
+		}
+	}
+	for _, s := range p.anonSets {
 		if err := b.nft.AddSet(s.set, s.elems); err != nil {
 			return fmt.Errorf("apply nat config: ip map: %w", err)
 		}
 	}
-	for _, r := range rs.rules {
+	for _, r := range p.rules {
 		b.nft.AddRule(r)
 	}
 	if err := b.nft.Flush(); err != nil {
@@ -121,12 +170,26 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 	c := cfg
 	b.cfg = &c
 	b.carried += dropped
+	b.run = prof.start(b, c)
 	return nil
+}
+
+// stopRunning ends the control loop of the profile in force, if any. It
+// must be called without b.mu: the loop takes it on every round.
+func (b *Box) stopRunning() {
+	b.mu.Lock()
+	r := b.run
+	b.run = nil
+	b.mu.Unlock()
+	if r != nil {
+		r.stop()
+	}
 }
 
 // Remove deletes the natlab table with its rules and held set. Removing an
 // absent table is not an error.
 func (b *Box) Remove() error {
+	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ok, err := b.tableExists()
@@ -169,6 +232,24 @@ func (b *Box) tableObjects() ([]*nftables.NamedObj, error) {
 	for _, o := range objs {
 		if n, ok := o.(*nftables.NamedObj); ok {
 			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func (b *Box) tableSets() ([]*nftables.Set, error) {
+	ok, err := b.tableExists()
+	if err != nil || !ok {
+		return nil, err
+	}
+	sets, err := b.nft.GetSets(natTable())
+	if err != nil {
+		return nil, fmt.Errorf("list sets: %w", err)
+	}
+	var out []*nftables.Set
+	for _, s := range sets {
+		if !s.Anonymous && !strings.HasPrefix(s.Name, "__") {
+			out = append(out, s)
 		}
 	}
 	return out, nil

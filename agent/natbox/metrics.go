@@ -56,6 +56,7 @@ func (b *Box) Metrics() (natcfg.Metrics, error) {
 		isNAT[ip] = true
 	}
 	used := map[natPort]bool{}
+	var held []natPort
 	for _, f := range flows {
 		r, o := f.TupleReply, f.TupleOrig
 		if !isNAT[r.IP.DestinationAddress] || o.IP.SourceAddress == r.IP.DestinationAddress {
@@ -80,20 +81,39 @@ func (b *Box) Metrics() (natcfg.Metrics, error) {
 		}
 		m.PolicyDrops = b.carried + drops
 		m.AllocationFailures += m.PolicyDrops
-		held, err := b.nft.GetSetElements(heldSet(natTable()))
-		if err != nil {
-			return m, fmt.Errorf("metrics: held set: %w", err)
+		if held, err = b.heldPorts(); err != nil {
+			return m, fmt.Errorf("metrics: %w", err)
 		}
 		m.HeldPorts = len(held)
-		for _, el := range held {
-			if np, ok := heldPort(el.Key); ok && isNAT[np.ip] {
+		for _, np := range held {
+			if isNAT[np.ip] {
 				used[np] = true
 			}
 		}
 	}
 	m.Mappings = groupMappings(used)
 	m.IPUtilization, m.PoolUtilization = utilization(cfg, m.Mappings)
+	if b.run != nil {
+		if err := b.run.metrics(flows, held, &m); err != nil {
+			return m, fmt.Errorf("metrics: %w", err)
+		}
+	}
 	return m, nil
+}
+
+// heldPorts reads the held set (the table must exist).
+func (b *Box) heldPorts() ([]natPort, error) {
+	els, err := b.nft.GetSetElements(heldSet(natTable()))
+	if err != nil {
+		return nil, fmt.Errorf("held set: %w", err)
+	}
+	out := make([]natPort, 0, len(els))
+	for _, el := range els {
+		if np, ok := heldPort(el.Key); ok {
+			out = append(out, np)
+		}
+	}
+	return out, nil
 }
 
 // heldPort decodes a held-set key: NAT IP . NAT port . dst IP . dst port,

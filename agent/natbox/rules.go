@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"sort"
 	"sync/atomic"
-	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -74,128 +73,42 @@ func heldSet(t *nftables.Table) *nftables.Set {
 	}
 }
 
-// ruleset is what one Apply adds after the table was emptied of rules.
-type ruleset struct {
-	anonSets []anonSet
-	rules    []*nftables.Rule
-}
-
+// anonSet is an anonymous set with its elements, bound to the rule that
+// uses it.
 type anonSet struct {
 	set   *nftables.Set
 	elems []nftables.SetElement
 }
 
-func buildRules(c natcfg.Config, t *nftables.Table, chs []*nftables.Chain) ruleset {
-	byName := map[string]*nftables.Chain{}
-	for _, ch := range chs {
-		byName[ch.Name] = ch
+// libTCPTimeouts and libUDPTimeouts are the nftables library's defaults
+// (libnftnl's, not the kernel's) as they were at start: the library fills the states a policy leaves out
+// from a package map that it also overwrites, so natlab always hands it
+// every state, starting from this copy.
+var libTCPTimeouts, libUDPTimeouts = copyPolicy(expr.CtStateTCPTimeoutDefaults), copyPolicy(expr.CtStateUDPTimeoutDefaults)
+
+func copyPolicy(p expr.CtStatePolicyTimeout) map[uint16]uint32 {
+	out := make(map[uint16]uint32, len(p))
+	for k, v := range p {
+		out[k] = v
 	}
-	var rs ruleset
-	add := func(ch string, e ...expr.Any) {
-		rs.rules = append(rs.rules, &nftables.Rule{Table: t, Chain: byName[ch], Exprs: e})
-	}
-	// Only TCP and UDP get port-range SNAT; others leave untranslated.
-	add(chainPost,
-		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
-		&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: []byte{unix.IPPROTO_TCP}},
-		&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: []byte{unix.IPPROTO_UDP}},
-		&expr.Verdict{Kind: expr.VerdictAccept})
-	for _, p := range c.Pools {
-		for _, s := range p.Slices {
-			e := append(matchSource(netip.PrefixFrom(s.Source, 32)), matchOif(c.WAN)...)
-			e = append(e, immAddr(reg1, s.IP))
-			add(chainPost, append(e, snat(c, s.Ports, false)...)...)
-		}
-	}
-	for _, p := range c.Pools {
-		for _, src := range sortedPrefixes(p.Sources) {
-			e := append(matchSource(src), matchOif(c.WAN)...)
-			if len(p.Slices) > 0 {
-				// A host without a slice has no ports: drop its new flows.
-				add(chainPost, append(e, &expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})...)
-				continue
-			}
-			ips := sortedAddrs(p.IPs)
-			switch {
-			case contiguous(ips):
-				e = append(e, immAddr(reg1, ips[0]))
-				if len(ips) > 1 {
-					e = append(e, immAddr(reg2, ips[len(ips)-1]))
-				}
-				add(chainPost, append(e, snat(c, p.Ports, len(ips) > 1)...)...)
-			default:
-				// Scattered NAT IPs: hash source and destination address to
-				// pick one, as the kernel does within an address range.
-				m := ipMap(t, ips)
-				rs.anonSets = append(rs.anonSets, m)
-				e = append(e,
-					&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 8},
-					&expr.Hash{SourceRegister: reg1, DestRegister: reg1, Length: 8, Modulus: uint32(len(ips)), Type: expr.HashTypeJenkins},
-					&expr.Lookup{SourceRegister: reg1, DestRegister: reg1, IsDestRegSet: true, SetName: m.set.Name, SetID: m.set.ID})
-				add(chainPost, append(e, snat(c, p.Ports, false)...)...)
-			}
-		}
-	}
-	if c.Hold > 0 {
-		// A new SYN whose translated tuple is held is dropped (silent loss,
-		// the client sees a connect timeout).
-		e := []expr.Any{
-			&expr.Ct{Key: expr.CtKeySTATE, Register: reg1},
-			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitNEW), Xor: make([]byte, 4)},
-			&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: make([]byte, 4)},
-		}
-		e = append(e, tcpFlags(tcpSYN|tcpACK, expr.CmpOpEq, tcpSYN)...)
-		e = append(e, loadTuple(false)...)
-		e = append(e, &expr.Lookup{SourceRegister: reg32a, SetName: setHeld},
-			&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})
-		add(chainPostHld, e...)
-		add(chainPostHld, holdUpdate(c, 0)...)
-		// Closed flows keep their conntrack entry a little longer than the
-		// hold, so the kernel treats a held port as taken instead of
-		// handing it out and then seeing the SYN dropped.
-		add(chainPreHld,
-			&expr.Ct{Key: expr.CtKeySTATE, Register: reg1},
-			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitNEW), Xor: make([]byte, 4)},
-			&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: make([]byte, 4)},
-			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{unix.IPPROTO_TCP}},
-			&expr.Objref{Type: unix.NFT_OBJECT_CT_TIMEOUT, Name: holdTimeoutName(c.Hold)})
-		add(chainPreHld, holdUpdate(c, 1)...)
-	}
-	add(chainFwd, &expr.Counter{})
-	if c.ConnLimit > 0 {
-		add(chainFwd,
-			&expr.Ct{Key: expr.CtKeySTATE, Register: reg1},
-			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitNEW), Xor: make([]byte, 4)},
-			&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: make([]byte, 4)},
-			&expr.Connlimit{Count: uint32(c.ConnLimit), Flags: connlimitOver},
-			&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})
-	}
-	return rs
+	return out
 }
 
-// holdTimeoutPrefix starts the names of natlab's ct timeout policies.
-const holdTimeoutPrefix = "hold_"
-
-// holdTimeoutSeconds is how long a closed TCP flow's conntrack entry lives
-// in managed mode: the hold rounded up, plus one second of margin so the
-// entry outlives the held-set element.
-func holdTimeoutSeconds(hold time.Duration) uint32 {
-	return uint32((hold+time.Second-1)/time.Second) + 1
+// holdTimeout is a ct timeout policy of protocol proto named name: the
+// states in set get those timeouts (seconds), the others the defaults.
+func holdTimeout(t *nftables.Table, name string, proto byte, set map[uint16]uint32) *nftables.NamedObj {
+	pol := copyPolicy(libTCPTimeouts)
+	if proto == unix.IPPROTO_UDP {
+		pol = copyPolicy(libUDPTimeouts)
+	}
+	for k, v := range set {
+		pol[k] = v
+	}
+	return &nftables.NamedObj{Table: t, Name: name, Type: nftables.ObjTypeCtTimeout,
+		Obj: &expr.CtTimeout{L3Proto: unix.NFPROTO_IPV4, L4Proto: proto, Policy: pol}}
 }
 
-func holdTimeoutName(hold time.Duration) string {
-	return fmt.Sprintf("%s%ds", holdTimeoutPrefix, holdTimeoutSeconds(hold))
-}
-
-// holdTimeout is the ct timeout policy of managed mode: TIME_WAIT and CLOSE
-// last as long as the hold, other TCP states keep the kernel defaults.
-func holdTimeout(t *nftables.Table, hold time.Duration) *nftables.NamedObj {
-	secs := holdTimeoutSeconds(hold)
-	return &nftables.NamedObj{Table: t, Name: holdTimeoutName(hold), Type: nftables.ObjTypeCtTimeout,
-		Obj: &expr.CtTimeout{L3Proto: unix.NFPROTO_IPV4, L4Proto: unix.IPPROTO_TCP,
-			Policy: expr.CtStatePolicyTimeout{expr.CtStateTCPTIMEWAIT: secs, expr.CtStateTCPCLOSE: secs}}}
-}
+func itoa(n int) string { return fmt.Sprint(n) }
 
 // holdUpdate refreshes the held element of a flow on FIN or RST. dir 0 is
 // the original direction after SNAT (src is the NAT IP); dir 1 is the reply

@@ -95,7 +95,12 @@ func (b *Box) renderExpr(t *nftables.Table, e expr.Any) (string, error) {
 	case *expr.Dynset:
 		c := *x
 		c.SetID = 0
-		return fmt.Sprintf("%T%+v", e, c), nil
+		inner := make([]string, len(c.Exprs))
+		for i, ie := range c.Exprs {
+			inner[i] = fmt.Sprintf("%T%+v", ie, ie)
+		}
+		c.Exprs = nil
+		return fmt.Sprintf("%T%+v exprs=[%s]", e, c, strings.Join(inner, " ")), nil
 	default:
 		return fmt.Sprintf("%T%+v", e, e), nil
 	}

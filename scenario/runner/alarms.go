@@ -89,6 +89,11 @@ func tickValue(metric string, c ClientTick, n sampler.Sample) (float64, bool) {
 	case "nat.allocation_failures":
 		// Per tick, as the alarm's other NAT metrics.
 		return n.Metric("nat.allocation_failures_delta")
+	case "nat.dropped_sent_packets_count", "nat.new_connections_count":
+		return n.Metric(metric + "_delta")
+	}
+	if r, ok := strings.CutPrefix(metric, "nat.dropped_sent_packets_count."); ok {
+		return n.Metric("nat.dropped_sent_packets_count." + r + "_delta")
 	}
 	if strings.HasPrefix(metric, "nat.") {
 		return n.Metric(metric)

@@ -73,8 +73,9 @@ const wholeRun = time.Duration(math.MaxInt64)
 
 // natStats sums the NAT readings in (from, to] of one NAT box, or with
 // host "" of every box (per tick: failures and conntrack entries added,
-// the highest utilization, forwarding off when any box has it off). A box
-// that gave no reading in a tick is a gap, not zeros.
+// the highest utilization, forwarding off when any box has it off; Cloud
+// NAT's metrics as addGCP says). A box that gave no reading in a tick is
+// a gap, not zeros.
 func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration) scenario.NATStats {
 	var s scenario.NATStats
 	for _, t := range ticks {
@@ -82,6 +83,7 @@ func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration)
 			continue
 		}
 		var conntrack uint64
+		open := 0
 		off := false
 		for _, rd := range t.NATs {
 			if rd.Err != "" || (host != "" && rd.Host != host) {
@@ -91,11 +93,33 @@ func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration)
 			s.PeakPortUtilization = max(s.PeakPortUtilization, rd.PortUtilization)
 			conntrack += uint64(rd.ConntrackEntries)
 			off = off || !rd.IPForward
+			if rd.GCP != nil {
+				if s.GCP == nil {
+					s.GCP = &scenario.GCPStats{DroppedSent: map[string]uint64{}}
+				}
+				addGCP(s.GCP, rd.GCP)
+				open += rd.GCP.OpenConnections
+			}
 		}
 		s.PeakConntrack = max(s.PeakConntrack, conntrack)
+		if s.GCP != nil {
+			s.GCP.OpenConnections = max(s.GCP.OpenConnections, open)
+		}
 		if off {
 			s.IPForwardOff += tick
 		}
 	}
 	return s
+}
+
+// addGCP adds one box's Cloud NAT reading of a tick to a window: the
+// highest allocation and usage, any failure, the counts' rise.
+func addGCP(w *scenario.GCPStats, g *sampler.GCPSample) {
+	w.AllocatedPorts = max(w.AllocatedPorts, g.MaxAllocatedPorts())
+	w.PortUsage = max(w.PortUsage, g.MaxPortUsage())
+	w.AllocationFailed = w.AllocationFailed || g.AllocationFailed
+	for reason, n := range g.DroppedSentDelta {
+		w.DroppedSent[reason] += n
+	}
+	w.NewConnections += g.NewConnectionsDelta
 }

@@ -38,6 +38,10 @@ type Config struct {
 	// ceiling on new forwarded flows, the conntrack-full emulation
 	// (nf_conntrack_max is read-only in a non-initial netns).
 	ConnLimit int
+	// Profile is one of Profiles; "" is ProfileLinux.
+	Profile string `json:",omitempty"`
+	// GCP holds the settings of ProfileGCPCloudNAT (nil otherwise).
+	GCP *GCPConfig `json:",omitempty"`
 }
 
 // Pool is a set of NAT IPs that serves some origin blocks.
@@ -90,6 +94,16 @@ func (c Config) Validate() error {
 	}
 	if len(c.Pools) == 0 {
 		add("pools: none given, need at least one pool")
+	}
+	switch c.Profile {
+	case "", ProfileLinux:
+		if c.GCP != nil {
+			add("profile %q: gcp-cloud-nat settings need profile %q", c.Profile, ProfileGCPCloudNAT)
+		}
+	case ProfileGCPCloudNAT:
+		errs = append(errs, c.validateGCP()...)
+	default:
+		add("profile %q: valid profiles are %q", c.Profile, Profiles)
 	}
 	names := map[string]bool{}
 	ipOwner := map[netip.Addr]string{}

@@ -31,6 +31,48 @@ type Metrics struct {
 	// PoolUtilization is, per pool, the max over destinations of the pool's
 	// mappings divided by the pool's capacity per destination (0..1).
 	PoolUtilization map[string]float64
+	// GCP is the reading of the gcp-cloud-nat profile, nil for others.
+	GCP *GCPMetrics `json:",omitempty"`
+}
+
+// GCPMetrics are Cloud NAT's own metrics, named as Cloud Monitoring names
+// them (router.googleapis.com/nat/...).
+type GCPMetrics struct {
+	// VMs has one reading per VM (client address), in the config's order.
+	VMs []VMMetrics
+	// DroppedSent is dropped_sent_packets_count by reason
+	// (ReasonOutOfResources), cumulative: packets of new flows the NAT
+	// had no port for.
+	DroppedSent map[string]uint64
+	// NewConnections is new_connections_count, cumulative: connections
+	// the NAT translated (a dropped attempt is not one).
+	NewConnections uint64
+	// OpenConnections is open_connections: translated connections open
+	// now, those in TIME_WAIT or CLOSE left out.
+	OpenConnections int
+	// AllocationFailed is nat_allocation_failed: some VM needs more ports
+	// than the allocator can give it while under max_ports_per_vm.
+	AllocationFailed bool
+	// AllocatorError is what went wrong in the control loop's last round
+	// (dynamic port allocation, pinning closed flows), if anything did.
+	AllocatorError string `json:",omitempty"`
+}
+
+// VMMetrics is one VM's reading.
+type VMMetrics struct {
+	VM netip.Addr
+	// NATIP and Ports are the VM's block now.
+	NATIP netip.Addr
+	Ports PortRange
+	// AllocatedPorts is allocated_ports, the size of the block.
+	AllocatedPorts int
+	// PortUsage is port_usage: the most ports the VM uses towards one
+	// destination ip:port:protocol (held ports included).
+	PortUsage int
+	// Dropped is the VM's share of DroppedSent[ReasonOutOfResources].
+	Dropped uint64
+	// AllocationFailed is nat_allocation_failed of this VM.
+	AllocationFailed bool
 }
 
 // Mapping counts the NAT ports in use on one NAT IP towards one destination.

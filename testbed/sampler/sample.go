@@ -1,6 +1,7 @@
 package sampler
 
 import (
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,85 @@ type NATSample struct {
 	// ForwardedDelta the ones in this tick.
 	ForwardedPackets uint64 `json:"forwarded_packets"`
 	ForwardedDelta   uint64 `json:"forwarded_delta"`
+	// GCP is Cloud NAT's own reading, for a NAT of profile gcp-cloud-nat
+	// (nil for others).
+	GCP *GCPSample `json:"gcp,omitempty"`
+}
+
+// GCPSample is one reading of Cloud NAT's metrics, named as Cloud
+// Monitoring names them.
+type GCPSample struct {
+	// AllocatedPorts and PortUsage are allocated_ports and port_usage by
+	// VM (client address).
+	AllocatedPorts map[string]int `json:"allocated_ports"`
+	PortUsage      map[string]int `json:"port_usage"`
+	// AllocationFailed is nat_allocation_failed: some VM needs more ports
+	// than it can be given.
+	AllocationFailed bool `json:"nat_allocation_failed"`
+	// DroppedSent is dropped_sent_packets_count by reason since the
+	// sampler started; DroppedSentDelta the part of it in this tick.
+	DroppedSent      map[string]uint64 `json:"dropped_sent_packets_count"`
+	DroppedSentDelta map[string]uint64 `json:"dropped_sent_packets_count_delta"`
+	// NewConnections is new_connections_count since the sampler started;
+	// NewConnectionsDelta the part of it in this tick.
+	NewConnections      uint64 `json:"new_connections_count"`
+	NewConnectionsDelta uint64 `json:"new_connections_count_delta"`
+	// OpenConnections is open_connections.
+	OpenConnections int `json:"open_connections"`
+}
+
+// MaxAllocatedPorts is the largest allocation of any VM.
+func (g *GCPSample) MaxAllocatedPorts() int { return maxOf(g.AllocatedPorts) }
+
+// MaxPortUsage is the highest port usage of any VM.
+func (g *GCPSample) MaxPortUsage() int { return maxOf(g.PortUsage) }
+
+func maxOf(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n = max(n, v)
+	}
+	return n
+}
+
+func sumOf(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// gcpMetric answers a Cloud NAT metric name (without "nat." and host).
+func gcpMetric(g *GCPSample, name string) (float64, bool) {
+	switch name {
+	case "allocated_ports":
+		return float64(g.MaxAllocatedPorts()), true
+	case "port_usage":
+		return float64(g.MaxPortUsage()), true
+	case "nat_allocation_failed":
+		if g.AllocationFailed {
+			return 1, true
+		}
+		return 0, true
+	case "dropped_sent_packets_count":
+		return float64(sumOf(g.DroppedSent)), true
+	case "dropped_sent_packets_count_delta":
+		return float64(sumOf(g.DroppedSentDelta)), true
+	case "new_connections_count":
+		return float64(g.NewConnections), true
+	case "new_connections_count_delta":
+		return float64(g.NewConnectionsDelta), true
+	case "open_connections":
+		return float64(g.OpenConnections), true
+	}
+	if reason, ok := strings.CutPrefix(name, "dropped_sent_packets_count."); ok {
+		if d, ok := strings.CutSuffix(reason, "_delta"); ok {
+			return float64(g.DroppedSentDelta[d]), true
+		}
+		return float64(g.DroppedSent[reason]), true
+	}
+	return 0, false
 }
 
 // BackendSample is one reading of a backend host (all its servers).
@@ -55,9 +135,19 @@ type BackendSample struct {
 // all NAT boxes: nat.port_utilization (the highest), nat.conntrack,
 // nat.allocation_failures, nat.allocation_failures_delta,
 // nat.forwarded_delta (sums), nat.ip_forward (1 only when forwarding is
-// on everywhere). Per host: nat.<host>.<same>, backend.<host>.accepted,
+// on everywhere). Cloud NAT's, over the NATs of profile gcp-cloud-nat:
+// nat.allocated_ports and nat.port_usage (the highest of any VM),
+// nat.nat_allocation_failed (1 when any), nat.dropped_sent_packets_count
+// and nat.dropped_sent_packets_count.<REASON>, nat.new_connections_count
+// (each with a _delta of the tick), nat.open_connections (sums). Per
+// host: nat.<host>.<same>, backend.<host>.accepted,
 // backend.<host>.accepted_delta, backend.<host>.active.
 func (s Sample) Metric(name string) (float64, bool) {
+	if g, ok := strings.CutPrefix(name, "nat."); ok {
+		if v, found := s.gcpMetric(g); found {
+			return v, true
+		}
+	}
 	var sum, maxU float64
 	fwd := 1.0
 	var ok bool
@@ -113,11 +203,41 @@ func (s Sample) Metric(name string) (float64, bool) {
 	return 0, false
 }
 
+// gcpMetric answers a Cloud NAT metric over every gcp-cloud-nat NAT box:
+// allocations and usage are the highest, failure is any, counts add up.
+// found is false for other names, and when no box gave such a reading.
+func (s Sample) gcpMetric(name string) (float64, bool) {
+	var out float64
+	found := false
+	for _, n := range s.NATs {
+		if n.Err != "" || n.GCP == nil {
+			continue
+		}
+		v, ok := gcpMetric(n.GCP, name)
+		if !ok {
+			return 0, false
+		}
+		switch name {
+		case "allocated_ports", "port_usage", "nat_allocation_failed":
+			out = max(out, v)
+		default:
+			out += v
+		}
+		found = true
+	}
+	return out, found
+}
+
 // natMetric answers nat.<host>.<field> for one NAT box.
 func natMetric(n NATSample, name, prefix string) (float64, bool) {
 	p := prefix + n.Host + "."
 	if len(name) <= len(p) || name[:len(p)] != p || n.Err != "" {
 		return 0, false
+	}
+	if n.GCP != nil {
+		if v, ok := gcpMetric(n.GCP, name[len(p):]); ok {
+			return v, true
+		}
 	}
 	switch name[len(p):] {
 	case "port_utilization":

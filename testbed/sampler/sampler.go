@@ -161,7 +161,36 @@ func (s *Sampler) readNAT(ctx context.Context, host string) NATSample {
 	for _, v := range m.PoolUtilization {
 		out.PortUtilization = max(out.PortUtilization, v)
 	}
+	if m.GCP != nil {
+		out.GCP = gcpSample(m.GCP, first.GCP, last.GCP)
+	}
 	return out
+}
+
+// gcpSample turns a Cloud NAT reading into a sample: counts since first,
+// deltas since last (either may be nil: a reading before the profile).
+func gcpSample(m, first, last *natcfg.GCPMetrics) *GCPSample {
+	g := &GCPSample{AllocatedPorts: map[string]int{}, PortUsage: map[string]int{},
+		DroppedSent: map[string]uint64{}, DroppedSentDelta: map[string]uint64{},
+		AllocationFailed: m.AllocationFailed, OpenConnections: m.OpenConnections}
+	for _, vm := range m.VMs {
+		g.AllocatedPorts[vm.VM.String()] = vm.AllocatedPorts
+		g.PortUsage[vm.VM.String()] = vm.PortUsage
+	}
+	var f, l natcfg.GCPMetrics
+	if first != nil {
+		f = *first
+	}
+	if last != nil {
+		l = *last
+	}
+	for reason, n := range m.DroppedSent {
+		g.DroppedSent[reason] = sub(n, f.DroppedSent[reason])
+		g.DroppedSentDelta[reason] = sub(n, l.DroppedSent[reason])
+	}
+	g.NewConnections = sub(m.NewConnections, f.NewConnections)
+	g.NewConnectionsDelta = sub(m.NewConnections, l.NewConnections)
+	return g
 }
 
 // sub is a-b for counters, 0 when a counter went back (a restarted

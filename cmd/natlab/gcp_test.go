@@ -1,0 +1,60 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/reports"
+)
+
+// Two VMs behind a Cloud NAT with 64 ports each hold 80 connections each:
+// the run's assertions on Cloud NAT's own metrics hold, one of them with
+// the OUT_OF_RESOURCES drops exactly (3 SYNs of each of the 32 failed
+// connects within their 2.5 s), and the report names the profile.
+const cloudNATScenario = `name: cloud-nat-out-of-resources
+testbed:
+  nat: {profile: gcp-cloud-nat, nat_ips: 1, min_ports_per_vm: 64, tcp_time_wait_timeout_sec: 30}
+  clients: {hosts: 1, addresses: 2}
+  backends: [{name: api, protocol: tcp-echo, port: 8080}]
+phases:
+  - {name: hold, duration: 4s, load: {strategy: tcp, hold: 160, connect_timeout: 2500ms}}
+assert:
+  - {phase: hold, expect: ok == 128}
+  - {phase: hold, expect: outcomes.connect_timeout == 32}
+  - {phase: hold, expect: nat.dropped_sent_packets_count.OUT_OF_RESOURCES == 96}
+  - {phase: hold, expect: nat.allocated_ports == 64}
+  - {phase: hold, expect: nat.port_usage == 64}
+  - {expect: nat.nat_allocation_failed == false}
+`
+
+func TestRunCloudNATScenario(t *testing.T) {
+	requireRoot(t)
+	out := t.TempDir()
+	code, stdout, stderr := run(t, "run", writeScenario(t, cloudNATScenario), "--out", out)
+	require.Equal(t, ExitPass, code, stdout+stderr)
+	assert.Contains(t, stdout, "PASS: all 6 assertions held")
+	rep, err := reports.Read(filepath.Join(out, "report.json"))
+	require.NoError(t, err)
+	require.Len(t, rep.Testbed.NATs, 1)
+	assert.Equal(t, "gcp-cloud-nat", rep.Testbed.NATs[0].Mode)
+	for _, a := range rep.Assertions {
+		assert.True(t, a.Passed, "%s: observed %s", a.Expected, a.Observed)
+	}
+
+	// A bad setting is refused before anything is built, at its line.
+	bad := writeScenario(t, `name: bad
+testbed:
+  nat: {profile: gcp-cloud-nat, enable_dynamic_port_allocation: true, min_ports_per_vm: 48}
+  clients: {addresses: 1}
+  backends: [{name: api, protocol: tcp-echo, port: 8080}]
+phases:
+  - {name: p, duration: 1s, load: {rate: 1/s}}
+`)
+	code, _, stderr = run(t, "run", bad)
+	assert.Equal(t, ExitInput, code)
+	assert.Contains(t, stderr, bad+":3:")
+	assert.Contains(t, stderr, "min_ports_per_vm must be a power of two of at least 32")
+}
