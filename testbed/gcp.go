@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/natlab/natlab/internal/field"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
 
@@ -30,7 +31,7 @@ const (
 )
 
 // GCPPorts are the ports of every Cloud NAT IP: 1024-65535, 64,512 ports.
-var GCPPorts = natcfg.PortRange{First: 1024, Last: 65535}
+var GCPPorts = portrange.Range{First: 1024, Last: 65535}
 
 // GCPCloudNAT are the settings of profile gcp-cloud-nat, named as
 // Terraform's google_compute_router_nat names them so that they can be

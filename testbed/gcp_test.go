@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/internal/field"
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 )
@@ -71,7 +72,7 @@ func TestGCPValidationErrors(t *testing.T) {
 		{"linux mode", gcpSpec(GCPCloudNAT{}, 1), func(s *Spec) { s.NATs[0].Mode = ModeManaged }, "nats[0].mode", `setting of profile "linux"`},
 		{"linux hold", gcpSpec(GCPCloudNAT{}, 1), func(s *Spec) { s.NATs[0].Hold = time.Second }, "nats[0].hold", "tcp_time_wait_timeout_sec"},
 		{"linux static slices", gcpSpec(GCPCloudNAT{}, 1), func(s *Spec) { s.NATs[0].PortsPerHost = 64 }, "nats[0].ports_per_host", "min_ports_per_vm"},
-		{"linux port range", gcpSpec(GCPCloudNAT{}, 1), func(s *Spec) { s.NATs[0].Ports = natcfg.PortRange{First: 1024, Last: 2047} }, "nats[0].ports", "1024-65535"},
+		{"linux port range", gcpSpec(GCPCloudNAT{}, 1), func(s *Spec) { s.NATs[0].Ports = portrange.Range{First: 1024, Last: 2047} }, "nats[0].ports", "1024-65535"},
 		{"gcp settings on linux", validSpec(), func(s *Spec) { s.NATs[0].GCP = &GCPCloudNAT{MinPortsPerVM: 64} }, "nats[0].min_ports_per_vm", "set profile: gcp-cloud-nat"},
 		{"unknown profile", validSpec(), func(s *Spec) { s.NATs[0].Profile = "aws-nat-gateway" }, "nats[0].profile", `valid profiles are "linux" and "gcp-cloud-nat"`},
 	}

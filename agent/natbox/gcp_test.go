@@ -10,11 +10,12 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 // cloudNATPorts is the range Cloud NAT offers on every NAT IP.
-var cloudNATPorts = natcfg.PortRange{First: 1024, Last: 65535}
+var cloudNATPorts = portrange.Range{First: 1024, Last: 65535}
 
 // addVMs puts n more addresses on the client (198.18.200.10 on) and
 // returns them: each is one VM of a gcp-cloud-nat config.
@@ -36,7 +37,7 @@ func (tp *topo) addVMs(t *testing.T, n int) []netip.Addr {
 
 // gcpConfig is a gcp-cloud-nat config for vms on natIP1 over ports, with
 // short allocator periods.
-func gcpConfig(t *testing.T, vms []netip.Addr, ports natcfg.PortRange, minPorts, maxPorts int, hold time.Duration) natcfg.Config {
+func gcpConfig(t *testing.T, vms []netip.Addr, ports portrange.Range, minPorts, maxPorts int, hold time.Duration) natcfg.Config {
 	t.Helper()
 	blocks, _, err := natcfg.GCPLayout(vms, []netip.Addr{natIP1}, ports, minPorts, maxPorts)
 	must(t, err, "gcp layout")
@@ -114,7 +115,7 @@ func TestGCPBlocksPerVM(t *testing.T) {
 	m := tp.metrics(t)
 	for i, vm := range vms {
 		v := vmMetrics(t, m, vm)
-		want := natcfg.VMMetrics{VM: vm, NATIP: natIP1, Ports: natcfg.PortRange{First: 1024 + uint16(i)*64, Last: 1087 + uint16(i)*64},
+		want := natcfg.VMMetrics{VM: vm, NATIP: natIP1, Ports: portrange.Range{First: 1024 + uint16(i)*64, Last: 1087 + uint16(i)*64},
 			AllocatedPorts: 64, PortUsage: 64, Dropped: 32}
 		if v != want {
 			t.Errorf("VM %s: %+v, want %+v", vm, v, want)
@@ -157,7 +158,7 @@ func TestGCPDynamicPortAllocationGrowsAndShrinks(t *testing.T) {
 	}
 	m := tp.metrics(t)
 	v := vmMetrics(t, m, vms[0])
-	if v.AllocatedPorts != 128 || v.Ports != (natcfg.PortRange{First: 1024, Last: 1151}) || v.PortUsage != 100 || v.AllocationFailed {
+	if v.AllocatedPorts != 128 || v.Ports != (portrange.Range{First: 1024, Last: 1151}) || v.PortUsage != 100 || v.AllocationFailed {
 		t.Errorf("grown VM: %+v, want 128 ports 1024-1151 in place, 100 used", v)
 	}
 	if m.GCP.NewConnections != 100 || m.GCP.OpenConnections != 100 {
@@ -171,7 +172,7 @@ func TestGCPDynamicPortAllocationGrowsAndShrinks(t *testing.T) {
 	if took := time.Since(start); took < 2*time.Second {
 		t.Errorf("shrank after %s, before the closed connections' 2s hold ended", took)
 	}
-	if v := vmMetrics(t, m, vms[0]); v.Ports != (natcfg.PortRange{First: 1024, Last: 1087}) {
+	if v := vmMetrics(t, m, vms[0]); v.Ports != (portrange.Range{First: 1024, Last: 1087}) {
 		t.Errorf("shrunk block %s, want 1024-1087", v.Ports)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
 
+	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed/natcfg"
 )
 
@@ -88,7 +89,7 @@ func oorVMSet(t *nftables.Table) *nftables.Set {
 
 // vmPortsElem maps vm to its block: the 16 bytes the SNAT rule reads as
 // address min, port min, address max, port max (4 bytes each).
-func vmPortsElem(vm, ip netip.Addr, r natcfg.PortRange) nftables.SetElement {
+func vmPortsElem(vm, ip netip.Addr, r portrange.Range) nftables.SetElement {
 	k, a := vm.As4(), ip.As4()
 	v := make([]byte, 16)
 	copy(v[0:4], a[:])
@@ -251,7 +252,7 @@ func outOfResources(loadVM expr.Any) []expr.Any {
 // gcpVM is the allocator's state of one VM.
 type gcpVM struct {
 	addr, ip netip.Addr
-	block    natcfg.PortRange
+	block    portrange.Range
 	// lowSince is when the VM's usage last fell to half its block or
 	// less (zero while it is above).
 	lowSince time.Time
@@ -267,7 +268,7 @@ type gcpRun struct {
 	b     *Box
 	cfg   natcfg.Config
 	g     natcfg.GCPConfig
-	pool  natcfg.PortRange
+	pool  portrange.Range
 	vms   []*gcpVM
 	byVM  map[netip.Addr]*gcpVM
 	stopc chan struct{}
@@ -429,7 +430,7 @@ func (r *gcpRun) round(now time.Time) error {
 	top := min(r.g.MaxPorts, natcfg.MaxBlock(r.pool.Size()))
 	type change struct {
 		vm    *gcpVM
-		block natcfg.PortRange
+		block portrange.Range
 	}
 	var changes []change
 	for _, vm := range r.vms {
@@ -453,7 +454,7 @@ func (r *gcpRun) round(now time.Time) error {
 				vm.lowSince = now
 				continue
 			}
-			half := natcfg.PortRange{First: vm.block.First, Last: vm.block.First + uint16(size/2) - 1}
+			half := portrange.Range{First: vm.block.First, Last: vm.block.First + uint16(size/2) - 1}
 			if now.Sub(vm.lowSince) >= r.g.ShrinkAfter && !usesAbove(u, half.Last) {
 				changes = append(changes, change{vm, half})
 				vm.lowSince = now
@@ -495,11 +496,11 @@ func (r *gcpRun) round(now time.Time) error {
 // grown is vm's block doubled in place: the aligned block of twice the
 // size that holds it, if it lies in the range and no other VM's block on
 // the same NAT IP overlaps it.
-func (r *gcpRun) grown(vm *gcpVM) (natcfg.PortRange, bool) {
+func (r *gcpRun) grown(vm *gcpVM) (portrange.Range, bool) {
 	size := vm.block.Size() * 2
 	off := int(vm.block.First) - int(r.pool.First)
 	first := int(r.pool.First) + off - off%size
-	g := natcfg.PortRange{First: uint16(first), Last: uint16(first + size - 1)}
+	g := portrange.Range{First: uint16(first), Last: uint16(first + size - 1)}
 	if first+size-1 > int(r.pool.Last) {
 		return g, false
 	}

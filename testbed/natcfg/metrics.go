@@ -1,6 +1,10 @@
 package natcfg
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/natlab/natlab/internal/portrange"
+)
 
 // Metrics is one reading of the NAT box, with the names operators know.
 type Metrics struct {
@@ -63,7 +67,7 @@ type VMMetrics struct {
 	VM netip.Addr
 	// NATIP and Ports are the VM's block now.
 	NATIP netip.Addr
-	Ports PortRange
+	Ports portrange.Range
 	// AllocatedPorts is allocated_ports, the size of the block.
 	AllocatedPorts int
 	// PortUsage is port_usage: the most ports the VM uses towards one

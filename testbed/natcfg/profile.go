@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"net/netip"
 	"time"
+
+	"github.com/natlab/natlab/internal/portrange"
 )
 
 // NAT profiles: how the NAT box behaves. The kernel side of each is one
@@ -93,7 +95,7 @@ func MaxBlock(n int) int { return FloorPowerOfTwo(n) }
 // and maxPorts that still gives every VM one, so that a block can double
 // in place up to its slot. It returns the blocks and the slot size, or an
 // error saying how many VMs fit.
-func GCPLayout(vms, ips []netip.Addr, ports PortRange, minPorts, maxPorts int) ([]Slice, int, error) {
+func GCPLayout(vms, ips []netip.Addr, ports portrange.Range, minPorts, maxPorts int) ([]Slice, int, error) {
 	if err := ports.Validate(); err != nil {
 		return nil, 0, fmt.Errorf("gcp layout: %w", err)
 	}
@@ -122,7 +124,7 @@ func GCPLayout(vms, ips []netip.Addr, ports PortRange, minPorts, maxPorts int) (
 	out := make([]Slice, 0, len(vms))
 	for i, vm := range vms {
 		first := int(ports.First) + (i%perIP)*slot
-		out = append(out, Slice{Source: vm, IP: ips[i/perIP], Ports: PortRange{First: uint16(first), Last: uint16(first + minPorts - 1)}})
+		out = append(out, Slice{Source: vm, IP: ips[i/perIP], Ports: portrange.Range{First: uint16(first), Last: uint16(first + minPorts - 1)}})
 	}
 	return out, slot, nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/natlab/natlab/internal/portrange"
 )
 
 func TestPowersOfTwo(t *testing.T) {
@@ -29,7 +31,7 @@ func vmAddrs(n int) []netip.Addr {
 // Blocks sit on slot boundaries; the slot is as wide as every VM allows,
 // capped by the max; VMs fill one NAT IP before the next.
 func TestGCPLayout(t *testing.T) {
-	r := PortRange{First: 1024, Last: 1279} // 256 ports
+	r := portrange.Range{First: 1024, Last: 1279} // 256 ports
 	b, slot, err := GCPLayout(vmAddrs(3), []netip.Addr{natIP1}, r, 32, 256)
 	if err != nil || slot != 64 {
 		t.Fatalf("slot %d err %v, want 64: 3 VMs fit 256 ports in 64-port slots", slot, err)
@@ -50,12 +52,12 @@ func TestGCPLayout(t *testing.T) {
 
 func TestGCPConfigValidate(t *testing.T) {
 	vms := vmAddrs(2)
-	blocks, _, err := GCPLayout(vms, []netip.Addr{natIP1}, PortRange{First: 1024, Last: 65535}, 64, 128)
+	blocks, _, err := GCPLayout(vms, []netip.Addr{natIP1}, portrange.Range{First: 1024, Last: 65535}, 64, 128)
 	if err != nil {
 		t.Fatal(err)
 	}
 	good := Config{WAN: "wan0", Hold: 2 * time.Second, Profile: ProfileGCPCloudNAT,
-		Pools: []Pool{{Name: "gcp", Sources: []netip.Prefix{blockA}, IPs: []netip.Addr{natIP1}, Ports: PortRange{First: 1024, Last: 65535}, Slices: blocks}},
+		Pools: []Pool{{Name: "gcp", Sources: []netip.Prefix{blockA}, IPs: []netip.Addr{natIP1}, Ports: portrange.Range{First: 1024, Last: 65535}, Slices: blocks}},
 		GCP:   &GCPConfig{MinPorts: 64, MaxPorts: 128, DynamicPortAllocation: true, EstablishedIdle: time.Minute, TransitoryIdle: time.Second, UDPIdle: time.Second}}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
@@ -67,7 +69,7 @@ func TestGCPConfigValidate(t *testing.T) {
 		"unaligned block": func(c *Config) {
 			p := c.Pools[0]
 			p.Slices = append([]Slice(nil), p.Slices...)
-			p.Slices[1].Ports = PortRange{First: 1100, Last: 1163}
+			p.Slices[1].Ports = portrange.Range{First: 1100, Last: 1163}
 			c.Pools = []Pool{p}
 		},
 		"unknown profile":   func(c *Config) { c.Profile = "aws-nat-gateway" },
