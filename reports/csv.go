@@ -51,7 +51,8 @@ func (csvWriter) write(w io.Writer, r *Report) error {
 
 // csvColumns lists the columns: the client figures, one rate per outcome
 // other than ok (every outcome, so the columns do not depend on the run),
-// then four columns per NAT box.
+// then five columns per NAT box. Columns are only ever added at the end of
+// their group, never renamed.
 func csvColumns(r *Report) []column {
 	cols := []column{
 		{"t_s", func(s *Sample) string { return num(s.T, 3) }},
@@ -71,6 +72,7 @@ func csvColumns(r *Report) []column {
 		column{"new_conns_per_s", func(s *Sample) string { return num(s.NewConnsPerSec, 3) }},
 		column{"connect_p99_s", func(s *Sample) string { return num(s.ConnectP99.Float(), 6) }},
 		column{"request_p99_s", func(s *Sample) string { return num(s.RequestP99.Float(), 6) }},
+		column{"failed_p99_s", func(s *Sample) string { return num(s.FailedP99.Float(), 6) }},
 	)
 	for _, n := range natNames(r) {
 		p := "nat." + n + "."
@@ -79,6 +81,7 @@ func csvColumns(r *Report) []column {
 			natColumn(p+"allocation_failures", n, func(v NATSample) string { return strconv.FormatUint(v.AllocationFailures, 10) }),
 			natColumn(p+"port_utilization", n, func(v NATSample) string { return num(v.PortUtilization, 4) }),
 			natColumn(p+"ip_forward", n, func(v NATSample) string { return bit(v.IPForward) }),
+			natColumn(p+"ports_in_use", n, func(v NATSample) string { return strconv.FormatUint(v.PortsInUse, 10) }),
 		)
 	}
 	return cols

@@ -30,8 +30,10 @@ type htmlPage struct {
 	RunLine    string
 	NATBoxes   []string
 	Assertions []htmlAssertion
+	LoadHead   []string
 	Load       [][]string
 	Outcomes   []outcomeRow
+	NATHead    []string
 	NAT        [][]string
 	Faults     [][]string
 	Alarms     [][]string
@@ -70,7 +72,7 @@ func newHTMLPage(r *Report) (*htmlPage, error) {
 	same := func(s string) string { return s } // html/template escapes
 	p := &htmlPage{R: r, Title: fmt.Sprintf("natlab %s: %s", r.Scenario.Name, verdictWord(r.Verdict)),
 		Verdict: verdictWord(r.Verdict), VerdictCSS: string(r.Verdict), Summary: r.summaryLine(),
-		RunLine: r.runLine(), Load: r.loadRows(same), NAT: r.natRows(same), Schema: SchemaVersion}
+		RunLine: r.runLine(), LoadHead: loadHead, Load: r.loadRows(same), NATHead: natHead, NAT: r.natRows(same), Schema: SchemaVersion}
 	for _, n := range r.Testbed.NATs {
 		p.NATBoxes = append(p.NATBoxes, natBoxLine(n))
 	}
