@@ -29,6 +29,7 @@ type ClientTick struct {
 	InFlight   uint64
 	ConnectP99 time.Duration
 	RequestP99 time.Duration
+	FailedP99  time.Duration
 }
 
 // OK is the tick's ok outcomes.
@@ -94,6 +95,7 @@ func (s *series) onEvent(ev wire.Event) {
 	t.InFlight += smp.InFlight
 	t.ConnectP99 = max(t.ConnectP99, smp.Connect.P99)
 	t.RequestP99 = max(t.RequestP99, smp.Request.P99)
+	t.FailedP99 = max(t.FailedP99, smp.Failed.P99)
 }
 
 // at returns the tick before the one ending near at: the latest tick all
