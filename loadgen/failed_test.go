@@ -52,3 +52,20 @@ func TestFailedLatencyIsRecorded(t *testing.T) {
 		t.Errorf("merged failed count %d, want 4", n)
 	}
 }
+
+func TestCumulativeCounts(t *testing.T) {
+	h := NewHistogram()
+	for _, d := range []time.Duration{500 * time.Microsecond, 2 * time.Millisecond, 2 * time.Millisecond, 40 * time.Millisecond, 3 * time.Second} {
+		h.Record(d)
+	}
+	got := h.CumulativeCounts([]time.Duration{time.Millisecond, 10 * time.Millisecond, time.Second, 10 * time.Second})
+	want := []uint64{1, 3, 4, 5}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("cumulative counts %v, want %v", got, want)
+		}
+	}
+	if got := NewHistogram().CumulativeCounts([]time.Duration{time.Second}); got[0] != 0 {
+		t.Fatalf("empty histogram: %v", got)
+	}
+}

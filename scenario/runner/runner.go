@@ -36,6 +36,8 @@ type Options struct {
 	Progress Progress
 	// OutDir receives the reports; empty writes none.
 	OutDir string
+	// Watch sees the run live (the metrics endpoint); nil sees nothing.
+	Watch Watcher
 }
 
 // Result is the outcome of a run.
@@ -73,6 +75,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if opts.Progress == nil {
 		opts.Progress = nopProgress{}
 	}
+	if opts.Watch == nil {
+		opts.Watch = nopWatcher{}
+	}
 	spec := sc.Testbed
 	spec.NATs = append([]testbed.NATSpec(nil), spec.NATs...)
 	for i := range spec.NATs {
@@ -86,13 +91,14 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if tick <= 0 {
 		tick = loadgen.DefaultTick
 	}
-	r := &run{sc: sc, opts: opts, tick: tick, series: newSeries(tick)}
+	r := &run{sc: sc, opts: opts, tick: tick, series: newSeries(tick, opts.Watch.Sample)}
 	tb, err := testbed.Up(ctx, spec, opts.Backend, testbed.Options{Log: opts.Log, OnEvent: r.series.onEvent})
 	if err != nil {
 		return nil, err
 	}
 	r.tb = tb
 	defer tb.Down(context.WithoutCancel(ctx))
+	opts.Watch.Begin(r.runInfo())
 	return r.play(ctx, scheduled)
 }
 
@@ -260,6 +266,7 @@ func (r *run) onMarker(m chaos.Marker) {
 	r.mu.Lock()
 	r.markers = append(r.markers, m)
 	r.mu.Unlock()
+	r.opts.Watch.Marker(m)
 	msg := fmt.Sprintf("%s %s: %s", m.Event, m.Fault, m.Description)
 	if m.Err != "" {
 		msg += " FAILED: " + m.Err
@@ -283,6 +290,7 @@ func (r *run) newSampler(alarms *alarmSet) (*sampler.Sampler, error) {
 	}
 	return sampler.New(r.tb, sampler.Options{Tick: r.tick, NATs: nats, Backends: backends, OnSample: func(n sampler.Sample) {
 		client := r.series.at(n.At)
+		r.opts.Watch.Tick(client, n)
 		for _, name := range alarms.check(n.At, client, n) {
 			r.opts.Progress.Event(n.At, "alarm "+name+" fired")
 		}
