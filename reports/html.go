@@ -17,7 +17,10 @@ func (htmlWriter) file() string { return "report.html" }
 //go:embed report.html.tmpl
 var htmlSource string
 
-var htmlTemplate = template.Must(template.New("report.html").Parse(htmlSource))
+//go:embed style.html.tmpl
+var styleSource string
+
+var htmlTemplate = template.Must(template.Must(template.New("report.html").Parse(htmlSource)).Parse(styleSource))
 
 // htmlPage is what the template shows; every string in it is escaped by
 // html/template except the SVG, which vgsvg escaped.

@@ -98,17 +98,18 @@ func Write(dir string, r *Report, formats ...string) error {
 	}
 	var errs []error
 	for _, w := range chosen {
-		if err := writeFile(filepath.Join(dir, w.file()), w, r); err != nil {
+		if err := writeAtomic(filepath.Join(dir, w.file()), func(out io.Writer) error { return w.write(out, r) }); err != nil {
 			errs = append(errs, fmt.Errorf("write %s: %w", w.name(), err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// writeFile renders r with w into path atomically.
-func writeFile(path string, w writer, r *Report) error {
+// writeAtomic renders into path atomically: the file is complete or
+// absent.
+func writeAtomic(path string, render func(io.Writer) error) error {
 	var buf bytes.Buffer
-	if err := w.write(&buf, r); err != nil {
+	if err := render(&buf); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")

@@ -1,0 +1,126 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// compareWriter renders a Comparison in one format.
+type compareWriter interface {
+	name() string
+	file() string
+	write(w io.Writer, c *Comparison) error
+}
+
+// compareWriters is every format of a comparison, in the order
+// WriteComparison writes them.
+var compareWriters = []compareWriter{
+	compareJSONWriter{},
+	compareMarkdownWriter{},
+	compareHTMLWriter{},
+}
+
+// CompareFormats names every format of a comparison.
+func CompareFormats() []string {
+	out := make([]string, len(compareWriters))
+	for i, w := range compareWriters {
+		out[i] = w.name()
+	}
+	return out
+}
+
+// CompareFile is the file a comparison is read back from.
+const CompareFile = "compare.json"
+
+func lookupCompare(format string) (compareWriter, error) {
+	for _, w := range compareWriters {
+		if w.name() == format {
+			return w, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown comparison format %q (known: %v)", format, CompareFormats())
+}
+
+// RenderComparison writes c in one format to w.
+func RenderComparison(w io.Writer, c *Comparison, format string) error {
+	f, err := lookupCompare(format)
+	if err != nil {
+		return fmt.Errorf("render comparison: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("render %s: %w", format, err)
+	}
+	if err := f.write(w, c); err != nil {
+		return fmt.Errorf("render %s: %w", format, err)
+	}
+	return nil
+}
+
+// WriteComparison writes compare.json, compare.md and compare.html into
+// dir, each atomically; formats that fail do not stop the others.
+func WriteComparison(dir string, c *Comparison) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("write comparison: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write comparison: %w", err)
+	}
+	var errs []error
+	for _, w := range compareWriters {
+		if err := writeAtomic(filepath.Join(dir, w.file()), func(out io.Writer) error { return w.write(out, c) }); err != nil {
+			errs = append(errs, fmt.Errorf("write %s: %w", w.file(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// compareJSONWriter writes compare.json.
+type compareJSONWriter struct{}
+
+func (compareJSONWriter) name() string { return "json" }
+func (compareJSONWriter) file() string { return CompareFile }
+
+func (compareJSONWriter) write(w io.Writer, c *Comparison) error {
+	cc := *c
+	cc.Schema = CompareSchemaVersion
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&cc); err != nil {
+		return fmt.Errorf("encode comparison: %w", err)
+	}
+	return nil
+}
+
+// ReadComparison loads a compare.json and checks its schema version.
+func ReadComparison(path string) (*Comparison, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read comparison: %w", err)
+	}
+	var head struct {
+		Schema string `json:"schema"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("read comparison %s: %w", path, err)
+	}
+	switch {
+	case head.Schema == CompareSchemaVersion:
+	case strings.HasPrefix(head.Schema, "natlab.compare/"):
+		return nil, fmt.Errorf("read comparison %s: schema %q is not supported by this natlab (it reads %q)", path, head.Schema, CompareSchemaVersion)
+	default:
+		return nil, fmt.Errorf("read comparison %s: %q is not a natlab comparison schema (want %q)", path, head.Schema, CompareSchemaVersion)
+	}
+	var c Comparison
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("read comparison %s: %w", path, err)
+	}
+	return &c, nil
+}
