@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -20,9 +21,13 @@ type Comparison struct {
 	// ReadComparison checks it.
 	Schema   string   `json:"schema"`
 	Scenario Scenario `json:"scenario"`
-	// Verdict is pass when every variant passed, fail when one failed,
-	// incomplete when one did not complete (interrupted, testbed error).
-	Verdict Verdict   `json:"verdict"`
+	// Verdict is pass when every gated variant passed, fail when one
+	// failed, incomplete when one did not complete (interrupted, testbed
+	// error).
+	Verdict Verdict `json:"verdict"`
+	// Gate names the variants whose verdicts make the comparison's; empty
+	// means every variant.
+	Gate    []string  `json:"gate"`
 	Started time.Time `json:"started"`
 	// Duration is the wall time of all variants together.
 	Duration Seconds `json:"duration_s"`
@@ -161,10 +166,18 @@ func TimelineOf(r *Report) ([]TimelinePhase, []TimelineFault) {
 	return phases, faults
 }
 
-// Judge sets the comparison's verdict from its variants'.
+// Gated reports whether v's verdict counts towards the comparison's.
+func (c *Comparison) Gated(v Variant) bool {
+	return len(c.Gate) == 0 || slices.Contains(c.Gate, v.Name)
+}
+
+// Judge sets the comparison's verdict from its gated variants'.
 func (c *Comparison) Judge() {
 	c.Verdict = VerdictPass
 	for _, v := range c.Variants {
+		if !c.Gated(v) {
+			continue
+		}
 		switch v.Verdict {
 		case VerdictIncomplete:
 			c.Verdict = VerdictIncomplete
@@ -216,6 +229,11 @@ func (c *Comparison) Validate() error {
 			if math.IsNaN(f) || math.IsInf(f, 0) {
 				errs = append(errs, fmt.Errorf("variant %s: %s is %v", v.Name, what, f))
 			}
+		}
+	}
+	for _, g := range c.Gate {
+		if !seen[g] {
+			errs = append(errs, fmt.Errorf("gate %q names no variant", g))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

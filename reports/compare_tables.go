@@ -17,7 +17,11 @@ var variantHead = []string{"Variant", "Verdict", "ok/s", "Error rate", "Connect 
 func (c *Comparison) variantRows(esc func(string) string) [][]string {
 	rows := make([][]string, 0, len(c.Variants))
 	for _, v := range c.Variants {
-		row := []string{esc(v.Name), verdictWord(v.Verdict)}
+		verdict := verdictWord(v.Verdict)
+		if !c.Gated(v) {
+			verdict += " (not gated)"
+		}
+		row := []string{esc(v.Name), verdict}
 		if v.RunID == "" && v.Attempts == 0 { // never ran
 			for range variantHead[2:] {
 				row = append(row, "-")
@@ -62,26 +66,37 @@ func assertionCell(v Variant, name string) (text string, passed, judged bool) {
 	return "-", false, false
 }
 
-// failedVariants counts the variants that did not pass.
-func (c *Comparison) failedVariants() []string {
-	var out []string
+// failedVariants lists the gated variants that did not pass, and counts
+// the gated ones.
+func (c *Comparison) failedVariants() (failed []string, gated int) {
 	for _, v := range c.Variants {
+		if !c.Gated(v) {
+			continue
+		}
+		gated++
 		if v.Verdict != VerdictPass {
-			out = append(out, v.Name)
+			failed = append(failed, v.Name)
 		}
 	}
-	return out
+	return failed, gated
 }
+
+// Summary is the one-sentence verdict of the comparison.
+func (c *Comparison) Summary() string { return c.summaryLine() }
 
 // summaryLine is the one-sentence verdict of the comparison.
 func (c *Comparison) summaryLine() string {
-	failed := c.failedVariants()
+	failed, gated := c.failedVariants()
+	what := "variants"
+	if len(c.Gate) > 0 {
+		what = fmt.Sprintf("gated variants (%s; %d not gated)", strings.Join(c.Gate, ", "), len(c.Variants)-gated)
+	}
 	switch {
 	case len(failed) == 0:
-		return fmt.Sprintf("PASS: all %d variants passed", len(c.Variants))
+		return fmt.Sprintf("PASS: all %d %s passed", gated, what)
 	default:
-		return fmt.Sprintf("%s: %d of %d variants did not pass (%s)", verdictWord(c.Verdict), len(failed),
-			len(c.Variants), strings.Join(failed, ", "))
+		return fmt.Sprintf("%s: %d of %d %s did not pass (%s)", verdictWord(c.Verdict), len(failed),
+			gated, what, strings.Join(failed, ", "))
 	}
 }
 

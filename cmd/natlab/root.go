@@ -73,7 +73,7 @@ Exit codes:
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputErr(err) })
-	root.AddCommand(newRunCmd(), newValidateCmd(), newListCmd(), newFaultsCmd(), newUpCmd(), newDownCmd(), newCleanCmd(), newVersionCmd(), newAgentCmd())
+	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newValidateCmd(), newListCmd(), newFaultsCmd(), newUpCmd(), newDownCmd(), newCleanCmd(), newVersionCmd(), newAgentCmd())
 	return root
 }
 
