@@ -89,6 +89,14 @@ func (compareJSONWriter) file() string { return CompareFile }
 func (compareJSONWriter) write(w io.Writer, c *Comparison) error {
 	cc := *c
 	cc.Schema = CompareSchemaVersion
+	// Lists are lists in compare.json, empty ones too (never null).
+	cc.Gate, cc.Varied = orEmpty(cc.Gate), orEmpty(cc.Varied)
+	cc.Phases, cc.Faults = orEmpty(cc.Phases), orEmpty(cc.Faults)
+	cc.Variants = append([]Variant(nil), cc.Variants...)
+	for i := range cc.Variants {
+		v := &cc.Variants[i]
+		v.Sets, v.Assertions, v.Series = orEmpty(v.Sets), orEmpty(v.Assertions), orEmpty(v.Series)
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -123,4 +131,12 @@ func ReadComparison(path string) (*Comparison, error) {
 		return nil, fmt.Errorf("read comparison %s: %w", path, err)
 	}
 	return &c, nil
+}
+
+// orEmpty is s, or an empty slice for nil.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
