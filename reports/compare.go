@@ -113,7 +113,10 @@ func VariantOf(name string, sets []string, dir string, r *Report) Variant {
 	if v.Sets == nil {
 		v.Sets = []string{}
 	}
-	if d := r.Duration.Float(); d > 0 {
+	// The duration as report.json keeps it (to the microsecond), so that
+	// a comparison derived again from the variants' report.json (natlab
+	// report) has the same figures.
+	if d := r.Duration.D().Round(time.Microsecond).Seconds(); d > 0 {
 		v.Throughput = float64(r.Totals.OK) / d
 	}
 	if r.Totals.Attempts > 0 {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,9 +98,26 @@ func Open(t testing.TB, path, name string) Page {
 	cctx, stopConsole := context.WithCancel(ctx)
 	messages := chromedp.Console(cctx)
 	var page Page
+	var mu sync.Mutex
+	var errs []string
+	read := make(chan struct{})
+	go func() { // read as they come: a cancelled subscription drops what is queued
+		defer close(read)
+		for m, err := range messages {
+			if err != nil {
+				return // the subscription ended
+			}
+			if m.IsException() || m.Type == chromedp.ConsoleError {
+				mu.Lock()
+				errs = append(errs, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
 	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+abs), chromedp.WaitReady("body"),
 		chromedp.Sleep(300*time.Millisecond)); err != nil { // late console messages
 		stopConsole()
+		<-read
 		t.Fatalf("open %s in chromium: %v", path, err)
 	}
 	var err2 error
@@ -116,15 +134,10 @@ func Open(t testing.TB, path, name string) Page {
 		t.Fatalf("screenshot of %s: %v", path, err)
 	}
 	stopConsole()
-	for m, err := range messages {
-		if err != nil {
-			break // the subscription ended
-		}
-		switch {
-		case m.IsException(), m.Type == chromedp.ConsoleError:
-			page.Errors = append(page.Errors, m.String())
-		}
-	}
+	<-read
+	mu.Lock()
+	page.Errors = errs
+	mu.Unlock()
 	shot := filepath.Join(t.ArtifactDir(), name+".png")
 	if err := os.WriteFile(shot, png, 0o644); err != nil {
 		t.Fatalf("write screenshot: %v", err)
