@@ -2,6 +2,7 @@ package livemetrics
 
 import (
 	"maps"
+	"regexp"
 	"sort"
 	"sync"
 	"time"
@@ -235,4 +236,18 @@ func sortedKeys(m map[string]float64) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// Names lists the name of every metric the endpoint serves (for docs and
+// their tests).
+func Names() []string {
+	out := make([]string, 0, len(allDescs))
+	for _, d := range allDescs {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
