@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/internal/browsertest"
 	"github.com/natlab/natlab/internal/metricstest"
 )
 
@@ -65,9 +67,10 @@ func TestMetricsEndpointDuringARun(t *testing.T) {
 	done := make(chan struct{})
 	var code int
 	var stdout, stderr string
+	out := t.TempDir()
 	go func() {
 		defer close(done)
-		code, stdout, stderr = run(t, "run", writeScenario(t, liveScenario), "--out", t.TempDir(), "--metrics-addr", addr)
+		code, stdout, stderr = run(t, "run", writeScenario(t, liveScenario), "--out", out, "--metrics-addr", addr)
 	}()
 	scrapes := scrapeWhile(url, 250*time.Millisecond, done)
 	require.Equal(t, ExitPass, code, stdout+stderr)
@@ -130,6 +133,9 @@ func TestMetricsEndpointDuringARun(t *testing.T) {
 	_, err := metricstest.Scrape(url)
 	require.Error(t, err, "the endpoint is gone after the run")
 	assert.ErrorContains(t, err, "connection refused")
+
+	// The run's own report, with its fault window, in a browser.
+	browsertest.Check(t, browsertest.Open(t, filepath.Join(out, "report.html"), "report-live-metrics"), 5, true)
 }
 
 // Outside loopback needs --metrics-public: refused before anything runs.
