@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,10 +16,12 @@ import (
 	"github.com/natlab/natlab/testbed/natcfg"
 )
 
-// common registers the operations every role answers.
+// common registers the operations every role answers. Each call is one
+// agent instance, with an id of its own.
 func common(h wire.Handlers, host, role string) {
+	hello := wire.Hello{Host: host, Role: role, PID: os.Getpid(), Instance: newInstanceID(), Kernel: wire.Kernel()}
 	h[wire.OpPing] = func(context.Context, json.RawMessage, wire.Emitter) (any, error) {
-		return wire.Hello{Host: host, Role: role, PID: os.Getpid(), Kernel: wire.Kernel()}, nil
+		return hello, nil
 	}
 	h[wire.OpSysctlSet] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
 		var set []natcfg.Sysctl
@@ -74,6 +78,13 @@ func common(h wire.Handlers, host, role string) {
 		}
 		return wire.LinkState{Interface: name, Up: link.Attrs().Flags&1 != 0}, nil
 	}
+}
+
+// newInstanceID is 16 random hex digits, drawn once per agent.
+func newInstanceID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b[:])
 }
 
 // applySysctls sets each key in order and returns the values it replaced,

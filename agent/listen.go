@@ -22,23 +22,11 @@ const AcceptWait = 2 * time.Minute
 // runner and exits when that runner goes away. It gives up after wait or
 // when ctx ends.
 func ListenOnce(ctx context.Context, addr string, wait time.Duration) (net.Conn, error) {
-	path, ok := strings.CutPrefix(addr, "unix:")
-	if !ok || path == "" {
-		return nil, fmt.Errorf("listen address %q: want unix:PATH", addr)
-	}
-	// A socket left by an earlier agent of a restarted container.
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove stale socket: %w", err)
-	}
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	l, path, err := listenUnix(addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", path, err)
-	}
-	l.SetUnlinkOnClose(true)
-	defer l.Close()
-	if err := handToDirOwner(path); err != nil {
 		return nil, err
 	}
+	defer l.Close()
 	if err := l.SetDeadline(time.Now().Add(wait)); err != nil {
 		return nil, fmt.Errorf("set accept deadline: %w", err)
 	}
@@ -49,6 +37,29 @@ func ListenOnce(ctx context.Context, addr string, wait time.Duration) (net.Conn,
 		return nil, fmt.Errorf("accept the runner on %s: %w", path, err)
 	}
 	return conn, nil
+}
+
+// listenUnix listens on addr ("unix:PATH") in place of any socket left
+// there (by an earlier agent, or a container's earlier start), removes the
+// socket file when closed, and hands the socket to the directory's owner.
+func listenUnix(addr string) (*net.UnixListener, string, error) {
+	path, ok := strings.CutPrefix(addr, "unix:")
+	if !ok || path == "" {
+		return nil, "", fmt.Errorf("listen address %q: want unix:PATH", addr)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, "", fmt.Errorf("remove stale socket: %w", err)
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w", path, err)
+	}
+	l.SetUnlinkOnClose(true)
+	if err := handToDirOwner(path); err != nil {
+		_ = l.Close()
+		return nil, "", err
+	}
+	return l, path, nil
 }
 
 // handToDirOwner gives the socket to the owner of the directory the runner

@@ -44,6 +44,7 @@ func TestListenOnceServesOneRunner(t *testing.T) {
 	var hello wire.Hello
 	require.NoError(t, conn.Call(ctx, wire.OpPing, nil, &hello))
 	assert.Equal(t, "c1", hello.Host)
+	assert.Len(t, hello.Instance, 16, "a random id of its own")
 	_, err := os.Stat(sock)
 	assert.ErrorIs(t, err, os.ErrNotExist, "the socket is removed once the runner is connected")
 	require.NoError(t, c.Close())

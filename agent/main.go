@@ -27,6 +27,8 @@ const (
 
 // Main runs the agent: `ROLE --host NAME --run ID`, speaking the protocol
 // on stdin and stdout until stdin ends. It returns the process exit code.
+// The hidden `init --host NAME --run ID --listen unix:PATH` is a docker
+// host's first process instead (see roleInit).
 // It is shared by the `natlab agent` command and by test binaries that
 // re-execute themselves as agents.
 func Main(args []string) int {
@@ -46,6 +48,13 @@ func Main(args []string) int {
 	raiseFileLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	if role == roleInit {
+		if err := runInit(ctx, *hostName, *listen); err != nil {
+			log.Printf("init of %s (run %s): %v", *hostName, *runID, err)
+			return 1
+		}
+		return 0
+	}
 	var r io.Reader = os.Stdin
 	var w io.Writer = os.Stdout
 	if *listen != "" {

@@ -41,10 +41,10 @@ type killFault struct {
 	host    string
 	restart bool
 
-	role    testbed.Role
-	pid     int      // agent pid at inject
-	rules   string   // nat: nat.snapshot at inject
-	servers []string // backend: server names at inject
+	role     testbed.Role
+	instance string   // agent instance id at inject
+	rules    string   // nat: nat.snapshot at inject
+	servers  []string // backend: server names at inject
 
 	recorded bool
 	down     bool // killed and not yet restarted
@@ -72,7 +72,7 @@ func (f *killFault) Inject(ctx context.Context, env Env) error {
 	if h == nil {
 		return fmt.Errorf("%s: host %q is not running", f.kind(), f.host)
 	}
-	if err := f.record(ctx, env, &f.pid, &f.rules, &f.servers); err != nil {
+	if err := f.record(ctx, env, &f.instance, &f.rules, &f.servers); err != nil {
 		return fmt.Errorf("record %s before the kill: %w", f.host, err)
 	}
 	f.recorded = true
@@ -93,14 +93,19 @@ func (f *killFault) kind() string {
 	return "kill"
 }
 
-// record reads what a healthy agent of the host shows: its pid, the NAT
-// rules or the backend's servers.
-func (f *killFault) record(ctx context.Context, env Env, pid *int, rules *string, names *[]string) error {
+// record reads what a healthy agent of the host shows: its instance id,
+// the NAT rules or the backend's servers. The instance id, not the pid,
+// tells a new agent from the old one: pids are reused, and in a container
+// the first agent is pid 1 every time.
+func (f *killFault) record(ctx context.Context, env Env, instance *string, rules *string, names *[]string) error {
 	var hello wire.Hello
 	if err := call(ctx, env, f.host, wire.OpPing, nil, &hello); err != nil {
 		return fmt.Errorf("ping: %w", err)
 	}
-	*pid = hello.PID
+	if hello.Instance == "" {
+		return fmt.Errorf("agent of %s (pid %d) gave no instance id", f.host, hello.PID)
+	}
+	*instance = hello.Instance
 	switch f.role {
 	case testbed.RoleNAT:
 		if err := call(ctx, env, f.host, wire.OpNATSnapshot, nil, rules); err != nil {
@@ -135,15 +140,14 @@ func (f *killFault) Verify(ctx context.Context, env Env) error {
 	if !f.recorded {
 		return nil
 	}
-	var pid int
-	var rules string
+	var instance, rules string
 	var names []string
-	if err := f.record(ctx, env, &pid, &rules, &names); err != nil {
+	if err := f.record(ctx, env, &instance, &rules, &names); err != nil {
 		return fmt.Errorf("verify %s: agent is not healthy: %w", f.host, err)
 	}
 	var errs []error
-	if pid == f.pid {
-		errs = append(errs, fmt.Errorf("verify: agent of %s still has pid %d: it was never killed", f.host, pid))
+	if instance == f.instance {
+		errs = append(errs, fmt.Errorf("verify: agent of %s is still instance %s: it was never killed", f.host, instance))
 	}
 	if rules != f.rules {
 		errs = append(errs, fmt.Errorf("verify: nat rules on %s differ from before the kill: %s", f.host, firstDiff(f.rules, rules)))

@@ -176,10 +176,13 @@ func (b *Backend) createHost(ctx context.Context, image string, p hostPlan, netI
 	labels := runLabels(b.run)
 	labels[LabelHost] = p.Name
 	labels[LabelRole] = string(p.Role)
+	// The image's entrypoint is `/natlab agent`: the container's first
+	// process is the init, which holds its namespaces while the agents,
+	// started in it with docker exec, come and go.
 	req := testcontainers.ContainerRequest{
 		Image:    image,
 		Name:     resourceName(b.run.ID, p.Name),
-		Cmd:      []string{string(p.Role), "--host", p.Name, "--run", b.run.ID, "--listen", "unix:" + socketDir + "/" + mainSocket},
+		Cmd:      []string{"init", "--host", p.Name, "--run", b.run.ID, "--listen", "unix:" + socketDir + "/" + initSocket},
 		Labels:   labels,
 		Networks: []string{firstName},
 		HostConfigModifier: func(hc *container.HostConfig) {

@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
@@ -139,12 +140,14 @@ func helperUp() int {
 	select {}
 }
 
-// Kill stops the backend's agent (the container); StartAgent starts it
-// again with its network set up anew, and after Restart it serves.
-// A second StartAgent in a running host is one more agent process, and
-// Kill stops both.
+// Kill stops the backend's agents, not its host: the container and its
+// network namespace stay, so connects are refused (no listener) as on
+// netns, and what was set in the namespace is still set after Restart,
+// whose new agent serves. A second StartAgent in a running host is one
+// more agent process, and Kill stops both.
 func TestKillAndRestartBackend(t *testing.T) {
 	tb := up(t, exhaustSpec())
+	env := chaos.TestbedEnv(tb)
 	ctx := context.Background()
 	tgt := target(t, tb, "api", 8080)
 	small := holdPlan(tgt, 20, time.Second)
@@ -160,6 +163,10 @@ func TestKillAndRestartBackend(t *testing.T) {
 	require.NoError(t, first.Call(ctx, wire.OpPing, nil, &a))
 	require.NoError(t, extra.Call(ctx, wire.OpPing, nil, &b))
 	assert.NotEqual(t, a.PID, b.PID, "the second agent is another process")
+	assert.NotEqual(t, a.Instance, b.Instance)
+	const key = "net.ipv4.tcp_fin_timeout"
+	was := sysctl(t, env, "api", key)
+	setSysctl(t, env, "api", key, "17")
 
 	require.NoError(t, h.Kill())
 	for _, c := range []*wire.Conn{first, extra} {
@@ -172,9 +179,14 @@ func TestKillAndRestartBackend(t *testing.T) {
 	down := holdPlan(tgt, 5, time.Second)
 	down.ConnectTimeout = time.Second
 	res = load(t, tb, "client", down)
-	assert.Zero(t, res.Total.Counts.Of(loadgen.OutcomeOK), "nothing serves while the backend is down: %s", pretty(res.Total.Counts))
+	assert.Equal(t, uint64(5), res.Total.Counts.Of(loadgen.OutcomeRefused), "the host is up, its listener gone: %s", pretty(res.Total.Counts))
 
 	require.NoError(t, tb.Restart(ctx, "api"))
+	var c wire.Hello
+	require.NoError(t, tb.Agent("api").Call(ctx, wire.OpPing, nil, &c))
+	assert.NotContains(t, []string{a.Instance, b.Instance}, c.Instance, "a new agent")
+	assert.Equal(t, "17", sysctl(t, env, "api", key), "the namespace outlived the agents")
+	setSysctl(t, env, "api", key, was)
 	res = load(t, tb, "client", small)
 	assert.Equal(t, uint64(20), res.Total.Counts.Of(loadgen.OutcomeOK), pretty(res.Total.Counts))
 	st := backendStats(t, tb.Agent("api"))

@@ -23,9 +23,12 @@ type Counts struct {
 	InFlight uint64 `json:"in_flight"`
 	// NewConns counts connections established (UDP: sockets set up).
 	NewConns uint64 `json:"new_conns"`
-	// Lost counts held connections that ended (reset, closed) before the
-	// end of their hold phase; they had already counted as ok.
-	Lost uint64 `json:"lost"`
+	// Lost counts held connections that ended before the end of their
+	// hold phase; they had already counted as ok. LostBy says how each
+	// ended (reset, closed, ...): Lost == sum(LostBy), so no early end goes
+	// unexplained.
+	Lost   uint64             `json:"lost"`
+	LostBy map[Outcome]uint64 `json:"lost_by,omitempty"`
 }
 
 // Ended returns the number of attempts with an outcome (math.MaxUint64
@@ -78,6 +81,16 @@ func (c Counts) Check() error {
 		return fmt.Errorf("check counts: attempts %d > outcomes %d + in flight %d: %d attempts neither ended nor in flight (an attempt without an outcome)",
 			c.Attempts, ended, c.InFlight, c.Attempts-accounted)
 	}
+	var by uint64
+	for _, v := range c.LostBy {
+		var carry uint64
+		if by, carry = bits.Add64(by, v, 0); carry != 0 {
+			return fmt.Errorf("check counts: the early ends %v overflow a uint64", c.LostBy)
+		}
+	}
+	if by != c.Lost {
+		return fmt.Errorf("check counts: %d held connections lost, but %d early ends have a class (%v)", c.Lost, by, c.LostBy)
+	}
 	return nil
 }
 
@@ -98,6 +111,9 @@ func (c *Counts) addChecked(o Counts) error {
 	ok := sum(c.Attempts, o.Attempts) && sum(c.InFlight, o.InFlight) && sum(c.NewConns, o.NewConns) && sum(c.Lost, o.Lost)
 	for k, v := range o.Outcomes {
 		ok = ok && sum(c.Outcomes[k], v)
+	}
+	for k, v := range o.LostBy {
+		ok = ok && sum(c.LostBy[k], v)
 	}
 	if !ok {
 		return fmt.Errorf("add counts: a sum overflows a uint64")
@@ -121,21 +137,33 @@ func (c *Counts) Add(o Counts) {
 		}
 		c.Outcomes[k] += v
 	}
+	for k, v := range o.LostBy {
+		if v == 0 {
+			continue
+		}
+		if c.LostBy == nil {
+			c.LostBy = make(map[Outcome]uint64)
+		}
+		c.LostBy[k] += v
+	}
 }
 
 // equal reports whether c and o hold the same counts (zero outcomes and
 // absent ones alike).
 func (c Counts) equal(o Counts) bool {
-	if c.Attempts != o.Attempts || c.InFlight != o.InFlight || c.NewConns != o.NewConns || c.Lost != o.Lost {
-		return false
-	}
-	for k, v := range c.Outcomes {
-		if o.Outcomes[k] != v {
+	return c.Attempts == o.Attempts && c.InFlight == o.InFlight && c.NewConns == o.NewConns && c.Lost == o.Lost &&
+		sameCounts(c.Outcomes, o.Outcomes) && sameCounts(c.LostBy, o.LostBy)
+}
+
+// sameCounts compares two per-outcome counts, zero and absent alike.
+func sameCounts(a, b map[Outcome]uint64) bool {
+	for k, v := range a {
+		if b[k] != v {
 			return false
 		}
 	}
-	for k, v := range o.Outcomes {
-		if c.Outcomes[k] != v {
+	for k, v := range b {
+		if a[k] != v {
 			return false
 		}
 	}

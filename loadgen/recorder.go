@@ -22,9 +22,9 @@ type phaseRec struct {
 	attempts uint64
 	outcomes [numOutcomes]uint64
 	inFlight uint64
+	lost     [numOutcomes]uint64 // held connections that ended early, by how
 
 	newConns atomic.Uint64
-	lost     atomic.Uint64
 	connect  *Histogram // guarded by recorder.histMu
 	request  *Histogram // guarded by recorder.histMu
 	failed   *Histogram // guarded by recorder.histMu
@@ -113,8 +113,15 @@ func (r *recorder) connected(ph *phaseRec, d time.Duration) {
 	r.histMu.Unlock()
 }
 
-// counts returns a snapshot of one phase's counts: attempts, outcomes and
-// in flight of one instant (NewConns and Lost are read just after).
+// lose records a held connection of the phase that ended early, as o.
+func (ph *phaseRec) lose(o Outcome) {
+	ph.mu.Lock()
+	ph.lost[o]++
+	ph.mu.Unlock()
+}
+
+// counts returns a snapshot of one phase's counts: attempts, outcomes, in
+// flight and early ends of one instant (NewConns is read just after).
 func (ph *phaseRec) counts() Counts {
 	c := Counts{Outcomes: make(map[Outcome]uint64)}
 	ph.mu.Lock()
@@ -124,9 +131,17 @@ func (ph *phaseRec) counts() Counts {
 		}
 	}
 	c.Attempts, c.InFlight = ph.attempts, ph.inFlight
+	for i, v := range ph.lost {
+		if v != 0 {
+			if c.LostBy == nil {
+				c.LostBy = make(map[Outcome]uint64)
+			}
+			c.LostBy[Outcome(i)] = v
+			c.Lost += v
+		}
+	}
 	ph.mu.Unlock()
 	c.NewConns = ph.newConns.Load()
-	c.Lost = ph.lost.Load()
 	return c
 }
 

@@ -60,7 +60,7 @@ func (r *runner) open(ctx context.Context, p pacer, pr *phaseRec, start, end tim
 
 // hold opens n connections (at most MaxInFlight dials at once), keeps the
 // established ones open until end and then closes them. A held connection
-// that ends before that counts as lost.
+// that ends before that counts as lost, classed by how it ended.
 func (r *runner) hold(ctx context.Context, n int, pr *phaseRec, end time.Time) {
 	hctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
@@ -97,7 +97,8 @@ type heldSet struct {
 	closed bool
 }
 
-// keep holds c and watches it: a read error before closeAll is a loss.
+// keep holds c and watches it: a read error before closeAll is a loss,
+// classed like an attempt's error after connect (reset, closed, ...).
 func (h *heldSet) keep(c net.Conn, pr *phaseRec, wg *sync.WaitGroup) {
 	h.mu.Lock()
 	if h.closed {
@@ -117,7 +118,7 @@ func (h *heldSet) keep(c net.Conn, pr *phaseRec, wg *sync.WaitGroup) {
 				lost := !h.closed
 				h.mu.Unlock()
 				if lost {
-					pr.lost.Add(1)
+					pr.lose(Classify(err, StageRequest))
 					_ = c.Close()
 				}
 				return

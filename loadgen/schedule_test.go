@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -138,12 +139,17 @@ func TestHoldThousandsAcrossSources(t *testing.T) {
 	t.Logf("held %d connections from 3 sources; connect p99 %s", n, res.Phases[0].Connect.Quantile(0.99))
 }
 
-// A held connection the server resets counts as lost; it stays ok.
-func TestHoldCountsLostConnections(t *testing.T) {
+// A held connection that ends early counts as lost, classed by how it
+// ended; it stays ok. Here half the server's connections are reset (RST)
+// and half closed (FIN) 200 ms into a 600 ms hold.
+func TestHoldCountsLostConnectionsByClass(t *testing.T) {
 	requireRoot(t)
+	var n atomic.Int64
 	ln := serve(t, func(c net.Conn) {
 		time.Sleep(200 * time.Millisecond)
-		_ = c.(*net.TCPConn).SetLinger(0)
+		if n.Add(1)%2 == 0 {
+			_ = c.(*net.TCPConn).SetLinger(0)
+		}
 		_ = c.Close()
 	})
 	p := Plan{Target: ln.Addr().String(), Strategy: Strategy{Kind: KindTCP},
@@ -152,6 +158,27 @@ func TestHoldCountsLostConnections(t *testing.T) {
 	c := res.Total.Counts
 	if c.Of(OutcomeOK) != 20 || c.Lost != 20 {
 		t.Fatalf("want 20 ok and 20 lost, got %v lost %d", c.Outcomes, c.Lost)
+	}
+	if c.LostBy[OutcomeReset] != 10 || c.LostBy[OutcomeClosed] != 10 {
+		t.Fatalf("want 10 lost to a reset and 10 to a close, got %v", c.LostBy)
+	}
+}
+
+// Check refuses early ends that lack a class, or classes without an end.
+func TestCheckWantsEveryLostConnectionClassed(t *testing.T) {
+	ok := Counts{Attempts: 2, Outcomes: map[Outcome]uint64{OutcomeOK: 2}, Lost: 2, LostBy: map[Outcome]uint64{OutcomeReset: 1, OutcomeClosed: 1}}
+	if err := ok.Check(); err != nil {
+		t.Fatal(err)
+	}
+	unclassed := ok
+	unclassed.LostBy = map[Outcome]uint64{OutcomeReset: 1}
+	if err := unclassed.Check(); err == nil {
+		t.Fatal("a lost connection without a class passed Check")
+	}
+	extra := ok
+	extra.Lost = 1
+	if err := extra.Check(); err == nil {
+		t.Fatal("more classed early ends than lost connections passed Check")
 	}
 }
 

@@ -17,9 +17,9 @@ func TestTotalsOf(t *testing.T) {
 	}{
 		{"empty", loadgen.Counts{}, Totals{Outcomes: OutcomeCounts{}}},
 		// The 2 attempts in flight did not succeed: 4 of 12 not ok.
-		{"mixed", loadgen.Counts{Attempts: 12, InFlight: 2, NewConns: 9, Lost: 1, Outcomes: map[loadgen.Outcome]uint64{
+		{"mixed", loadgen.Counts{Attempts: 12, InFlight: 2, NewConns: 9, Lost: 1, LostBy: map[loadgen.Outcome]uint64{loadgen.OutcomeReset: 1}, Outcomes: map[loadgen.Outcome]uint64{
 			loadgen.OutcomeOK: 8, loadgen.OutcomeReset: 2, loadgen.OutcomeRefused: 0}},
-			Totals{Attempts: 12, OK: 8, Errors: 2, ErrorRate: 4.0 / 12, InFlight: 2, NewConns: 9, Lost: 1,
+			Totals{Attempts: 12, OK: 8, Errors: 2, ErrorRate: 4.0 / 12, InFlight: 2, NewConns: 9, Lost: 1, LostBy: map[loadgen.Outcome]uint64{loadgen.OutcomeReset: 1},
 				Outcomes: OutcomeCounts{loadgen.OutcomeOK: 8, loadgen.OutcomeReset: 2}}},
 		{"all failed", loadgen.Counts{Attempts: 4, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeConnectTimeout: 4}},
 			Totals{Attempts: 4, Errors: 4, ErrorRate: 1, Outcomes: OutcomeCounts{loadgen.OutcomeConnectTimeout: 4}}},

@@ -54,7 +54,8 @@ func fixture() *Report {
 	}
 	offpeak := loadgen.Counts{Attempts: 1000, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 990, loadgen.OutcomeConnectTimeout: 10}, NewConns: 990}
 	peak := loadgen.Counts{Attempts: 2400, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 1800,
-		loadgen.OutcomeConnectTimeout: 500, loadgen.OutcomeReset: 80, loadgen.OutcomeReadTimeout: 20}, NewConns: 1880, Lost: 3}
+		loadgen.OutcomeConnectTimeout: 500, loadgen.OutcomeReset: 80, loadgen.OutcomeReadTimeout: 20}, NewConns: 1880, Lost: 3,
+		LostBy: map[loadgen.Outcome]uint64{loadgen.OutcomeReset: 2, loadgen.OutcomeClosed: 1}}
 	var total loadgen.Counts
 	total.Add(offpeak)
 	total.Add(peak)

@@ -25,7 +25,10 @@ type Totals struct {
 	// zero unless the run is incomplete. Attempts == sum(Outcomes) + InFlight.
 	InFlight uint64 `json:"in_flight"`
 	NewConns uint64 `json:"new_conns"`
-	Lost     uint64 `json:"lost"`
+	// Lost is held connections that ended before their phase did;
+	// LostBy says how each ended (Lost == its sum).
+	Lost   uint64                     `json:"lost"`
+	LostBy map[loadgen.Outcome]uint64 `json:"lost_by,omitempty"`
 	// Outcomes has every outcome name, zeros included, in loadgen order.
 	Outcomes OutcomeCounts `json:"outcomes"`
 }
@@ -33,7 +36,7 @@ type Totals struct {
 // TotalsOf derives Totals from loadgen counts.
 func TotalsOf(c loadgen.Counts) Totals {
 	t := Totals{Attempts: c.Attempts, OK: c.Of(loadgen.OutcomeOK), Errors: c.Errors(),
-		InFlight: c.InFlight, NewConns: c.NewConns, Lost: c.Lost, Outcomes: OutcomeCounts{}}
+		InFlight: c.InFlight, NewConns: c.NewConns, Lost: c.Lost, LostBy: c.LostBy, Outcomes: OutcomeCounts{}}
 	t.ErrorRate = notOKRate(c.Attempts, c.Ended(), c.InFlight, t.OK)
 	for o, n := range c.Outcomes {
 		if n != 0 {
@@ -45,7 +48,7 @@ func TotalsOf(c loadgen.Counts) Totals {
 
 // counts returns t as the loadgen counts it was derived from.
 func (t Totals) counts() loadgen.Counts {
-	c := loadgen.Counts{Attempts: t.Attempts, InFlight: t.InFlight, NewConns: t.NewConns, Lost: t.Lost,
+	c := loadgen.Counts{Attempts: t.Attempts, InFlight: t.InFlight, NewConns: t.NewConns, Lost: t.Lost, LostBy: t.LostBy,
 		Outcomes: map[loadgen.Outcome]uint64{}}
 	for o, n := range t.Outcomes {
 		c.Outcomes[o] = n

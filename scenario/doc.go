@@ -27,6 +27,7 @@
 //	connect.p50 (p90 p95 p99 p999 max mean)  TCP handshake latency (duration)
 //	request.p50 (p90 p95 p99 p999 max mean)  request latency (duration)
 //	lost                       held connections lost before the end of their phase
+//	lost.<class>               those lost one way, e.g. lost.reset, lost.closed
 //
 // NAT metrics:
 //

@@ -83,10 +83,13 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 	}
 	family, rest, _ := strings.Cut(metric, ".")
 	switch family {
-	case "outcomes":
+	case "outcomes", "lost":
 		oc, err := loadgen.ParseOutcome(rest)
 		if err != nil {
 			return 0, err.Error()
+		}
+		if family == "lost" {
+			return float64(c.LostBy[oc]), ""
 		}
 		return float64(c.Of(oc)), ""
 	case "connect":

@@ -243,3 +243,13 @@ func TestErrorRateCountsAttemptsInFlight(t *testing.T) {
 	assert.False(t, got[0].Passed, "2 of 10 attempts never ended: %s", got[0].Observed)
 	assert.Equal(t, "20%", got[0].Observed)
 }
+
+// lost.<class> reads the early ends of held connections by how they ended.
+func TestLostByClass(t *testing.T) {
+	s := evalScenario(t, "assert:\n  - {expect: lost.reset == 2}\n  - {expect: lost.closed == 0}\n")
+	c := loadgen.Counts{Attempts: 5, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 5},
+		Lost: 3, LostBy: map[loadgen.Outcome]uint64{loadgen.OutcomeReset: 2, loadgen.OutcomeReadTimeout: 1}}
+	got := Evaluate(s, &Observed{Run: Window{Duration: time.Second, Counts: c}})
+	assert.True(t, got[0].Passed, got[0].Observed)
+	assert.True(t, got[1].Passed, got[1].Observed)
+}

@@ -90,7 +90,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // metricsHelp lists the assertion metrics for messages.
-const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, outcomes.<class>, " +
+const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<class>, outcomes.<class>, " +
 	"connect.<p50|p90|p95|p99|p999|max|mean>, request.<same>, nat.allocation_failures, " +
 	"nat.peak_port_utilization, nat.peak_conntrack, nat.ip_forward_off_seconds, " +
 	"backend.<name>.<accepted|registrations_failed_closed>, alarm.<name>.<fired|fired_before_first_failure|first_fired>"
@@ -108,7 +108,7 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	}
 	parts := strings.Split(name, ".")
 	switch {
-	case parts[0] == "outcomes" && len(parts) == 2:
+	case (parts[0] == "outcomes" || parts[0] == "lost") && len(parts) == 2:
 		if _, err := loadgen.ParseOutcome(parts[1]); err != nil {
 			names := outcomeNames()
 			return metricSpec{}, "unknown outcome class " + quote(parts[1]) + " in " + quote(name) + ":" +

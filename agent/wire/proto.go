@@ -76,15 +76,28 @@ const (
 	OpLoadStop = "load.stop" // ends running loads early -> int (how many)
 )
 
+// Operations of a docker host's init (`natlab agent init`): the
+// container's pid 1, which holds its namespaces while agents come and go
+// and serves no role. It also answers ping (role "init").
+const (
+	// OpAgentsKill SIGKILLs every other process of the container and
+	// answers once none is left alive -> int (how many were killed).
+	OpAgentsKill = "agents.kill"
+)
+
 // EventSample carries one loadgen.Sample.
 const EventSample = "sample"
 
 // Hello is the answer to ping.
 type Hello struct {
-	Host   string `json:"host"`
-	Role   string `json:"role"`
-	PID    int    `json:"pid"`
-	Kernel string `json:"kernel"`
+	Host string `json:"host"`
+	Role string `json:"role"`
+	PID  int    `json:"pid"`
+	// Instance is a random id the agent drew when it started: unlike the
+	// pid it tells two agents apart across pid reuse and in containers,
+	// where every container's first process is pid 1.
+	Instance string `json:"instance"`
+	Kernel   string `json:"kernel"`
 }
 
 // NATSetup is what a NAT agent applies at start: sysctls first (ip_forward

@@ -189,6 +189,39 @@ assert:
 		assert.Empty(t, left, "no container or network of the run may remain")
 		assert.Empty(t, u.stateLeft(), "no state of the run may remain")
 	})
+	t.Run("docker kill", func(t *testing.T) {
+		// The kill fault goes through each container's init, over a
+		// socket in the user's runtime directory: no host pid, no root.
+		u.joinDocker()
+		defer func() { u.groups = nil }()
+		killScenario := u.writeFile("kill.yaml", `name: tiny-kill
+testbed:
+  nat: {ips: 1, ports: 1024-2047}
+  clients: {hosts: 1, addresses: 2}
+  backends: [{name: api, protocol: http1, port: 8080}]
+phases:
+  - {name: before, duration: 1s, load: {strategy: http1, pool: none, rate: 20/s, connect_timeout: 1s}}
+  - {name: down, duration: 2s, load: {strategy: http1, pool: none, rate: 20/s, connect_timeout: 1s}}
+faults:
+  - {name: kill-api, at: 1200ms, for: 1500ms, kind: kill, host: api}
+assert:
+  - phase: before
+    expect: error_rate < 1%
+  - phase: down
+    expect: outcomes.refused > 0
+`)
+		out := filepath.Join(u.home, "out-kill")
+		code, stdout, stderr := u.run("run", "--testbed", "docker", killScenario, "--out", out)
+		require.Equal(t, ExitPass, code, stdout+stderr)
+		rep, err := reports.Read(filepath.Join(out, "report.json"))
+		require.NoError(t, err)
+		require.Len(t, rep.Faults, 1)
+		f := rep.Faults[0]
+		assert.Empty(t, f.Error)
+		assert.NotNil(t, f.RevertedAt, "the killed backend was restarted")
+		assert.Empty(t, f.VerifyError, "a new agent serves the same servers")
+		assert.Empty(t, u.stateLeft(), "no state of the run may remain")
+	})
 	t.Run("root's clean", func(t *testing.T) {
 		// The user's run is recorded in the user's state directory, out of
 		// root's sight: the labels of its containers and networks tell

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 
 	"github.com/natlab/natlab/scenario/runner"
 	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/netns"
 )
 
 type runFlags struct {
@@ -41,8 +45,11 @@ Gate a NAT config change in CI with --nat-sysctls: the candidate
 sysctl.conf is applied to every NAT box before load starts, and the run
 fails when egress breaks.
 
-Ctrl-C (SIGINT) or SIGTERM reverts the faults, tears the testbed down and
-writes a report marked incomplete.
+Ctrl-C (SIGINT) or SIGTERM stops the run: the loads stop, the faults are
+reverted, a report marked incomplete is written (once the last phase has
+ended the report is whole and stands) and the testbed is torn down; the
+exit code is 1. A second Ctrl-C says what is still being cleaned up, a third
+abandons the cleanup and says what it leaves for natlab clean.
 
 Exit codes: 0 every assertion held, 1 an assertion failed (or the run was
 interrupted), 2 bad input, 3 testbed or environment error.`,
@@ -66,6 +73,12 @@ interrupted), 2 bad input, 3 testbed or environment error.`,
 }
 
 func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
+	// Interrupts are ours from the start, so a Ctrl-C at any point ends in
+	// the same cleanup and exit code.
+	progress := runner.NewProgress(cmd.OutOrStdout())
+	ctx, intr := catchInterrupts(cmd.Context(), progress, cmd.ErrOrStderr())
+	defer intr.stop()
+
 	sc, err := loadScenario(arg, f.sets)
 	if err != nil {
 		return err
@@ -100,17 +113,20 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	}
 	defer logf.Close()
 
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	intr.setBackend(backend.Name())
 	res, err := runner.Run(ctx, sc, runner.Options{
 		Backend:    backend,
 		NATSysctls: candidate,
 		Log:        logf,
 		OutDir:     out,
-		Progress:   runner.NewProgress(cmd.OutOrStdout()),
+		Progress:   progress,
+		OnStage:    intr.setStage,
 		Watch:      watch,
 	})
 	if err != nil {
+		if res == nil && intr.caught() {
+			return &exitError{code: ExitFail, err: fmt.Errorf("interrupted while building the testbed, removed what was built (%w)", err)}
+		}
 		var ie *testbed.InputError
 		if errors.As(err, &ie) {
 			return inputErr(err)
@@ -126,10 +142,123 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	switch {
 	case res.Incomplete != "":
 		return &exitError{code: ExitFail, err: fmt.Errorf("run incomplete: %s", res.Incomplete)}
+	case intr.caught():
+		// Interrupted after the last phase: the report is whole and
+		// stands, but the command was interrupted all the same.
+		return &exitError{code: ExitFail, err: errors.New("interrupted while cleaning up; the run had ended, its report stands")}
 	case !res.Passed:
 		return &exitError{code: ExitFail, err: errSilent}
 	}
 	return nil
+}
+
+// interrupts turns Ctrl-C (SIGINT) and SIGTERM into the cancellation of a
+// run, and keeps answering them while the run cleans up: the second says
+// what is still being cleaned, the third abandons the cleanup, saying
+// what it leaves behind, and exits.
+type interrupts struct {
+	progress runner.Progress
+	stderr   io.Writer
+	cancel   context.CancelCauseFunc
+	sigs     chan os.Signal
+	done     chan struct{}
+
+	mu    sync.Mutex
+	stage runner.Stage
+	count int
+	// netns: the backend makes namespaces, which the second Ctrl-C counts.
+	netns bool
+}
+
+func catchInterrupts(parent context.Context, p runner.Progress, stderr io.Writer) (context.Context, *interrupts) {
+	ctx, cancel := context.WithCancelCause(parent)
+	in := &interrupts{progress: p, stderr: stderr, cancel: cancel, sigs: make(chan os.Signal, 4), done: make(chan struct{})}
+	signal.Notify(in.sigs, os.Interrupt, syscall.SIGTERM)
+	go in.loop()
+	return ctx, in
+}
+
+func (in *interrupts) stop() {
+	signal.Stop(in.sigs)
+	close(in.done)
+	in.cancel(nil)
+}
+
+func (in *interrupts) setBackend(name string) {
+	in.mu.Lock()
+	in.netns = name == "netns"
+	in.mu.Unlock()
+}
+
+func (in *interrupts) setStage(s runner.Stage) {
+	in.mu.Lock()
+	in.stage = s
+	in.mu.Unlock()
+}
+
+// caught reports whether a signal came.
+func (in *interrupts) caught() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.count > 0
+}
+
+func (in *interrupts) loop() {
+	for {
+		select {
+		case <-in.done:
+			return
+		case sig := <-in.sigs:
+			in.mu.Lock()
+			in.count++
+			n, stage, netns := in.count, in.stage, in.netns
+			in.mu.Unlock()
+			switch n {
+			case 1:
+				in.cancel(fmt.Errorf("%s signal received", sig))
+				switch stage {
+				case "", runner.StageSetup, runner.StagePlay:
+					in.progress.Note("interrupted: stopping the run and cleaning up (Ctrl-C again says what is left)")
+				default:
+					in.progress.Note("interrupted: the run had ended, finishing the cleanup (Ctrl-C again says what is left)")
+				}
+			case 2:
+				in.progress.Note(fmt.Sprintf("still cleaning up: %s; press Ctrl-C again to abandon the cleanup (natlab clean then removes what is left)", left(stage, netns)))
+			default:
+				// Written past the progress view: the process ends now.
+				fmt.Fprintf(in.stderr, "\nnatlab: cleanup abandoned while %s; natlab clean removes what is left\n", left(stage, netns))
+				os.Exit(ExitFail)
+			}
+		}
+	}
+}
+
+// left says what the cleanup is busy with and what of this process's runs
+// still exists.
+func left(stage runner.Stage, namespaces bool) string {
+	doing := map[runner.Stage]string{
+		runner.StageSetup:    "stopping the testbed build and removing what it made",
+		runner.StagePlay:     "stopping the loads",
+		runner.StageRevert:   "reverting faults",
+		runner.StageReports:  "writing the reports",
+		runner.StageTeardown: "removing the testbed",
+	}[stage]
+	if doing == "" {
+		doing = "stopping"
+	}
+	states, _ := testbed.ListStates()
+	for _, s := range states {
+		if s.PID != os.Getpid() {
+			continue
+		}
+		doing += fmt.Sprintf(", run %s", s.ID)
+		if namespaces {
+			if names, err := netns.Namespaces(s.ID); err == nil {
+				doing += fmt.Sprintf(" has %d namespaces left", len(names))
+			}
+		}
+	}
+	return doing
 }
 
 func copyFile(from, to string) error {

@@ -55,22 +55,20 @@ func TestRunExitCodes(t *testing.T) {
 		require.Equal(t, ExitPass, code, stdout+stderr)
 		assert.Contains(t, stdout, "phase steady (3s)", "--set overrides the file")
 		assert.Contains(t, stdout, "PASS: all 1 assertions held")
-		rep, err := reports.Read(filepath.Join(out, "report.json"))
-		require.NoError(t, err)
+		rep := checkRunDir(t, out)
 		assert.Equal(t, reports.VerdictPass, rep.Verdict)
 		assert.Greater(t, rep.Totals.OK, uint64(80))
-		for _, f := range []string{"samples.csv", "report.md", "report.html", "junit.xml", "agents.log"} {
-			assert.FileExists(t, filepath.Join(out, f))
-		}
 	})
 	t.Run("fail", func(t *testing.T) {
 		out := t.TempDir()
 		code, stdout, stderr := run(t, "run", quick(t, "error_rate > 50%"), "--out", out, "--junit", filepath.Join(out, "copy.xml"))
 		require.Equal(t, ExitFail, code, stdout+stderr)
 		assert.Contains(t, stdout, "FAIL: 1 of 1 assertions failed")
+		rep := checkRunDir(t, out)
+		assert.Equal(t, reports.VerdictFail, rep.Verdict)
 		junit, err := os.ReadFile(filepath.Join(out, "copy.xml"))
 		require.NoError(t, err)
-		assert.Contains(t, string(junit), "<failure")
+		assert.Equal(t, readFile(t, filepath.Join(out, "junit.xml")), string(junit), "--junit writes the same file")
 	})
 	t.Run("bad input", func(t *testing.T) {
 		p := writeScenario(t, "name: bad\nphases:\n  - {name: p, duration: soon}\n")

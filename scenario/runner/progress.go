@@ -33,7 +33,12 @@ type Progress interface {
 	// Event prints a line: a phase starting, a fault injected or reverted,
 	// an alarm firing.
 	Event(at time.Duration, msg string)
-	// Stop ends the view.
+	// Note prints a line that is no moment of the run: the testbed being
+	// built, an interruption. It may be called at any time, from any
+	// goroutine, also before Start and after Stop.
+	Note(msg string)
+	// Stop ends the view; it returns even when the run ended early, and
+	// may be called more than once.
 	Stop()
 }
 
@@ -72,6 +77,12 @@ func (p *lineProgress) Event(at time.Duration, msg string) {
 	fmt.Fprintf(p.w, "[%6.1fs] %s\n", at.Seconds(), msg)
 }
 
+func (p *lineProgress) Note(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.w, msg)
+}
+
 func (p *lineProgress) Stop() {}
 
 func (l Live) line() string {
@@ -82,15 +93,28 @@ func (l Live) line() string {
 // barProgress draws one mpb bar for the run with the live figures beside it.
 type barProgress struct {
 	w     io.Writer
-	p     *mpb.Progress
-	bar   *mpb.Bar
 	start time.Time
 
+	// lifeMu orders the lines written through mpb against Stop, so none
+	// is lost (mpb drops writes once it is done) and none lands in the
+	// middle of the bar (lines before Start and after Stop go to w).
+	lifeMu  sync.Mutex
+	p       *mpb.Progress
+	bar     *mpb.Bar
+	stopped bool
+
+	// mu guards what the decorators read. It is apart from lifeMu: the
+	// decorators run inside mpb's render, which a write to mpb may wait on.
 	mu   sync.Mutex
 	live Live
 }
 
+// stopGrace bounds how long Stop waits for mpb to draw its last frame.
+const stopGrace = 2 * time.Second
+
 func (p *barProgress) Start(name, runID string, total time.Duration) {
+	p.lifeMu.Lock()
+	defer p.lifeMu.Unlock()
 	p.p = mpb.New(mpb.WithOutput(p.w), mpb.WithWidth(30), mpb.WithRefreshRate(200*time.Millisecond))
 	p.start = time.Now()
 	p.bar = p.p.New(int64(max(total, time.Second)/time.Millisecond), mpb.BarStyle(),
@@ -113,16 +137,66 @@ func (p *barProgress) Tick(l Live) {
 	p.mu.Lock()
 	p.live = l
 	p.mu.Unlock()
-	p.bar.SetCurrent(int64(l.At / time.Millisecond))
+	p.lifeMu.Lock()
+	bar := p.bar
+	p.lifeMu.Unlock()
+	if bar != nil {
+		bar.SetCurrent(int64(l.At / time.Millisecond)) // a no-op once the bar is done
+	}
 }
 
 func (p *barProgress) Event(at time.Duration, msg string) {
-	fmt.Fprintf(p.p, "[%6.1fs] %s\n", at.Seconds(), msg)
+	p.println(fmt.Sprintf("[%6.1fs] %s", at.Seconds(), msg))
 }
 
+func (p *barProgress) Note(msg string) { p.println(msg) }
+
+// println writes a line above the live bar, or straight to w when there
+// is no bar (yet, or any more). It starts at the first column: a key the
+// user typed (Ctrl-C echoes as ^C) moves the cursor, and mpb clears the
+// old frame only from there.
+func (p *barProgress) println(line string) {
+	p.lifeMu.Lock()
+	defer p.lifeMu.Unlock()
+	if p.p == nil || p.stopped {
+		fmt.Fprintln(p.w, "\r"+line)
+		return
+	}
+	fmt.Fprintln(p.p, "\r"+line)
+}
+
+// Stop ends the bar and waits (a bounded time) for its last frame.
+//
+// mpb's Wait returns once every bar is done, and a bar made with a total
+// is done only when its current reaches that total: SetTotal is a no-op
+// on such a bar (mpb: "effective only for bar which was constructed with
+// total <= 0"). A run cut short (Ctrl-C, an error) never gets there, so
+// Wait blocked for ever. Abort ends the bar where it is (a no-op on a bar
+// already complete) and keeps its last frame on the screen.
 func (p *barProgress) Stop() {
-	if p.bar != nil {
-		p.bar.SetTotal(-1, true)
+	p.lifeMu.Lock()
+	if p.p == nil || p.stopped {
+		p.lifeMu.Unlock()
+		return
+	}
+	p.stopped = true
+	p.lifeMu.Unlock()
+	p.bar.Abort(false)
+	waited := make(chan struct{})
+	go func() {
 		p.p.Wait()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+		return
+	case <-time.After(stopGrace):
+	}
+	// mpb did not finish drawing (a terminal that does not take output):
+	// cancel it rather than hang the run's cleanup on the view.
+	go p.p.Shutdown()
+	select {
+	case <-waited:
+	case <-time.After(stopGrace):
 	}
 }

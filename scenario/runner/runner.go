@@ -36,9 +36,25 @@ type Options struct {
 	Progress Progress
 	// OutDir receives the reports; empty writes none.
 	OutDir string
+	// OnStage hears every change of what the run is busy with, so that a
+	// caller can say what an interrupted run still waits for. It must
+	// return quickly.
+	OnStage func(Stage)
 	// Watch sees the run live (the metrics endpoint); nil sees nothing.
 	Watch Watcher
 }
+
+// Stage is what a run is busy with.
+type Stage string
+
+// The stages of a run, in order.
+const (
+	StageSetup    Stage = "building the testbed"
+	StagePlay     Stage = "playing the scenario"
+	StageRevert   Stage = "reverting faults"
+	StageReports  Stage = "writing the reports"
+	StageTeardown Stage = "removing the testbed"
+)
 
 // Result is the outcome of a run.
 type Result struct {
@@ -70,7 +86,10 @@ func (r *Result) Summary() string {
 // Run plays sc. Errors are about the testbed or environment (a
 // *testbed.InputError for bad input); failed assertions are in the Result.
 // When ctx ends (Ctrl-C) the loads stop, faults are reverted, the testbed
-// comes down and the Result is marked incomplete.
+// comes down and the Result is marked incomplete; once the last phase has
+// ended, the run is whole and ctx no longer matters: the cleanup runs on
+// a context of its own. A teardown that fails is an error beside the
+// Result.
 func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, error) {
 	if opts.Progress == nil {
 		opts.Progress = nopProgress{}
@@ -92,14 +111,31 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		tick = loadgen.DefaultTick
 	}
 	r := &run{sc: sc, opts: opts, tick: tick, series: newSeries(tick, opts.Watch.Sample)}
+	if err := context.Cause(ctx); err != nil {
+		return nil, fmt.Errorf("not started: %w", err)
+	}
+	r.stage(StageSetup)
+	opts.Progress.Note(fmt.Sprintf("building the testbed (%s)", opts.Backend.Name()))
 	tb, err := testbed.Up(ctx, spec, opts.Backend, testbed.Options{Log: opts.Log, OnEvent: r.series.onEvent})
 	if err != nil {
-		return nil, err
+		return nil, err // Up removed what it had made
 	}
 	r.tb = tb
-	defer tb.Down(context.WithoutCancel(ctx))
+	bg := context.WithoutCancel(ctx)
+	defer tb.Down(bg) // also when play panics; Down runs once
 	opts.Watch.Begin(r.runInfo())
-	return r.play(ctx, scheduled)
+	res, err := r.play(ctx, scheduled)
+	r.stage(StageTeardown)
+	if downErr := tb.Down(bg); downErr != nil {
+		err = errors.Join(err, fmt.Errorf("tear down the testbed of run %s (natlab clean %s removes what is left): %w", tb.Run.ID, tb.Run.ID, downErr))
+	}
+	return res, err
+}
+
+func (r *run) stage(s Stage) {
+	if r.opts.OnStage != nil {
+		r.opts.OnStage(s)
+	}
 }
 
 func buildFaults(sc *scenario.Scenario) ([]chaos.Scheduled, error) {
@@ -145,8 +181,9 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 	if err != nil {
 		return nil, &testbed.InputError{Err: err}
 	}
+	r.stage(StagePlay)
 	r.opts.Progress.Start(r.sc.Name, r.tb.Run.ID, r.sc.Duration())
-	defer r.opts.Progress.Stop()
+	defer r.opts.Progress.Stop() // when play returns early; Stop is idempotent
 
 	r.start = time.Now()
 	alarms := newAlarms(r.sc.Alarms)
@@ -174,15 +211,22 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 			break
 		}
 	}
+	// Whether the run is whole is settled here: an interrupt from now on
+	// cuts nothing short, and the cleanup below no longer heeds ctx.
+	interrupted := context.Cause(ctx)
 	stopSampling()
 	stopTimeline()
 	<-timelineDone
+	r.opts.Progress.Stop() // the live view ends with the last phase
+	r.stage(StageRevert)
+	r.opts.Progress.Note("cleaning up: reverting faults, writing the reports, removing the testbed")
 	revertErr := timeline.RevertAll(bg)
 
+	r.stage(StageReports)
 	incomplete := ""
 	switch {
-	case ctx.Err() != nil:
-		incomplete = "interrupted (" + context.Cause(ctx).Error() + ")"
+	case interrupted != nil:
+		incomplete = "interrupted (" + interrupted.Error() + ")"
 	case runErr != nil:
 		incomplete = runErr.Error()
 	case revertErr != nil:
@@ -322,4 +366,5 @@ type nopProgress struct{}
 func (nopProgress) Start(string, string, time.Duration) {}
 func (nopProgress) Tick(Live)                           {}
 func (nopProgress) Event(time.Duration, string)         {}
+func (nopProgress) Note(string)                         {}
 func (nopProgress) Stop()                               {}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/fixtures"
+	"github.com/natlab/natlab/reports"
+)
+
+// Every built-in scenario `natlab list` shows runs end to end through the
+// CLI, one after another, passes its own assertions, reverts and verifies
+// every fault, and writes a run directory whose files agree with each
+// other (checkRunDir). A new fixture is covered by being listed.
+func TestFixturesEndToEnd(t *testing.T) {
+	requireRoot(t)
+	code, out, errOut := run(t, "list")
+	require.Equal(t, ExitPass, code, errOut)
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			names = append(names, f[0])
+		}
+	}
+	require.Equal(t, fixtures.Scenarios(), names, "natlab list shows every embedded fixture")
+	assert.Contains(t, names, "nat-port-exhaustion", "the README's fixture")
+
+	var times []string
+	t.Cleanup(func() { t.Logf("wall time per fixture:\n%s", strings.Join(times, "\n")) })
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			start := time.Now()
+			code, stdout, stderr := run(t, "run", name, "--out", dir)
+			took := time.Since(start).Round(10 * time.Millisecond)
+			times = append(times, "  "+name+": "+took.String())
+			t.Logf("%s took %s", name, took)
+			if code != ExitPass {
+				logFailed(t, dir)
+				t.Fatalf("natlab run %s exited %d, want %d\n%s%s", name, code, ExitPass, stdout, stderr)
+			}
+			assert.Contains(t, stdout, "PASS: all ")
+			rep := checkRunDir(t, dir)
+			assert.Equal(t, reports.VerdictPass, rep.Verdict)
+			assert.Equal(t, name, rep.Scenario.Name)
+			assert.NotEmpty(t, rep.Assertions, "a fixture judges its run")
+			assert.Positive(t, rep.Totals.Attempts)
+			for _, f := range rep.Faults {
+				assert.NotNil(t, f.InjectedAt, "fault %s injected", f.Name)
+				assert.NotNil(t, f.RevertedAt, "fault %s reverted", f.Name)
+				assert.Empty(t, f.Error, "fault %s", f.Name)
+				assert.Empty(t, f.VerifyError, "fault %s: the revert restores the recorded state", f.Name)
+			}
+		})
+	}
+}
+
+// logFailed logs the figures of every assertion a run failed, when it got
+// as far as writing its report.
+func logFailed(t *testing.T, dir string) {
+	t.Helper()
+	rep, err := reports.Read(filepath.Join(dir, "report.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		t.Log("no report.json was written")
+		return
+	}
+	if err != nil {
+		t.Logf("report.json: %v", err)
+		return
+	}
+	t.Logf("verdict %s %s; totals %d attempts, %d ok, error rate %.4f, outcomes %v",
+		rep.Verdict, rep.Incomplete, rep.Totals.Attempts, rep.Totals.OK, rep.Totals.ErrorRate, rep.Totals.Outcomes)
+	for _, a := range rep.Assertions {
+		if !a.Passed {
+			t.Logf("FAILED %s (%s): observed %s, expected %s", a.Name, a.Source, a.Observed, a.Expected)
+		}
+	}
+	for _, p := range rep.Phases {
+		t.Logf("phase %s: %d attempts, %d ok, error rate %.4f, outcomes %v", p.Name, p.Counts.Attempts, p.Counts.OK, p.Counts.ErrorRate, p.Counts.Outcomes)
+	}
+	for _, n := range rep.NAT {
+		t.Logf("nat %s: %+v", n.Name, n)
+	}
+	for _, f := range rep.Faults {
+		t.Logf("fault %s: %+v", f.Name, f)
+	}
+}
