@@ -71,6 +71,16 @@ func WriteComparison(dir string, c *Comparison) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write comparison: %w", err)
 	}
+	// Every format from the comparison as compare.json holds it (see
+	// asWritten).
+	var js bytes.Buffer
+	if err := (compareJSONWriter{}).write(&js, c); err != nil {
+		return fmt.Errorf("write comparison: %w", err)
+	}
+	c, err := decodeComparison(js.Bytes())
+	if err != nil {
+		return fmt.Errorf("write comparison: %w", err)
+	}
 	var errs []error
 	for _, w := range compareWriters {
 		if err := writeAtomic(filepath.Join(dir, w.file()), func(out io.Writer) error { return w.write(out, c) }); err != nil {
@@ -112,23 +122,31 @@ func ReadComparison(path string) (*Comparison, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read comparison: %w", err)
 	}
+	c, err := decodeComparison(b)
+	if err != nil {
+		return nil, fmt.Errorf("read comparison %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// decodeComparison reads a comparison in JSON and checks its schema.
+func decodeComparison(b []byte) (*Comparison, error) {
 	var head struct {
 		Schema string `json:"schema"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, fmt.Errorf("read comparison %s: %w", path, err)
+		return nil, err
 	}
 	switch {
 	case head.Schema == CompareSchemaVersion:
 	case strings.HasPrefix(head.Schema, "natlab.compare/"):
-		return nil, fmt.Errorf("read comparison %s: schema %q is not supported by this natlab (it reads %q)", path, head.Schema, CompareSchemaVersion)
+		return nil, fmt.Errorf("schema %q is not supported by this natlab (it reads %q)", head.Schema, CompareSchemaVersion)
 	default:
-		return nil, fmt.Errorf("read comparison %s: %q is not a natlab comparison schema (want %q)", path, head.Schema, CompareSchemaVersion)
+		return nil, fmt.Errorf("%q is not a natlab comparison schema (want %q)", head.Schema, CompareSchemaVersion)
 	}
 	var c Comparison
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("read comparison %s: %w", path, err)
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, err
 	}
 	return &c, nil
 }

@@ -96,6 +96,10 @@ func Write(dir string, r *Report, formats ...string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write reports: %w", err)
 	}
+	r, err := asWritten(r)
+	if err != nil {
+		return fmt.Errorf("write reports: %w", err)
+	}
 	var errs []error
 	for _, w := range chosen {
 		if err := writeAtomic(filepath.Join(dir, w.file()), func(out io.Writer) error { return w.write(out, r) }); err != nil {
@@ -129,4 +133,15 @@ func writeAtomic(path string, render func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// asWritten is r as report.json holds it (durations to the microsecond),
+// so that every format shows exactly the figures of report.json, and
+// natlab report, which renders from report.json, writes the same bytes.
+func asWritten(r *Report) (*Report, error) {
+	var buf bytes.Buffer
+	if err := (jsonWriter{}).write(&buf, r); err != nil {
+		return nil, err
+	}
+	return Decode(&buf)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,7 +101,9 @@ func TestCompareOfPoolingStrategies(t *testing.T) {
 	for _, f := range files {
 		got, err := os.ReadFile(filepath.Join(out, f))
 		require.NoError(t, err, "%s was not rendered again", f)
-		assert.True(t, bytes.Equal(before[f], got), "%s differs after natlab report", f)
+		if !bytes.Equal(before[f], got) {
+			t.Errorf("%s differs after natlab report: %s", f, firstDiff(before[f], got))
+		}
 	}
 }
 
@@ -137,4 +140,14 @@ func TestCompareGateAndBadInput(t *testing.T) {
 	code, _, stderr = run(t, "report", t.TempDir())
 	assert.Equal(t, ExitInput, code)
 	assert.Contains(t, stderr, "not a natlab run or comparison directory")
+}
+
+// firstDiff shows where two files part.
+func firstDiff(a, b []byte) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	from := max(0, i-80)
+	return fmt.Sprintf("at byte %d:\n  was %q\n  now %q", i, a[from:min(len(a), i+80)], b[from:min(len(b), i+80)])
 }
