@@ -38,7 +38,15 @@
 // for, so a stall shows as latency rather than as missing samples) or from
 // the start of the attempt (closed schedules) to the end of the response; it
 // includes pool waits and connection set-up. The connect histogram records
-// each successful TCP handshake (or UDP socket set-up) on its own.
+// each successful TCP handshake (or UDP socket set-up) on its own. The
+// failed histogram records, from the same start as the request histogram,
+// how long every attempt that was made and failed took to fail: a connect
+// timeout shows as the timeout, a reset as the time to the reset. Dropped
+// attempts (never made) and cancelled ones (cut short by the run's end) are
+// in neither histogram: Request.Count is the ok outcomes and Failed.Count
+// the outcomes other than ok, dropped and cancelled. When nothing succeeds
+// the request histogram is empty and the failed one still says how long
+// clients waited.
 //
 // loadgen knows nothing about testbeds: it dials what it is told from the
 // addresses it is given.

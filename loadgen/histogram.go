@@ -134,3 +134,29 @@ func (h *Histogram) UnmarshalJSON(b []byte) error {
 	h.h = hdr.Import(snap)
 	return nil
 }
+
+// CumulativeCounts returns, for each bound (in increasing order), how many
+// recorded values are not above it, within the histogram's precision: the
+// buckets of a Prometheus histogram.
+func (h *Histogram) CumulativeCounts(bounds []time.Duration) []uint64 {
+	out := make([]uint64, len(bounds))
+	var n uint64
+	i := 0
+	for _, b := range h.h.Distribution() {
+		if b.Count == 0 {
+			continue
+		}
+		for i < len(bounds) && b.To > int64(bounds[i]/time.Microsecond) {
+			out[i] = n
+			i++
+		}
+		if i == len(bounds) {
+			return out
+		}
+		n += uint64(b.Count)
+	}
+	for ; i < len(bounds); i++ {
+		out[i] = n
+	}
+	return out
+}

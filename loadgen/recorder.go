@@ -27,6 +27,7 @@ type phaseRec struct {
 	newConns atomic.Uint64
 	connect  *Histogram // guarded by recorder.histMu
 	request  *Histogram // guarded by recorder.histMu
+	failed   *Histogram // guarded by recorder.histMu
 }
 
 // attempt is one attempt between its begin and its end.
@@ -44,15 +45,16 @@ type recorder struct {
 	histMu      sync.Mutex
 	tickConnect *Histogram
 	tickRequest *Histogram
+	tickFailed  *Histogram
 
 	errMu sync.Mutex
 	errs  errorSet
 }
 
 func newRecorder(p Plan) *recorder {
-	r := &recorder{tickConnect: NewHistogram(), tickRequest: NewHistogram()}
+	r := &recorder{tickConnect: NewHistogram(), tickRequest: NewHistogram(), tickFailed: NewHistogram()}
 	for _, ph := range p.Phases {
-		r.phases = append(r.phases, &phaseRec{name: ph.Name, connect: NewHistogram(), request: NewHistogram()})
+		r.phases = append(r.phases, &phaseRec{name: ph.Name, connect: NewHistogram(), request: NewHistogram(), failed: NewHistogram()})
 	}
 	return r
 }
@@ -67,7 +69,8 @@ func (ph *phaseRec) begin() *attempt {
 }
 
 // end records the outcome of an attempt begun with begin. lat is recorded
-// in the request histograms for ok attempts. Every attempt must end exactly
+// in the request histograms for ok attempts and in the failed histograms
+// for attempts that were made and failed (see failedLatency). Every attempt must end exactly
 // once: one that never ends stays in flight, one that ends twice has two
 // outcomes, and either fails the accounting checks.
 func (r *recorder) end(a *attempt, o Outcome, err error, lat time.Duration) {
@@ -77,10 +80,18 @@ func (r *recorder) end(a *attempt, o Outcome, err error, lat time.Duration) {
 		ph.request.Record(lat)
 		r.tickRequest.Record(lat)
 		r.histMu.Unlock()
-	} else if err != nil {
-		r.errMu.Lock()
-		r.errs.add(o, err.Error(), 1)
-		r.errMu.Unlock()
+	} else {
+		if failedLatency(o) {
+			r.histMu.Lock()
+			ph.failed.Record(lat)
+			r.tickFailed.Record(lat)
+			r.histMu.Unlock()
+		}
+		if err != nil {
+			r.errMu.Lock()
+			r.errs.add(o, err.Error(), 1)
+			r.errMu.Unlock()
+		}
 	}
 	ph.mu.Lock()
 	ph.outcomes[o]++
@@ -143,14 +154,22 @@ func (r *recorder) total() Counts {
 	return t
 }
 
-// takeTick returns the latencies recorded since the last call and starts anew.
-func (r *recorder) takeTick() (connect, request Percentiles) {
+// failedLatency reports whether the duration of an attempt that ended
+// with o goes into the failed histograms: every outcome but ok (which has
+// the request histogram), dropped (never made: it has no duration) and
+// cancelled (cut short by the end of the run, not by the target).
+func failedLatency(o Outcome) bool {
+	return o != OutcomeOK && o != OutcomeDropped && o != OutcomeCancelled
+}
+
+// takeTick returns the histograms recorded since the last call and starts
+// anew.
+func (r *recorder) takeTick() TickHistograms {
 	r.histMu.Lock()
 	defer r.histMu.Unlock()
-	connect, request = r.tickConnect.Summary(), r.tickRequest.Summary()
-	r.tickConnect.Reset()
-	r.tickRequest.Reset()
-	return connect, request
+	h := TickHistograms{Connect: r.tickConnect, Request: r.tickRequest, Failed: r.tickFailed}
+	r.tickConnect, r.tickRequest, r.tickFailed = NewHistogram(), NewHistogram(), NewHistogram()
+	return h
 }
 
 // result builds the Result from the current state.
@@ -158,7 +177,8 @@ func (r *recorder) result(start time.Time, elapsed time.Duration) *Result {
 	res := &Result{Start: start, Elapsed: elapsed, Processes: 1, Total: newPhaseResult("total")}
 	r.histMu.Lock()
 	for _, ph := range r.phases {
-		pr := PhaseResult{Name: ph.name, Counts: ph.counts(), Connect: ph.connect.Clone(), Request: ph.request.Clone()}
+		pr := PhaseResult{Name: ph.name, Counts: ph.counts(), Connect: ph.connect.Clone(), Request: ph.request.Clone(),
+			Failed: ph.failed.Clone()}
 		res.Phases = append(res.Phases, pr)
 	}
 	r.histMu.Unlock()

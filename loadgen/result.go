@@ -38,10 +38,12 @@ type Result struct {
 type PhaseResult struct {
 	Name   string `json:"name"`
 	Counts Counts `json:"counts"`
-	// Connect records successful handshakes; Request records ok attempts
-	// (see the package doc for what they measure).
+	// Connect records successful handshakes; Request records ok attempts;
+	// Failed records attempts that were made and failed (see the package
+	// doc for what they measure).
 	Connect *Histogram `json:"connect"`
 	Request *Histogram `json:"request"`
+	Failed  *Histogram `json:"failed"`
 }
 
 // ErrorSample is one distinct raw error text.
@@ -52,7 +54,7 @@ type ErrorSample struct {
 }
 
 func newPhaseResult(name string) PhaseResult {
-	return PhaseResult{Name: name, Connect: NewHistogram(), Request: NewHistogram(),
+	return PhaseResult{Name: name, Connect: NewHistogram(), Request: NewHistogram(), Failed: NewHistogram(),
 		Counts: Counts{Outcomes: map[Outcome]uint64{}}}
 }
 
@@ -66,7 +68,10 @@ func (pr *PhaseResult) merge(o PhaseResult) error {
 	if pr.Request == nil {
 		pr.Request = NewHistogram()
 	}
-	return errors.Join(pr.Connect.Merge(o.Connect), pr.Request.Merge(o.Request))
+	if pr.Failed == nil {
+		pr.Failed = NewHistogram()
+	}
+	return errors.Join(pr.Connect.Merge(o.Connect), pr.Request.Merge(o.Request), pr.Failed.Merge(o.Failed))
 }
 
 // Check verifies the accounting of every phase and of the total (see

@@ -25,9 +25,22 @@ type Sample struct {
 	OpenConns int64 `json:"open_conns"`
 	// InFlight is the number of attempts started and not yet ended.
 	InFlight uint64 `json:"in_flight"`
-	// Connect and Request are the latencies recorded during the tick.
+	// Connect, Request and Failed are the latencies recorded during the
+	// tick (Failed: the durations of attempts that failed).
 	Connect Percentiles `json:"connect"`
 	Request Percentiles `json:"request"`
+	Failed  Percentiles `json:"failed"`
+	// Histograms holds the same three distributions whole, exact and
+	// mergeable, for a consumer that needs their buckets (a metrics
+	// endpoint); nil in a Sample that did not come from Run.
+	Histograms *TickHistograms `json:"histograms,omitempty"`
+}
+
+// TickHistograms are the latency histograms of one tick.
+type TickHistograms struct {
+	Connect *Histogram `json:"connect"`
+	Request *Histogram `json:"request"`
+	Failed  *Histogram `json:"failed"`
 }
 
 // PerSecond converts a count of this tick into a per-second rate.
@@ -64,7 +77,9 @@ func (s *sampler) take(now time.Time, phase string) Sample {
 			smp.Outcomes[k] = d
 		}
 	}
-	smp.Connect, smp.Request = s.rec.takeTick()
+	h := s.rec.takeTick()
+	smp.Connect, smp.Request, smp.Failed = h.Connect.Summary(), h.Request.Summary(), h.Failed.Summary()
+	smp.Histograms = &h
 	s.last, s.lastT = cur, at
 	return smp
 }

@@ -13,7 +13,8 @@ func QuantilesOf(h *loadgen.Histogram) Quantiles {
 		P99: Seconds(h.Quantile(0.99)), Max: Seconds(h.Max())}
 }
 
-// TimingsOf summarises the connect and request histograms of a phase result.
+// TimingsOf summarises the connect, request and failed histograms of a
+// phase result.
 func TimingsOf(pr loadgen.PhaseResult) Timings {
-	return Timings{Connect: QuantilesOf(pr.Connect), Request: QuantilesOf(pr.Request)}
+	return Timings{Connect: QuantilesOf(pr.Connect), Request: QuantilesOf(pr.Request), Failed: QuantilesOf(pr.Failed)}
 }

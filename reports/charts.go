@@ -70,7 +70,8 @@ var (
 )
 
 // chartSpecs are the charts of the HTML report: client throughput, NAT port
-// utilization, conntrack entries, and latency.
+// utilization, allocation failures, conntrack entries, and latency (of ok
+// and of failed attempts).
 func (r *Report) chartSpecs() []chartSpec {
 	always := func(f func(s *Sample) float64) func(s *Sample) (float64, bool) {
 		return func(s *Sample) (float64, bool) { return f(s), true }
@@ -83,26 +84,50 @@ func (r *Report) chartSpecs() []chartSpec {
 		},
 	}}
 	util := chartSpec{id: "nat-ports", title: "NAT port utilization (max over NAT IPs)", yLabel: "% of ports", yMax: 100}
+	fails := chartSpec{id: "nat-failures", title: "NAT allocation failures", yLabel: "failures/s"}
 	ct := chartSpec{id: "nat-conntrack", title: "NAT conntrack entries", yLabel: "entries"}
+	perSec := r.tickLengths()
 	for i, n := range natNames(r) {
 		clr := palette[i%len(palette)]
 		util.series = append(util.series, series{name: n, color: clr, y: func(s *Sample) (float64, bool) {
 			v, ok := s.NAT[n]
 			return v.PortUtilization * 100, ok
 		}})
+		fails.series = append(fails.series, series{name: n, color: clr, y: func(s *Sample) (float64, bool) {
+			v, ok := s.NAT[n]
+			return float64(v.AllocationFailures) / perSec[s.T], ok
+		}})
 		ct.series = append(ct.series, series{name: n, color: clr, y: func(s *Sample) (float64, bool) {
 			v, ok := s.NAT[n]
 			return float64(v.Conntrack), ok
 		}})
 	}
-	specs = append(specs, util, ct, chartSpec{
-		id: "latency", title: "Latency p99 per tick", yLabel: "ms",
+	specs = append(specs, util, fails, ct, chartSpec{
+		id: "latency", title: "Latency p99 per tick: ok attempts and failed ones", yLabel: "ms",
 		series: []series{
 			{name: "connect p99", color: palette[0], y: always(func(s *Sample) float64 { return s.ConnectP99.Float() * 1e3 })},
-			{name: "request p99", color: palette[1], dashed: true, y: always(func(s *Sample) float64 { return s.RequestP99.Float() * 1e3 })},
+			{name: "request p99 (ok)", color: palette[1], dashed: true, y: always(func(s *Sample) float64 { return s.RequestP99.Float() * 1e3 })},
+			{name: "failed attempts p99", color: errColor, y: always(func(s *Sample) float64 { return s.FailedP99.Float() * 1e3 })},
 		},
 	})
 	return specs
+}
+
+// tickLengths maps the time of every sample to the length of its tick in
+// seconds: the time since the sample before (the first: since the start),
+// never 0, so that counts per tick become rates.
+func (r *Report) tickLengths() map[float64]float64 {
+	out := make(map[float64]float64, len(r.Samples))
+	prev := 0.0
+	for _, s := range r.Samples {
+		d := s.T - prev
+		if d <= 0 || math.IsNaN(d) || math.IsInf(d, 0) {
+			d = 1
+		}
+		out[s.T] = d
+		prev = s.T
+	}
+	return out
 }
 
 // charts renders every chart of the report.
@@ -110,7 +135,7 @@ func (r *Report) charts() ([]chart, error) {
 	specs := r.chartSpecs()
 	out := make([]chart, 0, len(specs))
 	for _, spec := range specs {
-		c, err := r.render(spec)
+		c, err := drawChart(r.plotData(spec))
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", spec.id, err)
 		}
@@ -119,30 +144,60 @@ func (r *Report) charts() ([]chart, error) {
 	return out, nil
 }
 
-// render draws one chart as inline SVG with the fault windows shaded behind
-// the data and the phase starts and alarms as vertical lines.
-func (r *Report) render(spec chartSpec) (chart, error) {
+// plotData is everything a chart draws: its lines with their points, and
+// the timeline behind them (fault windows, phase starts, alarms).
+type plotData struct {
+	id, title, yLabel string
+	// yMax is a floor for the top of the y axis (0: from the data).
+	yMax float64
+	// xMax is the end of the time axis in seconds.
+	xMax    float64
+	lines   []plotLine
+	windows []window
+	markers []Marker
+}
+
+// plotLine is one series with its points.
+type plotLine struct {
+	name   string
+	color  color.NRGBA
+	dashed bool
+	xys    plotter.XYs
+}
+
+// plotData takes the points of spec's series from the report's samples.
+func (r *Report) plotData(spec chartSpec) plotData {
+	pd := plotData{id: spec.id, title: spec.title, yLabel: spec.yLabel, yMax: spec.yMax,
+		xMax: math.Max(r.Duration.Float(), r.lastT()), windows: r.faultWindows(), markers: r.Markers()}
+	for _, s := range spec.series {
+		pd.lines = append(pd.lines, plotLine{name: s.name, color: s.color, dashed: s.dashed, xys: r.points(s)})
+	}
+	return pd
+}
+
+// drawChart draws one chart as inline SVG with the fault windows shaded
+// behind the data and the phase starts and alarms as vertical lines.
+func drawChart(pd plotData) (chart, error) {
 	p := plot.New()
-	p.X.Label.Text = "seconds since start"
-	p.Y.Label.Text = spec.yLabel
+	p.X.Label.Text = "time since start (s)"
+	p.Y.Label.Text = pd.yLabel
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
 		a.Label.TextStyle.Font = font.From(sansFont, 10)
 		a.Tick.Label.Font = font.From(sansFont, 9)
 	}
-	p.X.Min, p.X.Max = 0, math.Max(r.Duration.Float(), r.lastT())
+	p.X.Tick.Marker = secondsTicks{}
+	p.X.Min, p.X.Max = 0, pd.xMax
 	if p.X.Max <= 0 {
 		p.X.Max = 1
 	}
 	p.Add(plotter.NewGrid())
-	markers := r.Markers()
-	windows := faultWindows(r.faultWindows())
+	windows := faultWindows(pd.windows)
 	p.Add(windows)
 
-	out := chart{ID: spec.id, Title: spec.title}
+	out := chart{ID: pd.id, Title: pd.title}
 	ymax := 0.0
-	for _, s := range spec.series {
-		xys := r.points(s)
-		for _, xy := range xys {
+	for _, s := range pd.lines {
+		for _, xy := range s.xys {
 			ymax = math.Max(ymax, xy.Y)
 		}
 		kind := "line"
@@ -150,11 +205,11 @@ func (r *Report) render(spec chartSpec) (chart, error) {
 			kind = "dashed"
 		}
 		out.Legend = append(out.Legend, legendItem{Name: s.name, Color: hexColor(s.color), Kind: kind})
-		if len(xys) == 0 {
+		if len(s.xys) == 0 {
 			continue
 		}
-		if len(xys) == 1 { // a line of one point draws nothing: a dot
-			dot, err := plotter.NewScatter(xys)
+		if len(s.xys) == 1 { // a line of one point draws nothing: a dot
+			dot, err := plotter.NewScatter(s.xys)
 			if err != nil {
 				return chart{}, fmt.Errorf("dot %s: %w", s.name, err)
 			}
@@ -162,7 +217,7 @@ func (r *Report) render(spec chartSpec) (chart, error) {
 			p.Add(dot)
 			continue
 		}
-		l, err := plotter.NewLine(xys)
+		l, err := plotter.NewLine(s.xys)
 		if err != nil {
 			return chart{}, fmt.Errorf("line %s: %w", s.name, err)
 		}
@@ -172,19 +227,19 @@ func (r *Report) render(spec chartSpec) (chart, error) {
 		}
 		p.Add(l)
 	}
-	p.Add(phaseLines(markers), alarmLines(markers))
+	p.Add(phaseLines(pd.markers), alarmLines(pd.markers))
 	p.Y.Min = 0
-	p.Y.Max = math.Max(spec.yMax, ymax*1.15) // headroom for the labels at the top
+	p.Y.Max = math.Max(pd.yMax, ymax*1.15) // headroom for the labels at the top
 	if p.Y.Max <= 0 {
 		p.Y.Max = 1
 	}
 	if len(windows) > 0 {
 		out.Legend = append(out.Legend, legendItem{Name: "fault window", Color: hexColor(faultShade), Kind: "shade"})
 	}
-	if len(phaseLines(markers).at) > 0 {
+	if len(phaseLines(pd.markers).at) > 0 {
 		out.Legend = append(out.Legend, legendItem{Name: "phase start", Color: hexColor(phaseColor), Kind: "phase"})
 	}
-	if len(alarmLines(markers).at) > 0 {
+	if len(alarmLines(pd.markers).at) > 0 {
 		out.Legend = append(out.Legend, legendItem{Name: "alarm fired", Color: hexColor(alarmColor), Kind: "alarm"})
 	}
 
@@ -194,16 +249,67 @@ func (r *Report) render(spec chartSpec) (chart, error) {
 	if _, err := cv.WriteTo(&buf); err != nil {
 		return chart{}, fmt.Errorf("write svg: %w", err)
 	}
-	svg, err := inlineSVG(buf.String(), spec.title)
+	svg, err := inlineSVG(buf.String(), pd.title)
 	if err != nil {
 		return chart{}, err
 	}
 	// Post-condition: the data is on the chart, not only its frame.
-	if err := checkDataLines(svg, r.wantLines(spec, p.X.Min, p.X.Max, p.Y.Min, p.Y.Max)); err != nil {
+	if err := checkDataLines(svg, wantLines(pd.lines, p.X.Min, p.X.Max, p.Y.Min, p.Y.Max)); err != nil {
 		return chart{}, err
 	}
 	out.SVG = svg
 	return out, nil
+}
+
+// secondsTicks marks a time axis every few seconds (1, 2, 5, 10, 15, 30 s,
+// 1, 2, 5, 10 min, ...: at most 12 labels), labelled in seconds, with
+// unlabelled minor ticks between.
+type secondsTicks struct{}
+
+// tickSteps are the spacings secondsTicks chooses from, in seconds.
+var tickSteps = []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600}
+
+// Ticks implements plot.Ticker.
+func (secondsTicks) Ticks(lo, hi float64) []plot.Tick {
+	span := hi - lo
+	if span <= 0 || math.IsNaN(span) || math.IsInf(span, 0) {
+		return nil
+	}
+	step := tickSteps[len(tickSteps)-1]
+	for _, s := range tickSteps {
+		if span/s <= 12 {
+			step = s
+			break
+		}
+	}
+	for span/step > 12 { // longer than tickSteps foresee
+		step *= 2
+	}
+	minor := step / 5
+	switch step {
+	case 1:
+		minor = 0.5
+	case 2:
+		minor = 1
+	case 15:
+		minor = 5
+	case 30, 60:
+		minor = 10
+	}
+	var ticks []plot.Tick
+	first := math.Ceil(lo/minor) * minor
+	for i := 0; ; i++ {
+		v := first + float64(i)*minor
+		if v > hi+minor/1e6 {
+			break
+		}
+		t := plot.Tick{Value: v}
+		if k := v / step; math.Abs(k-math.Round(k)) < 1e-9 {
+			t.Label = strconv.FormatFloat(v, 'f', -1, 64) + "s"
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
 }
 
 // dataLineWidth is the width of the data lines, and what tells them apart
@@ -238,15 +344,14 @@ type dataLine struct {
 	exact  bool // every point lies inside the axes
 }
 
-// wantLines are the data lines of the series of spec that have points
-// inside axes spanning x0..x1 and y0..y1 (render's axes hold every point
-// of its series; a series wholly outside them would have nothing to show).
-func (r *Report) wantLines(spec chartSpec, x0, x1, y0, y1 float64) []dataLine {
+// wantLines are the data lines of the lines that have points inside axes
+// spanning x0..x1 and y0..y1 (drawChart's axes hold every point of its
+// lines; a line wholly outside them would have nothing to show).
+func wantLines(lines []plotLine, x0, x1, y0, y1 float64) []dataLine {
 	var want []dataLine
-	for _, s := range spec.series {
-		xys := r.points(s)
+	for _, s := range lines {
 		inside := 0
-		for _, xy := range xys {
+		for _, xy := range s.xys {
 			if xy.X >= x0 && xy.X <= x1 && xy.Y >= y0 && xy.Y <= y1 {
 				inside++
 			}
@@ -254,7 +359,7 @@ func (r *Report) wantLines(spec chartSpec, x0, x1, y0, y1 float64) []dataLine {
 		if inside == 0 {
 			continue
 		}
-		want = append(want, dataLine{name: s.name, color: hexColor(s.color), points: len(xys), exact: inside == len(xys)})
+		want = append(want, dataLine{name: s.name, color: hexColor(s.color), points: len(s.xys), exact: inside == len(s.xys)})
 	}
 	return want
 }

@@ -23,7 +23,7 @@ func pageCharts(t *testing.T, page string) map[string]string {
 // headroom), so any axes that contain them give the same lines.
 func wantOf(t *testing.T, r *Report, spec chartSpec) []dataLine {
 	t.Helper()
-	want := r.wantLines(spec, -1e18, 1e18, -1e18, 1e18)
+	want := wantLines(r.plotData(spec).lines, -1e18, 1e18, -1e18, 1e18)
 	require.NotEmpty(t, want, "chart %s has no series with points", spec.id)
 	return want
 }
@@ -66,7 +66,7 @@ func TestChartsDrawTheirData(t *testing.T) {
 
 		// Mutation in the writer: the chart rendered with its data dropped
 		// (the same frame, faults, phases and alarms, no series) is refused.
-		dropped, err := r.render(chartSpec{id: spec.id, title: spec.title, yLabel: spec.yLabel, yMax: spec.yMax})
+		dropped, err := drawChart(r.plotData(chartSpec{id: spec.id, title: spec.title, yLabel: spec.yLabel, yMax: spec.yMax}))
 		require.NoError(t, err, "a chart without series has nothing to draw")
 		require.Error(t, checkDataLines(dropped.SVG, want), "chart %s rendered without data passed", spec.id)
 	}

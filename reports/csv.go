@@ -2,12 +2,15 @@ package reports
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/natlab/natlab/loadgen"
 )
@@ -51,7 +54,8 @@ func (csvWriter) write(w io.Writer, r *Report) error {
 
 // csvColumns lists the columns: the client figures, one rate per outcome
 // other than ok (every outcome, so the columns do not depend on the run),
-// then four columns per NAT box.
+// then five columns per NAT box. Columns are only ever added at the end of
+// their group, never renamed.
 func csvColumns(r *Report) []column {
 	cols := []column{
 		{"t_s", func(s *Sample) string { return num(s.T, 3) }},
@@ -71,6 +75,7 @@ func csvColumns(r *Report) []column {
 		column{"new_conns_per_s", func(s *Sample) string { return num(s.NewConnsPerSec, 3) }},
 		column{"connect_p99_s", func(s *Sample) string { return num(s.ConnectP99.Float(), 6) }},
 		column{"request_p99_s", func(s *Sample) string { return num(s.RequestP99.Float(), 6) }},
+		column{"failed_p99_s", func(s *Sample) string { return num(s.FailedP99.Float(), 6) }},
 	)
 	for _, n := range natNames(r) {
 		p := "nat." + n + "."
@@ -79,6 +84,7 @@ func csvColumns(r *Report) []column {
 			natColumn(p+"allocation_failures", n, func(v NATSample) string { return strconv.FormatUint(v.AllocationFailures, 10) }),
 			natColumn(p+"port_utilization", n, func(v NATSample) string { return num(v.PortUtilization, 4) }),
 			natColumn(p+"ip_forward", n, func(v NATSample) string { return bit(v.IPForward) }),
+			natColumn(p+"ports_in_use", n, func(v NATSample) string { return strconv.FormatUint(v.PortsInUse, 10) }),
 		)
 	}
 	return cols
@@ -149,3 +155,112 @@ func bit(b bool) string {
 	}
 	return "0"
 }
+
+// ReadSamples reads the time series back from samples.csv (for a
+// report.json without samples). Unknown columns are ignored, so a file of
+// a later natlab of the same schema still reads; an empty NAT cell is a
+// tick without a reading of that box.
+func ReadSamples(rd io.Reader) ([]Sample, error) {
+	cr := csv.NewReader(rd)
+	head, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read samples: header: %w", err)
+	}
+	outcomes := map[string]loadgen.Outcome{}
+	for _, o := range loadgen.AllOutcomes() {
+		outcomes[o.String()+"_per_s"] = o
+	}
+	var out []Sample
+	for line := 2; ; line++ {
+		row, err := cr.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read samples: %w", err)
+		}
+		s := Sample{Outcomes: map[loadgen.Outcome]float64{}, NAT: map[string]NATSample{}}
+		var errs []error
+		f := func(v string) float64 {
+			if v == "" {
+				return 0
+			}
+			x, err := strconv.ParseFloat(v, 64)
+			errs = append(errs, err)
+			return x
+		}
+		u := func(v string) uint64 {
+			x, err := strconv.ParseUint(v, 10, 64)
+			errs = append(errs, err)
+			return x
+		}
+		for i, h := range head {
+			if i >= len(row) {
+				break
+			}
+			v := row[i]
+			switch h {
+			case "t_s":
+				s.T = f(v)
+			case "phase":
+				s.Phase = v
+			case "attempts_per_s":
+				s.AttemptsPerSec = f(v)
+			case "ok_per_s":
+				s.OKPerSec = f(v)
+				if s.OKPerSec != 0 {
+					s.Outcomes[loadgen.OutcomeOK] = s.OKPerSec
+				}
+			case "errors_per_s":
+				s.ErrorsPerSec = f(v)
+			case "open_conns":
+				n, err := strconv.ParseInt(v, 10, 64)
+				errs = append(errs, err)
+				s.OpenConns = n
+			case "new_conns_per_s":
+				s.NewConnsPerSec = f(v)
+			case "connect_p99_s":
+				s.ConnectP99 = secondsOf(f(v))
+			case "request_p99_s":
+				s.RequestP99 = secondsOf(f(v))
+			case "failed_p99_s":
+				s.FailedP99 = secondsOf(f(v))
+			default:
+				if o, ok := outcomes[h]; ok {
+					if x := f(v); x != 0 {
+						s.Outcomes[o] = x
+					}
+					continue
+				}
+				rest, ok := strings.CutPrefix(h, "nat.")
+				dot := strings.LastIndex(rest, ".")
+				if !ok || dot < 0 || v == "" {
+					continue
+				}
+				name, field := rest[:dot], rest[dot+1:]
+				n := s.NAT[name]
+				switch field {
+				case "conntrack":
+					n.Conntrack = u(v)
+				case "allocation_failures":
+					n.AllocationFailures = u(v)
+				case "port_utilization":
+					n.PortUtilization = f(v)
+				case "ip_forward":
+					n.IPForward = v == "1"
+				case "ports_in_use":
+					n.PortsInUse = u(v)
+				default:
+					continue
+				}
+				s.NAT[name] = n
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return nil, fmt.Errorf("read samples: line %d: %w", line, err)
+		}
+		out = append(out, s)
+	}
+}
+
+func secondsOf(f float64) Seconds { return Seconds(time.Duration(math.Round(f * 1e9))) }

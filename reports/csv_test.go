@@ -2,6 +2,7 @@ package reports
 
 import (
 	"encoding/csv"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -76,5 +77,26 @@ func TestNum(t *testing.T) {
 		{0, 3, "0"}, {1.5, 3, "1.5"}, {1.0 / 3, 3, "0.333"}, {100, 3, "100"}, {-0.0001, 3, "0"}, {2.25e-3, 6, "0.00225"}, {12, 0, "12"},
 	} {
 		require.Equal(t, tc.want, num(tc.v, tc.prec), "%v", tc.v)
+	}
+}
+
+// samples.csv reads back into the samples it was written from.
+func TestReadSamplesRoundTrip(t *testing.T) {
+	r := fixture()
+	s, err := renderString(r, "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadSamples(strings.NewReader(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(r.Samples) {
+		t.Fatalf("read %d samples, want %d", len(got), len(r.Samples))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], r.Samples[i]) {
+			t.Fatalf("sample %d:\n got %+v\nwant %+v", i, got[i], r.Samples[i])
+		}
 	}
 }

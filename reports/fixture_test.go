@@ -38,8 +38,8 @@ func fixture() *Report {
 			{Name: "recovery after faults[0] within 5s: error_rate < 1%", Passed: false, Observed: "23.5% at +15.0s", Expected: "< 1% by +15.0s", Source: "fixtures/nat-port-exhaustion.yaml:15:7"},
 		},
 		NAT: []NATSummary{
-			{Name: "nat", AllocationFailures: 312, PeakPortUtilization: 1, PeakConntrack: 402, IPForwardOff: Seconds(5 * time.Second)},
-			{Name: "nat-b", PeakPortUtilization: 0.125, PeakConntrack: 64},
+			{Name: "nat", AllocationFailures: 312, PeakPortUtilization: 1, PeakConntrack: 402, PeakPortsInUse: 256, IPForwardOff: Seconds(5 * time.Second)},
+			{Name: "nat-b", PeakPortUtilization: 0.125, PeakConntrack: 64, PeakPortsInUse: 128},
 		},
 		Faults: []Fault{
 			{Name: "forwarding-off", Kind: "sysctl", Host: "nat", Description: "net.ipv4.ip_forward=0",
@@ -66,12 +66,15 @@ func fixture() *Report {
 	}
 	r.Latency = Latency{
 		Total: Timings{Connect: Quantiles{Count: 2790, P50: ms(0.4), P90: ms(1.2), P99: ms(1003), Max: ms(3010)},
-			Request: Quantiles{Count: 2790, P50: ms(1.1), P90: ms(2.5), P99: ms(9.8), Max: ms(40)}},
+			Request: Quantiles{Count: 2790, P50: ms(1.1), P90: ms(2.5), P99: ms(9.8), Max: ms(40)},
+			Failed:  Quantiles{Count: 610, P50: ms(2000), P90: ms(2000), P99: ms(2004), Max: ms(2010)}},
 		Phases: []PhaseTimings{
 			{Phase: "offpeak", Timings: Timings{Connect: Quantiles{Count: 990, P50: ms(0.3), P90: ms(0.9), P99: ms(1.9), Max: ms(3.1)},
-				Request: Quantiles{Count: 990, P50: ms(1), P90: ms(2), P99: ms(4.5), Max: ms(12)}}},
+				Request: Quantiles{Count: 990, P50: ms(1), P90: ms(2), P99: ms(4.5), Max: ms(12)},
+				Failed:  Quantiles{Count: 10, P50: ms(2000), P90: ms(2000), P99: ms(2001), Max: ms(2001)}}},
 			{Phase: "peak", Timings: Timings{Connect: Quantiles{Count: 1800, P50: ms(0.5), P90: ms(1.5), P99: ms(1010), Max: ms(3010)},
-				Request: Quantiles{Count: 1800, P50: ms(1.2), P90: ms(2.8), P99: ms(11), Max: ms(40)}}},
+				Request: Quantiles{Count: 1800, P50: ms(1.2), P90: ms(2.8), P99: ms(11), Max: ms(40)},
+				Failed:  Quantiles{Count: 600, P50: ms(2000), P90: ms(2000), P99: ms(2004), Max: ms(2010)}}},
 		},
 	}
 	for i := 1; i <= 30; i++ {
@@ -84,17 +87,18 @@ func fixture() *Report {
 			NewConnsPerSec: 100, ConnectP99: ms(0.8), RequestP99: ms(2.25),
 			Outcomes: map[loadgen.Outcome]float64{loadgen.OutcomeOK: 100},
 			NAT: map[string]NATSample{
-				"nat":   {Conntrack: uint64(40 + i*12), PortUtilization: math.Min(1, float64(i)/20), IPForward: t <= 5 || t > 10},
-				"nat-b": {Conntrack: 64, PortUtilization: 0.125, IPForward: true},
+				"nat":   {Conntrack: uint64(40 + i*12), PortUtilization: math.Min(1, float64(i)/20), PortsInUse: uint64(min(256, i*256/20)), IPForward: t <= 5 || t > 10},
+				"nat-b": {Conntrack: 64, PortUtilization: 0.125, PortsInUse: 128, IPForward: true},
 			}}
 		if t > 5 && t <= 10 { // forwarding off: connect timeouts
-			s.OKPerSec, s.ErrorsPerSec, s.ConnectP99 = 0, 2, ms(1003)
+			s.OKPerSec, s.ErrorsPerSec, s.ConnectP99, s.FailedP99 = 0, 2, ms(1003), ms(2001)
 			s.Outcomes = map[loadgen.Outcome]float64{loadgen.OutcomeConnectTimeout: 2}
 		}
 		if t > 20 {
 			s.OKPerSec, s.ErrorsPerSec = 76.5, 23.5
 			s.Outcomes = map[loadgen.Outcome]float64{loadgen.OutcomeOK: 76.5, loadgen.OutcomeConnectTimeout: 19.5, loadgen.OutcomeReset: 4}
-			s.NAT["nat"] = NATSample{Conntrack: 402, AllocationFailures: 31, PortUtilization: 1, IPForward: true}
+			s.FailedP99 = ms(2004)
+			s.NAT["nat"] = NATSample{Conntrack: 402, AllocationFailures: 31, PortUtilization: 1, PortsInUse: 256, IPForward: true}
 		}
 		if i == 17 { // one tick without a reading of nat-b
 			delete(s.NAT, "nat-b")

@@ -17,7 +17,10 @@ func (htmlWriter) file() string { return "report.html" }
 //go:embed report.html.tmpl
 var htmlSource string
 
-var htmlTemplate = template.Must(template.New("report.html").Parse(htmlSource))
+//go:embed style.html.tmpl
+var styleSource string
+
+var htmlTemplate = template.Must(template.Must(template.New("report.html").Parse(htmlSource)).Parse(styleSource))
 
 // htmlPage is what the template shows; every string in it is escaped by
 // html/template except the SVG, which vgsvg escaped.
@@ -30,8 +33,10 @@ type htmlPage struct {
 	RunLine    string
 	NATBoxes   []string
 	Assertions []htmlAssertion
+	LoadHead   []string
 	Load       [][]string
 	Outcomes   []outcomeRow
+	NATHead    []string
 	NAT        [][]string
 	Faults     [][]string
 	Alarms     [][]string
@@ -70,7 +75,7 @@ func newHTMLPage(r *Report) (*htmlPage, error) {
 	same := func(s string) string { return s } // html/template escapes
 	p := &htmlPage{R: r, Title: fmt.Sprintf("natlab %s: %s", r.Scenario.Name, verdictWord(r.Verdict)),
 		Verdict: verdictWord(r.Verdict), VerdictCSS: string(r.Verdict), Summary: r.summaryLine(),
-		RunLine: r.runLine(), Load: r.loadRows(same), NAT: r.natRows(same), Schema: SchemaVersion}
+		RunLine: r.runLine(), LoadHead: loadHead, Load: r.loadRows(same), NATHead: natHead, NAT: r.natRows(same), Schema: SchemaVersion}
 	for _, n := range r.Testbed.NATs {
 		p.NATBoxes = append(p.NATBoxes, natBoxLine(n))
 	}

@@ -99,9 +99,9 @@ func TestHTMLStructure(t *testing.T) {
 	if count["script"] != 0 || count["link"] != 0 || count["img"] != 0 {
 		t.Errorf("page has %d script, %d link, %d img elements; want none", count["script"], count["link"], count["img"])
 	}
-	// throughput, NAT ports, NAT conntrack, latency.
-	if charts != 4 {
-		t.Errorf("found %d charts, want 4", charts)
+	// throughput, NAT ports, NAT allocation failures, NAT conntrack, latency.
+	if charts != 5 {
+		t.Errorf("found %d charts, want 5", charts)
 	}
 	// Two fault windows (one reverted, one open until the end) on each chart.
 	if want := 2 * charts; shaded != want {
@@ -127,7 +127,7 @@ func TestHTMLStructure(t *testing.T) {
 	}
 	for _, s := range []string{
 		`id="verdict">FAIL</span>`,
-		`id="chart-throughput"`, `id="chart-nat-ports"`, `id="chart-nat-conntrack"`, `id="chart-latency"`,
+		`id="chart-throughput"`, `id="chart-nat-ports"`, `id="chart-nat-failures"`, `id="chart-nat-conntrack"`, `id="chart-latency"`,
 		">forwarding-off<", ">alarm ports-high<", ">peak<", // labels drawn in the SVG
 	} {
 		if !strings.Contains(page, s) {

@@ -2,9 +2,17 @@ package reports
 
 import (
 	"encoding/xml"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/internal/tooltest"
 )
 
 func parseJUnit(t *testing.T, r *Report) junitSuites {
@@ -63,5 +71,44 @@ func TestSplitSource(t *testing.T) {
 		f, l := splitSource(tc.in)
 		require.Equal(t, tc.file, f, tc.in)
 		require.Equal(t, tc.line, l, tc.in)
+	}
+}
+
+// validateJUnit runs xmllint against testdata/junit.xsd on doc.
+func validateJUnit(t *testing.T, xmllint string, doc []byte) error {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "junit.xml")
+	require.NoError(t, os.WriteFile(f, doc, 0o644))
+	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("testdata", "junit.xsd"), f).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
+}
+
+// junit.xml validates against the JUnit XML schema CI systems read
+// (testdata/junit.xsd, see testdata/README.md): a failing run, an
+// incomplete one and one without assertions. A file the schema must
+// refuse is refused, so the check is not vacuous.
+func TestJUnitValidatesAgainstSchema(t *testing.T) {
+	xmllint := tooltest.Require(t, "libxml2-utils", "xmllint")
+	inc := fixture()
+	inc.Verdict, inc.Incomplete = VerdictIncomplete, "interrupted <Ctrl-C> & \"quoted\""
+	none := fixture()
+	none.Assertions, none.Verdict = nil, VerdictPass
+	for name, r := range map[string]*Report{"fail": fixture(), "incomplete": inc, "no assertions": none} {
+		s, err := renderString(r, "junit")
+		require.NoError(t, err, name)
+		require.NoError(t, validateJUnit(t, xmllint, []byte(s)), name)
+	}
+	s, err := renderString(fixture(), "junit")
+	require.NoError(t, err)
+	for name, bad := range map[string]string{
+		"negative count":   strings.Replace(s, `failures="1"`, `failures="-1"`, 1),
+		"case has no name": regexp.MustCompile(`<testcase name="[^"]*"`).ReplaceAllString(s, "<testcase"),
+		"unknown element":  strings.Replace(s, "</testsuite>", "<verdict>fail</verdict></testsuite>", 1),
+	} {
+		require.NotEqual(t, s, bad, name)
+		require.Error(t, validateJUnit(t, xmllint, []byte(bad)), name)
 	}
 }

@@ -32,7 +32,7 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 	}
 
 	b.WriteString("### Load\n\n")
-	mdTable(b, []string{"Phase", "Attempts", "ok", "Errors", "Error rate", "Connect p99", "Request p99"}, r.loadRows(mdText))
+	mdTable(b, loadHead, r.loadRows(mdText))
 	if ors := r.outcomeRows(); len(ors) > 0 {
 		rows := make([][]string, 0, len(ors))
 		for _, o := range ors {
@@ -47,7 +47,7 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 
 	if len(r.NAT) > 0 {
 		b.WriteString("### NAT\n\n")
-		mdTable(b, []string{"NAT", "Allocation failures", "Peak port utilization", "Peak conntrack", "ip_forward off"}, r.natRows(mdText))
+		mdTable(b, natHead, r.natRows(mdText))
 	}
 	if len(r.Faults) > 0 {
 		b.WriteString("### Faults\n\n")

@@ -95,10 +95,13 @@ type Latency struct {
 	Phases []PhaseTimings `json:"phases"`
 }
 
-// Timings are the connect and request latency summaries of a span of the run.
+// Timings are the latency summaries of a span of the run: connect (each
+// successful handshake), request (ok attempts) and failed (how long the
+// attempts that failed took to fail; see loadgen's package doc).
 type Timings struct {
 	Connect Quantiles `json:"connect"`
 	Request Quantiles `json:"request"`
+	Failed  Quantiles `json:"failed"`
 }
 
 // PhaseTimings are the Timings of one phase.
@@ -126,6 +129,10 @@ type NATSummary struct {
 	PeakPortUtilization float64 `json:"peak_port_utilization"`
 	// PeakConntrack is the highest number of conntrack entries.
 	PeakConntrack uint64 `json:"peak_conntrack"`
+	// PeakPortsInUse is the highest number of NAT ports in use at once:
+	// NAT IP and port pairs mapped towards each destination, held ones
+	// included (what the utilization is a share of).
+	PeakPortsInUse uint64 `json:"peak_ports_in_use"`
 	// IPForwardOff is how long net.ipv4.ip_forward was 0.
 	IPForwardOff Seconds `json:"ip_forward_off_s"`
 }
@@ -184,6 +191,9 @@ type Sample struct {
 	NewConnsPerSec float64                     `json:"new_conns_per_s"`
 	ConnectP99     Seconds                     `json:"connect_p99_s"`
 	RequestP99     Seconds                     `json:"request_p99_s"`
+	// FailedP99 is the p99 of how long the attempts that failed in the
+	// tick took (0 when none failed).
+	FailedP99 Seconds `json:"failed_p99_s"`
 	// NAT holds one reading per NAT box, by name.
 	NAT map[string]NATSample `json:"nat"`
 }
@@ -195,7 +205,10 @@ type NATSample struct {
 	AllocationFailures uint64 `json:"allocation_failures"`
 	// PortUtilization is the max over NAT IPs (and destinations), 0..1.
 	PortUtilization float64 `json:"port_utilization"`
-	IPForward       bool    `json:"ip_forward"`
+	// PortsInUse is the number of NAT ports in use (see
+	// NATSummary.PeakPortsInUse).
+	PortsInUse uint64 `json:"ports_in_use"`
+	IPForward  bool   `json:"ip_forward"`
 }
 
 // MarkerKind is what a Marker marks.

@@ -38,7 +38,7 @@ func (r *Report) loadRows(esc func(string) string) [][]string {
 	}
 	row := func(name string, c Totals, t Timings) []string {
 		return []string{esc(name), humanCount(c.Attempts), humanCount(c.OK), humanCount(c.Errors),
-			humanPct(c.ErrorRate), humanDur(t.Connect.P99), humanDur(t.Request.P99)}
+			humanPct(c.ErrorRate), humanDur(t.Connect.P99), humanDur(t.Request.P99), failedP99(t.Failed)}
 	}
 	rows := make([][]string, 0, len(r.Phases)+1)
 	for _, p := range r.Phases {
@@ -91,7 +91,7 @@ func (r *Report) natRows(esc func(string) string) [][]string {
 			off = humanDur(n.IPForwardOff)
 		}
 		rows = append(rows, []string{esc(n.Name), humanCount(n.AllocationFailures),
-			humanPct(n.PeakPortUtilization), humanCount(n.PeakConntrack), off})
+			humanCount(n.PeakPortsInUse), humanPct(n.PeakPortUtilization), humanCount(n.PeakConntrack), off})
 	}
 	return rows
 }
@@ -103,4 +103,19 @@ func natBoxLine(n NATBox) string {
 		s += ", hold " + humanDur(n.Hold)
 	}
 	return s
+}
+
+// loadHead and natHead are the headers of the load and NAT tables.
+var (
+	loadHead = []string{"Phase", "Attempts", "ok", "Errors", "Error rate", "Connect p99", "Request p99", "Failed p99"}
+	natHead  = []string{"NAT", "Allocation failures", "Peak ports in use", "Peak port utilization", "Peak conntrack", "ip_forward off"}
+)
+
+// failedP99 writes the p99 of the failed attempts, "-" when none failed
+// (a 0 would read as "failed at once").
+func failedP99(q Quantiles) string {
+	if q.Count == 0 {
+		return "-"
+	}
+	return humanDur(q.P99)
 }

@@ -96,19 +96,24 @@ func Write(dir string, r *Report, formats ...string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write reports: %w", err)
 	}
+	r, err := asWritten(r)
+	if err != nil {
+		return fmt.Errorf("write reports: %w", err)
+	}
 	var errs []error
 	for _, w := range chosen {
-		if err := writeFile(filepath.Join(dir, w.file()), w, r); err != nil {
+		if err := writeAtomic(filepath.Join(dir, w.file()), func(out io.Writer) error { return w.write(out, r) }); err != nil {
 			errs = append(errs, fmt.Errorf("write %s: %w", w.name(), err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// writeFile renders r with w into path atomically.
-func writeFile(path string, w writer, r *Report) error {
+// writeAtomic renders into path atomically: the file is complete or
+// absent.
+func writeAtomic(path string, render func(io.Writer) error) error {
 	var buf bytes.Buffer
-	if err := w.write(&buf, r); err != nil {
+	if err := render(&buf); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
@@ -128,4 +133,15 @@ func writeFile(path string, w writer, r *Report) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// asWritten is r as report.json holds it (durations to the microsecond),
+// so that every format shows exactly the figures of report.json, and
+// natlab report, which renders from report.json, writes the same bytes.
+func asWritten(r *Report) (*Report, error) {
+	var buf bytes.Buffer
+	if err := (jsonWriter{}).write(&buf, r); err != nil {
+		return nil, err
+	}
+	return Decode(&buf)
 }

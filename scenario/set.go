@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -9,26 +10,40 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// setStep is one step of a --set path: a mapping key, or a list index.
+// setStep is one step of a --set path: a mapping key, a list index, or
+// every item of a list.
 type setStep struct {
 	key   string
-	index int // -1 for a key
+	index int // keyStep for a key, everyItem for [*]
 }
 
-var setIndex = regexp.MustCompile(`^([^\[\]]*)((?:\[\d+\])*)$`)
+const (
+	keyStep   = -1
+	everyItem = -2
+)
 
-// parseSetPath reads "phases[1].load.rate" into steps.
+var (
+	setIndex = regexp.MustCompile(`^([^\[\]]*)((?:\[(?:\d+|\*)\])*)$`)
+	setItem  = regexp.MustCompile(`\d+|\*`)
+)
+
+// parseSetPath reads "phases[1].load.rate" (or "phases[*].load.rate",
+// every phase) into steps.
 func parseSetPath(p string) ([]setStep, error) {
 	var out []setStep
 	for _, part := range strings.Split(p, ".") {
 		m := setIndex.FindStringSubmatch(part)
 		if m == nil || (m[1] == "" && m[2] == "") {
-			return nil, fmt.Errorf("%q is not a path: write keys joined by dots, with [N] for list items, e.g. phases[1].duration", p)
+			return nil, fmt.Errorf("%q is not a path: write keys joined by dots, with [N] for list items or [*] for all of them, e.g. phases[1].duration", p)
 		}
 		if m[1] != "" {
-			out = append(out, setStep{key: m[1], index: -1})
+			out = append(out, setStep{key: m[1], index: keyStep})
 		}
-		for _, idx := range regexp.MustCompile(`\d+`).FindAllString(m[2], -1) {
+		for _, idx := range setItem.FindAllString(m[2], -1) {
+			if idx == "*" {
+				out = append(out, setStep{index: everyItem})
+				continue
+			}
 			n, _ := strconv.Atoi(idx)
 			out = append(out, setStep{index: n})
 		}
@@ -38,7 +53,10 @@ func parseSetPath(p string) ([]setStep, error) {
 
 // applySets overrides values of the document before it is read, as
 // `--set PATH=VALUE` asks: VALUE is YAML (a scalar, or a flow mapping or
-// list); a missing key of a mapping is added. Every problem is reported.
+// list); a missing key of a mapping is added; [*] sets the rest of the path
+// in every item of a list that has it (items without the path's
+// intermediate keys, such as an idle phase without a load, are left alone;
+// at least one item must take the value). Every problem is reported.
 // Replaced values take the position of the key they replace, so errors in
 // them point at the line that was overridden.
 func applySets(doc *yaml.Node, sets []string, errs *collector) {
@@ -67,13 +85,58 @@ func applySets(doc *yaml.Node, sets []string, errs *collector) {
 }
 
 func setAt(n *yaml.Node, steps []setStep, v *yaml.Node) error {
-	at := "the scenario"
+	_, err := setFrom(n, steps, v, "the scenario")
+	return err
+}
+
+// errNoPath is the error of a path whose intermediate key is missing; [*]
+// skips the items that give it.
+type errNoPath struct{ msg string }
+
+func (e *errNoPath) Error() string { return e.msg }
+
+// setFrom sets v at steps below n (named at) and returns how many places
+// took it.
+func setFrom(n *yaml.Node, steps []setStep, v *yaml.Node, at string) (int, error) {
 	for i, st := range steps {
 		last := i == len(steps)-1
 		n = deref(n)
-		if st.index < 0 {
+		if st.index == everyItem {
+			if n.Kind != yaml.SequenceNode {
+				return 0, fmt.Errorf("%s is not a list, so it has no items [*]", at)
+			}
+			if len(n.Content) == 0 {
+				return 0, fmt.Errorf("%s is empty: [*] has no item to set", at)
+			}
+			total := 0
+			var skipped error
+			for j := range n.Content {
+				item := fmt.Sprintf("%s[%d]", at, j)
+				if last {
+					c := copyNode(v)
+					place(c, n.Content[j])
+					n.Content[j] = c
+					total++
+					continue
+				}
+				k, err := setFrom(n.Content[j], steps[i+1:], copyNode(v), item)
+				var np *errNoPath
+				switch {
+				case errors.As(err, &np):
+					skipped = err
+				case err != nil:
+					return total, err
+				}
+				total += k
+			}
+			if total == 0 {
+				return 0, fmt.Errorf("no item of %s takes the value: %w", at, skipped)
+			}
+			return total, nil
+		}
+		if st.index == keyStep {
 			if n.Kind != yaml.MappingNode {
-				return fmt.Errorf("%s is not a mapping, so it has no key %q", at, st.key)
+				return 0, fmt.Errorf("%s is not a mapping, so it has no key %q", at, st.key)
 			}
 			found := false
 			for j := 0; j+1 < len(n.Content); j += 2 {
@@ -82,7 +145,7 @@ func setAt(n *yaml.Node, steps []setStep, v *yaml.Node) error {
 					if last {
 						place(v, n.Content[j])
 						n.Content[j+1] = v
-						return nil
+						return 1, nil
 					}
 					n = n.Content[j+1]
 					break
@@ -90,31 +153,42 @@ func setAt(n *yaml.Node, steps []setStep, v *yaml.Node) error {
 			}
 			if !found {
 				if !last {
-					return fmt.Errorf("%s has no key %q", at, st.key)
+					return 0, &errNoPath{fmt.Sprintf("%s has no key %q", at, st.key)}
 				}
 				key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: st.key, Line: n.Line, Column: n.Column}
 				place(v, key)
 				n.Content = append(n.Content, key, v)
-				return nil
+				return 1, nil
 			}
 			at = strconv.Quote(st.key)
 			continue
 		}
 		if n.Kind != yaml.SequenceNode {
-			return fmt.Errorf("%s is not a list, so it has no item [%d]", at, st.index)
+			return 0, fmt.Errorf("%s is not a list, so it has no item [%d]", at, st.index)
 		}
 		if st.index >= len(n.Content) {
-			return fmt.Errorf("%s has %d items: [%d] is out of range", at, len(n.Content), st.index)
+			return 0, fmt.Errorf("%s has %d items: [%d] is out of range", at, len(n.Content), st.index)
 		}
 		if last {
 			place(v, n.Content[st.index])
 			n.Content[st.index] = v
-			return nil
+			return 1, nil
 		}
 		n = n.Content[st.index]
 		at = fmt.Sprintf("%s[%d]", at, st.index)
 	}
-	return nil
+	return 0, nil
+}
+
+// copyNode copies a value node deeply, so that every item [*] sets gets a
+// node (and a position) of its own.
+func copyNode(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, x := range n.Content {
+		c.Content[i] = copyNode(x)
+	}
+	return &c
 }
 
 // place gives v (and what it holds) the position of the node it replaces.

@@ -75,3 +75,38 @@ func (catalogFunc) Kinds() []string { return []string{"sysctl"} }
 func (f catalogFunc) Build(kind, _ string, _ *testbed.Spec, params map[string]any) (any, error) {
 	return kind, f(kind, params)
 }
+
+// [*] sets a value in every item of a list: every phase's load at once,
+// as `natlab compare --vary phases[*].load.pool=none,keepalive` does.
+func TestSetEveryItem(t *testing.T) {
+	base := setBase + "  - {name: idle, duration: 2s}\n"
+	sc, err := Parse("s.yaml", []byte(base), Options{Sets: []string{
+		"phases[*].load.pool=keepalive",
+		"phases[*].load.pool_size=8",
+		"phases[*].duration=7s",
+	}})
+	require.NoError(t, err)
+	require.Len(t, sc.Phases, 3)
+	for _, ph := range sc.Phases[:2] {
+		require.Len(t, ph.Loads, 1, ph.Name)
+		assert.Equal(t, loadgen.PoolKeepAlive, ph.Loads[0].Strategy.Pool, ph.Name)
+		assert.Equal(t, 8, ph.Loads[0].Strategy.PoolSize, ph.Name)
+	}
+	assert.Empty(t, sc.Phases[2].Loads, "the idle phase has no load to set and gets none")
+	for _, ph := range sc.Phases {
+		assert.Equal(t, 7*time.Second, ph.Duration, ph.Name)
+	}
+
+	_, err = Parse("s.yaml", []byte(setBase), Options{Sets: []string{
+		"phases[*].nope.pool=none",
+		"testbed[*].x=1",
+		"phases[*].load.rate=fast",
+	}})
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, `--set phases[*].nope.pool=none: no item of "phases" takes the value`)
+	assert.Contains(t, msg, `--set testbed[*].x=1: "testbed" is not a list`)
+	// A bad value is reported at each place it replaced.
+	assert.Regexp(t, `s\.yaml:7:\d+: .*fast`, msg)
+	assert.Regexp(t, `s\.yaml:8:\d+: .*fast`, msg)
+}

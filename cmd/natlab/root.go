@@ -61,6 +61,8 @@ Start with:
   natlab list                        the built-in incident scenarios
   natlab run nat-port-exhaustion     reproduce one (as root, or in the docker group)
   natlab faults                      what a scenario can inject
+  natlab compare nat-port-exhaustion-pooled --vary 'phases[*].load.pool=none,keepalive'
+                                     the same NAT and schedule, pooled and not
 
 Exit codes:
   0  every assertion held
@@ -73,7 +75,7 @@ Exit codes:
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputErr(err) })
-	root.AddCommand(newRunCmd(), newValidateCmd(), newListCmd(), newFaultsCmd(), newUpCmd(), newDownCmd(), newCleanCmd(), newVersionCmd(), newAgentCmd())
+	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newValidateCmd(), newListCmd(), newFaultsCmd(), newUpCmd(), newDownCmd(), newCleanCmd(), newVersionCmd(), newAgentCmd())
 	return root
 }
 

@@ -26,6 +26,7 @@ type runFlags struct {
 	natSysctls string
 	junit      string
 	logFile    string
+	metrics    metricsFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -67,6 +68,7 @@ interrupted), 2 bad input, 3 testbed or environment error.`,
 	fl.StringVar(&f.natSysctls, "nat-sysctls", "", "candidate sysctl.conf applied to every NAT box before load")
 	fl.StringVar(&f.junit, "junit", "", "also write the JUnit XML report to this file")
 	fl.StringVar(&f.logFile, "log", "", "write the agents' logs to this file (default: agents.log in the run directory)")
+	f.metrics.register(fl)
 	return cmd
 }
 
@@ -89,6 +91,11 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	watch, stopMetrics, err := f.metrics.start(cmd.OutOrStdout())
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	out := f.out
 	if out == "" {
 		out = filepath.Join("natlab-runs", sc.Name+"-"+time.Now().Format("20060102-150405"))
@@ -114,6 +121,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 		OutDir:     out,
 		Progress:   progress,
 		OnStage:    intr.setStage,
+		Watch:      watch,
 	})
 	if err != nil {
 		if res == nil && intr.caught() {

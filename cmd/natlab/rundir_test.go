@@ -396,7 +396,7 @@ func checkHTML(t *testing.T, path string, rep *reports.Report) {
 		nat = append(nat, natPoints[b.Name])
 	}
 	want := map[string][]int{ // chart -> the points of each of its lines
-		"throughput": {n, n}, "latency": {n, n}, "nat-ports": nat, "nat-conntrack": nat,
+		"throughput": {n, n}, "latency": {n, n, n}, "nat-ports": nat, "nat-failures": nat, "nat-conntrack": nat,
 	}
 	if n == 0 {
 		want = map[string][]int{}

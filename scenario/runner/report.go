@@ -47,11 +47,12 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 			Observed: v.Observed, Expected: v.Expected, Source: fmt.Sprintf("%s:%d", r.sc.File, v.Pos.Line)})
 	}
 
-	rep.Latency.Total = reports.Timings{Connect: reports.QuantilesOf(o.Run.Connect), Request: reports.QuantilesOf(o.Run.Request)}
 	r.mu.Lock()
 	phases := append([]phaseRun(nil), r.phases...)
 	markers := append([]chaos.Marker(nil), r.markers...)
 	r.mu.Unlock()
+	rep.Latency.Total = reports.Timings{Connect: reports.QuantilesOf(o.Run.Connect), Request: reports.QuantilesOf(o.Run.Request),
+		Failed: reports.QuantilesOf(failed(phases))}
 	for _, p := range phases {
 		var counts loadgen.Counts
 		if p.result != nil {
@@ -65,7 +66,8 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 	for _, n := range r.tb.Run.Spec.NATs {
 		st := natStats(ticks, n.Name, -1, wholeRun, r.tick)
 		rep.NAT = append(rep.NAT, reports.NATSummary{Name: n.Name, AllocationFailures: st.AllocationFailures,
-			PeakPortUtilization: st.PeakPortUtilization, PeakConntrack: st.PeakConntrack, IPForwardOff: reports.Seconds(st.IPForwardOff)})
+			PeakPortUtilization: st.PeakPortUtilization, PeakConntrack: st.PeakConntrack,
+			PeakPortsInUse: peakPortsInUse(ticks, n.Name), IPForwardOff: reports.Seconds(st.IPForwardOff)})
 	}
 
 	rep.Faults = faultsOf(r.sc, markers, r.at)
@@ -80,6 +82,30 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 	}
 	rep.Samples = r.samples(ticks)
 	return rep
+}
+
+// failed merges the failed-attempt histograms of the phases that ran load.
+func failed(phases []phaseRun) *loadgen.Histogram {
+	h := loadgen.NewHistogram()
+	for _, p := range phases {
+		if p.result != nil {
+			_ = h.Merge(p.result.Total.Failed) // one geometry: cannot drop values
+		}
+	}
+	return h
+}
+
+// peakPortsInUse is the most NAT ports one box had in use in any tick.
+func peakPortsInUse(ticks []sampler.Sample, host string) uint64 {
+	var peak int
+	for _, t := range ticks {
+		for _, rd := range t.NATs {
+			if rd.Err == "" && rd.Host == host {
+				peak = max(peak, rd.PortsInUse)
+			}
+		}
+	}
+	return uint64(peak)
 }
 
 // at turns an offset since the start into a time.
@@ -160,6 +186,7 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 		s.NewConnsPerSec = float64(t.NewConns) / per
 		s.ConnectP99 = reports.Seconds(t.ConnectP99)
 		s.RequestP99 = reports.Seconds(t.RequestP99)
+		s.FailedP99 = reports.Seconds(t.FailedP99)
 	}
 	for _, t := range ticks {
 		s := row(t.At.Round(r.tick))
@@ -168,7 +195,7 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 				continue // no reading this tick: a gap, not zeros
 			}
 			s.NAT[rd.Host] = reports.NATSample{Conntrack: uint64(rd.ConntrackEntries), AllocationFailures: rd.AllocationFailuresDelta,
-				PortUtilization: rd.PortUtilization, IPForward: rd.IPForward}
+				PortUtilization: rd.PortUtilization, PortsInUse: uint64(max(rd.PortsInUse, 0)), IPForward: rd.IPForward}
 		}
 	}
 	keys := make([]time.Duration, 0, len(rows))

@@ -40,6 +40,8 @@ type Options struct {
 	// caller can say what an interrupted run still waits for. It must
 	// return quickly.
 	OnStage func(Stage)
+	// Watch sees the run live (the metrics endpoint); nil sees nothing.
+	Watch Watcher
 }
 
 // Stage is what a run is busy with.
@@ -92,6 +94,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if opts.Progress == nil {
 		opts.Progress = nopProgress{}
 	}
+	if opts.Watch == nil {
+		opts.Watch = nopWatcher{}
+	}
 	spec := sc.Testbed
 	spec.NATs = append([]testbed.NATSpec(nil), spec.NATs...)
 	for i := range spec.NATs {
@@ -105,7 +110,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if tick <= 0 {
 		tick = loadgen.DefaultTick
 	}
-	r := &run{sc: sc, opts: opts, tick: tick, series: newSeries(tick)}
+	r := &run{sc: sc, opts: opts, tick: tick, series: newSeries(tick, opts.Watch.Sample)}
 	if err := context.Cause(ctx); err != nil {
 		return nil, fmt.Errorf("not started: %w", err)
 	}
@@ -118,6 +123,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	r.tb = tb
 	bg := context.WithoutCancel(ctx)
 	defer tb.Down(bg) // also when play panics; Down runs once
+	opts.Watch.Begin(r.runInfo())
 	res, err := r.play(ctx, scheduled)
 	r.stage(StageTeardown)
 	if downErr := tb.Down(bg); downErr != nil {
@@ -304,6 +310,7 @@ func (r *run) onMarker(m chaos.Marker) {
 	r.mu.Lock()
 	r.markers = append(r.markers, m)
 	r.mu.Unlock()
+	r.opts.Watch.Marker(m)
 	msg := fmt.Sprintf("%s %s: %s", m.Event, m.Fault, m.Description)
 	if m.Err != "" {
 		msg += " FAILED: " + m.Err
@@ -327,6 +334,7 @@ func (r *run) newSampler(alarms *alarmSet) (*sampler.Sampler, error) {
 	}
 	return sampler.New(r.tb, sampler.Options{Tick: r.tick, NATs: nats, Backends: backends, OnSample: func(n sampler.Sample) {
 		client := r.series.at(n.At)
+		r.opts.Watch.Tick(client, n)
 		for _, name := range alarms.check(n.At, client, n) {
 			r.opts.Progress.Event(n.At, "alarm "+name+" fired")
 		}

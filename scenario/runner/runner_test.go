@@ -43,7 +43,7 @@ func TestAlarmFiresAfterItsFor(t *testing.T) {
 // Samples of several agents land in the same tick of the run's timeline,
 // offset by the start of their phase.
 func TestSeriesSumsAgentsOnTheRunTimeline(t *testing.T) {
-	s := newSeries(time.Second)
+	s := newSeries(time.Second, nil)
 	s.phaseStarted("a", 0)
 	s.phaseStarted("b", 10*time.Second)
 	send := func(phase string, at time.Duration, ok, timeouts uint64, open int64) {

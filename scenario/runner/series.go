@@ -29,6 +29,7 @@ type ClientTick struct {
 	InFlight   uint64
 	ConnectP99 time.Duration
 	RequestP99 time.Duration
+	FailedP99  time.Duration
 }
 
 // OK is the tick's ok outcomes.
@@ -48,14 +49,16 @@ func (t ClientTick) Errors() uint64 {
 // series gathers the samples agents stream into ticks of the run's timeline.
 type series struct {
 	tick time.Duration
+	// watch sees every sample as it arrives.
+	watch func(loadgen.Sample)
 
 	mu     sync.Mutex
 	starts map[string]time.Duration // phase -> its start since the run's start
 	ticks  map[int]*ClientTick
 }
 
-func newSeries(tick time.Duration) *series {
-	return &series{tick: tick, starts: map[string]time.Duration{}, ticks: map[int]*ClientTick{}}
+func newSeries(tick time.Duration, watch func(loadgen.Sample)) *series {
+	return &series{tick: tick, watch: watch, starts: map[string]time.Duration{}, ticks: map[int]*ClientTick{}}
 }
 
 // phaseStarted records when a phase began, so its samples land at the right
@@ -74,6 +77,9 @@ func (s *series) onEvent(ev wire.Event) {
 	var smp loadgen.Sample
 	if json.Unmarshal(ev.Data, &smp) != nil {
 		return
+	}
+	if s.watch != nil {
+		s.watch(smp)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -94,6 +100,7 @@ func (s *series) onEvent(ev wire.Event) {
 	t.InFlight += smp.InFlight
 	t.ConnectP99 = max(t.ConnectP99, smp.Connect.P99)
 	t.RequestP99 = max(t.RequestP99, smp.Request.P99)
+	t.FailedP99 = max(t.FailedP99, smp.Failed.P99)
 }
 
 // at returns the tick before the one ending near at: the latest tick all

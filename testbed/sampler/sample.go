@@ -32,6 +32,9 @@ type NATSample struct {
 	PortUtilization float64            `json:"port_utilization"`
 	IPUtilization   map[string]float64 `json:"ip_utilization"`
 	PoolUtilization map[string]float64 `json:"pool_utilization"`
+	// PortsInUse is the number of NAT ports in use: NAT IP and port
+	// pairs mapped towards each destination, held ones included.
+	PortsInUse int `json:"ports_in_use"`
 	// IPForward is net.ipv4.ip_forward.
 	IPForward bool `json:"ip_forward"`
 	// ForwardedPackets counts packets forwarded since the NAT was set up;

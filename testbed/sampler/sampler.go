@@ -155,6 +155,9 @@ func (s *Sampler) readNAT(ctx context.Context, host string) NATSample {
 	out.ForwardedPackets = m.ForwardedPackets
 	out.ForwardedDelta = sub(m.ForwardedPackets, last.ForwardedPackets)
 	out.IPUtilization, out.PoolUtilization = m.IPUtilization, m.PoolUtilization
+	for _, mp := range m.Mappings {
+		out.PortsInUse += mp.Count
+	}
 	for _, v := range m.IPUtilization {
 		out.PortUtilization = max(out.PortUtilization, v)
 	}
