@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/reports"
@@ -20,7 +19,6 @@ import (
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/sampler"
-	"github.com/natlab/natlab/testbed/service"
 )
 
 // Options tune a run.
@@ -277,8 +275,8 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) erro
 func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats {
 	out := map[string]scenario.BackendStats{}
 	for _, b := range r.tb.Run.Spec.Backends {
-		var st []service.Stats
-		if err := r.tb.Agent(b.Name).Call(context.WithoutCancel(ctx), wire.OpBackendStats, nil, &st); err != nil {
+		st, err := r.tb.BackendStats(context.WithoutCancel(ctx), b.Name) // every server process, merged
+		if err != nil {
 			continue // a killed backend has no counters to give
 		}
 		var sum scenario.BackendStats
