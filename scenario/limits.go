@@ -130,6 +130,8 @@ func peakRate(l LoadSpec) (float64, string) {
 		return max(s.From.PerSecond(), s.To.PerSecond()), "ramp"
 	case loadgen.ScheduleSpike:
 		return max(s.Rate.PerSecond(), s.SpikeRate.PerSecond()), "spike"
+	case loadgen.ScheduleHold:
+		return s.HoldRamp.PerSecond(), "hold"
 	}
 	return 0, ""
 }
