@@ -27,6 +27,10 @@ func Merge(per ...[]Stats) []Stats {
 					Dependency: DependencyStats{Limit: s.Dependency.Limit, Latency: s.Dependency.Latency}})
 			}
 			m := &out[i]
+			if seen && (s.Dependency.Limit != m.Dependency.Limit || s.Dependency.Latency != m.Dependency.Latency) {
+				m.Dependency.Mixed = true
+			}
+			m.Dependency.Mixed = m.Dependency.Mixed || s.Dependency.Mixed
 			m.Processes += max(s.Processes, 1)
 			m.Accepted += s.Accepted
 			m.Active += s.Active

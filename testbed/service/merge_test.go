@@ -32,6 +32,18 @@ func TestMergeAddsProcesses(t *testing.T) {
 	}
 }
 
+func TestMergeFlagsProcessesThatDisagree(t *testing.T) {
+	a := []Stats{{Name: "r", Protocol: Registrar, Dependency: DependencyStats{Limit: 1}}}
+	b := []Stats{{Name: "r", Protocol: Registrar, Dependency: DependencyStats{Limit: 1}}}
+	c := []Stats{{Name: "r", Protocol: Registrar}}
+	if got := Merge(a, b)[0].Dependency; got.Mixed || got.Limit != 1 {
+		t.Errorf("two processes alike: %+v", got)
+	}
+	if got := Merge(a, b, c)[0].Dependency; !got.Mixed {
+		t.Errorf("one process of three not saturated: %+v, want Mixed", got)
+	}
+}
+
 func TestMergeOneProcessIsIdentity(t *testing.T) {
 	a := []Stats{{Name: "x", Protocol: TCPEcho, Accepted: 3, Active: 1}}
 	got := Merge(a)

@@ -91,4 +91,7 @@ type DependencyStats struct {
 	Lookups uint64 `json:"lookups"`
 	// TimedOut counts lookups whose caller gave up waiting.
 	TimedOut uint64 `json:"timed_out"`
+	// Mixed says the server processes merged here (Merge) do not all
+	// have the same Limit and Latency; those are the first one's.
+	Mixed bool `json:"mixed,omitempty"`
 }
