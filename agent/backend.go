@@ -28,6 +28,13 @@ func (b *backendRole) register(h wire.Handlers) {
 		if err := wire.Decode(args, &specs); err != nil {
 			return nil, err
 		}
+		backlog := 0
+		for _, s := range specs {
+			backlog = max(backlog, s.Backlog)
+		}
+		if err := raiseListenQueues(backlog); err != nil {
+			return nil, err
+		}
 		for _, s := range specs {
 			srv, err := servers.Start(b.ctx, s)
 			if err != nil {
@@ -43,8 +50,11 @@ func (b *backendRole) register(h wire.Handlers) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		out := make([]service.Stats, 0, len(b.servers))
+		overflows, drops, _ := listenDrops() // zero when unreadable
 		for _, s := range b.servers {
-			out = append(out, s.Stats())
+			st := s.Stats()
+			st.ListenOverflows, st.ListenDrops = overflows, drops
+			out = append(out, st)
 		}
 		return out, nil
 	}

@@ -14,6 +14,7 @@ func TestbedEnv(tb *testbed.Testbed) Env { return tbEnv{tb: tb} }
 type tbEnv struct{ tb *testbed.Testbed }
 
 func (e tbEnv) Agent(host string) *wire.Conn                   { return e.tb.Agent(host) }
+func (e tbEnv) Agents(host string) []*wire.Conn                { return e.tb.Agents(host) }
 func (e tbEnv) Host(host string) testbed.Host                  { return e.tb.Host(host) }
 func (e tbEnv) Restart(ctx context.Context, host string) error { return e.tb.Restart(ctx, host) }
 func (e tbEnv) Spec() *testbed.Spec                            { return e.tb.Run.Spec }

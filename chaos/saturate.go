@@ -130,6 +130,10 @@ func (f *saturateFault) registrars(ctx context.Context, env Env) (map[string]wir
 		if s.Protocol != service.Registrar || (f.server != "" && s.Name != f.server) {
 			continue
 		}
+		if s.Dependency.Mixed {
+			return nil, fmt.Errorf("saturate: the server processes of %s disagree on the dependency of %s (limit %d latency %s in the first)",
+				f.host, s.Name, s.Dependency.Limit, s.Dependency.Latency)
+		}
 		out[s.Name] = wire.Saturation{Limit: s.Dependency.Limit, Latency: s.Dependency.Latency.String()}
 	}
 	if len(out) == 0 {

@@ -3,7 +3,8 @@
 //
 // A [Plan] names the target, the local source addresses to dial from, a
 // [Strategy] (tcp, http1, h2c or udp, pooled or not) and a sequence of
-// [Phase]s, each driven by a [Schedule] (closed, open, ramp, spike or hold).
+// [Phase]s, each driven by a [Schedule] (closed, open, ramp, spike or hold;
+// a hold opens its connections at once or at the rate of its HoldRamp).
 // [Run] executes the plan, streams a [Sample] every tick and returns a
 // [Result] whose counts and HDR histograms merge exactly with the results of
 // other processes ([Result.Merge]); [Split] divides a plan over processes.
@@ -19,8 +20,11 @@
 // (an attempt that never ends stays in flight). Attempts interrupted by a
 // cancelled run context end as [OutcomeCancelled]; attempts started in one
 // phase and finished in the next are counted in the phase that started
-// them. Run waits for in-flight attempts to finish (they are bounded by the
-// plan's timeouts) before it returns, so InFlight is zero in a normal
+// them. A hold's attempt begins when its dial starts: with a ramp, at the
+// ramp's due time, so a tick's attempts are the ramp's arrivals; what a
+// hold's phase ends before dialling never begins. Run waits for in-flight
+// attempts to finish (they are bounded by the plan's timeouts) before it
+// returns, so InFlight is zero in a normal
 // Result, which passes [Result.CheckFinished]; the Result of a cancelled
 // run may keep stragglers in flight and passes [Result.Check].
 //

@@ -129,6 +129,10 @@ type Schedule struct {
 	SpikeFor  time.Duration `json:"spike_for,omitempty"`
 	// Hold is the number of connections a hold schedule keeps open.
 	Hold int `json:"hold,omitempty"`
+	// HoldRamp is the rate at which a hold opens its connections (the
+	// i-th dial starts at i/HoldRamp into the phase); zero opens them all
+	// at once, at most MaxInFlight dials at a time.
+	HoldRamp Rate `json:"hold_ramp,omitzero"`
 }
 
 // WithDefaults returns a copy of the plan with zero fields set to their defaults.

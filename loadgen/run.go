@@ -122,7 +122,7 @@ func (r *runner) runPhase(ctx context.Context, ph Phase, pr *phaseRec, end time.
 	case ScheduleClosed:
 		r.closed(ctx, ph.Schedule.Concurrency, pr, end)
 	case ScheduleHold:
-		r.hold(ctx, ph.Schedule.Hold, pr, end)
+		r.hold(ctx, ph.Schedule.Hold, ph.Schedule.HoldRamp, pr, start, end)
 	default:
 		r.open(ctx, newPacer(ph), pr, start, end)
 	}

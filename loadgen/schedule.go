@@ -60,14 +60,20 @@ func (r *runner) open(ctx context.Context, p pacer, pr *phaseRec, start, end tim
 
 // hold opens n connections (at most MaxInFlight dials at once), keeps the
 // established ones open until end and then closes them. A held connection
-// that ends before that counts as lost, classed by how it ended.
-func (r *runner) hold(ctx context.Context, n int, pr *phaseRec, end time.Time) {
+// that ends before that counts as lost, classed by how it ended. With a
+// ramp the i-th dial starts no earlier than start + i/ramp, so attempts
+// arrive at the ramp's rate (while MaxInFlight dials leave room); an
+// attempt begins when its dial starts, as in every schedule.
+func (r *runner) hold(ctx context.Context, n int, ramp Rate, pr *phaseRec, start, end time.Time) {
 	hctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
 	hs := &heldSet{}
 	sem := make(chan struct{}, max(1, min(n, r.plan.MaxInFlight)))
 launch:
-	for range n {
+	for i := range n {
+		if !ramp.IsZero() && !sleepUntil(hctx, start.Add(rampSpan(i, ramp))) {
+			break
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-hctx.Done():
@@ -137,4 +143,13 @@ func (h *heldSet) closeAll() {
 	for _, c := range conns {
 		_ = c.Close()
 	}
+}
+
+// rampSpan is when the i-th connection of a hold ramping at r is due,
+// since the phase start (and so how long r takes to open i).
+func rampSpan(i int, r Rate) time.Duration {
+	if r.IsZero() {
+		return 0
+	}
+	return time.Duration(float64(i) * float64(r.Per) / float64(r.Freq))
 }

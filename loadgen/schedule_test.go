@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -315,4 +316,66 @@ func silentUDP(t *testing.T) string {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c.LocalAddr().String()
+}
+
+// A hold with a ramp opens its connections at the ramp's rate: every
+// tick inside the ramp counts rate x interval attempts. The ramp is
+// deterministic (the i-th dial is due at i/rate), so a tick's count is
+// off by at most one for the due times at its edges, plus what arrives
+// late or early by the slack with which the tick itself is taken and the
+// dials are woken: 20 ms on this shared machine, 10 attempts at 500/s.
+func TestHoldRampArrivesAtItsRate(t *testing.T) {
+	const (
+		n     = 1000
+		rate  = 500
+		tick  = 200 * time.Millisecond
+		slack = 20 * time.Millisecond
+	)
+	ln := serve(t, silentHandler)
+	p := Plan{Target: ln.Addr().String(), Strategy: Strategy{Kind: KindTCP}, Tick: tick,
+		Phases: []Phase{{Name: "hold", Duration: 2500 * time.Millisecond,
+			Schedule: Schedule{Kind: ScheduleHold, Hold: n, HoldRamp: RatePerSecond(rate)}}}}
+	var samples []Sample
+	res, err := Run(t.Context(), p, func(s Sample) { samples = append(samples, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.CheckFinished(); err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Phases[0].Counts; c.Attempts != n || c.Of(OutcomeOK) != n {
+		t.Fatalf("want %d held, got %d attempts %v", n, c.Attempts, c.Outcomes)
+	}
+	ramp := time.Duration(n) * time.Second / rate // 2 s
+	tol := 1 + rate*slack.Seconds()
+	var cum uint64
+	checked := 0
+	for _, s := range samples {
+		cum += s.Attempts
+		if s.At > ramp-slack {
+			break
+		}
+		want := rate * s.Interval.Seconds()
+		if d := float64(s.Attempts) - want; d > tol+1 || d < -tol-1 {
+			t.Errorf("tick ending at %s (%s): %d attempts, want %.0f +- %.0f (%d/s)", s.At, s.Interval, s.Attempts, want, tol+1, rate)
+		}
+		if d := float64(cum) - rate*s.At.Seconds(); d > tol || d < -tol {
+			t.Errorf("by %s: %d attempts, want %.0f +- %.0f", s.At, cum, rate*s.At.Seconds(), tol)
+		}
+		checked++
+	}
+	if checked < 8 {
+		t.Fatalf("only %d ticks inside the ramp: %+v", checked, samples)
+	}
+}
+
+// A ramp too slow to open every connection within the phase is refused.
+func TestHoldRampLongerThanThePhaseIsRefused(t *testing.T) {
+	p := Plan{Target: "127.0.0.1:1", Strategy: Strategy{Kind: KindTCP},
+		Phases: []Phase{{Name: "hold", Duration: time.Second,
+			Schedule: Schedule{Kind: ScheduleHold, Hold: 1000, HoldRamp: RatePerSecond(100)}}}}
+	err := p.Validate()
+	if err == nil || !strings.Contains(err.Error(), "longer than the phase") {
+		t.Fatalf("Validate = %v, want a ramp longer than the phase refused", err)
+	}
 }

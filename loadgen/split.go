@@ -3,7 +3,7 @@ package loadgen
 import "net/netip"
 
 // Split divides a plan over n processes. Concurrency, hold counts and rate
-// frequencies are divided with the remainder going to the first plans, so
+// frequencies (a hold's ramp too) are divided with the remainder going to the first plans, so
 // each sums exactly to the original; MaxInFlight is divided the same way
 // (at least 1 each). Sources are dealt out in contiguous blocks; when there
 // are fewer sources than plans, plan i uses source i mod len(sources).
@@ -18,6 +18,7 @@ func Split(p Plan, n int) []Plan {
 			sc := ph.Schedule
 			sc.Concurrency = share(sc.Concurrency, n, i)
 			sc.Hold = share(sc.Hold, n, i)
+			sc.HoldRamp = shareRate(sc.HoldRamp, n, i)
 			sc.Rate = shareRate(sc.Rate, n, i)
 			sc.From = shareRate(sc.From, n, i)
 			sc.To = shareRate(sc.To, n, i)

@@ -147,6 +147,13 @@ func (ph Phase) validate() error {
 		if sc.Hold < 0 {
 			bad("schedule.hold", "%d: want >= 0 connections", sc.Hold)
 		}
+		rate("hold_ramp", sc.HoldRamp)
+		if !sc.HoldRamp.IsZero() && sc.Hold > 1 {
+			if need := rampSpan(sc.Hold-1, sc.HoldRamp); need > ph.Duration {
+				bad("schedule.hold_ramp", "%v opens %d connections in %s, longer than the phase (%s): ramp faster or make the phase longer",
+					sc.HoldRamp, sc.Hold, need, ph.Duration)
+			}
+		}
 	default:
 		valid := []string{ScheduleClosed, ScheduleOpen, ScheduleRamp, ScheduleSpike, ScheduleHold}
 		errs = append(errs, &field.Error{Path: "schedule.kind", Msg: fmt.Sprintf("%q: want one of %q, %q, %q, %q, %q", sc.Kind,

@@ -40,6 +40,7 @@
 //
 //	backend.<name>.accepted                     connections the backend accepted
 //	backend.<name>.registrations_failed_closed  registrations refused because verification timed out
+//	backend.<name>.listen_drops                 SYNs the backend's kernel dropped: its accept queue was full
 //
 // Alarm metrics (over the whole run, whatever the phase):
 //

@@ -105,8 +105,11 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 		if !ok {
 			return 0, fmt.Sprintf("backend %q reported no counters", name)
 		}
-		if field == "accepted" {
+		switch field {
+		case "accepted":
 			return float64(b.Accepted), ""
+		case "listen_drops":
+			return float64(b.ListenDrops), ""
 		}
 		return float64(b.RegistrationsFailedClosed), ""
 	case "alarm":

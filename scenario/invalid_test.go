@@ -46,7 +46,7 @@ var invalidCases = []struct {
 		"backends: [{name: api, protocol: http1, port: 8080, extra: [7]}, web]", 1),
 		[]string{
 			`s.yaml:5:63: testbed.backends[0].extra[0]: want a mapping of keys (protocol, port), got "7"`,
-			`s.yaml:5:68: testbed.backends[1]: want a mapping of keys (name, protocol, port, extra), got "web"`,
+			`s.yaml:5:68: testbed.backends[1]: want a mapping of keys (name, protocol, port, extra, backlog), got "web"`,
 		}},
 	{"a fault that is not a mapping", validBase + "faults: [5]\n",
 		[]string{`s.yaml:8:10: faults[0]: want a mapping, got "5"`}},

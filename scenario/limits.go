@@ -130,6 +130,8 @@ func peakRate(l LoadSpec) (float64, string) {
 		return max(s.From.PerSecond(), s.To.PerSecond()), "ramp"
 	case loadgen.ScheduleSpike:
 		return max(s.Rate.PerSecond(), s.SpikeRate.PerSecond()), "spike"
+	case loadgen.ScheduleHold:
+		return s.HoldRamp.PerSecond(), "hold"
 	}
 	return 0, ""
 }
@@ -142,6 +144,10 @@ func peakRate(l LoadSpec) (float64, string) {
 // The runner splits a load of a client host over agent processes above
 // MaxConnsPerAgent connections, and the loads of a phase on one host
 // share those processes: the first one holds its share of every load.
+// A backend runs as many server processes (SO_REUSEPORT listeners on the
+// same ports) as the most connections a phase holds to it need: limits
+// sets BackendSpec.Processes. Their memory is in bytesPerConn, which
+// counts the backend's side of every connection.
 func (p *parser) limits(ph Phase, loads []loadAt, spec *testbed.Spec) {
 	mc := p.machine
 	hostsOf := func(l LoadSpec) []string {
@@ -176,16 +182,20 @@ func (p *parser) limits(ph Phase, loads []loadAt, spec *testbed.Spec) {
 				}
 			}
 			toBackend[l.Target] += int64(n) * hosts
-			if mc.OpenFiles > 0 && toBackend[l.Target] > files && !reported["backend "+l.Target] {
+			if need := backendProcesses(toBackend[l.Target], files); need > testbed.MaxBackendProcesses && !reported["backend "+l.Target] {
 				reported["backend "+l.Target] = true
-				p.errs.add(at, "load.%s: phase %q would hold %s connections to backend %s at once (%s), all served by its one agent process, "+
-					"which may open only %s files (RLIMIT_NOFILE hard limit): want at most %s connections to one backend, or spread them over more backends",
-					key, ph.Name, count(toBackend[l.Target]), l.Target, perHosts(n, hosts), count(int64(mc.OpenFiles)), count(files))
+				p.errs.add(at, "load.%s: phase %q would hold %s connections to backend %s at once (%s): that needs %d server processes of at most %s connections each, "+
+					"more than the %d a backend runs: want at most %s connections to one backend, or spread them over more backends",
+					key, ph.Name, count(toBackend[l.Target]), l.Target, perHosts(n, hosts), need, count(perBackendProcess(files)),
+					testbed.MaxBackendProcesses, count(int64(testbed.MaxBackendProcesses)*perBackendProcess(files)))
+			} else if need <= testbed.MaxBackendProcesses {
+				setBackendProcesses(spec, l.Target, need)
 			}
 			procs := int64(0)
 			for _, a := range agents {
 				procs += int64(a)
 			}
+
 			need := conns*bytesPerConn + procs*bytesPerAgent
 			if mc.MemAvailable > 0 && uint64(need) > mc.MemAvailable && !reported["memory"] {
 				reported["memory"] = true
@@ -205,6 +215,33 @@ func (p *parser) limits(ph Phase, loads []loadAt, spec *testbed.Spec) {
 					"want at most %s/s in a phase (%s per CPU, about 8x the best natlab measured, docs/benchmarks.md); a higher rate only ends in dropped_by_client",
 					key, ph.Name, count(int64(rate)), ratePerHosts(r, hosts), mc.CPUs, count(int64(most)), count(attemptsPerCPU))
 			}
+		}
+	}
+}
+
+// perBackendProcess is how many connections the runner puts in one
+// server process of a backend: MaxConnsPerAgent, or fewer when the file
+// limit (less what an agent keeps open besides) is lower.
+func perBackendProcess(files int64) int64 {
+	if files > 0 && files < MaxConnsPerAgent {
+		return files
+	}
+	return MaxConnsPerAgent
+}
+
+// backendProcesses is how many server processes hold conns connections
+// to one backend at once.
+func backendProcesses(conns, files int64) int {
+	per := perBackendProcess(files)
+	return int(max((conns+per-1)/per, 1))
+}
+
+// setBackendProcesses makes backend name run at least n server
+// processes: the most any phase needs.
+func setBackendProcesses(spec *testbed.Spec, name string, n int) {
+	for i := range spec.Backends {
+		if spec.Backends[i].Name == name && n > spec.Backends[i].Processes && n > 1 {
+			spec.Backends[i].Processes = n
 		}
 	}
 }

@@ -24,6 +24,7 @@ var (
 		"request_timeout", "max_in_flight"}, scheduleKeys...)
 	rampKeys   = []string{"from", "to"}
 	spikeKeys  = []string{"rate", "to", "at", "for"}
+	holdKeys   = []string{"conns", "ramp"}
 	strategies = []string{loadgen.KindTCP, loadgen.KindHTTP1, loadgen.KindH2C, loadgen.KindUDP}
 )
 
@@ -250,8 +251,21 @@ func (p *parser) schedule(m *mapping, l *LoadSpec) {
 		sc.Kind = loadgen.ScheduleClosed
 		sc.Concurrency, _ = p.integer(v, "concurrency", 1, math.MaxInt32)
 	case "hold":
+		// hold: N opens N connections at once; hold: {conns: N, ramp:
+		// R/s} opens them at rate R.
 		sc.Kind = loadgen.ScheduleHold
-		sc.Hold, _ = p.integer(v, "hold", 0, math.MaxInt32)
+		if d := deref(v); d == nil || d.Kind != yaml.MappingNode {
+			sc.Hold, _ = p.integer(v, "hold", 0, math.MaxInt32)
+		} else if hm := p.mapping(v, "hold", holdKeys); hm != nil {
+			if c := hm.get("conns"); c == nil {
+				p.errs.add(posOf(hm.node), "hold has no conns: say how many connections to hold, e.g. hold: {conns: 66000, ramp: 5000/s}")
+			} else {
+				sc.Hold, _ = p.integer(c, "hold.conns", 0, math.MaxInt32)
+			}
+			if r := hm.get("ramp"); r != nil {
+				sc.HoldRamp, _ = p.rate(r, "hold.ramp")
+			}
+		}
 	case "ramp":
 		sc.Kind = loadgen.ScheduleRamp
 		if rm := p.mapping(v, "ramp", rampKeys); rm != nil {
@@ -298,6 +312,7 @@ var planKeys = map[string]string{
 	"schedule.spike_at":   "spike",
 	"schedule.spike_for":  "spike",
 	"schedule.kind":       "",
+	"schedule.hold_ramp":  "hold.ramp",
 }
 
 // loadKey is the load key (a dotted path inside the load mapping) that

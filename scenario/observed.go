@@ -73,6 +73,11 @@ type GCPStats struct {
 type BackendStats struct {
 	Accepted                  uint64 `json:"accepted"`
 	RegistrationsFailedClosed uint64 `json:"registrations_failed_closed"`
+	// ListenDrops counts SYNs and handshakes the backend's own kernel
+	// dropped because a listener's accept queue was full (TcpExt
+	// ListenDrops of its namespace): connections the server, not the
+	// NAT, lost.
+	ListenDrops uint64 `json:"listen_drops"`
 }
 
 // Point is one tick of the client time series; counts are deltas over the

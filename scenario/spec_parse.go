@@ -22,7 +22,7 @@ var (
 	blockKeys   = []string{"name", "nat"}
 	clientKeys  = []string{"name", "block", "addresses"}
 	clientsKeys = []string{"hosts", "addresses", "block"}
-	backendKeys = []string{"name", "protocol", "port", "extra"}
+	backendKeys = []string{"name", "protocol", "port", "extra", "backlog"}
 	extraKeys   = []string{"protocol", "port"}
 )
 
@@ -353,6 +353,9 @@ func (p *parser) backend(n *yaml.Node, i int, fp *fieldPos) testbed.BackendSpec 
 	var port int
 	p.intField(m, "port", label, path, fp, 1, 65535, &port)
 	b.Port = uint16(port)
+	// A small backlog on purpose models a server that drops SYNs (the
+	// report shows backend.NAME.listen_drops).
+	p.intField(m, "backlog", label, path, fp, 1, 1<<20, &b.Backlog)
 	if v := m.get("extra"); v != nil {
 		fp.set(path+".extra", label+".extra", m.keyPos("extra"))
 		for j, item := range p.list(v, label+".extra", false) {

@@ -97,6 +97,33 @@ type BackendSpec struct {
 	Protocol service.Protocol  `json:"protocol"`
 	Port     uint16            `json:"port"`
 	Extra    []BackendListener `json:"extra,omitempty"`
+	// Processes is how many agent processes serve the host, each with
+	// SO_REUSEPORT listeners on the same ports, so the host holds more
+	// connections than one process may open files; 0 means one. The
+	// scenario derives it from the connections a phase holds.
+	Processes int `json:"processes,omitempty"`
+	// Backlog is every listener's accept queue; 0 means DefaultBacklog.
+	// A small one on purpose models a server that drops SYNs.
+	Backlog int `json:"backlog,omitempty"`
+}
+
+// DefaultBacklog is a backend's listen backlog when its spec sets none:
+// deep enough for a SYN storm of a whole NAT IP's ports (the agent raises
+// its namespace's net.core.somaxconn to it).
+const DefaultBacklog = 65535
+
+// MaxBackendProcesses bounds BackendSpec.Processes.
+const MaxBackendProcesses = 64
+
+// EffectiveProcesses is how many agent processes serve b.
+func (b BackendSpec) EffectiveProcesses() int { return max(b.Processes, 1) }
+
+// EffectiveBacklog is b's listen backlog.
+func (b BackendSpec) EffectiveBacklog() int {
+	if b.Backlog == 0 {
+		return DefaultBacklog
+	}
+	return b.Backlog
 }
 
 // BackendListener is a further listener on the same backend host.

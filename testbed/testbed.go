@@ -37,10 +37,12 @@ type Testbed struct {
 	hosts   map[string]Host // fixed once Up returns
 	onEvent func(wire.Event)
 
-	// agentsMu guards agents: a restart fault replaces a host's agent
-	// while the sampler and the runner call the current one.
+	// agentsMu guards agents: a restart fault replaces a host's agents
+	// while the sampler and the runner call the current ones. A backend
+	// host has one agent per server process (BackendSpec.Processes), the
+	// first being the host's agent; other hosts have one.
 	agentsMu sync.RWMutex
-	agents   map[string]*wire.Conn
+	agents   map[string][]*wire.Conn
 
 	downOnce sync.Once
 	downErr  error
@@ -61,7 +63,7 @@ func Up(ctx context.Context, spec Spec, backend Backend, opts Options) (*Testbed
 	if opts.Log != nil {
 		run.Log = opts.Log
 	}
-	t := &Testbed{Run: run, backend: backend, hosts: map[string]Host{}, agents: map[string]*wire.Conn{}, onEvent: opts.OnEvent}
+	t := &Testbed{Run: run, backend: backend, hosts: map[string]Host{}, agents: map[string][]*wire.Conn{}, onEvent: opts.OnEvent}
 	if err := t.up(ctx); err != nil {
 		return nil, errors.Join(err, t.Down(context.WithoutCancel(ctx)))
 	}
@@ -83,14 +85,14 @@ func (t *Testbed) up(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conn, err := h.StartAgent(ctx, t.onEvent)
+			conns, err := t.startAgents(ctx, h)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, err)
 				return
 			}
-			t.setAgent(h.Name(), conn)
+			t.setAgents(h.Name(), conns)
 		}()
 	}
 	wg.Wait()
@@ -137,43 +139,114 @@ func ServerName(l BackendListener) string { return fmt.Sprintf("%s:%d", l.Protoc
 func (t *Testbed) startBackend(ctx context.Context, b BackendSpec) error {
 	var specs []service.Spec
 	for _, l := range append([]BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...) {
-		specs = append(specs, service.Spec{Name: ServerName(l), Protocol: l.Protocol, Addr: fmt.Sprintf("0.0.0.0:%d", l.Port)})
+		specs = append(specs, service.Spec{Name: ServerName(l), Protocol: l.Protocol, Addr: fmt.Sprintf("0.0.0.0:%d", l.Port),
+			ReusePort: true, Backlog: b.EffectiveBacklog()})
 	}
-	if err := t.Agent(b.Name).Call(ctx, wire.OpBackendStart, specs, nil); err != nil {
-		return fmt.Errorf("start backend %s: %w", b.Name, err)
+	for i, a := range t.Agents(b.Name) {
+		if err := a.Call(ctx, wire.OpBackendStart, specs, nil); err != nil {
+			return fmt.Errorf("start backend %s (process %d of %d): %w", b.Name, i+1, b.EffectiveProcesses(), err)
+		}
 	}
 	return nil
+}
+
+// processes is how many agent processes host h runs.
+func (t *Testbed) processes(h Host) int {
+	if h.Role() == RoleBackend {
+		for _, b := range t.Run.Spec.Backends {
+			if b.Name == h.Name() {
+				return b.EffectiveProcesses()
+			}
+		}
+	}
+	return 1
+}
+
+// startAgents starts every agent process of h.
+func (t *Testbed) startAgents(ctx context.Context, h Host) ([]*wire.Conn, error) {
+	n := t.processes(h)
+	conns := make([]*wire.Conn, 0, n)
+	for range n {
+		conn, err := h.StartAgent(ctx, t.onEvent)
+		if err != nil {
+			return nil, err
+		}
+		conns = append(conns, conn)
+	}
+	return conns, nil
+}
+
+// BackendStats reads the counters of every server process of a backend
+// host and merges them into one figure per server (service.Merge).
+func (t *Testbed) BackendStats(ctx context.Context, name string) ([]service.Stats, error) {
+	return BackendStatsOf(ctx, t.Agents(name))
+}
+
+// BackendStatsOf reads and merges the servers' counters of every agent
+// process of one backend host; it fails when any of them fails.
+func BackendStatsOf(ctx context.Context, agents []*wire.Conn) ([]service.Stats, error) {
+	if len(agents) == 0 {
+		return nil, errors.New("no agent")
+	}
+	per := make([][]service.Stats, len(agents))
+	errs := make([]error, len(agents))
+	var wg sync.WaitGroup
+	for i, a := range agents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = a.Call(ctx, wire.OpBackendStats, nil, &per[i])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return service.Merge(per...), nil
 }
 
 // Host returns the named host, or nil.
 func (t *Testbed) Host(name string) Host { return t.hosts[name] }
 
-// Agent returns the current agent of the named host (a new one after a
-// restart), or nil. It is safe to call while a restart runs.
+// Agent returns the current (first) agent of the named host (a new one
+// after a restart), or nil. It is safe to call while a restart runs.
 func (t *Testbed) Agent(name string) *wire.Conn {
 	t.agentsMu.RLock()
 	defer t.agentsMu.RUnlock()
-	return t.agents[name]
+	if a := t.agents[name]; len(a) > 0 {
+		return a[0]
+	}
+	return nil
 }
 
-func (t *Testbed) setAgent(name string, conn *wire.Conn) {
+// Agents returns every current agent process of the named host: one
+// per server process of a backend, one for other hosts (the runner's
+// extra load agents of a client are its own).
+func (t *Testbed) Agents(name string) []*wire.Conn {
+	t.agentsMu.RLock()
+	defer t.agentsMu.RUnlock()
+	return append([]*wire.Conn(nil), t.agents[name]...)
+}
+
+func (t *Testbed) setAgents(name string, conns []*wire.Conn) {
 	t.agentsMu.Lock()
 	defer t.agentsMu.Unlock()
-	t.agents[name] = conn
+	t.agents[name] = conns
 }
 
-// Restart starts a fresh agent in a host whose agents were killed and
-// makes it the host's agent; NAT boxes and backends are set up again.
+// Restart starts fresh agents in a host whose agents were killed (as
+// many as the host runs) and makes them the host's agents; NAT boxes and
+// backends are set up again.
 func (t *Testbed) Restart(ctx context.Context, name string) error {
 	h := t.hosts[name]
 	if h == nil {
 		return fmt.Errorf("unknown host %q", name)
 	}
-	conn, err := h.StartAgent(ctx, t.onEvent)
+	conns, err := t.startAgents(ctx, h)
 	if err != nil {
 		return err
 	}
-	t.setAgent(name, conn)
+	t.setAgents(name, conns)
 	switch h.Role() {
 	case RoleNAT:
 		return t.SetupNAT(ctx, name)

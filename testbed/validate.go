@@ -205,6 +205,12 @@ func (s *Spec) Validate() error {
 	for i, b := range s.Backends {
 		p := fmt.Sprintf("backends[%d]", i)
 		checkName(p, b.Name)
+		if b.Processes < 0 || b.Processes > MaxBackendProcesses {
+			bad(p+".processes", "%d processes: want 1 to %d", b.Processes, MaxBackendProcesses)
+		}
+		if b.Backlog < 0 || b.Backlog > 1<<20 {
+			bad(p+".backlog", "backlog %d: want 1 to %d (0 means %d)", b.Backlog, 1<<20, DefaultBacklog)
+		}
 		ports := map[string]bool{}
 		listeners := append([]BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...)
 		for j, l := range listeners {

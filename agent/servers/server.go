@@ -58,6 +58,9 @@ func Start(ctx context.Context, spec service.Spec) (*Server, error) {
 	}
 	s := &Server{spec: spec, done: make(chan struct{})}
 	lc := net.ListenConfig{}
+	if spec.ReusePort {
+		lc.Control = reusePort
+	}
 	switch spec.Protocol.Network() {
 	case "udp":
 		pc, err := lc.ListenPacket(ctx, "udp", spec.Addr)
@@ -71,6 +74,12 @@ func Start(ctx context.Context, spec service.Spec) (*Server, error) {
 		ln, err := lc.Listen(ctx, "tcp", spec.Addr)
 		if err != nil {
 			return nil, fmt.Errorf("listen tcp %s: %w", spec.Addr, err)
+		}
+		if spec.Backlog > 0 {
+			if err := setBacklog(ln, spec.Backlog); err != nil {
+				_ = ln.Close()
+				return nil, fmt.Errorf("listen tcp %s: backlog %d: %w", spec.Addr, spec.Backlog, err)
+			}
 		}
 		s.addr = ln.Addr()
 		s.tl = newTrackedListener(ln, s)

@@ -38,6 +38,7 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 			sum := whole.Backends[name]
 			sum.Accepted += b.Accepted
 			sum.RegistrationsFailedClosed += b.RegistrationsFailedClosed
+			sum.ListenDrops += b.ListenDrops
 			whole.Backends[name] = sum
 		}
 		o.Phases[p.name] = w

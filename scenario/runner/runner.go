@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/reports"
@@ -20,7 +19,6 @@ import (
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/sampler"
-	"github.com/natlab/natlab/testbed/service"
 )
 
 // Options tune a run.
@@ -271,7 +269,8 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) erro
 	for name, a := range after {
 		b := before[name]
 		delta[name] = scenario.BackendStats{Accepted: since(a.Accepted, b.Accepted),
-			RegistrationsFailedClosed: since(a.RegistrationsFailedClosed, b.RegistrationsFailedClosed)}
+			RegistrationsFailedClosed: since(a.RegistrationsFailedClosed, b.RegistrationsFailedClosed),
+			ListenDrops:               since(a.ListenDrops, b.ListenDrops)}
 	}
 	r.mu.Lock()
 	r.phases = append(r.phases, phaseRun{name: ph.Name, start: begin, end: time.Since(r.start), result: res, backends: delta})
@@ -283,14 +282,15 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) erro
 func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats {
 	out := map[string]scenario.BackendStats{}
 	for _, b := range r.tb.Run.Spec.Backends {
-		var st []service.Stats
-		if err := r.tb.Agent(b.Name).Call(context.WithoutCancel(ctx), wire.OpBackendStats, nil, &st); err != nil {
+		st, err := r.tb.BackendStats(context.WithoutCancel(ctx), b.Name) // every server process, merged
+		if err != nil {
 			continue // a killed backend has no counters to give
 		}
 		var sum scenario.BackendStats
 		for _, s := range st {
 			sum.Accepted += s.Accepted
 			sum.RegistrationsFailedClosed += s.Registrations.FailedClosed
+			sum.ListenDrops = max(sum.ListenDrops, s.ListenDrops) // namespace-wide: the same in every server
 		}
 		out[b.Name] = sum
 	}

@@ -132,6 +132,14 @@ type BackendSample struct {
 	AcceptedDelta uint64 `json:"accepted_delta"`
 	// Active is connections open now.
 	Active int64 `json:"active"`
+	// Processes is how many server processes the figures merge.
+	Processes int `json:"processes,omitempty"`
+	// ListenOverflows and ListenDrops count, since the first sample, the
+	// SYNs and handshakes the host's kernel dropped because a listener's
+	// accept queue was full (TcpExt of its namespace): the server, not
+	// the NAT, lost them.
+	ListenOverflows uint64 `json:"listen_overflows,omitempty"`
+	ListenDrops     uint64 `json:"listen_drops,omitempty"`
 }
 
 // Metric returns the value of a named metric in this sample. Metrics over
@@ -144,7 +152,9 @@ type BackendSample struct {
 // and nat.dropped_sent_packets_count.<REASON>, nat.new_connections_count
 // (each with a _delta of the tick), nat.open_connections (sums). Per
 // host: nat.<host>.<same>, backend.<host>.accepted,
-// backend.<host>.accepted_delta, backend.<host>.active.
+// backend.<host>.accepted_delta, backend.<host>.active,
+// backend.<host>.processes, backend.<host>.listen_drops,
+// backend.<host>.listen_overflows.
 func (s Sample) Metric(name string) (float64, bool) {
 	if g, ok := strings.CutPrefix(name, "nat."); ok {
 		if v, found := s.gcpMetric(g); found {
@@ -201,6 +211,12 @@ func (s Sample) Metric(name string) (float64, bool) {
 			return float64(b.AcceptedDelta), true
 		case "backend." + b.Host + ".active":
 			return float64(b.Active), true
+		case "backend." + b.Host + ".processes":
+			return float64(max(b.Processes, 1)), true
+		case "backend." + b.Host + ".listen_drops":
+			return float64(b.ListenDrops), true
+		case "backend." + b.Host + ".listen_overflows":
+			return float64(b.ListenOverflows), true
 		}
 	}
 	return 0, false

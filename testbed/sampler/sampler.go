@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/natlab/natlab/agent/wire"
+	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 )
@@ -21,6 +22,13 @@ const (
 // *testbed.Testbed both have this method).
 type Agents interface {
 	Agent(host string) *wire.Conn
+}
+
+// AllAgents is an Agents that also knows every agent process of a host
+// (*testbed.Testbed): a backend served by several processes is read from
+// each and its figures merged.
+type AllAgents interface {
+	Agents(host string) []*wire.Conn
 }
 
 // Options say what to sample and how often.
@@ -47,6 +55,7 @@ type Sampler struct {
 	firstNAT map[string]natcfg.Metrics // baseline per NAT
 	lastNAT  map[string]natcfg.Metrics
 	lastAcc  map[string]uint64
+	firstBk  map[string][2]uint64 // listen overflows and drops at the first reading
 }
 
 // New returns a sampler, or an error for a tick too short to keep.
@@ -60,7 +69,7 @@ func New(agents Agents, opts Options) (*Sampler, error) {
 	if opts.CallTimeout == 0 {
 		opts.CallTimeout = max(2*opts.Tick, DefaultCallTimeout)
 	}
-	s := &Sampler{agents: agents, opts: opts, firstNAT: map[string]natcfg.Metrics{}, lastNAT: map[string]natcfg.Metrics{}, lastAcc: map[string]uint64{}}
+	s := &Sampler{agents: agents, opts: opts, firstNAT: map[string]natcfg.Metrics{}, lastNAT: map[string]natcfg.Metrics{}, lastAcc: map[string]uint64{}, firstBk: map[string][2]uint64{}}
 	return s, nil
 }
 
@@ -208,18 +217,35 @@ func sub(a, b uint64) uint64 {
 func (s *Sampler) readBackend(ctx context.Context, host string) BackendSample {
 	out := BackendSample{Host: host}
 	var st []service.Stats
-	if err := s.call(ctx, host, wire.OpBackendStats, &st); err != nil {
+	var err error
+	if all, ok := s.agents.(AllAgents); ok {
+		cctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+		st, err = testbed.BackendStatsOf(cctx, all.Agents(host))
+		cancel()
+	} else {
+		err = s.call(ctx, host, wire.OpBackendStats, &st)
+	}
+	if err != nil {
 		out.Err = err.Error()
 		return out
 	}
+	var ovf, drops uint64
 	for _, x := range st {
 		out.Accepted += x.Accepted
 		out.Active += x.Active
+		out.Processes = max(out.Processes, x.Processes, 1)
+		ovf, drops = max(ovf, x.ListenOverflows), max(drops, x.ListenDrops) // namespace-wide
 	}
 	s.mu.Lock()
 	last, ok := s.lastAcc[host]
 	s.lastAcc[host] = out.Accepted
+	first, seen := s.firstBk[host]
+	if !seen {
+		first = [2]uint64{ovf, drops}
+		s.firstBk[host] = first
+	}
 	s.mu.Unlock()
+	out.ListenOverflows, out.ListenDrops = sub(ovf, first[0]), sub(drops, first[1])
 	if ok {
 		out.AcceptedDelta = sub(out.Accepted, last)
 	}

@@ -76,6 +76,13 @@ type Spec struct {
 	// VerifyTimeout bounds the registrar's source-address verification;
 	// zero means DefaultVerifyTimeout. Only valid for the registrar.
 	VerifyTimeout time.Duration `json:"verify_timeout,omitempty" yaml:"verify_timeout,omitempty"`
+	// ReusePort sets SO_REUSEPORT on the listener, so several processes
+	// of one host can listen on the same ip:port and the kernel spreads
+	// connections over them.
+	ReusePort bool `json:"reuse_port,omitempty" yaml:"reuse_port,omitempty"`
+	// Backlog is the TCP listen backlog (the accept queue); 0 keeps the
+	// kernel's net.core.somaxconn. The kernel caps it at somaxconn.
+	Backlog int `json:"backlog,omitempty" yaml:"backlog,omitempty"`
 }
 
 // Validate reports the first problem with s, wrapping ErrInvalidSpec.
@@ -91,6 +98,9 @@ func (s Spec) Validate() error {
 	}
 	if s.VerifyTimeout < 0 {
 		return fmt.Errorf("%w: server %q: verify timeout %v is negative", ErrInvalidSpec, s.Name, s.VerifyTimeout)
+	}
+	if s.Backlog < 0 {
+		return fmt.Errorf("%w: server %q: backlog %d is negative", ErrInvalidSpec, s.Name, s.Backlog)
 	}
 	if s.VerifyTimeout != 0 && s.Protocol != Registrar {
 		return fmt.Errorf("%w: server %q: verify timeout applies to protocol %q only, not %q", ErrInvalidSpec, s.Name, Registrar, s.Protocol)

@@ -35,6 +35,16 @@ type Stats struct {
 	Registrations RegistrationStats `json:"registrations"`
 	// Dependency describes the registrar's verification dependency.
 	Dependency DependencyStats `json:"dependency"`
+	// ListenOverflows and ListenDrops are the TcpExt counters of the
+	// backend host's network namespace (/proc/net/netstat): SYNs or
+	// handshakes dropped because a listener's accept queue was full. They
+	// are namespace-wide, so every server of a host shows the same
+	// figures; zero when the agent could not read them.
+	ListenOverflows uint64 `json:"listen_overflows,omitempty"`
+	ListenDrops     uint64 `json:"listen_drops,omitempty"`
+	// Processes is how many server processes these counters merge (see
+	// Merge); 0 means one.
+	Processes int `json:"processes,omitempty"`
 }
 
 // RegistrationStats counts registration outcomes (registrar only).
@@ -81,4 +91,7 @@ type DependencyStats struct {
 	Lookups uint64 `json:"lookups"`
 	// TimedOut counts lookups whose caller gave up waiting.
 	TimedOut uint64 `json:"timed_out"`
+	// Mixed says the server processes merged here (Merge) do not all
+	// have the same Limit and Latency; those are the first one's.
+	Mixed bool `json:"mixed,omitempty"`
 }

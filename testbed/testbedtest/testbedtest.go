@@ -144,6 +144,11 @@ func NATMetrics(t testing.TB, a Agents, nat string) natcfg.Metrics {
 // BackendStats reads the counters of a backend's servers.
 func BackendStats(t testing.TB, a Agents, backend string) []service.Stats {
 	t.Helper()
+	if all, ok := a.(interface{ Agents(string) []*wire.Conn }); ok {
+		st, err := testbed.BackendStatsOf(context.Background(), all.Agents(backend)) // every server process, merged
+		require.NoError(t, err)
+		return st
+	}
 	var st []service.Stats
 	require.NoError(t, a.Agent(backend).Call(context.Background(), wire.OpBackendStats, nil, &st))
 	return st
