@@ -261,8 +261,10 @@ func TestGCPHeldPortsAreNotEvicted(t *testing.T) {
 	vms := tp.addVMs(t, 1)
 	must(t, tp.box.Apply(gcpConfig(t, vms, cloudNATPorts, 64, 64, 120*time.Second)), "apply")
 	for i := range 64 {
-		// Under a second: a SYN dropped on a held port is not retransmitted.
-		fds := tp.dialGiveUp(t, vms[0], dests(8080, 1), 900*time.Millisecond)
+		// 2.5 s covers one SYN retransmit (at 1 s), so a connect slowed by
+		// a loaded machine still completes; a SYN the hold rule dropped
+		// would show in the OUT_OF_RESOURCES counter, asserted below.
+		fds := tp.dialGiveUp(t, vms[0], dests(8080, 1), 2500*time.Millisecond)
 		if len(fds) != 1 {
 			t.Fatalf("connect %d of 64 failed with %d ports held", i+1, i)
 		}
@@ -274,6 +276,12 @@ func TestGCPHeldPortsAreNotEvicted(t *testing.T) {
 			return m.HeldPorts == i+1 && tp.pinned(t) == i+1
 		})
 	}
+	// No SYN of the 64 was dropped: the kernel evicted no held entry to
+	// hand its port out again (the drop would count here).
+	if d := tp.metrics(t).GCP.DroppedSent[natcfg.ReasonOutOfResources]; d != 0 {
+		t.Fatalf("%d SYNs dropped for want of a port while the block had room: a held port was given away", d)
+	}
+	// Under a second: one SYN, not retransmitted, is dropped.
 	if n := len(tp.dialGiveUp(t, vms[0], dests(8080, 1), 500*time.Millisecond)); n != 0 {
 		t.Fatal("a 65th connection got a port while all 64 are held")
 	}
