@@ -11,9 +11,12 @@ import (
 )
 
 // Two VMs behind a Cloud NAT with 64 ports each hold 80 connections each:
-// the run's assertions on Cloud NAT's own metrics hold, one of them with
-// the OUT_OF_RESOURCES drops exactly (3 SYNs of each of the 32 failed
-// connects within their 2.5 s), and the report names the profile.
+// the run's assertions on Cloud NAT's own metrics hold, and the report
+// names the profile. Each of the 32 failed connects sends its SYN at 0 s
+// and retransmits it at 1 s and 2 s (tcp_syn_linear_timeouts) within its
+// 2.5 s: 96 OUT_OF_RESOURCES drops on a quiet machine. A retransmit timer
+// that fires late under load may miss the 2.5 s, so the bound is 2 or 3
+// SYNs per failed connect, never fewer: 64..96.
 const cloudNATScenario = `name: cloud-nat-out-of-resources
 testbed:
   nat: {profile: gcp-cloud-nat, nat_ips: 1, min_ports_per_vm: 64, tcp_time_wait_timeout_sec: 30}
@@ -24,7 +27,8 @@ phases:
 assert:
   - {phase: hold, expect: ok == 128}
   - {phase: hold, expect: outcomes.connect_timeout == 32}
-  - {phase: hold, expect: nat.dropped_sent_packets_count.OUT_OF_RESOURCES == 96}
+  - {phase: hold, expect: nat.dropped_sent_packets_count.OUT_OF_RESOURCES >= 64}
+  - {phase: hold, expect: nat.dropped_sent_packets_count.OUT_OF_RESOURCES <= 96}
   - {phase: hold, expect: nat.allocated_ports == 64}
   - {phase: hold, expect: nat.port_usage == 64}
   - {expect: nat.nat_allocation_failed == false}
@@ -35,7 +39,7 @@ func TestRunCloudNATScenario(t *testing.T) {
 	out := t.TempDir()
 	code, stdout, stderr := run(t, "run", writeScenario(t, cloudNATScenario), "--out", out)
 	require.Equal(t, ExitPass, code, stdout+stderr)
-	assert.Contains(t, stdout, "PASS: all 6 assertions held")
+	assert.Contains(t, stdout, "PASS: all 7 assertions held")
 	rep, err := reports.Read(filepath.Join(out, "report.json"))
 	require.NoError(t, err)
 	require.Len(t, rep.Testbed.NATs, 1)
