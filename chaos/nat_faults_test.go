@@ -87,7 +87,7 @@ func TestSNATShrinkAndGrow(t *testing.T) {
 			ConnectTimeout: time.Second}
 	}
 	waitHeld := loadAsync(t, env, "client", hold(200, 6*time.Second))
-	require.Eventually(t, func() bool { return natMetrics(t, env, "nat").ConntrackEntries >= 200 }, 3*time.Second, 50*time.Millisecond)
+	tt.WaitFor(t, 10*time.Second, func() bool { return natMetrics(t, env, "nat").ConntrackEntries >= 200 }, "the 200 held connections")
 
 	f := newFault(t, env, "snat", "nat", map[string]any{"ports": "1024-1087"})
 	assert.Equal(t, "change SNAT on nat: ports 1024-1087", f.Describe())

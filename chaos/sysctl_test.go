@@ -98,7 +98,7 @@ func TestConntrackTimeouts(t *testing.T) {
 	udp := tt.OpenPlan(target(t, env, "dns", 5353), loadgen.Strategy{Kind: loadgen.KindUDP}, 100, time.Second)
 	r := load(t, env, "client", udp)
 	require.Equal(t, r.Total.Counts.Attempts, r.Total.Counts.Of(loadgen.OutcomeOK), pretty(r.Total.Counts))
-	require.Eventually(t, func() bool { return natMetrics(t, env, "nat").ConntrackEntries < 5 }, 3*time.Second, 100*time.Millisecond,
+	tt.WaitFor(t, 10*time.Second, func() bool { return natMetrics(t, env, "nat").ConntrackEntries < 5 },
 		"with a 1 s udp timeout the ~100 finished flows leave conntrack")
 
 	require.NoError(t, f.Revert(ctx, env))

@@ -123,19 +123,19 @@ func TestSeparatePoolsIsolateOriginBlocks(t *testing.T) {
 	noisy := holdPlan(tgt, 400, 8*time.Second)
 	noisy.Sources = tb.Run.Layout.Hosts[0].Sources
 
-	done := make(chan *loadgen.Result, 1)
-	go func() { done <- load(t, tb, "noisy", noisy) }()
+	// The load runs in the agent; its result is checked here, in the
+	// test's goroutine.
+	wait := tt.LoadAsync(t, tb, "noisy", noisy)
 	// Let the noisy block fill its pool, then the quiet block connects.
-	require.Eventually(t, func() bool {
-		m := natMetrics(t, tb, "nat")
-		return m.PoolUtilization["a"] >= 1
-	}, 6*time.Second, 100*time.Millisecond, "block-a's pool should fill")
+	tt.WaitFor(t, 6*time.Second, func() bool {
+		return natMetrics(t, tb, "nat").PoolUtilization["a"] >= 1
+	}, "block-a's pool should fill")
 	quiet := holdPlan(tgt, 100, time.Second)
 	quiet.Sources = tb.Run.Layout.Hosts[1].Sources
 	q := load(t, tb, "quiet", quiet)
 	assert.Equal(t, uint64(100), q.Total.Counts.Of(loadgen.OutcomeOK), pretty(q.Total.Counts))
 
-	n := <-done
+	n := wait()
 	assert.Equal(t, uint64(256), n.Total.Counts.Of(loadgen.OutcomeOK), pretty(n.Total.Counts))
 	assert.Equal(t, uint64(144), n.Total.Counts.Of(loadgen.OutcomeConnectTimeout), pretty(n.Total.Counts))
 
