@@ -183,6 +183,35 @@ func TestCheckWantsEveryLostConnectionClassed(t *testing.T) {
 	}
 }
 
+// A run stopped early (load.stop, Ctrl-C) ends its held connections, and
+// that is no loss: cancelling the run sets a past deadline on every
+// connection, whose watcher then saw a read error before the hold closed
+// them and counted most of them lost.
+func TestStoppedHoldLosesNothing(t *testing.T) {
+	requireRoot(t)
+	ln := serve(t, silentHandler)
+	p := Plan{Target: ln.Addr().String(), Strategy: Strategy{Kind: KindTCP},
+		Phases: []Phase{{Name: "hold", Duration: time.Minute, Schedule: Schedule{Kind: ScheduleHold, Hold: 50}}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan *Result, 1)
+	go func() {
+		res, _ := Run(ctx, p, nil)
+		done <- res
+	}()
+	waitFor(t, func() bool { return ln.accepts.Load() == 50 })
+	cancel()
+	res := <-done
+	if res == nil {
+		t.Fatal("no result")
+	}
+	// The server accepts before the client's connect returns, so a dial
+	// may still be under way at the stop: it ends as cancelled.
+	if c := res.Total.Counts; c.Of(OutcomeOK)+c.Of(OutcomeCancelled) != 50 || c.Lost != 0 {
+		t.Fatalf("want 50 ok (or cancelled) and none lost, got %v lost %d", c.Outcomes, c.Lost)
+	}
+}
+
 // Samples arrive every tick while the run goes on and add up to the result.
 func TestSamplesAddUpToResult(t *testing.T) {
 	requireRoot(t)
