@@ -369,15 +369,30 @@ func TestDropPercentSlowsConnects(t *testing.T) {
 	markers := runTimeline(t, env, start, chaos.Scheduled{Name: "loss", At: 1500 * time.Millisecond, For: 3 * time.Second, Fault: f})
 	r := wait()
 
-	clean, lossy := phase(t, r, "clean"), phase(t, r, "lossy")
-	t.Logf("clean connect p99 %v; lossy connect p50 %v p90 %v max %v; lossy outcomes %s",
-		clean.Connect.Quantile(0.99), lossy.Connect.Quantile(0.50),
-		lossy.Connect.Quantile(0.90), lossy.Connect.Max(), pretty(lossy.Counts.Outcomes))
-	assert.Less(t, clean.Connect.Quantile(0.99), 200*time.Millisecond)
+	// The phases run on the agent's clock and the fault on the test's, a
+	// little earlier: attempts at the end of "clean" may meet drops too,
+	// so only "lossy" is judged, and clean traffic after the revert.
+	lossy := phase(t, r, "lossy")
+	t.Logf("lossy connect p50 %v p90 %v max %v; lossy outcomes %s",
+		lossy.Connect.Quantile(0.50), lossy.Connect.Quantile(0.90), lossy.Connect.Max(), pretty(lossy.Counts.Outcomes))
+	// A connect whose SYN or SYN-ACK was dropped completes on the SYN's
+	// retransmit, which the kernel sends no sooner than the initial RTO
+	// (1 s): a lower bound that a slow machine only raises. Each connect
+	// loses one of those two packets with probability 1-0.7^2 = 0.51, so
+	// the slowest tenth of some 120 connects took a retransmit unless
+	// fewer than 12 lost one (binomial: about 1e-20). 900 ms allows for
+	// the histogram's rounding.
 	assert.GreaterOrEqual(t, lossy.Connect.Quantile(0.90), 900*time.Millisecond, "SYN retransmits show in the connect latency")
 	c := lossy.Counts
 	assert.Zero(t, c.Of(loadgen.OutcomeRefused)+c.Of(loadgen.OutcomeReset)+c.Of(loadgen.OutcomeUnreachable), pretty(c))
-	assert.Greater(t, float64(c.Of(loadgen.OutcomeOK)), 0.7*float64(c.Attempts), "most attempts still succeed: %s", pretty(c))
+	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK)+c.Of(loadgen.OutcomeConnectTimeout)+c.Of(loadgen.OutcomeReadTimeout),
+		"a drop is silent: an attempt succeeds after retransmits or times out: %s", pretty(c))
+	// Drops are random, so how many attempts fail is not exact: one fails
+	// only when a packet and every retransmit of it within the 4 s are
+	// dropped (both ends retransmit the handshake; data is resent after
+	// 200 ms, 400 ms, ...). 2 of 480 failed in trials; 10% of 120 is
+	// beyond any chance of that, and well short of a rule dropping more.
+	assert.GreaterOrEqual(t, float64(c.Of(loadgen.OutcomeOK)), 0.9*float64(c.Attempts), "most attempts still succeed: %s", pretty(c))
 
 	last := markers[len(markers)-1]
 	assert.Equal(t, chaos.EventVerify, last.Event)
@@ -385,10 +400,10 @@ func TestDropPercentSlowsConnects(t *testing.T) {
 	dropped, _ := markers[1].Report["dropped_packets"].(uint64)
 	assert.Positive(t, dropped, "the drop rule counted packets: %v", markers[1].Report)
 
-	// After the revert traffic is clean again.
+	// After the revert traffic is clean again: nothing is dropped.
 	after := load(t, env, "client", loadgen.Plan{Target: plan.Target, Strategy: plan.Strategy,
-		Phases: []loadgen.Phase{{Name: "p", Duration: time.Second, Schedule: plan.Phases[0].Schedule}}})
-	assert.Less(t, after.Total.Connect.Quantile(0.99), 200*time.Millisecond)
+		Phases: []loadgen.Phase{{Name: "p", Duration: time.Second, Schedule: plan.Phases[0].Schedule}}}).Total.Counts
+	assert.Equal(t, after.Attempts, after.Of(loadgen.OutcomeOK), pretty(after))
 
 	// Tamper: leave a drop rule of another fault behind.
 	other := newFault(t, env, "drop", "nat", map[string]any{"blackhole": "198.19.250.0/24"})
