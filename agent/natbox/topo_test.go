@@ -37,7 +37,40 @@ var (
 // namespaces that vanish when the test closes its handles and sockets.
 type topo struct {
 	client, nat, backend netns.NsHandle
-	box                  *Box
+	box                  *nsBox
+}
+
+// nsBox is the Box of a topo, every call made from a thread in the NAT
+// namespace: the Box's sockets are bound there already, and should a
+// change make a call open a socket or touch a sysctl of the calling
+// thread, that still lands in the NAT namespace, never the test's own
+// (the host's).
+type nsBox struct {
+	b  *Box
+	ns netns.NsHandle
+}
+
+func (x *nsBox) Apply(cfg natcfg.Config) error {
+	return inNS(x.ns, func() error { return x.b.Apply(cfg) })
+}
+
+func (x *nsBox) Remove() error { return inNS(x.ns, x.b.Remove) }
+
+func (x *nsBox) Close() error { return inNS(x.ns, x.b.Close) }
+
+func (x *nsBox) Flush(f natcfg.FlushFilter) (n int, err error) {
+	err = inNS(x.ns, func() (err error) { n, err = x.b.Flush(f); return err })
+	return n, err
+}
+
+func (x *nsBox) Snapshot() (s string, err error) {
+	err = inNS(x.ns, func() (err error) { s, err = x.b.Snapshot(); return err })
+	return s, err
+}
+
+func (x *nsBox) Metrics() (m natcfg.Metrics, err error) {
+	err = inNS(x.ns, func() (err error) { m, err = x.b.Metrics(); return err })
+	return m, err
 }
 
 // requireRoot fails (never skips) when the test cannot manage namespaces.
@@ -141,7 +174,7 @@ func newTopo(t *testing.T) *topo {
 			return err
 		}
 		b, err := Open()
-		tp.box = b
+		tp.box = &nsBox{b: b, ns: tp.nat}
 		return err
 	}), "open box in nat ns")
 	t.Cleanup(func() { _ = tp.box.Close() })
@@ -152,7 +185,8 @@ func newTopo(t *testing.T) *topo {
 func (tp *topo) metrics(t *testing.T) natcfg.Metrics {
 	t.Helper()
 	var m natcfg.Metrics
-	must(t, inNS(tp.nat, func() (err error) { m, err = tp.box.Metrics(); return err }), "metrics")
+	m, err := tp.box.Metrics()
+	must(t, err, "metrics")
 	return m
 }
 
@@ -330,8 +364,7 @@ func (tp *topo) sequential(t *testing.T, dst netip.AddrPort, n int, interval, ti
 func (tp *topo) verdicts(t *testing.T, dst netip.AddrPort, n int, interval, wait time.Duration) (ok, dropped int) {
 	t.Helper()
 	failures := func() (uint64, error) {
-		var m natcfg.Metrics
-		err := inNS(tp.nat, func() (err error) { m, err = tp.box.Metrics(); return err })
+		m, err := tp.box.Metrics()
 		return m.AllocationFailures, err
 	}
 	must(t, inNS(tp.client, func() error {
