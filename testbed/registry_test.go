@@ -8,6 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// useStateDir points the registry at dir for the rest of the test.
+func useStateDir(t *testing.T, dir string) {
+	was := StateDir
+	StateDir = dir
+	t.Cleanup(func() { StateDir = was })
+}
+
 // held is one state per slot given, of the kind given.
 func held(isolated bool, slots ...int) []State {
 	var out []State
@@ -66,9 +73,7 @@ func TestPickSlot(t *testing.T) {
 // whether its slot is theirs to avoid; with every slot taken, an isolated
 // run still gets one and a clashing run is refused.
 func TestClaimSharesSlotsOnlyBetweenIsolatedRuns(t *testing.T) {
-	was := StateDir
-	StateDir = t.TempDir()
-	t.Cleanup(func() { StateDir = was })
+	useStateDir(t, t.TempDir())
 	spec := validSpec()
 	spec.Normalize()
 	var runs []*Run

@@ -197,7 +197,7 @@ func (b *recordingBackend) Destroy(context.Context) error { return nil }
 
 // Bad input is refused before anything is created or even claimed.
 func TestUpRefusesBadInputBeforeCreatingAnything(t *testing.T) {
-	StateDir = t.TempDir()
+	useStateDir(t, t.TempDir())
 	s := validSpec()
 	s.NATs[0].IPs = 0
 	s.NATs[0].Sysctls = []natcfg.Sysctl{{Key: "net.ipv4.no_such_key", Value: "1"}}
