@@ -51,9 +51,12 @@ func TestSysctlIPForwardOffStallsTraffic(t *testing.T) {
 	allOK("unpooled before the fault", load(t, env, "client", unpooled).Total.Counts)
 	allOK("pooled before the fault", load(t, env, "client", pooled(time.Second)).Total.Counts)
 
-	// A pool of 4 busy through the fault, stopped once it is over.
+	// A pool of 4 busy through the fault, stopped once it is over. It is
+	// up once the backend accepted its 4 connections (counting open ones
+	// could see the last load's, not yet closed on the backend's side).
+	accepted := tt.BackendStats(t, env, "api")[0].Accepted
 	waitPool := loadAsync(t, env, "client", pooled(time.Minute))
-	tt.WaitFor(t, 10*time.Second, func() bool { return tt.BackendStats(t, env, "api")[0].Active == 4 }, "the pool's 4 connections")
+	tt.WaitFor(t, 10*time.Second, func() bool { return tt.BackendStats(t, env, "api")[0].Accepted == accepted+4 }, "the pool's 4 connections")
 	require.NoError(t, f.Inject(ctx, env))
 	t.Cleanup(func() { _ = f.Revert(ctx, env) })
 	// The fault lasts as long as this load, over 1 s more than the pool's
