@@ -289,10 +289,11 @@ func TestSNATShrinkAndGrow(t *testing.T) {
 	tb, env := up(t, oneNAT(testbed.NATSpec{Ports: portrange.Range{First: 1024, Last: 2047}}))
 	tgt := target(t, env, "api", 8080)
 	api, _ := env.Layout().Backend("api")
-	// Connects get room for one SYN retransmit: SYNs racing for a free
-	// port on two CPUs can clash in conntrack (the loser is dropped, an
-	// insert failure), and the loser's retransmit comes after the initial
-	// RTO of 1 s. The next one, 3 s after the SYN, is past the timeout.
+	// Connects get room for SYN retransmits: SYNs racing for a free port
+	// on two CPUs can clash in conntrack (the loser is dropped, an insert
+	// failure), and the loser's retransmit comes after the initial RTO of
+	// 1 s (then 1 s apart, tcp_syn_linear_timeouts=4: SYNs at 0, 1, 2 s
+	// within the 2.5 s).
 	hold := func(n int, d time.Duration) loadgen.Plan {
 		return loadgen.Plan{Target: tgt, Strategy: loadgen.Strategy{Kind: loadgen.KindTCP},
 			Phases:         []loadgen.Phase{{Name: "hold", Duration: d, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleHold, Hold: n}}},

@@ -9,8 +9,9 @@ import (
 // TestManagedHold compares plain Linux NAT (TIME_WAIT entries are evicted
 // on collision) with the managed-NAT hold, 400 sequential connections each.
 //
-// Connects that must succeed get 2.5 s, room for one SYN retransmit (the
-// initial RTO is 1 s, the next retransmit comes 3 s after the SYN): once
+// Connects that must succeed get 2.5 s, room for two SYN retransmits (the
+// initial RTO is 1 s, and tcp_syn_linear_timeouts=4 keeps the next three
+// 1 s apart: SYNs at 0, 1, 2, 3 s): once
 // the search for a port has to evict a TIME_WAIT entry, this kernel now
 // and then fails the new entry's conntrack insert (insert_failed and drop
 // rise by one, in 2 of 6 plain runs, with nothing else racing for the

@@ -26,9 +26,10 @@ var up = tt.Up
 // racing for the last free ports on two CPUs can clash in conntrack (the
 // loser is dropped and counted as insert_failed), and the loser's
 // retransmit comes after the initial RTO of 1 s; a 1 s connect timeout
-// turned such a clash into a timeout and 36 ok into 35. The next
-// retransmit (3 s after the SYN) is past the timeout, so a hold longer
-// than 2.5 s ends no connect early by freeing its own ports.
+// turned such a clash into a timeout and 36 ok into 35. Retransmits come
+// 1 s apart (tcp_syn_linear_timeouts=4: SYNs at 0, 1, 2 s within the
+// 2.5 s), so a hold longer than 2.5 s frees none of its own ports to a
+// connect still waiting.
 func hold(target string, n int, d time.Duration) loadgen.Plan {
 	p := tt.HoldPlan(target, n, d)
 	p.ConnectTimeout = 2500 * time.Millisecond
