@@ -122,11 +122,16 @@ func TestHoldThousandsAcrossSources(t *testing.T) {
 		closed.Add(1)
 	})
 	srcs := []netip.Addr{netip.MustParseAddr("127.0.1.1"), netip.MustParseAddr("127.0.1.2"), netip.MustParseAddr("127.0.1.3")}
-	// 2048 dials at once stay below the test server's accept queue (4096):
-	// an overflow would cost SYN retransmits of 1 s and 3 s.
+	// A dial is done once the kernel queues its connection for accept, so
+	// on a loaded machine (-race, -p 4) the test server's accept loop falls
+	// behind, its queue (somaxconn, 4,096) overflows and SYNs are dropped:
+	// 3 of 9,000 once missed a 3 s connect timeout. Their retransmits (1 s
+	// apart at first) connect once the loop catches up, so connects get
+	// the time the retry schedule needs, 30 s.
 	p := Plan{Target: ln.Addr().String(), Sources: srcs, Strategy: Strategy{Kind: KindTCP}, Tick: 100 * time.Millisecond, MaxInFlight: 2048,
-		Phases: []Phase{{Name: "hold", Duration: time.Minute, Schedule: Schedule{Kind: ScheduleHold, Hold: n}}}}
-	var peak atomic.Int64
+		ConnectTimeout: 30 * time.Second,
+		Phases:         []Phase{{Name: "hold", Duration: 2 * time.Minute, Schedule: Schedule{Kind: ScheduleHold, Hold: n}}}}
+	var peak, ended, connected atomic.Int64
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	type ran struct {
@@ -139,11 +144,18 @@ func TestHoldThousandsAcrossSources(t *testing.T) {
 			if s.OpenConns > peak.Load() {
 				peak.Store(s.OpenConns)
 			}
+			for o, k := range s.Outcomes {
+				ended.Add(int64(k))
+				if o == OutcomeOK {
+					connected.Add(int64(k))
+				}
+			}
 		})
 		done <- ran{res, err}
 	}()
+	// Until every dial has ended (and been sampled open, if it connected).
 	deadline := time.Now().Add(5 * time.Minute)
-	for peak.Load() < n && time.Now().Before(deadline) {
+	for (ended.Load() < n || peak.Load() < connected.Load()) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
