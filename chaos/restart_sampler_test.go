@@ -36,17 +36,18 @@ func TestRestartWhileSamplerRuns(t *testing.T) {
 			require.NoError(t, f.Inject(ctx, env), "restart %s, round %d", host, i)
 			require.NoError(t, f.Revert(ctx, env))
 			require.NoError(t, f.Verify(ctx, env))
+			// Sampling goes on between restarts: wait for a sample taken
+			// wholly after this one (the one under way may have begun
+			// before it), instead of counting on the clock.
+			after := len(s.Samples())
+			require.Eventually(t, func() bool { return len(s.Samples()) > after+1 }, 10*time.Second, 5*time.Millisecond,
+				"the sampler stopped ticking after restarting %s, round %d", host, i)
 		}
 	}
-	// Wait for a sample taken wholly after the last restart.
-	after := len(s.Samples())
-	require.Eventually(t, func() bool { return len(s.Samples()) > after+1 }, 10*time.Second, 5*time.Millisecond,
-		"the sampler stopped ticking after the restarts")
 	stop()
 	wg.Wait()
 
 	samples := s.Samples()
-	assert.Greater(t, len(samples), 2*rounds, "samples were taken while the agents restarted")
 	last := samples[len(samples)-1]
 	require.Len(t, last.NATs, 1)
 	require.Len(t, last.Backends, 1)

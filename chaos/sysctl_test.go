@@ -2,13 +2,17 @@ package chaos_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/chaos"
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
@@ -16,63 +20,66 @@ import (
 
 // ip_forward=0 on the NAT: new flows time out and pooled flows stall
 // (read timeouts), never a refusal or an ICMP error; after the revert
-// both resume, the sysctl is 1 again and Verify proves it. Setting it
-// behind the fault's back makes Verify name the key.
+// both work again, the sysctl is 1 again and Verify proves it. Setting it
+// behind the fault's back makes Verify name the key. The loads are timed
+// by the fault, not the fault by the clock: each load runs wholly before,
+// during or after it.
 func TestSysctlIPForwardOffStallsTraffic(t *testing.T) {
 	t.Parallel()
 	_, env := up(t, oneNAT(testbed.NATSpec{}))
 	tgt := target(t, env, "api", 8080)
-	names := []string{"before", "fault", "after"}
-	unpooled := loadgen.Plan{
-		Target:         tgt,
-		Strategy:       loadgen.Strategy{Kind: loadgen.KindTCP},
-		Phases:         phases(loadgen.Schedule{Kind: loadgen.ScheduleOpen, Rate: loadgen.RatePerSecond(40)}, names, 1500*time.Millisecond, 2*time.Second, 2500*time.Millisecond),
-		ConnectTimeout: time.Second,
-		RequestTimeout: time.Second,
+	ctx := context.Background()
+	unpooled := tt.OpenPlan(tgt, loadgen.Strategy{Kind: loadgen.KindTCP}, 40, 1500*time.Millisecond)
+	unpooled.ConnectTimeout, unpooled.RequestTimeout = time.Second, time.Second
+	pooled := func(d time.Duration) loadgen.Plan {
+		return loadgen.Plan{
+			Target:         tgt,
+			Strategy:       loadgen.Strategy{Kind: loadgen.KindTCP, Pool: loadgen.PoolKeepAlive, PoolSize: 4},
+			Phases:         []loadgen.Phase{{Name: "p", Duration: d, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 4}}},
+			ConnectTimeout: time.Second,
+			RequestTimeout: time.Second,
+		}
 	}
-	pooled := loadgen.Plan{
-		Target:         tgt,
-		Strategy:       loadgen.Strategy{Kind: loadgen.KindTCP, Pool: loadgen.PoolKeepAlive, PoolSize: 4},
-		Phases:         phases(loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 4}, names, 1500*time.Millisecond, 2*time.Second, 2500*time.Millisecond),
-		ConnectTimeout: time.Second,
-		RequestTimeout: time.Second,
+	allOK := func(what string, c loadgen.Counts) {
+		t.Helper()
+		assert.Positive(t, c.Attempts, what)
+		assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), "%s: %s", what, pretty(c))
 	}
 	f := newFault(t, env, "sysctl", "nat", map[string]any{"set": map[string]any{"net.ipv4.ip_forward": 0}})
 	assert.Equal(t, "set net.ipv4.ip_forward=0 on nat", f.Describe())
 
-	start := time.Now()
-	waitU := loadAsync(t, env, "client", unpooled)
-	waitP := loadAsync(t, env, "client", pooled)
-	markers := runTimeline(t, env, start, chaos.Scheduled{Name: "fwd-off", At: 1500 * time.Millisecond, For: 2 * time.Second, Fault: f})
-	u, p := waitU(), waitP()
+	allOK("unpooled before the fault", load(t, env, "client", unpooled).Total.Counts)
+	allOK("pooled before the fault", load(t, env, "client", pooled(time.Second)).Total.Counts)
 
-	require.Len(t, markers, 3, pretty(markers))
-	for _, m := range markers {
-		assert.Empty(t, m.Err, "%s failed", m.Event)
-	}
-	assert.InDelta(t, 1.5, markers[0].At.Seconds(), 0.5, "inject on time")
-	assert.InDelta(t, 3.5, markers[1].At.Seconds(), 0.5, "revert on time")
+	// A pool of 4 busy through the fault, stopped once it is over. It is
+	// up once the backend accepted its 4 connections (counting open ones
+	// could see the last load's, not yet closed on the backend's side).
+	accepted := tt.BackendStats(t, env, "api")[0].Accepted
+	waitPool := loadAsync(t, env, "client", pooled(time.Minute))
+	tt.WaitFor(t, 10*time.Second, func() bool { return tt.BackendStats(t, env, "api")[0].Accepted == accepted+4 }, "the pool's 4 connections")
+	require.NoError(t, f.Inject(ctx, env))
+	t.Cleanup(func() { _ = f.Revert(ctx, env) })
+	// The fault lasts as long as this load, over 1 s more than the pool's
+	// request timeout: every pooled request in flight at the inject, one
+	// per connection, times out before the revert.
+	during := load(t, env, "client", unpooled).Total.Counts
+	assert.Equal(t, during.Attempts, during.Of(loadgen.OutcomeConnectTimeout), "new flows stall: %s", pretty(during))
+	require.NoError(t, f.Revert(ctx, env))
+	require.NoError(t, f.Verify(ctx, env))
 
-	for _, r := range []*loadgen.Result{u, p} {
-		c := r.Total.Counts
-		assert.Zero(t, c.Of(loadgen.OutcomeRefused)+c.Of(loadgen.OutcomeUnreachable)+c.Of(loadgen.OutcomeReset), "forwarding off is a silent drop: %s", pretty(c))
-		// Attempts started just before the inject may end in the fault:
-		// at most one per connection.
-		b := phase(t, r, "before").Counts
-		assert.LessOrEqual(t, b.Errors(), uint64(4), "before the fault all is well: %s", pretty(b))
-	}
-	uf := phase(t, u, "fault").Counts
-	assert.GreaterOrEqual(t, uf.Of(loadgen.OutcomeConnectTimeout), uint64(50), "new flows stall: %s", pretty(uf))
-	pf := phase(t, p, "fault").Counts
-	assert.Positive(t, pf.Of(loadgen.OutcomeReadTimeout)+pf.Of(loadgen.OutcomeConnectTimeout), "pooled flows stall: %s", pretty(pf))
-	ua, pa := phase(t, u, "after").Counts, phase(t, p, "after").Counts
-	assert.GreaterOrEqual(t, ua.Of(loadgen.OutcomeOK), uint64(80), "new flows resume: %s", pretty(ua))
-	assert.Greater(t, pa.Of(loadgen.OutcomeOK), 10*(pa.Errors()+1), "pooled flows resume: %s", pretty(pa))
-	t.Logf("fault phase: unpooled %s pooled %s", pretty(uf.Outcomes), pretty(pf.Outcomes))
+	allOK("unpooled after the fault", load(t, env, "client", unpooled).Total.Counts)
+	allOK("pooled after the fault", load(t, env, "client", pooled(time.Second)).Total.Counts)
+	require.NoError(t, env.Agent("client").Call(ctx, wire.OpLoadStop, nil, nil), "end the pool that ran through the fault")
+	p := waitPool().Total.Counts
+	t.Logf("pool through the fault: %s", pretty(p.Outcomes))
+	assert.Equal(t, uint64(4), p.Of(loadgen.OutcomeReadTimeout), "each pooled connection stalls once: %s", pretty(p))
+	// Its redials fail until the revert (connects time out); the requests
+	// in flight when the load was stopped end as cancelled, at most one per
+	// connection. Nothing is refused, reset or unreachable: a silent drop.
+	assert.Equal(t, p.Attempts, p.Of(loadgen.OutcomeOK)+p.Of(loadgen.OutcomeReadTimeout)+p.Of(loadgen.OutcomeConnectTimeout)+p.Of(loadgen.OutcomeCancelled), pretty(p))
+	assert.LessOrEqual(t, p.Of(loadgen.OutcomeCancelled), uint64(4), pretty(p))
 
 	assert.Equal(t, "1", sysctl(t, env, "nat", "net.ipv4.ip_forward"))
-	ctx := context.Background()
-	require.NoError(t, f.Verify(ctx, env))
 	setSysctl(t, env, "nat", "net.ipv4.ip_forward", "0")
 	err := f.Verify(ctx, env)
 	require.Error(t, err, "Verify must see the sysctl changed behind its back")
@@ -80,11 +87,38 @@ func TestSysctlIPForwardOffStallsTraffic(t *testing.T) {
 	setSysctl(t, env, "nat", "net.ipv4.ip_forward", "1")
 }
 
+// A revert that skipped one of the keys is caught: the fault sets two,
+// and after its revert one is set back behind its back, as a revert that
+// forgot it would leave it. Verify names that key, and only that one.
+func TestSysctlVerifyNamesAKeyTheRevertSkipped(t *testing.T) {
+	t.Parallel()
+	_, env := up(t, oneNAT(testbed.NATSpec{}))
+	const fwd, tw = "net.ipv4.ip_forward", "net.netfilter.nf_conntrack_tcp_timeout_time_wait"
+	twWas := sysctl(t, env, "nat", tw)
+	require.NotEqual(t, "7", twWas)
+	f := newFault(t, env, "sysctl", "nat", map[string]any{"set": map[string]any{fwd: 0, tw: 7}})
+	ctx := context.Background()
+	require.NoError(t, f.Inject(ctx, env))
+	t.Cleanup(func() { _ = f.Revert(ctx, env) })
+	assert.Equal(t, "0", sysctl(t, env, "nat", fwd))
+	assert.Equal(t, "7", sysctl(t, env, "nat", tw))
+	require.NoError(t, f.Revert(ctx, env))
+	require.NoError(t, f.Verify(ctx, env), "a full revert restores both")
+
+	setSysctl(t, env, "nat", tw, "7")
+	err := f.Verify(ctx, env)
+	require.Error(t, err, "Verify must see the key the revert left changed")
+	assert.Contains(t, err.Error(), fmt.Sprintf(`%s on nat is "7", was %q`, tw, twWas))
+	assert.NotContains(t, err.Error(), fwd, "the key that was restored is not named")
+	setSysctl(t, env, "nat", tw, twWas)
+	require.NoError(t, f.Verify(ctx, env))
+}
+
 // conntrack-timeouts sets the nf_conntrack sysctls and restores them;
 // with udp: 1s the NAT forgets finished UDP flows within two seconds.
 func TestConntrackTimeouts(t *testing.T) {
 	t.Parallel()
-	_, env := up(t, oneNAT(testbed.NATSpec{}, testbed.BackendSpec{Name: "dns", Protocol: "udp-echo", Port: 5353}))
+	tb, env := up(t, oneNAT(testbed.NATSpec{}, testbed.BackendSpec{Name: "dns", Protocol: "udp-echo", Port: 5353}))
 	const key = "net.netfilter.nf_conntrack_udp_timeout"
 	const twKey = "net.netfilter.nf_conntrack_tcp_timeout_time_wait"
 	was, twWas := sysctl(t, env, "nat", key), sysctl(t, env, "nat", twKey)
@@ -98,7 +132,7 @@ func TestConntrackTimeouts(t *testing.T) {
 	udp := tt.OpenPlan(target(t, env, "dns", 5353), loadgen.Strategy{Kind: loadgen.KindUDP}, 100, time.Second)
 	r := load(t, env, "client", udp)
 	require.Equal(t, r.Total.Counts.Attempts, r.Total.Counts.Of(loadgen.OutcomeOK), pretty(r.Total.Counts))
-	require.Eventually(t, func() bool { return natMetrics(t, env, "nat").ConntrackEntries < 5 }, 3*time.Second, 100*time.Millisecond,
+	tt.WaitFor(t, 10*time.Second, func() bool { return natMetrics(t, env, "nat").ConntrackEntries < 5 },
 		"with a 1 s udp timeout the ~100 finished flows leave conntrack")
 
 	require.NoError(t, f.Revert(ctx, env))
@@ -107,11 +141,28 @@ func TestConntrackTimeouts(t *testing.T) {
 	assert.Equal(t, twWas, sysctl(t, env, "nat", twKey))
 	r = load(t, env, "client", udp)
 	require.Equal(t, r.Total.Counts.Attempts, r.Total.Counts.Of(loadgen.OutcomeOK))
-	time.Sleep(2 * time.Second)
-	assert.Greater(t, natMetrics(t, env, "nat").ConntrackEntries, 80, "back at %ss the flows stay", was)
+	// Back at the old timeout, the new flows' entries carry it: conntrack
+	// shows each entry's time left, no waiting needed.
+	dns, _ := env.Layout().Backend("dns")
+	flows, err := natConntrack(t, tb).Dump(nil)
+	require.NoError(t, err)
+	wasSecs, err := strconv.Atoi(was)
+	require.NoError(t, err)
+	n := 0
+	for _, fl := range flows {
+		if fl.TupleOrig.IP.DestinationAddress == dns.Addr && fl.TupleOrig.Proto.Protocol == unix.IPPROTO_UDP {
+			n++
+			assert.Greater(t, fl.Timeout, uint32(1), "an entry made after the revert lives longer than the fault's 1 s")
+			assert.LessOrEqual(t, fl.Timeout, uint32(wasSecs), "and no longer than %ss", was)
+		}
+	}
+	// At most one entry per flow: two flows share one when the kernel
+	// gives the second the ephemeral port the first had just freed.
+	assert.Positive(t, n, "back at %ss the flows stay", was)
+	assert.LessOrEqual(t, n, int(r.Total.Counts.Attempts))
 
 	setSysctl(t, env, "nat", twKey, "9")
-	err := f.Verify(ctx, env)
+	err = f.Verify(ctx, env)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), twKey)
 }

@@ -78,7 +78,11 @@ func TestTimelineOrderAndMarkers(t *testing.T) {
 	assert.Len(t, ms, 12, "every marker reaches the callback")
 	b := markers[3]
 	assert.Equal(t, chaos.Marker{Fault: "b", Description: "fake b", Event: chaos.EventInject, Planned: 100 * time.Millisecond, At: b.At}, b)
-	assert.InDelta(t, 100*time.Millisecond, b.At, float64(50*time.Millisecond))
+	// Never early; how late depends on the machine, so that is not judged.
+	assert.GreaterOrEqual(t, b.At, b.Planned, "a fault is injected no sooner than planned")
+	for _, m := range markers {
+		assert.GreaterOrEqual(t, m.At, m.Planned, "%s %s no sooner than planned", m.Event, m.Fault)
+	}
 }
 
 func TestTimelineFailures(t *testing.T) {
@@ -117,7 +121,7 @@ func TestTimelineCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- tl.Run(ctx, time.Now()) }()
-	require.Eventually(t, func() bool { return len(tl.Active()) == 1 }, time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return len(tl.Active()) == 1 }, 10*time.Second, time.Millisecond)
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
 	require.NoError(t, tl.RevertAll(context.Background()))

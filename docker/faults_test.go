@@ -251,7 +251,7 @@ func checkTimeouts(t *testing.T, env chaos.Env) {
 	udp := tt.OpenPlan(tt.Target(t, env.Layout(), "dns", 5353), loadgen.Strategy{Kind: loadgen.KindUDP}, 100, time.Second)
 	r := tt.Load(t, env, "client", udp)
 	require.Equal(t, r.Total.Counts.Attempts, r.Total.Counts.Of(loadgen.OutcomeOK), pretty(r.Total.Counts))
-	require.Eventually(t, func() bool { return tt.NATMetrics(t, env, "nat").ConntrackEntries < 5 }, 3*time.Second, 100*time.Millisecond,
+	tt.WaitFor(t, 10*time.Second, func() bool { return tt.NATMetrics(t, env, "nat").ConntrackEntries < 5 },
 		"with a 1 s udp timeout the ~100 finished flows leave conntrack")
 
 	revert(t, env, f)

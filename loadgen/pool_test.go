@@ -22,11 +22,13 @@ func TestKeepAlivePoolOpensAtMostN(t *testing.T) {
 				Strategy: Strategy{Kind: kind, Pool: PoolKeepAlive, PoolSize: 4}}
 			res := runPlan(t, p)
 			c := res.Total.Counts
-			if c.Of(OutcomeOK) < 500 || c.Of(OutcomeOK) != c.Attempts {
-				t.Fatalf("want many ok attempts, got %v", c.Outcomes)
+			if c.Attempts == 0 || c.Of(OutcomeOK) != c.Attempts {
+				t.Fatalf("want every attempt ok, got %v", c.Outcomes)
 			}
-			if got := ln.accepts.Load(); got > 4 || c.NewConns != uint64(got) {
-				t.Fatalf("pool of 4 opened %d connections (loadgen counted %d)", got, c.NewConns)
+			// 16 workers want a connection at once: the pool opens all 4 of
+			// its connections, and not one more (a pool of one would not do).
+			if got := ln.accepts.Load(); got != 4 || c.NewConns != uint64(got) {
+				t.Fatalf("pool of 4 opened %d connections (loadgen counted %d), want 4", got, c.NewConns)
 			}
 			t.Logf("%d requests over %d connections", c.Attempts, ln.accepts.Load())
 		})
@@ -48,9 +50,14 @@ func TestPoolRetiresConnections(t *testing.T) {
 
 	ln2 := serve(t, echoHandler)
 	p.Target, p.Strategy.MaxRequestsPerConn, p.Strategy.MaxConnAge = ln2.Addr().String(), 0, 100*time.Millisecond
+	begin := time.Now()
 	res = runPlan(t, p)
-	if n := ln2.accepts.Load(); n < 3 || n > 4 {
-		t.Fatalf("max age 100ms over 300ms: want 3-4 connections, got %d", n)
+	// No connection serves past 100 ms: at least one per 100 ms of the
+	// phase, and, each serving until its age, at most one per 100 ms of
+	// the run as long as it took (a slow machine may stretch the run).
+	most := int64(time.Since(begin)/(100*time.Millisecond)) + 1
+	if n := ln2.accepts.Load(); n < 3 || n > most {
+		t.Fatalf("max age 100ms over 300ms: want 3 to %d connections, got %d", most, n)
 	}
 }
 

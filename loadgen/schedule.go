@@ -67,7 +67,7 @@ func (r *runner) open(ctx context.Context, p pacer, pr *phaseRec, start, end tim
 func (r *runner) hold(ctx context.Context, n int, ramp Rate, pr *phaseRec, start, end time.Time) {
 	hctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
-	hs := &heldSet{}
+	hs := &heldSet{stopped: ctx.Done()}
 	sem := make(chan struct{}, max(1, min(n, r.plan.MaxInFlight)))
 launch:
 	for i := range n {
@@ -101,10 +101,14 @@ type heldSet struct {
 	mu     sync.Mutex
 	conns  []net.Conn
 	closed bool
+	// stopped is the run's end: a cancelled run ends its connections'
+	// reads at once (the dialer's deadline), which is no loss.
+	stopped <-chan struct{}
 }
 
-// keep holds c and watches it: a read error before closeAll is a loss,
-// classed like an attempt's error after connect (reset, closed, ...).
+// keep holds c and watches it: a read error before closeAll, while the
+// run goes on, is a loss, classed like an attempt's error after connect
+// (reset, closed, ...).
 func (h *heldSet) keep(c net.Conn, pr *phaseRec, wg *sync.WaitGroup) {
 	h.mu.Lock()
 	if h.closed {
@@ -123,6 +127,11 @@ func (h *heldSet) keep(c net.Conn, pr *phaseRec, wg *sync.WaitGroup) {
 				h.mu.Lock()
 				lost := !h.closed
 				h.mu.Unlock()
+				select {
+				case <-h.stopped:
+					lost = false
+				default:
+				}
 				if lost {
 					pr.lose(Classify(err, StageRequest))
 					_ = c.Close()

@@ -87,7 +87,9 @@ func TestArrivalSchedulesSendTheirCount(t *testing.T) {
 			if got := res.Total.Counts.Attempts; got != tc.want || res.Total.Counts.Of(OutcomeOK) != got {
 				t.Fatalf("want %d ok attempts, got %v", tc.want, res.Total.Counts)
 			}
-			if el := time.Since(start); el < time.Second || el > 3*time.Second { // loose: CI machines are shared
+			// The arrivals span the phase: it cannot end sooner. How much
+			// later is the machine's pace, not the schedule's.
+			if el := time.Since(start); el < time.Second {
 				t.Fatalf("phase of 1 s took %s", el)
 			}
 		})
@@ -107,37 +109,69 @@ func TestMaxInFlightDropsAreCounted(t *testing.T) {
 	}
 }
 
-// Hold keeps thousands of connections open across source addresses for
-// the phase, then closes them.
+// Hold keeps thousands of connections open across source addresses, and
+// closes them when the run ends. The run is ended once all are open (the
+// hold would go on for a minute): how fast 9,000 dials go is the machine's
+// pace, and a 6 s phase cut the launching short on a loaded one.
 func TestHoldThousandsAcrossSources(t *testing.T) {
 	requireRoot(t)
 	const n = 9000 // client and server share this process's 20,000 files
-	ln := serve(t, silentHandler)
+	var closed atomic.Int64
+	ln := serve(t, func(c net.Conn) {
+		silentHandler(c) // returns when the client closes
+		closed.Add(1)
+	})
 	srcs := []netip.Addr{netip.MustParseAddr("127.0.1.1"), netip.MustParseAddr("127.0.1.2"), netip.MustParseAddr("127.0.1.3")}
-	// 2048 dials at once stay below the test server's accept queue (4096):
-	// an overflow would cost SYN retransmits of 1 s and 3 s.
-	p := Plan{Target: ln.Addr().String(), Sources: srcs, Strategy: Strategy{Kind: KindTCP}, Tick: 500 * time.Millisecond, MaxInFlight: 2048,
-		Phases: []Phase{
-			{Name: "hold", Duration: 6 * time.Second, Schedule: Schedule{Kind: ScheduleHold, Hold: n}},
-			{Name: "after", Duration: 500 * time.Millisecond, Schedule: Schedule{Kind: ScheduleClosed}},
-		}}
-	var peak int64
-	var last Sample
-	res, err := Run(t.Context(), p, func(s Sample) { peak = max(peak, s.OpenConns); last = s })
-	if err != nil {
+	// A dial is done once the kernel queues its connection for accept, so
+	// on a loaded machine (-race, -p 4) the test server's accept loop falls
+	// behind, its queue (somaxconn, 4,096) overflows and SYNs are dropped:
+	// 3 of 9,000 once missed a 3 s connect timeout. Their retransmits (1 s
+	// apart at first) connect once the loop catches up, so connects get
+	// the time the retry schedule needs, 30 s.
+	p := Plan{Target: ln.Addr().String(), Sources: srcs, Strategy: Strategy{Kind: KindTCP}, Tick: 100 * time.Millisecond, MaxInFlight: 2048,
+		ConnectTimeout: 30 * time.Second,
+		Phases:         []Phase{{Name: "hold", Duration: 2 * time.Minute, Schedule: Schedule{Kind: ScheduleHold, Hold: n}}}}
+	var peak, ended, connected atomic.Int64
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	type ran struct {
+		res *Result
+		err error
+	}
+	done := make(chan ran, 1)
+	go func() {
+		res, err := Run(ctx, p, func(s Sample) {
+			if s.OpenConns > peak.Load() {
+				peak.Store(s.OpenConns)
+			}
+			for o, k := range s.Outcomes {
+				ended.Add(int64(k))
+				if o == OutcomeOK {
+					connected.Add(int64(k))
+				}
+			}
+		})
+		done <- ran{res, err}
+	}()
+	// Until every dial has ended (and been sampled open, if it connected).
+	deadline := time.Now().Add(5 * time.Minute)
+	for (ended.Load() < n || peak.Load() < connected.Load()) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	r := <-done
+	if r.res == nil {
+		t.Fatalf("no result: %v", r.err)
+	}
+	if err := r.res.Check(); err != nil {
 		t.Fatal(err)
 	}
-	if err := res.Check(); err != nil {
-		t.Fatal(err)
+	c := r.res.Phases[0].Counts
+	if peak.Load() != n || c.Attempts != n || c.Of(OutcomeOK) != n || c.Lost != 0 || ln.accepts.Load() != n {
+		t.Fatalf("want %d held, got peak %d, %v lost %d accepts %d (errors %v)", n, peak.Load(), c.Outcomes, c.Lost, ln.accepts.Load(), r.res.Errors)
 	}
-	c := res.Phases[0].Counts
-	if c.Attempts != n || c.Of(OutcomeOK) != n || c.Lost != 0 || ln.accepts.Load() != n {
-		t.Fatalf("want %d held, got %v lost %d accepts %d (errors %v)", n, c.Outcomes, c.Lost, ln.accepts.Load(), res.Errors)
-	}
-	if peak != n || last.OpenConns != 0 {
-		t.Fatalf("open connections: peak %d (want %d), at the end %d (want 0)", peak, n, last.OpenConns)
-	}
-	t.Logf("held %d connections from 3 sources; connect p99 %s", n, res.Phases[0].Connect.Quantile(0.99))
+	waitFor(t, func() bool { return closed.Load() == n })
+	t.Logf("held %d connections from 3 sources; connect p99 %s", n, r.res.Phases[0].Connect.Quantile(0.99))
 }
 
 // A held connection that ends early counts as lost, classed by how it
@@ -180,6 +214,35 @@ func TestCheckWantsEveryLostConnectionClassed(t *testing.T) {
 	extra.Lost = 1
 	if err := extra.Check(); err == nil {
 		t.Fatal("more classed early ends than lost connections passed Check")
+	}
+}
+
+// A run stopped early (load.stop, Ctrl-C) ends its held connections, and
+// that is no loss: cancelling the run sets a past deadline on every
+// connection, whose watcher then saw a read error before the hold closed
+// them and counted most of them lost.
+func TestStoppedHoldLosesNothing(t *testing.T) {
+	requireRoot(t)
+	ln := serve(t, silentHandler)
+	p := Plan{Target: ln.Addr().String(), Strategy: Strategy{Kind: KindTCP},
+		Phases: []Phase{{Name: "hold", Duration: time.Minute, Schedule: Schedule{Kind: ScheduleHold, Hold: 50}}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan *Result, 1)
+	go func() {
+		res, _ := Run(ctx, p, nil)
+		done <- res
+	}()
+	waitFor(t, func() bool { return ln.accepts.Load() == 50 })
+	cancel()
+	res := <-done
+	if res == nil {
+		t.Fatal("no result")
+	}
+	// The server accepts before the client's connect returns, so a dial
+	// may still be under way at the stop: it ends as cancelled.
+	if c := res.Total.Counts; c.Of(OutcomeOK)+c.Of(OutcomeCancelled) != 50 || c.Lost != 0 {
+		t.Fatalf("want 50 ok (or cancelled) and none lost, got %v lost %d", c.Outcomes, c.Lost)
 	}
 }
 
@@ -291,8 +354,10 @@ func TestInvariantUnderCancel(t *testing.T) {
 				if !errors.Is(err, context.DeadlineExceeded) || res == nil {
 					t.Fatalf("want a partial result and the ctx error, got %v", err)
 				}
-				if el := time.Since(start); el > 1500*time.Millisecond {
-					t.Fatalf("cancelled run took %s to return", el)
+				// A run that ignored the cancel would play all 6.2 s of
+				// its phases; stopping at the cancel takes a fraction.
+				if el := time.Since(start); el >= 6200*time.Millisecond {
+					t.Fatalf("cancelled run took %s to return: the cancel was not heeded", el)
 				}
 				if err := res.Check(); err != nil {
 					t.Fatal(err)

@@ -209,3 +209,16 @@ func serveUDP(t testing.TB) *net.UDPConn {
 	})
 	return c
 }
+
+// waitFor polls cond until it holds; the deadline is generous, a bound on
+// a wait for what the code makes true, not a claim about speed.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

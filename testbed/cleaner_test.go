@@ -32,7 +32,7 @@ func (b *slotBackend) Clean(context.Context, string) ([]string, error) { return 
 // this registry records it: another user's run, or a killed one's
 // networks, would clash with it.
 func TestUpAvoidsSlotsLeftoversHold(t *testing.T) {
-	StateDir = t.TempDir()
+	useStateDir(t, t.TempDir())
 	be := &slotBackend{held: []State{{ID: "aaaaaa", Slot: 0}, {ID: "bbbbbb", Slot: -1}, {ID: "cccccc", Slot: 1}}}
 	_, err := Up(context.Background(), validSpec(), be, Options{})
 	require.Error(t, err)

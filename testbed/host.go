@@ -41,3 +41,18 @@ type Backend interface {
 	// Destroy removes everything Create made, even after a failure.
 	Destroy(ctx context.Context) error
 }
+
+// Isolated is implemented by a backend whose runs cannot clash by address
+// with any other run, whatever their slots: the netns backend wires every
+// run through a fabric namespace of its own and puts nothing in the
+// initial namespace. Runs of such a backend may share a slot (see Claim).
+type Isolated interface {
+	// Isolated reports whether the backend's runs are isolated so.
+	Isolated() bool
+}
+
+// isolated reports whether backend's runs are isolated (see Isolated).
+func isolated(backend Backend) bool {
+	i, ok := backend.(Isolated)
+	return ok && i.Isolated()
+}

@@ -7,20 +7,26 @@ import (
 	"sort"
 )
 
-// Address plan. Every run takes one slot: a /19 of client space in
-// 198.18.0.0/16 and a /24 public subnet in 198.19.0.0/16, so runs that
-// share an L2 domain (the docker backend) never overlap.
+// Address plan. Every run takes one slot: a /19 of client space and a
+// /24 public subnet, all in 198.18.0.0/15 (RFC 2544), so that runs which
+// share an L2 domain (the docker backend) never overlap. A client host may
+// carry 4,000 addresses, so a run's client space stays a /19; the /15
+// holds sixteen of them: slots 0-14 take the first fifteen (slots 0-7 all
+// of 198.18.0.0/16, 8-14 198.19.0.0-198.19.223.255) and the last,
+// 198.19.224.0/19, holds every slot's public /24 (198.19.224+slot.0/24).
 const (
-	Slots     = 8
+	Slots     = 15
 	MaxNATIPs = 100 // public .1 - .100
 	// firstBackend is the host part of the first backend address.
 	firstBackend = 129
 	linkBits     = 25 // each origin block's link net: gateway + client hosts
+	clientBits   = 19 // a slot's client space
 )
 
 var (
-	clientSpace = netip.MustParsePrefix("198.18.0.0/16")
-	publicSpace = netip.MustParsePrefix("198.19.0.0/16")
+	testbedSpace = netip.MustParsePrefix("198.18.0.0/15")
+	// publicSpace holds the public /24 of every slot.
+	publicSpace = netip.MustParsePrefix("198.19.224.0/19")
 )
 
 // Layout is the address plan of one run.
@@ -73,15 +79,11 @@ func Plan(s *Spec, slot int) (*Layout, error) {
 	if slot < 0 || slot >= Slots {
 		return nil, fmt.Errorf("slot %d: valid slots are 0-%d", slot, Slots-1)
 	}
-	base := clientSpace.Addr().As4()
-	base[2] = byte(slot * 32)
 	l := &Layout{
 		Slot:    slot,
-		Clients: netip.PrefixFrom(netip.AddrFrom4(base), 19),
+		Clients: netip.PrefixFrom(hostAddr(testbedSpace, slot<<(32-clientBits)), clientBits),
+		Public:  netip.PrefixFrom(hostAddr(publicSpace, slot<<8), 24),
 	}
-	pub := publicSpace.Addr().As4()
-	pub[2] = byte(slot * 32)
-	l.Public = netip.PrefixFrom(netip.AddrFrom4(pub), 24)
 
 	next := 1
 	for _, n := range s.NATs {

@@ -87,6 +87,10 @@ type State struct {
 	Slot    int       `json:"slot"`
 	Backend string    `json:"backend"`
 	Created time.Time `json:"created"`
+	// Isolated says that no other run can clash with this one's addresses
+	// (see Isolated), so its slot is no other run's concern. A state
+	// written without it holds its slot against every run.
+	Isolated bool `json:"isolated,omitempty"`
 }
 
 // Alive reports whether the process that made the run still runs (a
@@ -99,10 +103,19 @@ func (s State) Alive() bool {
 	return err == nil && st == s.Start
 }
 
-// Claim registers a new run of spec on backend: it picks an id and a free
+// Claim registers a new run of spec on backend: it picks an id and an
 // address slot under a lock, plans the addresses and records the state.
 // The slots in taken are not free either, whatever the registry says.
-func Claim(spec *Spec, backend string, taken []int) (*Run, error) {
+//
+// A run needs a slot that no run it could clash with holds: a run that is
+// not isolated (docker's networks are global to the engine) clashes with
+// every other such run. An isolated run (netns: a fabric namespace of its
+// own) clashes with no run, so when every slot is held it shares the one
+// fewest runs hold instead of failing: the suite and several users can run
+// more testbeds at once than there are slots. Either kind takes a slot no
+// run holds at all when there is one, so that runs side by side show
+// different addresses.
+func Claim(spec *Spec, backend string, isolated bool, taken []int) (*Run, error) {
 	if err := makeStateDir(); err != nil {
 		return nil, err
 	}
@@ -115,22 +128,9 @@ func Claim(spec *Spec, backend string, taken []int) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	used := map[int]bool{}
-	for _, s := range taken {
-		used[s] = true
-	}
-	for _, s := range states {
-		used[s.Slot] = true
-	}
-	slot := -1
-	for i := range Slots {
-		if !used[i] {
-			slot = i
-			break
-		}
-	}
-	if slot < 0 {
-		return nil, fmt.Errorf("all %d address slots are taken by other runs; wait for them or run `natlab clean` to remove what killed runs left", Slots)
+	slot, err := pickSlot(states, isolated, taken)
+	if err != nil {
+		return nil, err
 	}
 	layout, err := Plan(spec, slot)
 	if err != nil {
@@ -144,7 +144,7 @@ func Claim(spec *Spec, backend string, taken []int) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := State{ID: id, PID: os.Getpid(), Start: start, Slot: slot, Backend: backend, Created: time.Now().UTC()}
+	st := State{ID: id, PID: os.Getpid(), Start: start, Slot: slot, Backend: backend, Created: time.Now().UTC(), Isolated: isolated}
 	raw, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode run state: %w", err)
@@ -153,6 +153,38 @@ func Claim(spec *Spec, backend string, taken []int) (*Run, error) {
 		return nil, fmt.Errorf("record run state: %w", err)
 	}
 	return &Run{ID: id, Slot: slot, Spec: spec, Layout: layout, Log: io.Discard, State: st}, nil
+}
+
+// pickSlot chooses the slot of a new run (see Claim) among the recorded
+// states and the slots a backend's leftovers hold.
+func pickSlot(states []State, isolated bool, taken []int) (int, error) {
+	holders := make([]int, Slots) // runs holding each slot
+	blocked := make([]bool, Slots)
+	for _, s := range taken {
+		if s >= 0 && s < Slots {
+			holders[s]++
+			blocked[s] = !isolated
+		}
+	}
+	for _, st := range states {
+		if st.Slot < 0 || st.Slot >= Slots {
+			continue
+		}
+		holders[st.Slot]++
+		if !isolated && !st.Isolated {
+			blocked[st.Slot] = true
+		}
+	}
+	best := -1
+	for i := range Slots {
+		if !blocked[i] && (best < 0 || holders[i] < holders[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return -1, fmt.Errorf("all %d address slots are taken by other runs; wait for them or run `natlab clean` to remove what killed runs left", Slots)
+	}
+	return best, nil
 }
 
 // Release forgets the run; call it once its resources are gone.

@@ -56,7 +56,7 @@ func Up(ctx context.Context, spec Spec, backend Backend, opts Options) (*Testbed
 	if err := spec.Validate(); err != nil {
 		return nil, &InputError{Err: err}
 	}
-	run, err := Claim(&spec, backend.Name(), heldSlots(ctx, backend))
+	run, err := Claim(&spec, backend.Name(), isolated(backend), heldSlots(ctx, backend))
 	if err != nil {
 		return nil, err
 	}

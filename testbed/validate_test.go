@@ -3,6 +3,8 @@ package testbed
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -122,10 +124,10 @@ func TestLayout(t *testing.T) {
 	require.NoError(t, s.Validate())
 	l, err := Plan(&s, 2)
 	require.NoError(t, err)
-	assert.Equal(t, "198.19.64.0/24", l.Public.String())
+	assert.Equal(t, "198.19.226.0/24", l.Public.String())
 	assert.Equal(t, "198.18.64.0/19", l.Clients.String())
-	assert.Equal(t, []string{"198.19.64.1", "198.19.64.2", "198.19.64.3"}, strs(l.NATs[0].IPs))
-	assert.Equal(t, "198.19.64.129", l.Backends[0].Addr.String())
+	assert.Equal(t, []string{"198.19.226.1", "198.19.226.2", "198.19.226.3"}, strs(l.NATs[0].IPs))
+	assert.Equal(t, "198.19.226.129", l.Backends[0].Addr.String())
 	require.Len(t, l.Hosts, 2)
 	a := l.Hosts[0]
 	assert.Len(t, a.Sources, 500)
@@ -143,6 +145,36 @@ func TestLayout(t *testing.T) {
 	assert.Equal(t, []string{HostInterface}, l.Interfaces("api"))
 	assert.Equal(t, []string{HostInterface}, l.Interfaces("b"))
 	assert.Nil(t, l.Interfaces("nope"))
+}
+
+// Every slot's addresses lie in 198.18.0.0/15 and overlap no other
+// slot's, and each slot holds the largest client host (4,000 addresses).
+func TestSlotsAreDisjoint(t *testing.T) {
+	s := Spec{
+		NATs:     []NATSpec{{IPs: MaxNATIPs}},
+		Clients:  []ClientSpec{{Name: "big", Addresses: MaxAddresses}},
+		Backends: []BackendSpec{{Name: "api", Protocol: service.HTTP1, Port: 80}},
+	}
+	s.Normalize()
+	require.NoError(t, s.Validate())
+	space := netip.MustParsePrefix("198.18.0.0/15")
+	var all []netip.Prefix
+	for slot := range Slots {
+		l, err := Plan(&s, slot)
+		require.NoError(t, err, "slot %d", slot)
+		require.Len(t, l.Hosts[0].Sources, MaxAddresses)
+		for _, p := range []netip.Prefix{l.Clients, l.Public} {
+			assert.True(t, space.Contains(p.Addr()) && p.Bits() >= space.Bits(), "slot %d: %s outside %s", slot, p, space)
+			for _, q := range all {
+				assert.False(t, p.Overlaps(q), "slot %d: %s overlaps %s of another slot", slot, p, q)
+			}
+		}
+		all = append(all, l.Clients, l.Public)
+	}
+	assert.Equal(t, "198.19.192.0/19", all[len(all)-2].String(), "the last slot's client space")
+	assert.Equal(t, "198.19.238.0/24", all[len(all)-1].String(), "the last slot's public subnet")
+	_, err := Plan(&s, Slots)
+	assert.ErrorContains(t, err, fmt.Sprintf("valid slots are 0-%d", Slots-1))
 }
 
 func strs[T interface{ String() string }](in []T) []string {
@@ -165,7 +197,7 @@ func (b *recordingBackend) Destroy(context.Context) error { return nil }
 
 // Bad input is refused before anything is created or even claimed.
 func TestUpRefusesBadInputBeforeCreatingAnything(t *testing.T) {
-	StateDir = t.TempDir()
+	useStateDir(t, t.TempDir())
 	s := validSpec()
 	s.NATs[0].IPs = 0
 	s.NATs[0].Sysctls = []natcfg.Sysctl{{Key: "net.ipv4.no_such_key", Value: "1"}}

@@ -223,9 +223,9 @@ func TestGCPTimeoutsAreConntrackTimeouts(t *testing.T) {
 	}), "udp datagram")
 	var flows []conntrack.Flow
 	var err error
-	tp.box.mu.Lock()
-	flows, err = tp.box.ct.Dump(nil)
-	tp.box.mu.Unlock()
+	tp.box.b.mu.Lock()
+	flows, err = tp.box.b.ct.Dump(nil)
+	tp.box.b.mu.Unlock()
 	must(t, err, "conntrack dump")
 	var tcp, udp int
 	for _, f := range flows {
@@ -297,9 +297,9 @@ func TestGCPHeldPortsAreNotEvicted(t *testing.T) {
 // pinned counts the conntrack entries the kernel may not evict.
 func (tp *topo) pinned(t *testing.T) int {
 	t.Helper()
-	tp.box.mu.Lock()
-	flows, err := tp.box.ct.Dump(nil)
-	tp.box.mu.Unlock()
+	tp.box.b.mu.Lock()
+	flows, err := tp.box.b.ct.Dump(nil)
+	tp.box.b.mu.Unlock()
 	must(t, err, "conntrack dump")
 	n := 0
 	for _, f := range flows {

@@ -8,14 +8,21 @@ import (
 
 // TestManagedHold compares plain Linux NAT (TIME_WAIT entries are evicted
 // on collision) with the managed-NAT hold, 400 sequential connections each.
+//
+// Connects that must succeed get 2.5 s, room for two SYN retransmits (the
+// initial RTO is 1 s, and tcp_syn_linear_timeouts=4 keeps the next three
+// 1 s apart: SYNs at 0, 1, 2, 3 s): once
+// the search for a port has to evict a TIME_WAIT entry, this kernel now
+// and then fails the new entry's conntrack insert (insert_failed and drop
+// rise by one, in 2 of 6 plain runs, with nothing else racing for the
+// port), and only the retransmit connects. A 1 s timeout made that a
+// failure, the flake of the 1 s hold.
 func TestManagedHold(t *testing.T) {
 	dst := netip.AddrPortFrom(backendIP, 8080)
 	t.Run("plain", func(t *testing.T) {
 		tp := newTopo(t)
 		tp.listen(t, 8080)
 		must(t, tp.box.Apply(onePool(ports256, natIP1)), "apply")
-		// 2.5s covers one SYN retransmit: on a loaded machine (-race, other
-		// suites) a rare first SYN went unanswered within 1s.
 		ok, failed := tp.sequential(t, dst, 400, 0, 2500*time.Millisecond)
 		if ok != 400 {
 			t.Errorf("plain NAT: %d ok, %d failed of 400 sequential; want all ok", ok, failed)
@@ -32,24 +39,35 @@ func TestManagedHold(t *testing.T) {
 		cfg := onePool(ports256, natIP1)
 		cfg.Hold = 120 * time.Second
 		must(t, tp.box.Apply(cfg), "apply")
-		// A dropped SYN shows as a timeout; the LAN RTT is microseconds,
-		// so 100ms keeps the 144 expected failures short.
-		ok, failed := tp.sequential(t, dst, 400, 0, 100*time.Millisecond)
-		if ok > 256 || failed == 0 {
-			t.Errorf("hold 120s: %d ok, %d failed of 400; want at most 256 ok and some failures", ok, failed)
-		}
+		// Each connect's outcome is the kernel's (established, or its SYN
+		// dropped by the NAT and the socket closed at once), not a clock's.
+		ok, failed := tp.verdicts(t, dst, 400, 0, 2500*time.Millisecond)
 		m := tp.metrics(t)
-		if m.HeldPorts < 250 || m.HeldPorts > 256 {
-			t.Errorf("held ports %d, want about 256", m.HeldPorts)
+		t.Logf("hold 120s: %d ok, %d failed, %d held, %d policy drops, %d allocation failures", ok, failed, m.HeldPorts, m.PolicyDrops, m.AllocationFailures)
+		// Every success holds its port, no failure holds one, and every
+		// failure is one SYN the hold dropped: exactly.
+		if m.HeldPorts != ok {
+			t.Errorf("held ports %d, want one per success (%d)", m.HeldPorts, ok)
 		}
-		if u := m.IPUtilization[natIP1.String()]; u < 0.97 {
-			t.Errorf("utilization with held ports %v, want about 1", u)
+		if m.PolicyDrops != uint64(failed) || m.AllocationFailures != uint64(failed) {
+			t.Errorf("policy drops %d, allocation failures %d; want one each per failed connect (%d): a managed NAT reports a SYN it could not give a port as an allocation failure", m.PolicyDrops, m.AllocationFailures, failed)
 		}
-		// A managed NAT reports a SYN it could not give a port as an
-		// allocation failure, though conntrack never saw it fail.
-		// (A few SYNs can also fail in conntrack, which counts them.)
-		if m.PolicyDrops == 0 || m.AllocationFailures < uint64(failed) {
-			t.Errorf("policy drops %d, allocation failures %d; want drops and at least the %d failed connects", m.PolicyDrops, m.AllocationFailures, failed)
+		if u := m.IPUtilization[natIP1.String()]; u != float64(ok)/256 {
+			t.Errorf("utilization with held ports %v, want %d/256", u, ok)
+		}
+		// At most the 256 ports, each once. Not always every one of them:
+		// near exhaustion the kernel's port search probes from a random
+		// offset, with a plain check only in the first 96 of its 128 tries,
+		// then evicts a TIME_WAIT entry instead, which here is a held port:
+		// that SYN is dropped, and the held port, now free in conntrack,
+		// catches later searches. A free port is found only by a search
+		// that starts in the run of taken ports just before it, so one such
+		// port just before it can hide it for good (255 in 2 of 15 runs).
+		// The gcp-cloud-nat profile pins closed entries (IPS_FIXED_TIMEOUT,
+		// which the kernel does not evict) to prevent this; the plain
+		// managed hold does not.
+		if ok > 256 || ok < 250 {
+			t.Errorf("hold 120s: %d ok of 400; want the 256 ports, each held after use (a few may stay unfound)", ok)
 		}
 		// A live re-apply replaces the rules and their counters; the
 		// count must not go backwards.
@@ -57,7 +75,6 @@ func TestManagedHold(t *testing.T) {
 		if again := tp.metrics(t); again.PolicyDrops < m.PolicyDrops {
 			t.Errorf("policy drops went from %d to %d across a re-apply", m.PolicyDrops, again.PolicyDrops)
 		}
-		t.Logf("hold 120s: %d ok, %d failed, %d held, %d policy drops", ok, failed, m.HeldPorts, m.PolicyDrops)
 	})
 	t.Run("hold 1s", func(t *testing.T) {
 		tp := newTopo(t)
@@ -65,14 +82,19 @@ func TestManagedHold(t *testing.T) {
 		cfg := onePool(ports256, natIP1)
 		cfg.Hold = time.Second
 		must(t, tp.box.Apply(cfg), "apply")
-		ok, failed := tp.sequential(t, dst, 400, 10*time.Millisecond, time.Second)
+		ok, failed := tp.sequential(t, dst, 400, 10*time.Millisecond, 2500*time.Millisecond)
 		if ok != 400 {
 			t.Errorf("hold 1s at 100/s: %d ok, %d failed of 400; want all ok", ok, failed)
 		}
 		m := tp.metrics(t)
+		// A 1 s hold holds the last second's connections: connects start
+		// at most every 10 ms, so at most 100, and not none. The bound
+		// of 200 leaves a second's room for elements past their timeout
+		// that the set's garbage collection has not removed yet: how many
+		// is the machine's pace, not the kernel's.
 		if m.HeldPorts == 0 || m.HeldPorts > 200 {
 			t.Errorf("held ports %d, want some but well under 256", m.HeldPorts)
 		}
-		t.Logf("hold 1s: %d held at the end", m.HeldPorts)
+		t.Logf("hold 1s: %d held at the end, %d policy drops, %d insert failed", m.HeldPorts, m.PolicyDrops, m.InsertFailed)
 	})
 }

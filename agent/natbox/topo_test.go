@@ -37,7 +37,40 @@ var (
 // namespaces that vanish when the test closes its handles and sockets.
 type topo struct {
 	client, nat, backend netns.NsHandle
-	box                  *Box
+	box                  *nsBox
+}
+
+// nsBox is the Box of a topo, every call made from a thread in the NAT
+// namespace: the Box's sockets are bound there already, and should a
+// change make a call open a socket or touch a sysctl of the calling
+// thread, that still lands in the NAT namespace, never the test's own
+// (the host's).
+type nsBox struct {
+	b  *Box
+	ns netns.NsHandle
+}
+
+func (x *nsBox) Apply(cfg natcfg.Config) error {
+	return inNS(x.ns, func() error { return x.b.Apply(cfg) })
+}
+
+func (x *nsBox) Remove() error { return inNS(x.ns, x.b.Remove) }
+
+func (x *nsBox) Close() error { return inNS(x.ns, x.b.Close) }
+
+func (x *nsBox) Flush(f natcfg.FlushFilter) (n int, err error) {
+	err = inNS(x.ns, func() (err error) { n, err = x.b.Flush(f); return err })
+	return n, err
+}
+
+func (x *nsBox) Snapshot() (s string, err error) {
+	err = inNS(x.ns, func() (err error) { s, err = x.b.Snapshot(); return err })
+	return s, err
+}
+
+func (x *nsBox) Metrics() (m natcfg.Metrics, err error) {
+	err = inNS(x.ns, func() (err error) { m, err = x.b.Metrics(); return err })
+	return m, err
 }
 
 // requireRoot fails (never skips) when the test cannot manage namespaces.
@@ -141,7 +174,7 @@ func newTopo(t *testing.T) *topo {
 			return err
 		}
 		b, err := Open()
-		tp.box = b
+		tp.box = &nsBox{b: b, ns: tp.nat}
 		return err
 	}), "open box in nat ns")
 	t.Cleanup(func() { _ = tp.box.Close() })
@@ -152,7 +185,8 @@ func newTopo(t *testing.T) *topo {
 func (tp *topo) metrics(t *testing.T) natcfg.Metrics {
 	t.Helper()
 	var m natcfg.Metrics
-	must(t, inNS(tp.nat, func() (err error) { m, err = tp.box.Metrics(); return err }), "metrics")
+	m, err := tp.box.Metrics()
+	must(t, err, "metrics")
 	return m
 }
 
@@ -252,12 +286,19 @@ func dialBatch(src netip.Addr, dsts []netip.AddrPort, wait time.Duration) (dialR
 		pending[fd] = true
 	}
 	deadline := time.Now().Add(wait)
-	for len(pending) > 0 && time.Now().Before(deadline) {
+	// Poll once more after the deadline, without waiting: a connect that
+	// completed while this thread was not running (a loaded machine) is
+	// connected, whatever the clock says by the time it looks.
+	for last := false; len(pending) > 0 && !last; {
+		last = !time.Now().Before(deadline)
 		pfds := make([]unix.PollFd, 0, len(pending))
 		for fd := range pending {
 			pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT})
 		}
-		ms := int(time.Until(deadline).Milliseconds()) + 1
+		ms := max(int(time.Until(deadline).Milliseconds())+1, 0)
+		if last {
+			ms = 0
+		}
 		if _, err := unix.Poll(pfds, ms); err != nil && !errors.Is(err, unix.EINTR) {
 			return r, fmt.Errorf("poll: %w", err)
 		}
@@ -310,6 +351,80 @@ func (tp *topo) sequential(t *testing.T, dst netip.AddrPort, n int, interval, ti
 		return nil
 	}), "sequential connects")
 	return ok, failed
+}
+
+// verdicts connects n times to dst from the client ns, one connection
+// after the other (each closed before the next), at most one per
+// interval, and takes each connect's outcome from the kernel rather than
+// a clock: it is ok once established, and dropped once the NAT box counts
+// one more allocation failure (its SYN got no port, or a held one); the
+// socket is then closed at once, so no retransmit follows. A connect that
+// is neither within wait (a SYN met something else, and its retransmit,
+// 1 s later, did not connect either) fails the test.
+func (tp *topo) verdicts(t *testing.T, dst netip.AddrPort, n int, interval, wait time.Duration) (ok, dropped int) {
+	t.Helper()
+	failures := func() (uint64, error) {
+		m, err := tp.box.Metrics()
+		return m.AllocationFailures, err
+	}
+	must(t, inNS(tp.client, func() error {
+		for i := range n {
+			start := time.Now()
+			before, err := failures()
+			if err != nil {
+				return err
+			}
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return fmt.Errorf("socket: %w", err)
+			}
+			err = unix.Connect(fd, &unix.SockaddrInet4{Addr: dst.Addr().As4(), Port: int(dst.Port())})
+			if err != nil && !errors.Is(err, unix.EINPROGRESS) {
+				_ = unix.Close(fd)
+				return fmt.Errorf("connect %d: %w", i, err)
+			}
+			verdict := ""
+			for deadline := time.Now().Add(wait); verdict == ""; {
+				pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+				if _, err := unix.Poll(pfd, 10); err != nil && !errors.Is(err, unix.EINTR) {
+					_ = unix.Close(fd)
+					return fmt.Errorf("poll: %w", err)
+				}
+				if pfd[0].Revents != 0 {
+					soErr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+					if err != nil || soErr != 0 {
+						_ = unix.Close(fd)
+						return fmt.Errorf("connect %d failed: %v %v", i, unix.Errno(soErr), err)
+					}
+					verdict = "ok"
+					break
+				}
+				now, err := failures()
+				if err != nil {
+					_ = unix.Close(fd)
+					return err
+				}
+				switch {
+				case now > before:
+					verdict = "dropped"
+				case time.Now().After(deadline):
+					_ = unix.Close(fd)
+					return fmt.Errorf("connect %d: neither established nor dropped by the NAT within %v", i, wait)
+				}
+			}
+			_ = unix.Close(fd)
+			if verdict == "ok" {
+				ok++
+			} else {
+				dropped++
+			}
+			if d := interval - time.Since(start); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		return nil
+	}), "sequential connects")
+	return ok, dropped
 }
 
 // fdConn wraps a connected socket fd (any namespace) in a net.Conn.

@@ -73,8 +73,9 @@ func TestHTTPDelay(t *testing.T) {
 	if code, _ := get(t, c, baseURL(s)+"/delay/300"); code != 200 {
 		t.Fatalf("delay code %d", code)
 	}
-	if el := time.Since(begin); el < 300*time.Millisecond || el > 2*time.Second {
-		t.Fatalf("/delay/300 took %v, want 300ms..2s", el)
+	// A lower bound only: the delay holds the answer at least 300 ms.
+	if el := time.Since(begin); el < 300*time.Millisecond {
+		t.Fatalf("/delay/300 took %v, want at least 300ms", el)
 	}
 }
 

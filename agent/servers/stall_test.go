@@ -33,12 +33,14 @@ func TestStallHTTP(t *testing.T) {
 					t.Errorf("stalled request answered %d", code)
 				}
 			})
-			if el < 1900*time.Millisecond || el > 3*time.Second {
+			// A lower bound only: the stall holds the request at least its
+			// 2 s; how much longer is the machine's pace.
+			if el < 1900*time.Millisecond {
 				t.Fatalf("request during Stall(2s) took %v, want about 2s", el)
 			}
-			if el := timed(func() { get(t, c, baseURL(s)+"/") }); el > 500*time.Millisecond {
-				t.Fatalf("request after the stall took %v, want fast", el)
-			}
+			// The stall is over: the next request is not held (the count
+			// below says so, not a clock).
+			get(t, c, baseURL(s)+"/")
 			if st := s.Stats(); st.Stalled != 1 || st.Requests != 3 {
 				t.Fatalf("stalled %d requests %d, want 1 and 3", st.Stalled, st.Requests)
 			}
@@ -59,11 +61,12 @@ func TestStallEcho(t *testing.T) {
 			t.Cleanup(func() { _ = c.Close() })
 			echoOnce(t, c, "warm")
 			s.Stall(time.Second)
-			if el := timed(func() { echoOnce(t, c, "held") }); el < 900*time.Millisecond || el > 2*time.Second {
+			if el := timed(func() { echoOnce(t, c, "held") }); el < 900*time.Millisecond {
 				t.Fatalf("echo during Stall(1s) took %v, want about 1s", el)
 			}
-			if el := timed(func() { echoOnce(t, c, "fast") }); el > 500*time.Millisecond {
-				t.Fatalf("echo after the stall took %v, want fast", el)
+			echoOnce(t, c, "after")
+			if st := s.Stats(); st.Stalled != 1 {
+				t.Fatalf("stalled %d, want 1: the echo after the stall is not held", st.Stalled)
 			}
 		})
 	}
@@ -79,7 +82,9 @@ func TestStallEndsEarlyAndCanBeReplaced(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		s.Stall(0) // revert: end the stall now
 	}()
-	if el := timed(func() { get(t, c, baseURL(s)+"/") }); el < 250*time.Millisecond || el > 2*time.Second {
+	// Held until the revert, no sooner; had the revert not ended the stall
+	// of an hour, the request would not have returned at all.
+	if el := timed(func() { get(t, c, baseURL(s)+"/") }); el < 250*time.Millisecond {
 		t.Fatalf("request under a stall ended after 300ms took %v", el)
 	}
 }

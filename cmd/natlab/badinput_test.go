@@ -6,12 +6,14 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/netns"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
 // badInput is one input natlab must refuse before it builds anything.
@@ -117,17 +119,37 @@ func TestBadInputIsRefusedBeforeAnythingIsBuilt(t *testing.T) {
 // leftovers lists natlab's namespaces and run states on this machine.
 func leftovers(t *testing.T) []string {
 	t.Helper()
-	names, err := netns.Namespaces("")
-	require.NoError(t, err)
+	// Only what this process's runs could have left: other packages' tests
+	// and other users build and remove testbeds meanwhile, and theirs are
+	// recorded with their own process. A run's state exists from before its
+	// namespaces until after they are gone, so a namespace of theirs always
+	// has their state beside it.
 	states, err := testbed.ListStates()
 	require.NoError(t, err)
+	theirs := map[string]bool{}
+	var names []string
 	for _, s := range states {
-		names = append(names, "state:"+s.ID)
+		if s.PID == os.Getpid() {
+			names = append(names, "state:"+s.ID)
+		} else {
+			theirs[s.ID] = true
+		}
+	}
+	all, err := netns.Namespaces("")
+	require.NoError(t, err)
+	for _, n := range all {
+		id, _, _ := strings.Cut(strings.TrimPrefix(n, netns.Prefix), "-")
+		if !theirs[id] {
+			names = append(names, n)
+		}
 	}
 	return names
 }
 
-// assertRunLockFree checks that no one holds the run lock.
+// assertRunLockFree checks that the run lock was not left held. Another
+// process's Claim holds it for a moment (other packages run testbeds at
+// the same time), so it is taken with a deadline: a lock left held stays
+// held.
 func assertRunLockFree(t *testing.T) {
 	t.Helper()
 	f, err := os.OpenFile(filepath.Join(testbed.StateDir, ".lock"), os.O_RDWR, 0)
@@ -136,6 +158,8 @@ func assertRunLockFree(t *testing.T) {
 	}
 	require.NoError(t, err)
 	defer f.Close()
-	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB), "the run lock is held")
+	tt.WaitFor(t, 10*time.Second, func() bool {
+		return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+	}, "the run lock is held")
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 }

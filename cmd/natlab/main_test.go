@@ -106,8 +106,11 @@ func TestCleanRemovesWhatAKilledRunLeft(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, runs, testbed.State{ID: id, Backend: "netns", Slot: -1}, "the backend lists the run among its leftovers")
 
-	code, out, errOut := run(t, "clean")
+	// Only the run this test killed: a bare clean would sweep every dead
+	// run on the host, other tests' and other users' included.
+	code, out, errOut := run(t, "clean", id)
 	require.Equal(t, ExitPass, code, errOut)
+	assert.Contains(t, out, "cleaned run "+id)
 	assert.Empty(t, agentsOf(t, id), "no agent of the killed run may survive")
 	for _, n := range names {
 		assert.Contains(t, out, "removed namespace "+n)

@@ -68,9 +68,10 @@ func TestMetricsEndpointDuringARun(t *testing.T) {
 	var code int
 	var stdout, stderr string
 	out := t.TempDir()
+	scenario := writeScenario(t, liveScenario) // requires: in the test goroutine
 	go func() {
 		defer close(done)
-		code, stdout, stderr = run(t, "run", writeScenario(t, liveScenario), "--out", out, "--metrics-addr", addr)
+		code, stdout, stderr = run(t, "run", scenario, "--out", out, "--metrics-addr", addr)
 	}()
 	scrapes := scrapeWhile(url, 250*time.Millisecond, done)
 	require.Equal(t, ExitPass, code, stdout+stderr)

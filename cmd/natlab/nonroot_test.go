@@ -151,7 +151,9 @@ assert:
 		assert.NotContains(t, stderr, "/run/natlab", "nothing of root's is needed")
 		assert.NotContains(t, stderr, "panic")
 
-		code, _, stderr = u.run("clean")
+		// With a run id no run has (Claim makes 6 hex digits): should a
+		// regression let this clean work, it still sweeps no one's runs.
+		code, _, stderr = u.run("clean", "notarun0")
 		assert.Equal(t, ExitEnviron, code, stderr)
 		assert.Contains(t, stderr, "docker needs a reachable Docker engine")
 	})

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/netns"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
 // writeScenario writes a scenario file into a temp dir.
@@ -57,7 +59,9 @@ func TestRunExitCodes(t *testing.T) {
 		assert.Contains(t, stdout, "PASS: all 1 assertions held")
 		rep := checkRunDir(t, out)
 		assert.Equal(t, reports.VerdictPass, rep.Verdict)
-		assert.Greater(t, rep.Totals.OK, uint64(80))
+		// 50/s for the 3 s --set gives: an open schedule sends exactly that.
+		assert.Equal(t, uint64(150), rep.Totals.Attempts)
+		assert.Equal(t, rep.Totals.Attempts, rep.Totals.OK)
 	})
 	t.Run("fail", func(t *testing.T) {
 		out := t.TempDir()
@@ -66,6 +70,14 @@ func TestRunExitCodes(t *testing.T) {
 		assert.Contains(t, stdout, "FAIL: 1 of 1 assertions failed")
 		rep := checkRunDir(t, out)
 		assert.Equal(t, reports.VerdictFail, rep.Verdict)
+		// The run did its work and the assertion judged it: a run that
+		// attempted nothing, or broke, must not pass for this failure.
+		assert.Empty(t, rep.Incomplete)
+		assert.Equal(t, uint64(100), rep.Totals.Attempts, "50/s for 2 s")
+		assert.Equal(t, rep.Totals.Attempts, rep.Totals.OK)
+		require.Len(t, rep.Assertions, 1)
+		assert.False(t, rep.Assertions[0].Passed)
+		assert.Equal(t, "0%", rep.Assertions[0].Observed, "no error, so error_rate > 50%% fails")
 		junit, err := os.ReadFile(filepath.Join(out, "copy.xml"))
 		require.NoError(t, err)
 		assert.Equal(t, readFile(t, filepath.Join(out, "junit.xml")), string(junit), "--junit writes the same file")
@@ -149,7 +161,10 @@ func TestInterruptMidFault(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, runID)
-	time.Sleep(time.Second) // mid-fault
+	// Mid-fault: once a connect stalls behind the NAT (a socket of the
+	// client agent's namespace in SYN_SENT), not after a sleep; that
+	// attempt is in flight when the signal comes.
+	tt.WaitFor(t, time.Minute, func() bool { return synSent(t, runID) > 0 }, "a connect stalled by forwarding off")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	go func() {
 		for sc.Scan() {
@@ -165,7 +180,12 @@ func TestInterruptMidFault(t *testing.T) {
 	assert.Equal(t, reports.VerdictIncomplete, rep.Verdict)
 	assert.Contains(t, rep.Incomplete, "interrupted")
 	assert.Positive(t, rep.Totals.Attempts, "the loads stopped early still report what they did")
-	assert.Positive(t, rep.Totals.Outcomes[loadgen.OutcomeCancelled]+rep.Totals.OK, "attempts cut off end as cancelled")
+	var ended uint64
+	for _, n := range rep.Totals.Outcomes {
+		ended += n
+	}
+	assert.Equal(t, rep.Totals.Attempts, ended+rep.Totals.InFlight, "every attempt is accounted for")
+	assert.Positive(t, rep.Totals.Outcomes[loadgen.OutcomeCancelled], "attempts cut off end as cancelled")
 	require.Len(t, rep.Faults, 1)
 	assert.NotNil(t, rep.Faults[0].RevertedAt, "the fault must be reverted on Ctrl-C")
 	assert.Empty(t, rep.Faults[0].VerifyError, "the revert must restore the recorded state")
@@ -177,6 +197,25 @@ func TestInterruptMidFault(t *testing.T) {
 	fwdAfter, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
 	require.NoError(t, err)
 	assert.Equal(t, string(fwdBefore), string(fwdAfter), "the host's own sysctls are never touched")
+}
+
+// synSent counts the sockets in SYN_SENT in the network namespaces of run
+// id's agents (as /proc/PID/net/tcp of each shows its namespace's).
+func synSent(t *testing.T, id string) int {
+	t.Helper()
+	n := 0
+	for _, pid := range agentsOf(t, id) {
+		raw, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "net", "tcp"))
+		if err != nil {
+			continue // the agent is gone
+		}
+		for _, line := range strings.Split(string(raw), "\n")[1:] {
+			if f := strings.Fields(line); len(f) > 3 && f[3] == "02" {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // The same scenario contract holds on the docker backend: containers from a

@@ -58,6 +58,11 @@ func New(opts Options) *Backend {
 // Name is "netns".
 func (b *Backend) Name() string { return "netns" }
 
+// Isolated is true: every run has a fabric namespace of its own and
+// nothing in the initial namespace, so its addresses clash with no other
+// run's, whatever slot it has.
+func (b *Backend) Isolated() bool { return true }
+
 // NamespaceName is the namespace of host in run id.
 func NamespaceName(runID, host string) string { return Prefix + runID + "-" + host }
 

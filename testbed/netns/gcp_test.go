@@ -72,7 +72,9 @@ func TestCloudNATOutOfResources(t *testing.T) {
 		}
 		return true
 	}
-	require.Eventually(t, full, 4*time.Second, 50*time.Millisecond, "every VM's block should fill")
+	// full reads metrics through require: it is polled in the test's
+	// goroutine, with a deadline for a loaded machine, not a speed claim.
+	tt.WaitFor(t, 20*time.Second, full, "every VM's block should fill")
 	link := tb.Run.Layout.Hosts[0].Link
 	other := load(t, tb, "client", holdFrom(tgt, []netip.Addr{link}, 10, time.Second, 2500*time.Millisecond))
 	assert.Equal(t, uint64(10), other.Total.Counts.Of(loadgen.OutcomeOK), "a VM with free ports connects: %s", pretty(other.Total.Counts))

@@ -44,7 +44,8 @@ func rootLinks(t *testing.T) []string {
 
 // Teardown leaves no namespace, no agent process, and nothing in the
 // initial namespace (every veth, bridge and rule lived in the run's own
-// namespaces); two testbeds run side by side without clashing.
+// namespaces); two testbeds run side by side without clashing, whatever
+// slots they got.
 func TestTeardownAndConcurrentTestbeds(t *testing.T) {
 	requireRoot(t)
 	ctx := context.Background()
@@ -64,7 +65,9 @@ func TestTeardownAndConcurrentTestbeds(t *testing.T) {
 	}
 	a, b := beds[0], beds[1]
 	assert.NotEqual(t, a.Run.ID, b.Run.ID)
-	assert.NotEqual(t, a.Run.Layout.Public, b.Run.Layout.Public, "runs get their own subnets")
+	// Their slots differ unless every slot was held (other tests, other
+	// users): netns runs may share one, each has a fabric of its own.
+	t.Logf("slots %d and %d", a.Run.Slot, b.Run.Slot)
 	for _, tb := range beds {
 		names, err := netns.Namespaces(tb.Run.ID)
 		require.NoError(t, err)

@@ -38,16 +38,26 @@ func TestUnpooledStormVersusKeepAlivePool(t *testing.T) {
 	pooled := openPlan(tgt, loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolKeepAlive, PoolSize: 32}, 1000, 3*time.Second)
 	pooled.Sources = src
 	p := load(t, tb, "client", pooled).Total.Counts
+	// An open schedule sends exactly rate x duration arrivals.
+	assert.Equal(t, uint64(3000), p.Attempts, pretty(p))
 	assert.Equal(t, p.Attempts, p.Of(loadgen.OutcomeOK), pretty(p))
-	assert.GreaterOrEqual(t, p.Attempts, uint64(2900))
+	// A bound, not a count: an open schedule needs only as many
+	// connections as requests are in flight at once (1,000/s times the
+	// latency), so the pool opens what the machine's pace asks for, up to
+	// its 32. TestPoolsOpenWhatTheySay fills a pool and counts it exactly.
 	assert.LessOrEqual(t, p.NewConns, uint64(32), "a pool of 32 opens at most 32 connections")
+	assert.Equal(t, p.NewConns, backendStats(t, tb, "api")[0].Accepted, "each connection the pool opened reached the backend")
 
 	storm := openPlan(tgt, loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolNone}, 1000, 3*time.Second)
 	storm.Sources = src
 	s := load(t, tb, "client", storm).Total.Counts
-	assert.Greater(t, s.Of(loadgen.OutcomeConnectTimeout), uint64(1000), pretty(s))
-	// The pool's 32 ports are held too now; at most the rest can succeed.
-	assert.LessOrEqual(t, s.Of(loadgen.OutcomeOK), uint64(256), pretty(s))
+	assert.Equal(t, uint64(3000), s.Attempts, pretty(s))
+	ok := s.Of(loadgen.OutcomeOK)
+	assert.Equal(t, s.Attempts-ok, s.Of(loadgen.OutcomeConnectTimeout), "every other attempt is a silent drop: %s", pretty(s))
+	// The pool's ports are held too now: at most the rest can succeed,
+	// and each success holds one more (a failure's SYN never left).
+	assert.LessOrEqual(t, ok, 256-p.NewConns, pretty(s))
+	assert.Equal(t, uint64(natMetrics(t, tb, "nat").HeldPorts), p.NewConns+ok, "one held port per closed connection")
 }
 
 // Every outcome class is produced for real through the NAT and classified
@@ -85,7 +95,10 @@ func TestOutcomeClassesThroughTheNAT(t *testing.T) {
 		// Four client ports, unpooled, no linger: TIME_WAIT uses them up.
 		st := loadgen.Strategy{Kind: loadgen.KindTCP, LocalPorts: "40000-40003"}
 		c := load(t, tb, "client", openPlan(target(t, tb, "echo", 9000), st, 200, time.Second)).Total.Counts
-		assert.LessOrEqual(t, c.Of(loadgen.OutcomeOK), uint64(4), pretty(c))
+		// Each port serves once, then waits in TIME_WAIT on the client
+		// (it closed first): no subtest before this one closes a
+		// connection to echo from the client first.
+		assert.Equal(t, uint64(4), c.Of(loadgen.OutcomeOK), pretty(c))
 		assert.Equal(t, c.Attempts-c.Of(loadgen.OutcomeOK), c.Of(loadgen.OutcomeAddrNotAvail), pretty(c))
 	})
 	t.Run("connect timeout", func(t *testing.T) {
@@ -113,12 +126,20 @@ func TestPoolsOpenWhatTheySay(t *testing.T) {
 	}
 	k := load(t, tb, "client", closed(target(t, tb, "web", 8080), loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolKeepAlive, PoolSize: 8})).Total.Counts
 	h := load(t, tb, "client", closed(target(t, tb, "grpcish", 8443), loadgen.Strategy{Kind: loadgen.KindH2C})).Total.Counts
-	require.Greater(t, k.Of(loadgen.OutcomeOK), uint64(1000), pretty(k))
-	require.Greater(t, h.Of(loadgen.OutcomeOK), uint64(1000), pretty(h))
+	// How many requests fit 2 s is the machine's pace; that all of them
+	// succeed is not.
+	require.Positive(t, k.Attempts)
+	require.Equal(t, k.Attempts, k.Of(loadgen.OutcomeOK), pretty(k))
+	require.Positive(t, h.Attempts)
+	require.Equal(t, h.Attempts, h.Of(loadgen.OutcomeOK), pretty(h))
+	// 64 workers want a connection at once: the pool opens all of its 8,
+	// and not one more.
 	web := backendStats(t, tb, "web")[0]
-	assert.LessOrEqual(t, web.Accepted, uint64(8), "keep-alive pool of 8")
+	assert.Equal(t, uint64(8), web.Accepted, "keep-alive pool of 8")
+	assert.Equal(t, uint64(8), k.NewConns, "keep-alive pool of 8")
 	assert.Equal(t, k.Of(loadgen.OutcomeOK), web.Requests)
 	assert.Equal(t, uint64(1), backendStats(t, tb, "grpcish")[0].Accepted, "h2c multiplexes over one connection")
+	assert.Equal(t, uint64(1), h.NewConns, "h2c multiplexes over one connection")
 }
 
 // An open schedule at a fixed rate against a backend that stalls 2 s once
@@ -130,16 +151,23 @@ func TestStallShowsInP99(t *testing.T) {
 	spec.Backends = []testbed.BackendSpec{{Name: "api", Protocol: service.HTTP1, Port: 8080}}
 	tb := up(t, spec)
 	plan := openPlan(target(t, tb, "api", 8080), loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolKeepAlive, PoolSize: 4}, 100, 6*time.Second)
-	go func() {
-		time.Sleep(2 * time.Second)
-		d := "2s"
-		_ = tb.Agent("api").Call(context.Background(), wire.OpBackendControl, wire.BackendControl{StallFor: &d}, nil)
-	}()
-	res := load(t, tb, "client", plan)
+	wait := tt.LoadAsync(t, tb, "client", plan)
+	// Stall once the load is under way (the backend has answered a
+	// second's worth), not after a sleep.
+	tt.WaitFor(t, 10*time.Second, func() bool { return backendStats(t, tb, "api")[0].Requests >= 100 }, "the load under way")
+	d := "2s"
+	require.NoError(t, tb.Agent("api").Call(context.Background(), wire.OpBackendControl, wire.BackendControl{StallFor: &d}, nil))
+	res := wait()
 	c := res.Total.Counts
+	// No coordinated omission: the arrivals due during the stall are sent
+	// (or wait for a pooled connection) on time, all 600 of them.
+	assert.Equal(t, uint64(600), c.Attempts, pretty(c))
 	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), pretty(c))
+	// Measured from the intended send time, the request due when the stall
+	// began waited all of its 2 s, and those of its first half 1 s and
+	// more: some 100 of 600, far more than 1%. A lower bound, which a slow
+	// machine only raises.
 	assert.GreaterOrEqual(t, res.Total.Request.Quantile(0.99), 1500*time.Millisecond, "p99 must show the 2 s stall")
-	assert.Less(t, res.Total.Request.Quantile(0.5), 500*time.Millisecond, "most requests were fast")
 }
 
 // A load stopped early still accounts for every attempt exactly.
@@ -148,14 +176,18 @@ func TestEarlyStopKeepsExactAccounting(t *testing.T) {
 	spec := oneNAT(testbed.NATSpec{})
 	tb := up(t, spec)
 	plan := openPlan(target(t, tb, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP}, 300, 30*time.Second)
-	go func() {
-		time.Sleep(1500 * time.Millisecond)
-		_ = tb.Agent("client").Call(context.Background(), wire.OpLoadStop, nil, nil)
-	}()
-	start := time.Now()
-	res := load(t, tb, "client", plan) // load checks Attempts == sum(outcomes) + in flight
-	assert.Less(t, time.Since(start), 10*time.Second, "load.stop must end the run early")
-	assert.Greater(t, res.Total.Counts.Attempts, uint64(300))
+	wait := tt.LoadAsync(t, tb, "client", plan)
+	tt.WaitFor(t, 10*time.Second, func() bool { return backendStats(t, tb, "api")[0].Accepted >= 300 }, "the load under way")
+	var stopped int
+	require.NoError(t, tb.Agent("client").Call(context.Background(), wire.OpLoadStop, nil, &stopped))
+	assert.Equal(t, 1, stopped, "load.stop ends the one running load")
+	res := wait() // checks Attempts == sum(outcomes), none in flight
+	c := res.Total.Counts
+	// Stopped early: fewer than the 9,000 arrivals of the full 30 s, at
+	// least the 300 the backend had seen, every one accounted for.
+	assert.Less(t, c.Attempts, uint64(9000), "load.stop must end the run early")
+	assert.GreaterOrEqual(t, c.Attempts, uint64(300))
+	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK)+c.Of(loadgen.OutcomeCancelled), pretty(c))
 }
 
 func setSysctl(t *testing.T, tb *testbed.Testbed, host, key, value string) error {

@@ -37,6 +37,12 @@ func inNS(target netns.NsHandle, fn func() error) error {
 	return fnErr
 }
 
+// Do runs fn on an OS thread switched into ns and switches the thread
+// back, as inNS does: a socket fn opens (conntrack, netlink) stays in ns.
+// Tests must not simply lock a thread, enter a namespace and let the thread
+// die: an agent forked from that thread gets its parent-death signal.
+func Do(ns netns.NsHandle, fn func() error) error { return inNS(ns, fn) }
+
 // StartIn starts cmd from a thread inside ns, so the process and every
 // socket it opens live in that namespace; the caller's threads stay where
 // they are. Agents start this way; so can any process a test or benchmark

@@ -115,6 +115,23 @@ func LoadAsync(t testing.TB, a Agents, client string, plan loadgen.Plan) func() 
 	}
 }
 
+// WaitFor polls cond every 20 ms until it holds, and fails the test when
+// it still does not after within. It polls in the calling goroutine, so
+// cond may call require and the helpers here (testify's Eventually runs
+// its condition in a goroutine of its own, where a failing require cannot
+// stop the test). within bounds a wait for something the mechanism makes
+// true; it is no claim about how fast it happens, so make it generous.
+func WaitFor(t testing.TB, within time.Duration, cond func() bool, msgAndArgs ...any) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			require.Fail(t, fmt.Sprintf("condition not met within %v", within), msgAndArgs...)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Target is backend:port of a backend in the layout.
 func Target(t testing.TB, l *testbed.Layout, backend string, port uint16) string {
 	t.Helper()
