@@ -68,3 +68,58 @@ func TestMetricsAtScale(t *testing.T) {
 		t.Errorf("Metrics took %s at %d entries, want under the 1s tick", worst, n)
 	}
 }
+
+// While the table grows to 100,000 entries, every reading's conntrack
+// count lies between a direct count (a full conntrack.Dump on a socket of
+// the test's own) read just before it and one read just after. Entries
+// are only created meanwhile (their timeout, 600 s, outlasts the test), so
+// a dump counts at least the entries present when it starts and at most
+// those present when it ends, and the three dumps run one after another:
+// before <= reading <= after is the exact bound. No reading is 0 while
+// the table is not. (StatsGlobal hung here, so the count is a dump.)
+func TestMetricsCountMatchesDirectCount(t *testing.T) {
+	tp := newTopo(t)
+	must(t, tp.box.Apply(onePool(portrange.Range{First: 1024, Last: 65535}, natIP1, natIP2)), "apply")
+	const n = 100000
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tp.fillConntrack(t, n)
+	}()
+	direct := func() int {
+		var c int
+		must(t, inNS(tp.nat, func() error {
+			ct, err := conntrack.Dial(nil)
+			if err != nil {
+				return err
+			}
+			defer ct.Close()
+			flows, err := ct.Dump(nil)
+			c = len(flows)
+			return err
+		}), "direct count")
+		return c
+	}
+	readings := 0
+	for end := false; !end; {
+		select {
+		case <-done:
+			end = true
+		default:
+		}
+		before := direct()
+		m := tp.metrics(t)
+		after := direct()
+		readings++
+		if m.ConntrackEntries < before || m.ConntrackEntries > after {
+			t.Errorf("reading %d: conntrack %d outside the direct counts %d..%d", readings, m.ConntrackEntries, before, after)
+		}
+		if before > 0 && m.ConntrackEntries == 0 {
+			t.Errorf("reading %d: conntrack 0 while the table holds %d", readings, before)
+		}
+	}
+	if got := tp.metrics(t).ConntrackEntries; got != n {
+		t.Errorf("final reading %d, want %d", got, n)
+	}
+	t.Logf("%d readings while the table grew to %d", readings, n)
+}
