@@ -36,6 +36,14 @@ func TestFixturesEndToEnd(t *testing.T) {
 	t.Cleanup(func() { t.Logf("wall time per fixture:\n%s", strings.Join(times, "\n")) })
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
+			if raceEnabled && strings.HasPrefix(name, "nat-port-exhaustion-full") {
+				// Measured: under -race the agents are instrumented and
+				// the full-scale run (28 s) misses its figures: NAT
+				// readings past ~20,000 entries land late or not at all,
+				// and 3,167 connects time out instead of 1,488. It is
+				// exact only without -race (18 and 23 s).
+				t.Skip("full-scale fixture: run without -race (go test -run TestFixturesEndToEnd ./cmd/natlab)")
+			}
 			dir := t.TempDir()
 			start := time.Now()
 			code, stdout, stderr := run(t, "run", name, "--out", dir)
