@@ -64,7 +64,9 @@ func TestMetricsAtScale(t *testing.T) {
 		}
 	}
 	t.Logf("Metrics at %d entries: worst of 3 %s", n, worst)
-	if worst > time.Second {
+	// The race detector slows the decode about twofold (1.5 s measured):
+	// the time is then only logged.
+	if worst > time.Second && !raceEnabled {
 		t.Errorf("Metrics took %s at %d entries, want under the 1s tick", worst, n)
 	}
 }
