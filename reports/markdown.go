@@ -49,6 +49,10 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 		b.WriteString("### NAT\n\n")
 		mdTable(b, natHead, r.natRows(mdText))
 	}
+	if sm := r.Sampling; sm != nil {
+		fmt.Fprintf(b, "Sampling: tick %gs, %d late ticks (started more than 20%% of the tick late; latest %.3fs), %d missing NAT readings.\n\n",
+			sm.Tick.Float(), sm.LateTicks, sm.MaxLate.Float(), sm.MissingNATReadings)
+	}
 	if len(r.Faults) > 0 {
 		b.WriteString("### Faults\n\n")
 		rows := make([][]string, 0, len(r.Faults))

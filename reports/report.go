@@ -43,6 +43,21 @@ type Report struct {
 	Alarms  []Alarm      `json:"alarms"`
 	// Samples is the time series, one row per tick (also in samples.csv).
 	Samples []Sample `json:"samples"`
+	// Sampling says how well the sampler kept its tick (absent in
+	// reports written before it was recorded).
+	Sampling *Sampling `json:"sampling,omitempty"`
+}
+
+// Sampling is how the per-tick readings landed.
+type Sampling struct {
+	Tick Seconds `json:"tick_s"`
+	// LateTicks counts readings that started more than 20% of the tick
+	// after they were due; MaxLate is the latest start.
+	LateTicks int     `json:"late_ticks"`
+	MaxLate   Seconds `json:"max_late_s"`
+	// MissingNATReadings counts NAT readings that failed or timed out
+	// (left out of the samples, never recorded as 0).
+	MissingNATReadings int `json:"missing_nat_readings"`
 }
 
 // Scenario identifies the scenario that was played.

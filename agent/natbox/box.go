@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/ti-mo/conntrack"
+	"github.com/ti-mo/netfilter"
 
 	"github.com/natlab/natlab/testbed/natcfg"
 )
@@ -19,7 +20,9 @@ type Box struct {
 	mu  sync.Mutex
 	nft *nftables.Conn
 	ct  *conntrack.Conn
-	cfg *natcfg.Config
+	// dump is the socket of the light per-tick dump (tuples.go).
+	dump *netfilter.Conn
+	cfg  *natcfg.Config
 	// carried is what the drop rules counted before a re-apply replaced
 	// them (and their counters), so PolicyDrops never goes backwards.
 	carried uint64
@@ -40,13 +43,20 @@ func Open() (*Box, error) {
 		_ = nft.CloseLasting()
 		return nil, fmt.Errorf("open conntrack: %w", err)
 	}
-	pins, err := openPinner()
+	dump, err := openTupleDumper()
 	if err != nil {
 		_ = nft.CloseLasting()
 		_ = ct.Close()
 		return nil, err
 	}
-	return &Box{nft: nft, ct: ct, pins: pins}, nil
+	pins, err := openPinner()
+	if err != nil {
+		_ = nft.CloseLasting()
+		_ = ct.Close()
+		_ = dump.Close()
+		return nil, err
+	}
+	return &Box{nft: nft, ct: ct, dump: dump, pins: pins}, nil
 }
 
 // Close releases the netlink sockets; the rules stay in place.
@@ -54,7 +64,7 @@ func (b *Box) Close() error {
 	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return errors.Join(b.nft.CloseLasting(), b.ct.Close(), b.pins.close())
+	return errors.Join(b.nft.CloseLasting(), b.ct.Close(), b.dump.Close(), b.pins.close())
 }
 
 // Apply installs cfg in one atomic nftables batch. Applying over a previous

@@ -3,10 +3,10 @@ package natbox
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
 
 	"github.com/natlab/natlab/testbed/natcfg"
@@ -42,32 +42,40 @@ func (b *Box) Metrics() (natcfg.Metrics, error) {
 	}
 	m.IPForward = fwd == "1"
 
-	flows, err := b.ct.Dump(nil)
-	if err != nil {
-		return m, fmt.Errorf("metrics: conntrack dump: %w", err)
-	}
-	m.ConntrackEntries = len(flows)
 	var cfg natcfg.Config
 	if b.cfg != nil {
 		cfg = *b.cfg
 	}
-	isNAT := map[netip.Addr]bool{}
+	isNAT := map[[4]byte]bool{}
 	for _, ip := range cfg.NATIPs() {
-		isNAT[ip] = true
-	}
-	used := map[natPort]bool{}
-	var held []natPort
-	for _, f := range flows {
-		r, o := f.TupleReply, f.TupleOrig
-		if !isNAT[r.IP.DestinationAddress] || o.IP.SourceAddress == r.IP.DestinationAddress {
-			continue
+		if ip.Is4() {
+			isNAT[ip.As4()] = true
 		}
-		used[natPort{
-			ip:    r.IP.DestinationAddress,
-			proto: protoName(o.Proto.Protocol),
-			dst:   netip.AddrPortFrom(o.IP.DestinationAddress, o.Proto.DestinationPort),
-			port:  r.Proto.DestinationPort,
-		}] = true
+	}
+	used := usedPorts{}
+	var held []natPort
+	// A profile with a live part (gcp-cloud-nat) reads whole flows; the
+	// others need only the tuples, read by the light dump (tuples.go).
+	var flows []conntrack.Flow
+	if b.run != nil {
+		if flows, err = b.ct.Dump(nil); err != nil {
+			return m, fmt.Errorf("metrics: conntrack dump: %w", err)
+		}
+		m.ConntrackEntries = len(flows)
+		for _, f := range flows {
+			r, o := f.TupleReply, f.TupleOrig
+			if !r.IP.DestinationAddress.Is4() || !o.IP.SourceAddress.Is4() || !o.IP.DestinationAddress.Is4() {
+				continue
+			}
+			used.note(ctTuples{proto: o.Proto.Protocol, origSrc: o.IP.SourceAddress.As4(), origDst: o.IP.DestinationAddress.As4(),
+				origDport: o.Proto.DestinationPort, replyDst: r.IP.DestinationAddress.As4(), replyDport: r.Proto.DestinationPort}, isNAT)
+		}
+	} else {
+		n, err := dumpTuples(b.dump, func(t *ctTuples) { used.note(*t, isNAT) })
+		if err != nil {
+			return m, fmt.Errorf("metrics: conntrack dump: %w", err)
+		}
+		m.ConntrackEntries = n
 	}
 	if ok, err := b.tableExists(); err != nil {
 		return m, fmt.Errorf("metrics: %w", err)
@@ -86,12 +94,12 @@ func (b *Box) Metrics() (natcfg.Metrics, error) {
 		}
 		m.HeldPorts = len(held)
 		for _, np := range held {
-			if isNAT[np.ip] {
-				used[np] = true
+			if np.ip.Is4() && np.dst.Addr().Is4() && isNAT[np.ip.As4()] {
+				used.add(portKey{natIP: np.ip.As4(), proto: unix.IPPROTO_TCP, dstIP: np.dst.Addr().As4(), dport: np.dst.Port()}, np.port)
 			}
 		}
 	}
-	m.Mappings = groupMappings(used)
+	m.Mappings = used.mappings()
 	m.IPUtilization, m.PoolUtilization = utilization(cfg, m.Mappings)
 	if b.run != nil {
 		if err := b.run.metrics(flows, held, &m); err != nil {
@@ -130,33 +138,6 @@ func heldPort(k []byte) (natPort, bool) {
 		dst:   netip.AddrPortFrom(dst, uint16(k[12])<<8|uint16(k[13])),
 		port:  uint16(k[4])<<8 | uint16(k[5]),
 	}, true
-}
-
-func groupMappings(used map[natPort]bool) []natcfg.Mapping {
-	type key struct {
-		ip    netip.Addr
-		proto string
-		dst   netip.AddrPort
-	}
-	counts := map[key]int{}
-	for np := range used {
-		counts[key{np.ip, np.proto, np.dst}]++
-	}
-	out := make([]natcfg.Mapping, 0, len(counts))
-	for k, n := range counts {
-		out = append(out, natcfg.Mapping{NATIP: k.ip, Protocol: k.proto, Destination: k.dst, Count: n})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.NATIP != b.NATIP {
-			return a.NATIP.Less(b.NATIP)
-		}
-		if a.Protocol != b.Protocol {
-			return a.Protocol < b.Protocol
-		}
-		return a.Destination.Compare(b.Destination) < 0
-	})
-	return out
 }
 
 // utilization computes, per NAT IP and per pool, the worst destination's

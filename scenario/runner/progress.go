@@ -22,6 +22,17 @@ type Live struct {
 	// the sum of their entries.
 	PortUtilization float64
 	Conntrack       uint64
+	// NATMissing says a NAT box's reading of this tick failed or came
+	// too late: the NAT figures are then shown as n/a, never as 0.
+	NATMissing bool
+}
+
+// natText is the NAT part of a progress line.
+func (l Live) natText() string {
+	if l.NATMissing {
+		return "nat n/a (reading missing)"
+	}
+	return fmt.Sprintf("nat ports %5.1f%%  conntrack %6d", 100*l.PortUtilization, l.Conntrack)
 }
 
 // Progress shows a run as it goes.
@@ -86,8 +97,8 @@ func (p *lineProgress) Note(msg string) {
 func (p *lineProgress) Stop() {}
 
 func (l Live) line() string {
-	return fmt.Sprintf("[%6.1fs] %-12s ok/s %7.1f  err/s %7.1f  open %6d  nat ports %5.1f%%  conntrack %6d",
-		l.At.Seconds(), l.Phase, l.OKPerSec, l.ErrorsPerSec, l.OpenConns, 100*l.PortUtilization, l.Conntrack)
+	return fmt.Sprintf("[%6.1fs] %-12s ok/s %7.1f  err/s %7.1f  open %6d  %s",
+		l.At.Seconds(), l.Phase, l.OKPerSec, l.ErrorsPerSec, l.OpenConns, l.natText())
 }
 
 // barProgress draws one mpb bar for the run with the live figures beside it.
@@ -127,8 +138,8 @@ func (p *barProgress) Start(name, runID string, total time.Duration) {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			l := p.live
-			return fmt.Sprintf(" %5.1fs  ok/s %6.0f  err/s %6.0f  nat ports %5.1f%%  conntrack %d",
-				time.Since(p.start).Seconds(), l.OKPerSec, l.ErrorsPerSec, 100*l.PortUtilization, l.Conntrack)
+			return fmt.Sprintf(" %5.1fs  ok/s %6.0f  err/s %6.0f  %s",
+				time.Since(p.start).Seconds(), l.OKPerSec, l.ErrorsPerSec, l.natText())
 		})))
 	fmt.Fprintf(p.p, "natlab run %s (run %s)\n", name, runID)
 }

@@ -81,6 +81,16 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 		rep.Alarms = append(rep.Alarms, al)
 	}
 	rep.Samples = r.samples(ticks)
+	late, worst := sampler.LateTicks(ticks, r.tick)
+	sm := &reports.Sampling{Tick: reports.Seconds(r.tick), LateTicks: late, MaxLate: reports.Seconds(worst)}
+	for _, t := range ticks {
+		for _, rd := range t.NATs {
+			if rd.Err != "" {
+				sm.MissingNATReadings++
+			}
+		}
+	}
+	rep.Sampling = sm
 	return rep
 }
 

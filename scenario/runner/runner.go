@@ -340,9 +340,13 @@ func (r *run) newSampler(alarms *alarmSet) (*sampler.Sampler, error) {
 		}
 		util, _ := n.Metric("nat.port_utilization")
 		conntrack, _ := n.Metric("nat.conntrack")
+		missing := false
+		for _, rd := range n.NATs {
+			missing = missing || rd.Err != ""
+		}
 		r.opts.Progress.Tick(Live{At: n.At, Phase: client.Phase,
 			OKPerSec: float64(client.OK()) / r.tick.Seconds(), ErrorsPerSec: float64(client.Errors()) / r.tick.Seconds(),
-			OpenConns: client.OpenConns, PortUtilization: util, Conntrack: uint64(conntrack)})
+			OpenConns: client.OpenConns, PortUtilization: util, Conntrack: uint64(conntrack), NATMissing: missing})
 	}})
 }
 

@@ -10,6 +10,9 @@ type Sample struct {
 	// At is the time since the sampler started; Time the wall clock.
 	At   time.Duration `json:"at"`
 	Time time.Time     `json:"time"`
+	// Late is how long after its tick was due the reading started (a
+	// reading that overran its tick delays the next one).
+	Late time.Duration `json:"late"`
 	// NATs and Backends are in the order the sampler was given them.
 	NATs     []NATSample     `json:"nats"`
 	Backends []BackendSample `json:"backends"`

@@ -82,18 +82,25 @@ func (s *Sampler) Run(ctx context.Context, start time.Time) error {
 	s.mu.Unlock()
 	t := time.NewTicker(s.opts.Tick)
 	defer t.Stop()
+	due := time.Now()
 	for {
-		s.Take(context.WithoutCancel(ctx))
+		s.take(context.WithoutCancel(ctx), due)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case due = <-t.C:
+			// A reading that overran its tick makes the ticker drop the
+			// ticks it missed: due is then the oldest one not dropped,
+			// and the next sample records how late it started.
 		}
 	}
 }
 
 // Take reads every host once, records the sample and hands the sample to OnSample.
-func (s *Sampler) Take(ctx context.Context) Sample {
+func (s *Sampler) Take(ctx context.Context) Sample { return s.take(ctx, time.Now()) }
+
+// take is Take for a reading that was due at due.
+func (s *Sampler) take(ctx context.Context, due time.Time) Sample {
 	now := time.Now()
 	s.mu.Lock()
 	if s.start.IsZero() {
@@ -101,7 +108,7 @@ func (s *Sampler) Take(ctx context.Context) Sample {
 	}
 	start := s.start
 	s.mu.Unlock()
-	smp := Sample{At: now.Sub(start), Time: now,
+	smp := Sample{At: now.Sub(start), Time: now, Late: max(0, now.Sub(due)),
 		NATs: make([]NATSample, len(s.opts.NATs)), Backends: make([]BackendSample, len(s.opts.Backends))}
 	var wg sync.WaitGroup
 	for i, h := range s.opts.NATs {
@@ -250,6 +257,18 @@ func (s *Sampler) readBackend(ctx context.Context, host string) BackendSample {
 		out.AcceptedDelta = sub(out.Accepted, last)
 	}
 	return out
+}
+
+// LateTicks counts the samples that started more than 20% of tick after
+// they were due, and gives the latest start.
+func LateTicks(samples []Sample, tick time.Duration) (late int, worst time.Duration) {
+	for _, s := range samples {
+		if s.Late > tick/5 {
+			late++
+		}
+		worst = max(worst, s.Late)
+	}
+	return late, worst
 }
 
 // Samples returns the series so far.
