@@ -68,7 +68,7 @@ var badInputs = []badInput{
 	{name: "a fault sysctl key this kernel lacks", body: okScenario + "faults:\n  - {at: 1s, kind: sysctl, host: nat, set: {net.ipv4.no_such_key: 1}}\n",
 		want: []string{"s.yaml:9:45: ", "no such key on this kernel (see /proc/sys/net for valid keys)"}},
 	{name: "a concurrency no machine can hold", body: strings.Replace(okScenario, "load: {rate: 10/s}", "load: {concurrency: 1000000000}", 1),
-		want: []string{"s.yaml:7:38: load.concurrency: ", "RLIMIT_NOFILE", "want at most 19,500 connections to one backend", "MemAvailable"}},
+		want: []string{"s.yaml:7:38: load.concurrency: ", "more than the 64 a backend runs: want at most 960,000 connections to one backend", "MemAvailable"}},
 	{name: "a rate no machine can generate", body: strings.Replace(okScenario, "load: {rate: 10/s}", "load: {rate: 1000000000000/s}", 1),
 		want: []string{"s.yaml:7:38: load.rate: ", "want at most 1,000,000/s in a phase"}},
 	{name: "a --nat-sysctls key outside net.*", body: okScenario, args: []string{"--nat-sysctls", "%dir%/bad.conf"},
