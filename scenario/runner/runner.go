@@ -245,9 +245,23 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 	return res, nil
 }
 
-// playPhase runs the loads of one phase (or idles through it).
+// lateStart is how late a phase may start before it is shortened to end on
+// schedule. Phases normally start a few milliseconds after the previous
+// one's end; a phase waits for its attempts in flight, and when a fault
+// stalls them (ip_forward off) that wait lasts up to their connect timeout.
+const lateStart = 250 * time.Millisecond
+
+// playPhase runs the loads of one phase (or idles through it). A phase
+// that starts more than lateStart after its scheduled time ends at its
+// scheduled end instead, so phases stay aligned with the fault timeline,
+// which runs on the scenario's clock.
 func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) error {
 	begin := time.Since(r.start)
+	if at, ok := r.sc.PhaseStart(ph.Name); ok {
+		if late := begin - at; late > lateStart && late < ph.Duration {
+			ph.Duration -= late
+		}
+	}
 	r.series.phaseStarted(ph.Name, begin)
 	r.opts.Progress.Event(begin, fmt.Sprintf("phase %s (%s)", ph.Name, ph.Duration))
 	before := r.backendStats(ctx)
