@@ -93,8 +93,10 @@ func TestH2COpensOneConnection(t *testing.T) {
 		Strategy: Strategy{Kind: KindH2C}}
 	res := runPlan(t, p)
 	c := res.Total.Counts
-	if c.Of(OutcomeOK) < 500 || c.Of(OutcomeOK) != c.Attempts {
-		t.Fatalf("want many ok attempts, got %v (errors %v)", c.Outcomes, res.Errors)
+	// How many requests 32 workers fit in 400 ms is the machine's pace (469
+	// under -p 4 once); that all succeed over one connection is not.
+	if c.Attempts == 0 || c.Of(OutcomeOK) != c.Attempts {
+		t.Fatalf("want every attempt ok, got %v (errors %v)", c.Outcomes, res.Errors)
 	}
 	if ln.accepts.Load() != 1 || c.NewConns != 1 {
 		t.Fatalf("h2c opened %d connections (loadgen counted %d), want 1", ln.accepts.Load(), c.NewConns)

@@ -209,7 +209,10 @@ func TestGCPTimeoutsAreConntrackTimeouts(t *testing.T) {
 	cfg := gcpConfig(t, vms, cloudNATPorts, 64, 64, 120*time.Second)
 	cfg.GCP.EstablishedIdle, cfg.GCP.UDPIdle = 600*time.Second, 17*time.Second
 	must(t, tp.box.Apply(cfg), "apply")
-	if n := len(tp.dialGiveUp(t, vms[0], dests(8080, 1), time.Second)); n != 1 {
+	// The test needs one flow to read its timeout, not a fast connect: at
+	// -p 4 a first SYN went unanswered within 1 s, so the connect gets
+	// room for its retransmits (1 s apart, tcp_syn_linear_timeouts).
+	if n := len(tp.dialGiveUp(t, vms[0], dests(8080, 1), 3500*time.Millisecond)); n != 1 {
 		t.Fatalf("connected %d of 1", n)
 	}
 	must(t, inNS(tp.client, func() error {

@@ -44,13 +44,17 @@ func TestManagedHold(t *testing.T) {
 		ok, failed := tp.verdicts(t, dst, 400, 0, 2500*time.Millisecond)
 		m := tp.metrics(t)
 		t.Logf("hold 120s: %d ok, %d failed, %d held, %d policy drops, %d allocation failures", ok, failed, m.HeldPorts, m.PolicyDrops, m.AllocationFailures)
-		// Every success holds its port, no failure holds one, and every
-		// failure is one SYN the hold dropped: exactly.
+		// Every success holds its port and no failure holds one: exactly.
+		// Every failure is the hold dropping its SYN, and every allocation
+		// failure is such a drop. One drop per failed connect when its
+		// socket is closed before the SYN's retransmit 1 s later; at -p 4
+		// a metrics read once took longer and one SYN was dropped twice
+		// (145 drops for 144 failures), so that count is a floor.
 		if m.HeldPorts != ok {
 			t.Errorf("held ports %d, want one per success (%d)", m.HeldPorts, ok)
 		}
-		if m.PolicyDrops != uint64(failed) || m.AllocationFailures != uint64(failed) {
-			t.Errorf("policy drops %d, allocation failures %d; want one each per failed connect (%d): a managed NAT reports a SYN it could not give a port as an allocation failure", m.PolicyDrops, m.AllocationFailures, failed)
+		if m.PolicyDrops < uint64(failed) || m.AllocationFailures != m.PolicyDrops {
+			t.Errorf("policy drops %d, allocation failures %d; want at least one drop per failed connect (%d), and every allocation failure a drop of the hold: a managed NAT reports a SYN it could not give a port as an allocation failure", m.PolicyDrops, m.AllocationFailures, failed)
 		}
 		if u := m.IPUtilization[natIP1.String()]; u != float64(ok)/256 {
 			t.Errorf("utilization with held ports %v, want %d/256", u, ok)
