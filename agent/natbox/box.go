@@ -81,6 +81,12 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.applyLocked(cfg, nil)
+}
+
+// applyLocked installs cfg, with the rules of a live change when ch is
+// not nil (change.go); b.mu is held and the profile's loop is stopped.
+func (b *Box) applyLocked(cfg natcfg.Config, ch *changeRules) error {
 	t := natTable()
 	chs := chains(t)
 	byName := map[string]*nftables.Chain{}
@@ -89,6 +95,9 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 	}
 	prof := profileOf(cfg.Profile)
 	p := prof.build(cfg, t, byName)
+	if ch != nil {
+		p = ch.prepend(p, t, byName)
+	}
 	dropped, err := b.policyDrops()
 	if err != nil {
 		return fmt.Errorf("apply nat config: %w", err)
