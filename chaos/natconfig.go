@@ -30,17 +30,14 @@ func gcp(n *testbed.NATSpec) *testbed.GCPCloudNAT {
 	return n.GCP
 }
 
-// natSettings are the settings of a candidate config. A gcp-cloud-nat
-// setting the testbed gains is one more line here.
+// natSettings are the settings of a candidate config, applied in this
+// order (a switch before the values whose defaults it decides). A
+// gcp-cloud-nat setting the testbed gains is one more line here.
 var natSettings = []natSetting{
 	{Param{Name: "ips", Type: "int", Doc: "linux: use the first N of the NAT's IPs (1 to the number the testbed gave it); the connections of an IP left out lose their return traffic"},
 		testbed.ProfileLinux, func(n *testbed.NATSpec, v any) { n.IPs = v.(int) }},
 	{Param{Name: "nat_ips", Type: "int", Doc: "gcp-cloud-nat: use the first N of the NAT's IPs (1 to the number the testbed gave it); the connections of an IP left out lose their return traffic"},
 		testbed.ProfileGCPCloudNAT, func(n *testbed.NATSpec, v any) { n.IPs = v.(int) }},
-	{Param{Name: "min_ports_per_vm", Type: "int", Doc: "gcp-cloud-nat: the new minimum; the connections of a VM on ports beyond its new block are reset"},
-		testbed.ProfileGCPCloudNAT, func(n *testbed.NATSpec, v any) { gcp(n).MinPortsPerVM = v.(int) }},
-	{Param{Name: "max_ports_per_vm", Type: "int", Doc: "gcp-cloud-nat: the new maximum (with enable_dynamic_port_allocation)"},
-		testbed.ProfileGCPCloudNAT, func(n *testbed.NATSpec, v any) { gcp(n).MaxPortsPerVM = v.(int) }},
 	{Param{Name: "enable_dynamic_port_allocation", Type: "bool", Doc: "gcp-cloud-nat: turn dynamic port allocation on or off; every VM restarts at the minimum, in the new layout, and its connections on ports outside its new block are reset"},
 		testbed.ProfileGCPCloudNAT, func(n *testbed.NATSpec, v any) {
 			g := gcp(n)
@@ -50,6 +47,10 @@ var natSettings = []natSetting{
 			}
 			g.EnableDynamicPortAllocation = v.(bool)
 		}},
+	{Param{Name: "min_ports_per_vm", Type: "int", Doc: "gcp-cloud-nat: the new minimum; the connections of a VM on ports beyond its new block are reset"},
+		testbed.ProfileGCPCloudNAT, func(n *testbed.NATSpec, v any) { gcp(n).MinPortsPerVM = v.(int) }},
+	{Param{Name: "max_ports_per_vm", Type: "int", Doc: "gcp-cloud-nat: the new maximum (with enable_dynamic_port_allocation)"},
+		testbed.ProfileGCPCloudNAT, func(n *testbed.NATSpec, v any) { gcp(n).MaxPortsPerVM = v.(int) }},
 }
 
 func natConfigParams() []Param {

@@ -40,8 +40,12 @@ func cloudNATSpec(g testbed.GCPCloudNAT, addresses int) testbed.Spec {
 // per source) for d: n closed-loop workers over a pool of n, so every
 // connection carries a request again within moments of any change, and
 // one whose port is taken away meets the change on its next packet.
-// Connects have room for SYN retransmits (1 s apart) after a port race;
-// a request answers in milliseconds, so 1.5 s is only ever a lost answer.
+// Connects have room for SYN retransmits (1 s apart) after a port race.
+// A request in flight at the change may lose its answer (it comes back
+// after the entry is gone); the client's next packet is then its
+// retransmit, after the RTO (at least 200 ms, more on a loaded machine,
+// doubling), which meets the reset: 5 s of request timeout leave room for
+// four retransmits, so that the reset, not the timeout, ends it.
 func busyPool(tgt string, srcs []netip.Addr, n int, d time.Duration) loadgen.Plan {
 	return loadgen.Plan{
 		Target:         tgt,
@@ -49,7 +53,7 @@ func busyPool(tgt string, srcs []netip.Addr, n int, d time.Duration) loadgen.Pla
 		Strategy:       loadgen.Strategy{Kind: loadgen.KindTCP, Pool: loadgen.PoolKeepAlive, PoolSize: n},
 		Phases:         []loadgen.Phase{{Name: "p", Duration: d, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: n}}},
 		ConnectTimeout: 2500 * time.Millisecond,
-		RequestTimeout: 1500 * time.Millisecond,
+		RequestTimeout: 5 * time.Second,
 	}
 }
 
@@ -123,6 +127,9 @@ func TestNATConfigLowerMinPortsResetsBeyondNewBlock(t *testing.T) {
 	require.NoError(t, f.Inject(ctx, env))
 	t.Cleanup(func() { _ = f.Revert(ctx, env) })
 	res := f.(observer).Result()
+	marked, err := f.(observer).Observe(ctx, env)
+	require.NoError(t, err)
+	t.Logf("right after the change: %s", pretty(marked))
 	assert.Equal(t, want, res.PredictedResets, "predicted from conntrack: %s", pretty(res))
 	assert.Equal(t, want, res.Removed)
 	assert.Zero(t, res.PredictedDropped)
@@ -197,8 +204,8 @@ func TestNATConfigDPAOffResetsGrownPorts(t *testing.T) {
 	require.NoError(t, f.Verify(ctx, env))
 }
 
-// Removing a NAT IP (linux profile, ips 2 -> 1) under 40 busy pooled
-// connections from 8 addresses: the kernel spreads them over both IPs by
+// Removing a NAT IP (linux profile, ips 2 -> 1) under 48 busy pooled
+// connections from 16 addresses: the kernel spreads them over both IPs by
 // a hash of source and destination; the connections on the removed IP
 // keep their entries, so their requests still leave from it, but the
 // answers are dropped before de-NAT: exactly those clients time out on
@@ -208,15 +215,18 @@ func TestNATConfigDPAOffResetsGrownPorts(t *testing.T) {
 func TestNATConfigRemoveIPDropsItsReturnTraffic(t *testing.T) {
 	t.Parallel()
 	spec := oneNAT(testbed.NATSpec{IPs: 2})
-	spec.Clients[0].Addresses = 8
+	spec.Clients[0].Addresses = 16
 	tb, env := up(t, spec)
 	srcs := tt.Sources(env.Layout(), "client")
 	api, _ := env.Layout().Backend("api")
 	nl, _ := env.Layout().NAT("nat")
 	ct := natConntrack(t, tb)
 
-	wait := loadAsync(t, env, "client", busyPool(target(t, env, "api", 8080), srcs, 40, 5*time.Second))
-	established(t, ct, api.Addr, 40)
+	// No reset comes: 1.5 s is long past any answer (milliseconds).
+	plan := busyPool(target(t, env, "api", 8080), srcs, 48, 5*time.Second)
+	plan.RequestTimeout = 1500 * time.Millisecond
+	wait := loadAsync(t, env, "client", plan)
+	established(t, ct, api.Addr, 48)
 	flows, err := ct.Dump(nil)
 	require.NoError(t, err)
 	want := 0
@@ -225,7 +235,9 @@ func TestNATConfigRemoveIPDropsItsReturnTraffic(t *testing.T) {
 			want++
 		}
 	}
-	require.True(t, want > 0 && want < 40, "the hash put %d of the 40 on the second NAT IP: the test needs both IPs in use", want)
+	// The hash is the kernel's (jhash of source and destination): with 16
+	// sources all on one IP has odds of 2^-15.
+	require.True(t, want > 0 && want < 48, "the hash put %d of the 48 on the second NAT IP: the test needs both IPs in use", want)
 
 	f := newFault(t, env, "nat-config", "nat", map[string]any{"ips": 1})
 	ctx := context.Background()
@@ -258,7 +270,7 @@ func TestNATConfigRefusesWhatTheProfileRefuses(t *testing.T) {
 	}{
 		{map[string]any{"max_ports_per_vm": 512}, "max_ports_per_vm: max_ports_per_vm can only be set with enable_dynamic_port_allocation: true"},
 		{map[string]any{"nat_ips": 2}, "nat_ips: 2 NAT IPs is more than nat has (1 on wan0)"},
-		{map[string]any{"ips": 1}, "ips: ips is a setting of profile linux, and nat is gcp-cloud-nat: its settings are nat_ips, min_ports_per_vm"},
+		{map[string]any{"ips": 1}, "ips: ips is a setting of profile linux, and nat is gcp-cloud-nat: its settings are nat_ips, enable_dynamic_port_allocation, min_ports_per_vm"},
 		{map[string]any{"enable_dynamic_port_allocation": "yes"}, "enable_dynamic_port_allocation: want true or false"},
 		{map[string]any{}, "no change given"},
 	} {
@@ -266,4 +278,48 @@ func TestNATConfigRefusesWhatTheProfileRefuses(t *testing.T) {
 		require.Error(t, err, "%v", tc.params)
 		assert.Contains(t, err.Error(), tc.want)
 	}
+}
+
+// Turning dynamic port allocation on, from 64 static ports a VM to 64
+// growing to 128: the blocks are laid out on 128-port slots now, so the
+// idle link VM (1024-1087) and the second VM (1152-1215) keep their
+// ports, while the first VM's old block (1088-1151) lies in the link
+// VM's slot: it moves to the next free slot, and every one of its 40
+// connections is reset; the second VM's 40 go on.
+func TestNATConfigDPAOnMovesAVMAndResetsItsConnections(t *testing.T) {
+	t.Parallel()
+	tb, env := up(t, cloudNATSpec(testbed.GCPCloudNAT{MinPortsPerVM: 64}, 2))
+	vms := tt.Sources(env.Layout(), "client")
+	base := natCfg(t, env)
+	require.Equal(t, uint16(1088), blockOf(t, base, vms[0]).Ports.First)
+	require.Equal(t, uint16(1152), blockOf(t, base, vms[1]).Ports.First)
+
+	wait := loadAsync(t, env, "client", busyPool(target(t, env, "api", 8080), vms, 80, 5*time.Second))
+	api, _ := env.Layout().Backend("api")
+	established(t, natConntrack(t, tb), api.Addr, 80)
+
+	f := newFault(t, env, "nat-config", "nat", map[string]any{"enable_dynamic_port_allocation": true, "max_ports_per_vm": 128})
+	ctx := context.Background()
+	require.NoError(t, f.Inject(ctx, env))
+	t.Cleanup(func() { _ = f.Revert(ctx, env) })
+	assert.Equal(t, 40, f.(observer).Result().PredictedResets, pretty(f.(observer).Result()))
+	m := natMetrics(t, env, "nat")
+	for _, v := range m.GCP.VMs {
+		switch v.VM {
+		case vms[0]:
+			assert.Equal(t, uint16(1280), v.Ports.First, "the first VM moved to the first free 128-port slot")
+		case vms[1]:
+			assert.Equal(t, uint16(1152), v.Ports.First, "the second VM kept its ports")
+		}
+	}
+
+	c := wait().Total.Counts
+	obs, err := f.(observer).Observe(ctx, env)
+	require.NoError(t, err)
+	t.Logf("outcomes %s, observed %s", pretty(c.Outcomes), pretty(obs))
+	assert.Equal(t, 40, obs.Resets)
+	assert.Equal(t, uint64(40), c.Of(loadgen.OutcomeReset), pretty(c))
+	assert.Zero(t, c.Of(loadgen.OutcomeReadTimeout)+c.Of(loadgen.OutcomeConnectTimeout), "the moved VM reconnects into its new block: %s", pretty(c))
+	require.NoError(t, f.Revert(ctx, env))
+	require.NoError(t, f.Verify(ctx, env))
 }

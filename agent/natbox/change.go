@@ -240,6 +240,8 @@ func (b *Box) Observed() (natcfg.ChangeObserved, error) {
 	for _, s := range sets {
 		var n *int
 		switch s.Name {
+		case setRSTFlows:
+			n = &o.Marked
 		case setRSTSent:
 			n = &o.Resets
 		case setGoneFlows:
@@ -247,7 +249,7 @@ func (b *Box) Observed() (natcfg.ChangeObserved, error) {
 		default:
 			continue
 		}
-		els, err := b.nft.GetSetElements(tupleSet(t, s.Name, false))
+		els, err := b.nft.GetSetElements(tupleSet(t, s.Name, s.Name == setRSTFlows))
 		if err != nil {
 			return o, fmt.Errorf("change observed: %s: %w", s.Name, err)
 		}

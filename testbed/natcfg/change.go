@@ -34,6 +34,10 @@ type ChangeResult struct {
 
 // ChangeObserved is what the kernel saw of the last change's effects.
 type ChangeObserved struct {
+	// Marked counts the connections waiting to be reset on their next
+	// packet (the predicted resets, less those a new connection on the
+	// same tuple replaced).
+	Marked int `json:"marked"`
 	// Resets counts the connections answered with a TCP reset, each once.
 	Resets int `json:"resets"`
 	// Dropped counts the connections whose return traffic was dropped.
