@@ -64,7 +64,8 @@ func natConfigParams() []Param {
 var natConfigKind = Kind{
 	Name: "nat-config",
 	Summary: "apply a candidate NAT config live (the settings of testbed.nat for the NAT's profile); the effects on live connections follow from the profile's rules, " +
-		"predicted by the NAT agent from conntrack before the change and counted after it (reports predicted_resets, predicted_dropped, observed_resets, observed_dropped); revert applies the original config",
+		"predicted by the NAT agent from conntrack before the change and counted after it (reports predicted_resets, predicted_dropped, observed_resets, observed_dropped; " +
+		"the rules are in docs/nat-profiles.md, \"Live config changes\"); revert applies the original config",
 	Params: natConfigParams(),
 	Roles:  []testbed.Role{testbed.RoleNAT},
 	New:    newNATConfig,
@@ -200,7 +201,11 @@ func (f *natConfigFault) Describe() string {
 		parts = append(parts, fmt.Sprintf("%s %v", k, f.values[k]))
 	}
 	s := fmt.Sprintf("change NAT config on %s: %s", f.host, strings.Join(parts, ", "))
-	if f.injected || f.observed != nil {
+	switch {
+	case f.observed != nil:
+		s += fmt.Sprintf(" (predicted %d resets, %d dropped; observed %d resets, %d dropped)",
+			f.result.PredictedResets, f.result.PredictedDropped, f.observed.Resets, f.observed.Dropped)
+	case f.injected:
 		s += fmt.Sprintf(" (predicted %d resets, %d dropped)", f.result.PredictedResets, f.result.PredictedDropped)
 	}
 	return s
