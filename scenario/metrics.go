@@ -61,7 +61,14 @@ var staticMetrics = func() map[string]metricSpec {
 var (
 	backendFields = []string{"accepted", "registrations_failed_closed", "listen_drops"}
 	alarmFields   = []string{"fired", "fired_before_first_failure", "first_fired"}
+	// faultFields are the figures of a nat-config fault: its effects on
+	// live connections, predicted before the change and observed after.
+	faultFields = []string{"predicted_resets", "predicted_dropped", "observed_resets", "observed_dropped"}
 )
+
+// FaultKindNATConfig is the fault kind whose effects fault.<name>.*
+// metrics read (chaos registers it).
+const FaultKindNATConfig = "nat-config"
 
 // tickMetrics can be judged on a single tick: the metrics of a recovery.
 var tickMetrics = []string{"attempts", "ok", "errors", "error_rate", "throughput"}
@@ -104,12 +111,15 @@ const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<c
 	"nat.peak_port_utilization, nat.peak_conntrack, nat.ip_forward_off_seconds, " +
 	"nat.<allocated_ports|port_usage|nat_allocation_failed|dropped_sent_packets_count|new_connections_count|open_connections> (gcp-cloud-nat), " +
 	"nat.dropped_sent_packets_count.<OUT_OF_RESOURCES>, " +
-	"backend.<name>.<accepted|registrations_failed_closed|listen_drops>, alarm.<name>.<fired|fired_before_first_failure|first_fired>"
+	"backend.<name>.<accepted|registrations_failed_closed|listen_drops>, alarm.<name>.<fired|fired_before_first_failure|first_fired>, " +
+	"fault.<name>.<predicted_resets|predicted_dropped|observed_resets|observed_dropped> (nat-config)"
 
 // metricEnv is what a metric name may refer to.
 type metricEnv struct {
 	backends []string
 	alarms   []string
+	// natConfigs are the faults of kind nat-config.
+	natConfigs []string
 }
 
 // lookupMetric types an assertion metric, or explains why it is not one.
@@ -151,6 +161,16 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 				" valid are alarm." + parts[1] + ".<" + strings.Join(alarmFields, "|") + ">"
 		}
 		return s, ""
+	case parts[0] == "fault" && len(parts) == 3:
+		if !slices.Contains(env.natConfigs, parts[1]) {
+			return metricSpec{}, "metric " + quote(name) + " names " + quote(parts[1]) + ", which is no fault of kind " + FaultKindNATConfig + ":" +
+				didYouMean(parts[1], env.natConfigs) + " those faults are " + orNone(env.natConfigs)
+		}
+		if !slices.Contains(faultFields, parts[2]) {
+			return metricSpec{}, "unknown fault metric " + quote(name) + ":" + didYouMean(parts[2], faultFields) +
+				" valid are fault." + parts[1] + ".<" + strings.Join(faultFields, "|") + ">"
+		}
+		return metricSpec{kind: kindCount, ref: "fault", refName: parts[1], field: parts[2]}, ""
 	}
 	candidates := sortedKeys(staticMetrics)
 	for _, b := range env.backends {
@@ -161,6 +181,11 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	for _, a := range env.alarms {
 		for _, f := range alarmFields {
 			candidates = append(candidates, "alarm."+a+"."+f)
+		}
+	}
+	for _, f := range env.natConfigs {
+		for _, x := range faultFields {
+			candidates = append(candidates, "fault."+f+"."+x)
 		}
 	}
 	for _, o := range outcomeNames() {

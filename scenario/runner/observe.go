@@ -6,6 +6,7 @@ import (
 
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed/sampler"
 )
@@ -56,7 +57,11 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 			o.FirstFailure = &first
 		}
 	}
+	effects := map[string]*reports.ConnectionEffects{}
 	for _, m := range markers {
+		if e := effectsOf(effects[m.Fault], m); e != nil {
+			effects[m.Fault] = e
+		}
 		ft := o.FaultTimes[m.Fault]
 		switch {
 		case m.Event == chaos.EventInject && m.Err == "":
@@ -65,6 +70,13 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 			ft.Reverted = m.At
 		}
 		o.FaultTimes[m.Fault] = ft
+	}
+	for name, e := range effects {
+		if o.Effects == nil {
+			o.Effects = map[string]scenario.FaultEffects{}
+		}
+		o.Effects[name] = scenario.FaultEffects{PredictedResets: e.PredictedResets, PredictedDropped: e.PredictedDropped,
+			ObservedResets: e.ObservedResets, ObservedDropped: e.ObservedDropped}
 	}
 	return o
 }
