@@ -205,7 +205,7 @@ func (f *natConfigFault) Describe() string {
 	case f.observed != nil:
 		s += fmt.Sprintf(" (predicted %d resets, %d dropped; observed %d resets, %d dropped)",
 			f.result.PredictedResets, f.result.PredictedDropped, f.observed.Resets, f.observed.Dropped)
-	case f.injected:
+	case f.injected || f.back != nil:
 		s += fmt.Sprintf(" (predicted %d resets, %d dropped)", f.result.PredictedResets, f.result.PredictedDropped)
 	}
 	return s
@@ -214,7 +214,7 @@ func (f *natConfigFault) Describe() string {
 // Report gives the prediction and what the change removed after the
 // inject, and what was observed once the revert has read it.
 func (f *natConfigFault) Report() map[string]any {
-	if !f.injected && f.observed == nil {
+	if !f.injected && f.back == nil {
 		return nil
 	}
 	m := map[string]any{
@@ -269,23 +269,24 @@ func (f *natConfigFault) Revert(ctx context.Context, env Env) error {
 	if !f.injected {
 		return nil
 	}
-	o, err := f.Observe(ctx, env)
-	if err != nil {
-		return err
+	// What the change did is read before the change back replaces its
+	// sets; a failed reading does not keep the original config away.
+	o, obsErr := f.Observe(ctx, env)
+	if obsErr == nil {
+		f.observed = &o
 	}
-	f.observed = &o
 	var back natcfg.ChangeResult
 	if err := call(ctx, env, f.host, wire.OpNATChange, f.before, &back); err != nil {
-		return fmt.Errorf("re-apply nat config on %s: %w", f.host, err)
+		return errors.Join(obsErr, fmt.Errorf("re-apply nat config on %s: %w", f.host, err))
 	}
 	f.back = &back
 	f.injected = false
-	return nil
+	return obsErr
 }
 
 func (f *natConfigFault) Verify(ctx context.Context, env Env) error {
-	if f.observed == nil {
-		return nil
+	if f.back == nil {
+		return nil // never reverted: nothing to compare yet
 	}
 	var now natcfg.Config
 	if err := call(ctx, env, f.host, wire.OpNATConfig, nil, &now); err != nil {

@@ -30,6 +30,9 @@ type Box struct {
 	run running
 	// pins keeps the kernel from evicting held ports (pin.go).
 	pins *pinner
+	// reap deletes the entries of the flows the last change reset
+	// (change.go); nil when none.
+	reap *reaper
 }
 
 // Open connects to nftables and conntrack in the current network namespace.
@@ -197,11 +200,14 @@ func (b *Box) applyLocked(cfg natcfg.Config, ch *changeRules) error {
 // must be called without b.mu: the loop takes it on every round.
 func (b *Box) stopRunning() {
 	b.mu.Lock()
-	r := b.run
-	b.run = nil
+	r, rp := b.run, b.reap
+	b.run, b.reap = nil, nil
 	b.mu.Unlock()
 	if r != nil {
 		r.stop()
+	}
+	if rp != nil {
+		rp.stop()
 	}
 }
 

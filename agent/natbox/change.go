@@ -23,10 +23,15 @@ import (
 // by flow; after it the kernel acts:
 //   - a live TCP connection whose port its client no longer has, on a NAT
 //     IP that stays, is reset: its original tuple goes into the set
-//     rstflows, its conntrack entry is deleted, and its next packet from
-//     the client meets, first in the forward chain, `... @rstflows reject
-//     with tcp reset` (independent of tcp_loose; DESIGN.md's kernel notes:
-//     predicted == observed). Each reset flow is counted once, in rst_sent.
+//     rstflows, and its next packet from the client meets, first in the
+//     forward chain, `... @rstflows reject with tcp reset` (independent of
+//     tcp_loose; DESIGN.md's kernel notes: predicted == observed). Each
+//     reset flow is counted once, in rst_sent. Its conntrack entry stays
+//     until then, so an answer already on its way still reaches the client
+//     (had it been lost, a client whose request was acknowledged would
+//     wait for it with nothing to send, and time out instead of being
+//     reset); once the flow is reset, the reaper deletes the entry, which
+//     frees the port.
 //   - a connection on a NAT IP the new config no longer has keeps its
 //     entry, so the client's packets still leave from that IP, but its
 //     return traffic is dropped before de-NAT (no RST: the client sees a
@@ -211,9 +216,11 @@ func (b *Box) Change(cfg natcfg.Config) (natcfg.ChangeResult, error) {
 	if err := b.applyLocked(cfg, ch); err != nil {
 		return res, fmt.Errorf("change nat config: %w", err)
 	}
-	// The rules are in place before any entry goes: the next packet of a
-	// flow whose entry is gone meets them.
-	for _, f := range append(reset, remap...) {
+	if len(reset) > 0 {
+		b.reap = startReaper(b, ch.rst)
+	}
+	// The rules are in place before any entry goes.
+	for _, f := range remap {
 		if err := b.ct.Delete(f); err != nil {
 			if errors.Is(err, unix.ENOENT) {
 				continue // ended on its own meanwhile
@@ -266,4 +273,70 @@ func (b *Box) Config() (natcfg.Config, bool) {
 		return natcfg.Config{}, false
 	}
 	return *b.cfg, true
+}
+
+// reapInterval is how often the reaper looks for flows reset since.
+const reapInterval = 50 * time.Millisecond
+
+// reaper deletes the conntrack entry of each flow of a change once the
+// kernel has reset it (its tuple is in rst_sent), and, once a flow's mark
+// expires (rstTimeout), the entry of a flow that never sent again.
+type reaper struct {
+	stopc, done chan struct{}
+}
+
+func startReaper(b *Box, marked []conntrack.Tuple) *reaper {
+	r := &reaper{stopc: make(chan struct{}), done: make(chan struct{})}
+	left := map[string]conntrack.Tuple{}
+	for _, tu := range marked {
+		left[string(tupleKey(tu.IP.SourceAddress, tu.Proto.SourcePort, tu.IP.DestinationAddress, tu.Proto.DestinationPort))] = tu
+	}
+	expire := time.Now().Add(rstTimeout)
+	go func() {
+		defer close(r.done)
+		t := time.NewTicker(reapInterval)
+		defer t.Stop()
+		for len(left) > 0 {
+			select {
+			case <-r.stopc:
+				return
+			case now := <-t.C:
+				b.mu.Lock()
+				b.reapRound(left, !now.Before(expire))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return r
+}
+
+// reapRound deletes the entries of the flows of left that were reset
+// (all of them when all is set) and takes them out of left. b.mu is held.
+func (b *Box) reapRound(left map[string]conntrack.Tuple, all bool) {
+	var done []string
+	if all {
+		for k := range left {
+			done = append(done, k)
+		}
+	} else {
+		els, err := b.nft.GetSetElements(tupleSet(natTable(), setRSTSent, false))
+		if err != nil {
+			return // the next round tries again
+		}
+		for _, el := range els {
+			if _, ok := left[string(el.Key)]; ok {
+				done = append(done, string(el.Key))
+			}
+		}
+	}
+	for _, k := range done {
+		// An entry that is gone already (ENOENT) needs nothing more.
+		_ = b.ct.Delete(conntrack.Flow{TupleOrig: left[k]})
+		delete(left, k)
+	}
+}
+
+func (r *reaper) stop() {
+	close(r.stopc)
+	<-r.done
 }

@@ -27,8 +27,9 @@ type ChangeResult struct {
 	// PredictedRemapped counts the UDP flows that lose their port while
 	// their NAT IP stays: their next datagram gets a new mapping.
 	PredictedRemapped int `json:"predicted_remapped"`
-	// Removed is how many conntrack entries the change deleted (the
-	// predicted resets and remaps that were still there).
+	// Removed is how many conntrack entries the change deleted at once:
+	// the remapped UDP flows'. A reset flow's entry goes once the reset
+	// has been sent.
 	Removed int `json:"removed"`
 }
 
