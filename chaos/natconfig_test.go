@@ -41,11 +41,11 @@ func cloudNATSpec(g testbed.GCPCloudNAT, addresses int) testbed.Spec {
 // connection carries a request again within moments of any change, and
 // one whose port is taken away meets the change on its next packet.
 // Connects have room for SYN retransmits (1 s apart) after a port race.
-// A request in flight at the change may lose its answer (it comes back
-// after the entry is gone); the client's next packet is then its
-// retransmit, after the RTO (at least 200 ms, more on a loaded machine,
-// doubling), which meets the reset: 5 s of request timeout leave room for
-// four retransmits, so that the reset, not the timeout, ends it.
+// A request in flight at the change still gets its answer (a reset flow
+// keeps its entry until its reset is sent); the next one meets the reset.
+// An answer takes milliseconds: 5 s of request timeout is only ever a
+// lost one, and leaves room for a retransmit's RTO should a packet be
+// lost on a loaded machine.
 func busyPool(tgt string, srcs []netip.Addr, n int, d time.Duration) loadgen.Plan {
 	return loadgen.Plan{
 		Target:         tgt,
@@ -63,9 +63,8 @@ const busyFor = 10 * time.Second
 
 // inTime fails the test when the change came too late into a load of
 // busyFor for its effects to be judged: a reset the pool meets after its
-// last attempt is no outcome. The 3 s leave room for a retransmit's RTO
-// before the reset (see busyPool); a machine that took longer than 7 s
-// to bring up the connections is too loaded to judge anything.
+// last attempt is no outcome. A machine that took longer than 7 s to
+// bring up the connections is too loaded to judge anything.
 func inTime(t *testing.T, start time.Time) {
 	t.Helper()
 	if took := time.Since(start); took > busyFor-3*time.Second {
@@ -356,6 +355,81 @@ func TestNATConfigDPAOnMovesAVMAndResetsItsConnections(t *testing.T) {
 	assert.Equal(t, 40, obs.Resets)
 	assert.Equal(t, uint64(40), c.Of(loadgen.OutcomeReset), pretty(c))
 	assert.Zero(t, c.Of(loadgen.OutcomeReadTimeout)+c.Of(loadgen.OutcomeConnectTimeout), "the moved VM reconnects into its new block: %s", pretty(c))
+	require.NoError(t, f.Revert(ctx, env))
+	require.NoError(t, f.Verify(ctx, env))
+}
+
+// A Cloud NAT with two NAT IPs, 16,384 ports a VM (3 VMs fit one IP), and
+// four VMs: the link VM and two more on the first IP, the third on the
+// second. Down to one NAT IP with 8,192 ports a VM, the third VM moves to
+// the first IP: its connections, on the removed IP, lose their return
+// traffic (read timeouts); the others keep the first 8,192 ports of their
+// blocks, and their connections beyond are reset. Both figures are the
+// NAT's prediction, the kernel's count and the clients' outcomes, and
+// the ones the test reads from conntrack.
+func TestNATConfigFewerCloudNATIPs(t *testing.T) {
+	t.Parallel()
+	spec := cloudNATSpec(testbed.GCPCloudNAT{MinPortsPerVM: 16384}, 3)
+	spec.NATs[0].IPs = 2
+	tb, env := up(t, spec)
+	vms := tt.Sources(env.Layout(), "client")
+	api, _ := env.Layout().Backend("api")
+	nl, _ := env.Layout().NAT("nat")
+	base := natCfg(t, env)
+	require.Equal(t, nl.IPs[1], blockOf(t, base, vms[2]).IP, "the third VM is on the second IP")
+	ct := natConntrack(t, tb)
+
+	start := time.Now()
+	plan := busyPool(target(t, env, "api", 8080), vms, 48, busyFor)
+	// The dropped answers time out within the load: 2 s is long past any
+	// answer (milliseconds), and a reset meets a client's next request.
+	plan.RequestTimeout = 2 * time.Second
+	wait := loadAsync(t, env, "client", plan)
+	before := established(t, ct, api.Addr, 48)
+	flows, err := ct.Dump(nil)
+	require.NoError(t, err)
+	natIP := map[netip.AddrPort]netip.Addr{}
+	for _, fl := range flows {
+		if fl.TupleOrig.IP.DestinationAddress == api.Addr {
+			natIP[netip.AddrPortFrom(fl.TupleOrig.IP.SourceAddress, fl.TupleOrig.Proto.SourcePort)] = fl.TupleReply.IP.DestinationAddress
+		}
+	}
+	wantDropped, wantResets := 0, 0
+	for c, e := range before {
+		b := blockOf(t, base, c.Addr())
+		switch {
+		case natIP[c] == nl.IPs[1]:
+			wantDropped++
+		case int(e.natPort) >= int(b.Ports.First)+8192:
+			wantResets++
+		}
+	}
+	require.Equal(t, 16, wantDropped, "the third VM's 16")
+	t.Logf("%d connections beyond the first 8,192 ports of their VM", wantResets)
+
+	f := newFault(t, env, "nat-config", "nat", map[string]any{"nat_ips": 1, "min_ports_per_vm": 8192})
+	ctx := context.Background()
+	require.NoError(t, f.Inject(ctx, env))
+	inTime(t, start)
+	t.Cleanup(func() { _ = f.Revert(ctx, env) })
+	res := f.(observer).Result()
+	assert.Equal(t, wantDropped, res.PredictedDropped, pretty(res))
+	assert.Equal(t, wantResets, res.PredictedResets, pretty(res))
+	m := natMetrics(t, env, "nat")
+	for _, v := range m.GCP.VMs {
+		if v.VM == vms[2] {
+			assert.Equal(t, nl.IPs[0], v.NATIP, "the third VM moved to the IP that stays")
+		}
+	}
+
+	c := wait().Total.Counts
+	obs, err := f.(observer).Observe(ctx, env)
+	require.NoError(t, err)
+	t.Logf("outcomes %s, observed %s", pretty(c.Outcomes), pretty(obs))
+	assert.Equal(t, wantDropped, obs.Dropped)
+	assert.Equal(t, wantResets, obs.Resets)
+	assert.Equal(t, uint64(wantDropped), c.Of(loadgen.OutcomeReadTimeout), pretty(c))
+	assert.Equal(t, uint64(wantResets), c.Of(loadgen.OutcomeReset), pretty(c))
 	require.NoError(t, f.Revert(ctx, env))
 	require.NoError(t, f.Verify(ctx, env))
 }
