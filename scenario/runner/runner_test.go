@@ -10,6 +10,7 @@ import (
 
 	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed/sampler"
 )
@@ -101,4 +102,18 @@ func TestAgentsForSplitsHolds(t *testing.T) {
 	assert.Equal(t, 3, agentsFor(plan(loadgen.Strategy{Kind: loadgen.KindH2C}, loadgen.Schedule{Kind: loadgen.ScheduleHold, Hold: 40001})))
 	assert.Equal(t, 1, agentsFor(plan(pooled, loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 40001})), "a pool caps a closed schedule")
 	assert.Equal(t, 2, agentsFor(plan(loadgen.Strategy{Kind: loadgen.KindTCP}, loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 15001})))
+}
+
+// A NAT reading taken late by over half a tick rounds onto the next
+// one's row: the row keeps both rises and the peaks of their levels, so
+// samples.csv still sums to the report's totals.
+func TestLateNATReadingsShareARow(t *testing.T) {
+	sec := time.Second
+	r := &run{tick: sec, series: newSeries(sec, nil)}
+	rows := r.samples([]sampler.Sample{
+		{At: 2600 * time.Millisecond, NATs: []sampler.NATSample{{Host: "nat", ConntrackEntries: 90, AllocationFailuresDelta: 4, PortUtilization: 0.9, PortsInUse: 90, IPForward: true}}},
+		{At: 3100 * time.Millisecond, NATs: []sampler.NATSample{{Host: "nat", ConntrackEntries: 70, AllocationFailuresDelta: 3, PortUtilization: 0.7, PortsInUse: 70, IPForward: true}}},
+	})
+	require.Len(t, rows, 1)
+	assert.Equal(t, reports.NATSample{Conntrack: 90, AllocationFailures: 7, PortUtilization: 0.9, PortsInUse: 90, IPForward: true}, rows[0].NAT["nat"])
 }
