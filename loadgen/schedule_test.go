@@ -444,3 +444,23 @@ func TestHoldRampLongerThanThePhaseIsRefused(t *testing.T) {
 		t.Fatalf("Validate = %v, want a ramp longer than the phase refused", err)
 	}
 }
+
+// A hold's dial that its phase's end finds still under way held nothing:
+// it is cancelled, not left to connect after the phase (when the phase's
+// closing connections may have given a NAT port back) and counted ok.
+func TestHoldDialCutByThePhaseEndIsCancelled(t *testing.T) {
+	p := Plan{Target: fullBacklog(t), Strategy: Strategy{Kind: KindTCP}, ConnectTimeout: 10 * time.Second,
+		Phases: []Phase{{Name: "hold", Duration: 500 * time.Millisecond,
+			Schedule: Schedule{Kind: ScheduleHold, Hold: 4}}}}
+	res, err := Run(t.Context(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.CheckFinished(); err != nil {
+		t.Fatal(err)
+	}
+	c := res.Phases[0].Counts
+	if c.Attempts != 4 || c.Of(OutcomeCancelled) != 4 {
+		t.Fatalf("want the 4 dials into a full backlog cancelled at the phase end, got %v", c.Outcomes)
+	}
+}
