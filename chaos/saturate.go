@@ -22,7 +22,7 @@ var saturateParams = []Param{
 
 var saturateKind = Kind{
 	Name:    "saturate",
-	Summary: "cap a registrar backend's verification dependency (limit concurrent lookups, each taking latency); revert restores the previous cap",
+	Summary: "cap a registrar or rendezvous backend's verification dependency (limit concurrent lookups, each taking latency); revert restores the previous cap",
 	Params:  saturateParams,
 	Roles:   []testbed.Role{testbed.RoleBackend},
 	New:     newSaturate,
@@ -55,8 +55,8 @@ func newSaturate(t Target, params map[string]any) (Fault, error) {
 	return f, nil
 }
 
-// registrarServers names the registrar listeners of a backend as its
-// agent does ("registrar:9000").
+// registrarServers names the listeners of a backend that verify through a
+// dependency (registrar, rendezvous) as its agent does ("registrar:9000").
 func registrarServers(s *testbed.Spec, host string) []string {
 	var out []string
 	for _, b := range s.Backends {
@@ -64,7 +64,7 @@ func registrarServers(s *testbed.Spec, host string) []string {
 			continue
 		}
 		for _, l := range append([]testbed.BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...) {
-			if l.Protocol == service.Registrar {
+			if l.Protocol.HasDependency() {
 				out = append(out, testbed.ServerName(l))
 			}
 		}
@@ -127,7 +127,7 @@ func (f *saturateFault) registrars(ctx context.Context, env Env) (map[string]wir
 	var names []string
 	for _, s := range st {
 		names = append(names, s.Name)
-		if s.Protocol != service.Registrar || (f.server != "" && s.Name != f.server) {
+		if !s.Protocol.HasDependency() || (f.server != "" && s.Name != f.server) {
 			continue
 		}
 		if s.Dependency.Mixed {

@@ -20,6 +20,27 @@ type dependency struct {
 	waiting  atomic.Int64
 	lookups  atomic.Uint64
 	timedOut atomic.Uint64
+
+	peakInFlight atomic.Int64
+	peakWaiting  atomic.Int64
+}
+
+// raise adds one to g and lifts peak to the new value if it is higher.
+func raise(g, peak *atomic.Int64) {
+	v := g.Add(1)
+	for {
+		p := peak.Load()
+		if v <= p || peak.CompareAndSwap(p, v) {
+			return
+		}
+	}
+}
+
+// resetPeaks starts a new window for the peak gauges: they restart from
+// the current values.
+func (d *dependency) resetPeaks() {
+	d.peakInFlight.Store(d.inFlight.Load())
+	d.peakWaiting.Store(d.waiting.Load())
 }
 
 // depConfig is one saturation setting; Saturate swaps in a new one, and
@@ -55,7 +76,7 @@ func (d *dependency) config() *depConfig {
 func (d *dependency) lookup(ctx context.Context, stop <-chan struct{}) error {
 	c := d.config()
 	if c.slots != nil {
-		d.waiting.Add(1)
+		raise(&d.waiting, &d.peakWaiting)
 		select {
 		case c.slots <- struct{}{}:
 			d.waiting.Add(-1)
@@ -68,7 +89,7 @@ func (d *dependency) lookup(ctx context.Context, stop <-chan struct{}) error {
 			return errServerClosed
 		}
 	}
-	d.inFlight.Add(1)
+	raise(&d.inFlight, &d.peakInFlight)
 	release := func() {
 		if c.slots != nil {
 			<-c.slots
@@ -109,5 +130,8 @@ func (d *dependency) stats() service.DependencyStats {
 		Waiting:  d.waiting.Load(),
 		Lookups:  d.lookups.Load(),
 		TimedOut: d.timedOut.Load(),
+
+		PeakInFlight: d.peakInFlight.Load(),
+		PeakWaiting:  d.peakWaiting.Load(),
 	}
 }
