@@ -76,25 +76,34 @@ func (d *dependency) config() *depConfig {
 func (d *dependency) lookup(ctx context.Context, stop <-chan struct{}) error {
 	c := d.config()
 	if c.slots != nil {
-		raise(&d.waiting, &d.peakWaiting)
+		// A free slot is taken at once; only a lookup that finds none
+		// waits (and counts as waiting). Waiters are served in order: a
+		// freed slot goes to the oldest, never to a newcomer.
 		select {
 		case c.slots <- struct{}{}:
-			d.waiting.Add(-1)
-		case <-ctx.Done():
-			d.waiting.Add(-1)
-			d.timedOut.Add(1)
-			return ctx.Err()
-		case <-stop:
-			d.waiting.Add(-1)
-			return errServerClosed
+		default:
+			raise(&d.waiting, &d.peakWaiting)
+			select {
+			case c.slots <- struct{}{}:
+				d.waiting.Add(-1)
+			case <-ctx.Done():
+				d.waiting.Add(-1)
+				d.timedOut.Add(1)
+				return ctx.Err()
+			case <-stop:
+				d.waiting.Add(-1)
+				return errServerClosed
+			}
 		}
 	}
 	raise(&d.inFlight, &d.peakInFlight)
+	// Out of flight before the slot is freed: the waiter that takes it
+	// counts itself in after, so InFlight never exceeds the limit.
 	release := func() {
+		d.inFlight.Add(-1)
 		if c.slots != nil {
 			<-c.slots
 		}
-		d.inFlight.Add(-1)
 	}
 	if c.latency <= 0 {
 		release()

@@ -130,7 +130,6 @@ func (s *Server) serveRendezvous() {
 			s.hp.inProgress.Add(1)
 			go func() {
 				defer s.work.leave()
-				defer s.hp.inProgress.Add(-1)
 				s.verify(m, src)
 			}()
 		case holepunch.Ack:
@@ -141,8 +140,16 @@ func (s *Server) serveRendezvous() {
 
 // verify looks the client up in the dependency and probes the mapping it
 // claims (else the one it came from), all within the verify timeout, and
-// answers Registered or Refused to the source the request came from.
+// answers Registered or Refused to the source the request came from. The
+// request leaves InProgress when it is counted, before the answer goes
+// out, so a client that has its answer sees it counted.
 func (s *Server) verify(m holepunch.Message, src netip.AddrPort) {
+	counted := false
+	defer func() {
+		if !counted { // the server closed first
+			s.hp.inProgress.Add(-1)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), s.spec.EffectiveVerifyTimeout())
 	defer cancel()
 	target := src
@@ -181,5 +188,7 @@ func (s *Server) verify(m holepunch.Message, src netip.AddrPort) {
 	} else {
 		s.hp.registered.Add(1)
 	}
+	s.hp.inProgress.Add(-1)
+	counted = true
 	_, _ = s.udp.WriteToUDPAddrPort(answer.Append(nil), src)
 }
