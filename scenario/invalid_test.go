@@ -53,7 +53,7 @@ var invalidCases = []struct {
 	{"a dependency on a backend without verification", edit("port: 8080}]", "port: 8080, dependency: {concurrency: 8, latency: 50ms}}]"),
 		[]string{`s.yaml:5:55: testbed.backends[0].dependency: backend api serves no registrar or rendezvous listener: only they verify through a dependency`}},
 	{"a dependency with a bad key", strings.Replace(validBase, "{name: api, protocol: http1, port: 8080}",
-		"{name: r, protocol: rendezvous, port: 3478, dependency: {slots: 8}}", 1)+"",
+		"{name: r, protocol: rendezvous, port: 3478, dependency: {slots: 8}}", 1) + "",
 		[]string{`s.yaml:5:71: unknown key "slots" in testbed.backends[0].dependency: valid keys are concurrency, latency`}},
 	{"holepunch against an http backend", edit("{rate: 10/s}", "{strategy: holepunch, rate: 10/s}"),
 		[]string{`s.yaml:7:38: strategy holepunch cannot talk to api:8080, which serves http1: use strategy http1 or another target`}},
