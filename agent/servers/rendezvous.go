@@ -150,6 +150,12 @@ func (s *Server) verify(m holepunch.Message, src netip.AddrPort) {
 			s.hp.inProgress.Add(-1)
 		}
 	}()
+	if s.stall.wait(context.Background(), s.done) { // a stall holds the request back, unverified
+		s.stalled.Add(1)
+	}
+	if isClosed(s.done) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.spec.EffectiveVerifyTimeout())
 	defer cancel()
 	target := src

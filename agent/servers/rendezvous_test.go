@@ -202,3 +202,20 @@ func TestDependencyPeakInUseStaysWithinTheLimit(t *testing.T) {
 		t.Fatalf("after resetPeaks at rest: %+v, want peaks 0", st)
 	}
 }
+
+// A stall holds a holepunch back before its verification starts; it is
+// verified after the stall and counted as stalled.
+func TestRendezvousStallHoldsHolepunches(t *testing.T) {
+	s := start(t, service.Spec{Protocol: service.Rendezvous})
+	c := udpSocket(t, s)
+	s.Stall(100 * time.Millisecond)
+	send(t, c, holepunch.Message{Type: holepunch.Punch, ID: 1, Client: addrOf(c)})
+	probe, _ := recv(t, c)
+	send(t, c, holepunch.Message{Type: holepunch.Ack, ID: 1, Token: probe.Token})
+	if got, _ := recv(t, c); got.Type != holepunch.Registered {
+		t.Fatalf("answer = %+v, want registered after the stall", got)
+	}
+	if st := s.Stats(); st.Stalled != 1 || st.Holepunch.Registered != 1 {
+		t.Fatalf("stalled %d, holepunch %+v: want 1 stalled, 1 registered", st.Stalled, st.Holepunch)
+	}
+}

@@ -161,7 +161,7 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// Stall holds back every request (HTTP) or echo reply (TCP, UDP) that
+// Stall holds back every request (HTTP, rendezvous holepunch) or echo reply (TCP, UDP) that
 // arrives in the next d until d has passed: a one-off "backend stalls"
 // fault. A new call replaces the current window; d <= 0 ends it at once.
 func (s *Server) Stall(d time.Duration) { s.stall.set(d) }

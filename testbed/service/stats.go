@@ -15,7 +15,8 @@ type Stats struct {
 	// Active is TCP connections open now; for UDP, flows that sent a
 	// datagram within the last UDPFlowIdle.
 	Active int64 `json:"active"`
-	// Requests counts HTTP requests, echoed TCP reads and echoed datagrams.
+	// Requests counts HTTP requests, echoed TCP reads and echoed
+	// datagrams, and the rendezvous service's holepunch datagrams.
 	Requests uint64 `json:"requests"`
 	// Bytes counts bytes echoed back (TCP and UDP echo only).
 	Bytes uint64 `json:"bytes"`
