@@ -8,7 +8,7 @@ import (
 )
 
 // conduit is one strategy's way of making attempts. Implementations live one
-// per file (tcp.go, http1.go, h2c.go, udp.go) and are chosen in newConduit.
+// per file (tcp.go, http1.go, h2c.go, udp.go, holepunch.go) and are chosen in newConduit.
 type conduit interface {
 	// do makes one attempt for phase ph and classifies it.
 	do(ctx context.Context, ph *phaseRec) (Outcome, error)
@@ -21,7 +21,7 @@ type conduit interface {
 // newConduit returns the conduit of the plan's strategy; p has defaults applied.
 func newConduit(p Plan, rec *recorder) (conduit, error) {
 	network := "tcp"
-	if p.Strategy.Kind == KindUDP {
+	if p.Strategy.Kind == KindUDP || p.Strategy.Kind == KindHolepunch {
 		network = "udp"
 	}
 	d, err := newDialer(p, network, rec)
@@ -37,6 +37,8 @@ func newConduit(p Plan, rec *recorder) (conduit, error) {
 		return newH2C(p, d), nil
 	case KindUDP:
 		return newUDP(p, d), nil
+	case KindHolepunch:
+		return newHolepunch(p, d), nil
 	}
 	return nil, fmt.Errorf("new conduit: unknown strategy kind %q", p.Strategy.Kind)
 }
