@@ -48,14 +48,23 @@ func newConduit(p Plan, rec *recorder) (conduit, error) {
 // fire a moment before the context notices) into OutcomeCancelled.
 func classifyIn(ctx context.Context, err error, stage Stage) Outcome {
 	if err != nil {
-		if ctx.Err() != nil {
+		if ended(ctx) {
 			return OutcomeCancelled
 		}
-		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
-			return OutcomeCancelled
+		if stage == StageConnect && ended(dialContext(ctx)) {
+			return OutcomeCancelled // the dial's own bound (a hold's phase) ended
 		}
 	}
 	return Classify(err, stage)
+}
+
+// ended reports whether ctx is done or its deadline has passed.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // holdTCP opens a plain connection for a hold phase.
