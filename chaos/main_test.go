@@ -1,13 +1,8 @@
 package chaos_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/stretchr/testify/require"
-
-	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
@@ -23,6 +18,12 @@ var (
 	ports256    = tt.Ports256
 	oneNAT      = tt.OneNAT
 	pretty      = tt.Pretty
+	newFault    = tt.NewFault
+	runTimeline = tt.RunTimeline
+	phase       = tt.PhaseOf
+	phases      = tt.Phases
+	sysctl      = tt.Sysctl
+	setSysctl   = tt.SetSysctl
 )
 
 // up builds a testbed, torn down (and checked for leftovers) at the end.
@@ -49,56 +50,4 @@ func target(t testing.TB, env chaos.Env, backend string, port uint16) string {
 func natMetrics(t testing.TB, env chaos.Env, nat string) natcfg.Metrics {
 	t.Helper()
 	return tt.NATMetrics(t, env, nat)
-}
-
-func sysctl(t testing.TB, env chaos.Env, host, key string) string {
-	t.Helper()
-	var got map[string]string
-	require.NoError(t, env.Agent(host).Call(context.Background(), wire.OpSysctlGet, []string{key}, &got))
-	return got[key]
-}
-
-func setSysctl(t testing.TB, env chaos.Env, host, key, value string) {
-	t.Helper()
-	require.NoError(t, env.Agent(host).Call(context.Background(), wire.OpSysctlSet, []natcfg.Sysctl{{Key: key, Value: value}}, nil))
-}
-
-func newFault(t testing.TB, env chaos.Env, kind, host string, params map[string]any) chaos.Fault {
-	t.Helper()
-	f, err := chaos.New(kind, host, env.Spec(), params)
-	require.NoError(t, err)
-	return f
-}
-
-// phase returns the counts of the named phase.
-func phase(t testing.TB, r *loadgen.Result, name string) loadgen.PhaseResult {
-	t.Helper()
-	for _, p := range r.Phases {
-		if p.Name == name {
-			return p
-		}
-	}
-	t.Fatalf("no phase %q", name)
-	return loadgen.PhaseResult{}
-}
-
-// phases builds consecutive phases of one schedule.
-func phases(s loadgen.Schedule, names []string, ds ...time.Duration) []loadgen.Phase {
-	out := make([]loadgen.Phase, len(names))
-	for i, n := range names {
-		out[i] = loadgen.Phase{Name: n, Duration: ds[i], Schedule: s}
-	}
-	return out
-}
-
-// runTimeline runs faults from start and reverts what is left; it
-// returns the markers.
-func runTimeline(t testing.TB, env chaos.Env, start time.Time, faults ...chaos.Scheduled) []chaos.Marker {
-	t.Helper()
-	tl, err := chaos.NewTimeline(env, faults, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = tl.RevertAll(context.Background()) })
-	require.NoError(t, tl.Run(context.Background(), start))
-	require.NoError(t, tl.RevertAll(context.Background()))
-	return tl.Markers()
 }

@@ -179,11 +179,14 @@ func (t *Timeline) revert(ctx context.Context, it *item, planned time.Duration) 
 	return t.revertLocked(ctx, it, planned)
 }
 
-// revertLocked reverts an active fault and verifies the revert.
+// revertLocked reverts an active fault and verifies the revert. A revert
+// once begun is not cut short by the end of ctx (a Ctrl-C): half a revert
+// would leave the host in neither state.
 func (t *Timeline) revertLocked(ctx context.Context, it *item, planned time.Duration) error {
 	if it.state != active {
 		return nil
 	}
+	ctx = context.WithoutCancel(ctx)
 	if err := it.Fault.Revert(ctx, t.env); err != nil {
 		t.mark(it, EventRevert, planned, err)
 		return fmt.Errorf("revert %s (%s): %w", it.Name, it.Fault.Describe(), err)

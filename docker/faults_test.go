@@ -13,9 +13,20 @@ import (
 	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
+)
+
+// Short names for the shared fault harness.
+var (
+	newFault    = tt.NewFault
+	inject      = tt.Inject
+	revert      = tt.Revert
+	runTimeline = tt.RunTimeline
+	phaseCounts = tt.PhaseOf
+	threePhases = tt.Phases
+	sysctl      = tt.Sysctl
+	setSysctl   = tt.SetSysctl
 )
 
 // faultCase is one check of a fault kind in containers: the testbed it
@@ -78,72 +89,6 @@ func TestEveryFaultKindOnDocker(t *testing.T) {
 		_, ok := chaos.Lookup(name)
 		assert.True(t, ok, "dockerFaultCases has %q, which is no fault kind", name)
 	}
-}
-
-func newFault(t testing.TB, env chaos.Env, kind, host string, params map[string]any) chaos.Fault {
-	t.Helper()
-	f, err := chaos.New(kind, host, env.Spec(), params)
-	require.NoError(t, err)
-	return f
-}
-
-// inject injects f and makes sure it is reverted when the test ends.
-func inject(t testing.TB, env chaos.Env, f chaos.Fault) {
-	t.Helper()
-	ctx := context.Background()
-	require.NoError(t, f.Inject(ctx, env), f.Describe())
-	t.Cleanup(func() { _ = f.Revert(ctx, env) })
-}
-
-// revert reverts f and verifies the recorded state is back (a failed
-// Verify does not stop the test: what traffic does next still tells).
-func revert(t testing.TB, env chaos.Env, f chaos.Fault) {
-	t.Helper()
-	ctx := context.Background()
-	require.NoError(t, f.Revert(ctx, env), f.Describe())
-	assert.NoError(t, f.Verify(ctx, env), "after the revert of %s", f.Describe())
-}
-
-// runTimeline plays faults from start under load and reverts what is left.
-func runTimeline(t testing.TB, env chaos.Env, start time.Time, faults ...chaos.Scheduled) []chaos.Marker {
-	t.Helper()
-	tl, err := chaos.NewTimeline(env, faults, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = tl.RevertAll(context.Background()) })
-	require.NoError(t, tl.Run(context.Background(), start))
-	require.NoError(t, tl.RevertAll(context.Background()))
-	return tl.Markers()
-}
-
-func phaseCounts(t testing.TB, r *loadgen.Result, name string) loadgen.PhaseResult {
-	t.Helper()
-	for _, p := range r.Phases {
-		if p.Name == name {
-			return p
-		}
-	}
-	t.Fatalf("no phase %q", name)
-	return loadgen.PhaseResult{}
-}
-
-func threePhases(s loadgen.Schedule, names []string, ds ...time.Duration) []loadgen.Phase {
-	out := make([]loadgen.Phase, len(names))
-	for i, n := range names {
-		out[i] = loadgen.Phase{Name: n, Duration: ds[i], Schedule: s}
-	}
-	return out
-}
-
-func sysctl(t testing.TB, env chaos.Env, host, key string) string {
-	t.Helper()
-	var got map[string]string
-	require.NoError(t, env.Agent(host).Call(context.Background(), wire.OpSysctlGet, []string{key}, &got))
-	return got[key]
-}
-
-func setSysctl(t testing.TB, env chaos.Env, host, key, value string) {
-	t.Helper()
-	require.NoError(t, env.Agent(host).Call(context.Background(), wire.OpSysctlSet, []natcfg.Sysctl{{Key: key, Value: value}}, nil))
 }
 
 // tcpOpen is 20 TCP connections a second to api for a second, each

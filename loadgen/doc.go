@@ -22,7 +22,8 @@
 // phase and finished in the next are counted in the phase that started
 // them. A hold's attempt begins when its dial starts: with a ramp, at the
 // ramp's due time, so a tick's attempts are the ramp's arrivals; what a
-// hold's phase ends before dialling never begins. Run waits for in-flight
+// hold's phase ends before dialling never begins, and a dial the phase's
+// end finds still under way is cancelled: it held nothing. Run waits for in-flight
 // attempts to finish (they are bounded by the plan's timeouts) before it
 // returns, so InFlight is zero in a normal
 // Result, which passes [Result.CheckFinished]; the Result of a cancelled

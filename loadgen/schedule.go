@@ -63,7 +63,8 @@ func (r *runner) open(ctx context.Context, p pacer, pr *phaseRec, start, end tim
 // that ends before that counts as lost, classed by how it ended. With a
 // ramp the i-th dial starts no earlier than start + i/ramp, so attempts
 // arrive at the ramp's rate (while MaxInFlight dials leave room); an
-// attempt begins when its dial starts, as in every schedule.
+// attempt begins when its dial starts, as in every schedule; a dial still
+// under way when the phase ends is cancelled (OutcomeCancelled).
 func (r *runner) hold(ctx context.Context, n int, ramp Rate, pr *phaseRec, start, end time.Time) {
 	hctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
@@ -84,7 +85,12 @@ launch:
 		t0 := time.Now()
 		go func() {
 			defer r.wg.Done()
-			c, o, err := r.cd.hold(ctx, pr)
+			// The dial lives in the phase: one still under way when
+			// the phase ends held nothing and is cancelled, rather
+			// than taking, after the phase, a port that the phase's
+			// closing connections just gave back. The connection it
+			// made lives in the run, until closeAll.
+			c, o, err := r.cd.hold(withDialContext(ctx, hctx), pr)
 			<-sem
 			r.rec.end(a, o, err, time.Since(t0))
 			if c != nil {

@@ -383,18 +383,18 @@ func silentUDP(t *testing.T) string {
 	return c.LocalAddr().String()
 }
 
-// A hold with a ramp opens its connections at the ramp's rate: every
-// tick inside the ramp counts rate x interval attempts. The ramp is
-// deterministic (the i-th dial is due at i/rate), so a tick's count is
-// off by at most one for the due times at its edges, plus what arrives
-// late or early by the slack with which the tick itself is taken and the
-// dials are woken: 20 ms on this shared machine, 10 attempts at 500/s.
+// A hold with a ramp opens its connections at the ramp's rate: the i-th
+// dial is due at i/rate and never starts before it, so at every tick the
+// attempts so far are at most those due by then (plus the one due at the
+// tick's edge), whatever the load on the machine. How late dials start
+// on a busy machine is a timing figure, not checked here; that the ramp
+// spreads them at all is: a hold that ignored its ramp would have made
+// all n attempts by the first tick.
 func TestHoldRampArrivesAtItsRate(t *testing.T) {
 	const (
-		n     = 1000
-		rate  = 500
-		tick  = 200 * time.Millisecond
-		slack = 20 * time.Millisecond
+		n    = 1000
+		rate = 500
+		tick = 200 * time.Millisecond
 	)
 	ln := serve(t, silentHandler)
 	p := Plan{Target: ln.Addr().String(), Strategy: Strategy{Kind: KindTCP}, Tick: tick,
@@ -412,25 +412,25 @@ func TestHoldRampArrivesAtItsRate(t *testing.T) {
 		t.Fatalf("want %d held, got %d attempts %v", n, c.Attempts, c.Outcomes)
 	}
 	ramp := time.Duration(n) * time.Second / rate // 2 s
-	tol := 1 + rate*slack.Seconds()
 	var cum uint64
-	checked := 0
+	inside := 0
 	for _, s := range samples {
 		cum += s.Attempts
-		if s.At > ramp-slack {
-			break
+		// s.At is when the tick read the counters: the dials due by
+		// then are floor(rate*At)+1 (the first is due at 0).
+		due := min(uint64(n), uint64(rate*s.At.Seconds())+1)
+		if cum > due {
+			t.Errorf("by %s: %d attempts, ahead of the ramp's %d (%d/s)", s.At, cum, due, rate)
 		}
-		want := rate * s.Interval.Seconds()
-		if d := float64(s.Attempts) - want; d > tol+1 || d < -tol-1 {
-			t.Errorf("tick ending at %s (%s): %d attempts, want %.0f +- %.0f (%d/s)", s.At, s.Interval, s.Attempts, want, tol+1, rate)
+		if s.At < ramp-tick {
+			inside++
+			if cum >= n {
+				t.Errorf("by %s, inside the %s ramp: all %d attempts made", s.At, ramp, n)
+			}
 		}
-		if d := float64(cum) - rate*s.At.Seconds(); d > tol || d < -tol {
-			t.Errorf("by %s: %d attempts, want %.0f +- %.0f", s.At, cum, rate*s.At.Seconds(), tol)
-		}
-		checked++
 	}
-	if checked < 8 {
-		t.Fatalf("only %d ticks inside the ramp: %+v", checked, samples)
+	if inside == 0 {
+		t.Fatalf("no tick inside the ramp: %+v", samples)
 	}
 }
 
@@ -442,5 +442,25 @@ func TestHoldRampLongerThanThePhaseIsRefused(t *testing.T) {
 	err := p.Validate()
 	if err == nil || !strings.Contains(err.Error(), "longer than the phase") {
 		t.Fatalf("Validate = %v, want a ramp longer than the phase refused", err)
+	}
+}
+
+// A hold's dial that its phase's end finds still under way held nothing:
+// it is cancelled, not left to connect after the phase (when the phase's
+// closing connections may have given a NAT port back) and counted ok.
+func TestHoldDialCutByThePhaseEndIsCancelled(t *testing.T) {
+	p := Plan{Target: fullBacklog(t), Strategy: Strategy{Kind: KindTCP}, ConnectTimeout: 10 * time.Second,
+		Phases: []Phase{{Name: "hold", Duration: 500 * time.Millisecond,
+			Schedule: Schedule{Kind: ScheduleHold, Hold: 4}}}}
+	res, err := Run(t.Context(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.CheckFinished(); err != nil {
+		t.Fatal(err)
+	}
+	c := res.Phases[0].Counts
+	if c.Attempts != 4 || c.Of(OutcomeCancelled) != 4 {
+		t.Fatalf("want the 4 dials into a full backlog cancelled at the phase end, got %v", c.Outcomes)
 	}
 }

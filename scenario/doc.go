@@ -41,6 +41,15 @@
 //	backend.<name>.accepted                     connections the backend accepted
 //	backend.<name>.registrations_failed_closed  registrations refused because verification timed out
 //	backend.<name>.listen_drops                 SYNs the backend's kernel dropped: its accept queue was full
+//	backend.<name>.registrations                verified registrations (registrar 200s, rendezvous requests registered)
+//	backend.<name>.holepunch_requests           rendezvous requests received, redundant copies each counted
+//	backend.<name>.verifications                probes answered through the probed mapping
+//	backend.<name>.dependency_timeouts          failed closed: the dependency lookup did not finish in time
+//	backend.<name>.probe_timeouts               failed closed: the probe was not answered in time
+//	backend.<name>.mapping_changed              requests claiming a mapping other than the one they came from
+//	backend.<name>.failed_clients               distinct clients with a failed-closed request
+//	backend.<name>.dependency_peak_in_use       most dependency lookups running at once (the run: highest phase)
+//	backend.<name>.dependency_peak_queue        most lookups waiting for a slot (the run: highest phase)
 //
 // Alarm metrics (over the whole run, whatever the phase):
 //

@@ -105,13 +105,8 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 		if !ok {
 			return 0, fmt.Sprintf("backend %q reported no counters", name)
 		}
-		switch field {
-		case "accepted":
-			return float64(b.Accepted), ""
-		case "listen_drops":
-			return float64(b.ListenDrops), ""
-		}
-		return float64(b.RegistrationsFailedClosed), ""
+		v, _ := b.Field(field) // the parser checked the field
+		return float64(v), ""
 	case "alarm":
 		name, field, _ := strings.Cut(rest, ".")
 		st := o.Alarms[name]

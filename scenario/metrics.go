@@ -59,7 +59,7 @@ var staticMetrics = func() map[string]metricSpec {
 
 // Fields of backend.<name>.* and alarm.<name>.* metrics.
 var (
-	backendFields = []string{"accepted", "registrations_failed_closed", "listen_drops"}
+	backendFields = append(sortedKeys(backendCounters), sortedKeys(backendPeaks)...)
 	alarmFields   = []string{"fired", "fired_before_first_failure", "first_fired"}
 	// faultFields are the figures of a nat-config fault: its effects on
 	// live connections, predicted before the change and observed after.
@@ -111,7 +111,8 @@ const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<c
 	"nat.peak_port_utilization, nat.peak_conntrack, nat.ip_forward_off_seconds, " +
 	"nat.<allocated_ports|port_usage|nat_allocation_failed|dropped_sent_packets_count|new_connections_count|open_connections> (gcp-cloud-nat), " +
 	"nat.dropped_sent_packets_count.<OUT_OF_RESOURCES>, " +
-	"backend.<name>.<accepted|registrations_failed_closed|listen_drops>, alarm.<name>.<fired|fired_before_first_failure|first_fired>, " +
+	"backend.<name>.<accepted|registrations|registrations_failed_closed|listen_drops|holepunch_requests|verifications|" +
+	"mapping_changed|failed_clients|dependency_timeouts|probe_timeouts|dependency_peak_in_use|dependency_peak_queue>, alarm.<name>.<fired|fired_before_first_failure|first_fired>, " +
 	"fault.<name>.<predicted_resets|predicted_dropped|observed_resets|observed_dropped> (nat-config)"
 
 // metricEnv is what a metric name may refer to.

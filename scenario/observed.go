@@ -91,6 +91,85 @@ type BackendStats struct {
 	// ListenDrops of its namespace): connections the server, not the
 	// NAT, lost.
 	ListenDrops uint64 `json:"listen_drops"`
+	// Registrations counts verified registrations (registrar: POST
+	// /register answered 200; rendezvous: holepunch requests answered
+	// registered).
+	Registrations uint64 `json:"registrations"`
+	// The rendezvous service's work: holepunch requests received (each
+	// redundant copy counts), probes answered through the probed
+	// mapping, requests that claimed a mapping other than the one they
+	// came from, distinct clients with a failed-closed request, and the
+	// failed-closed requests split by the step that ran out of time.
+	HolepunchRequests  uint64 `json:"holepunch_requests"`
+	Verifications      uint64 `json:"verifications"`
+	MappingChanged     uint64 `json:"mapping_changed"`
+	FailedClients      uint64 `json:"failed_clients"`
+	DependencyTimeouts uint64 `json:"dependency_timeouts"`
+	ProbeTimeouts      uint64 `json:"probe_timeouts"`
+	// DependencyPeakInUse and DependencyPeakQueue are the most lookups
+	// the verification dependency ran at once and the most that waited
+	// for a slot during the window (summed over server processes: an
+	// upper bound when a host runs several). The whole run takes the
+	// highest phase.
+	DependencyPeakInUse uint64 `json:"dependency_peak_in_use"`
+	DependencyPeakQueue uint64 `json:"dependency_peak_queue"`
+}
+
+// backendCounters are the BackendStats fields that count events, by
+// metric name: a window's value is the rise over it, a run's the sum.
+var backendCounters = map[string]func(*BackendStats) *uint64{
+	"accepted":                    func(b *BackendStats) *uint64 { return &b.Accepted },
+	"registrations_failed_closed": func(b *BackendStats) *uint64 { return &b.RegistrationsFailedClosed },
+	"listen_drops":                func(b *BackendStats) *uint64 { return &b.ListenDrops },
+	"registrations":               func(b *BackendStats) *uint64 { return &b.Registrations },
+	"holepunch_requests":          func(b *BackendStats) *uint64 { return &b.HolepunchRequests },
+	"verifications":               func(b *BackendStats) *uint64 { return &b.Verifications },
+	"mapping_changed":             func(b *BackendStats) *uint64 { return &b.MappingChanged },
+	"failed_clients":              func(b *BackendStats) *uint64 { return &b.FailedClients },
+	"dependency_timeouts":         func(b *BackendStats) *uint64 { return &b.DependencyTimeouts },
+	"probe_timeouts":              func(b *BackendStats) *uint64 { return &b.ProbeTimeouts },
+}
+
+// backendPeaks are the BackendStats fields that are peaks of a gauge: a
+// run's value is the highest of its phases.
+var backendPeaks = map[string]func(*BackendStats) *uint64{
+	"dependency_peak_in_use": func(b *BackendStats) *uint64 { return &b.DependencyPeakInUse },
+	"dependency_peak_queue":  func(b *BackendStats) *uint64 { return &b.DependencyPeakQueue },
+}
+
+// Field returns the metric backend.<name>.<field> of b.
+func (b BackendStats) Field(field string) (uint64, bool) {
+	if f, ok := backendCounters[field]; ok {
+		return *f(&b), true
+	}
+	if f, ok := backendPeaks[field]; ok {
+		return *f(&b), true
+	}
+	return 0, false
+}
+
+// Add folds the window o into b: counters add up, peaks take the higher.
+func (b *BackendStats) Add(o BackendStats) {
+	for _, f := range backendCounters {
+		*f(b) += *f(&o)
+	}
+	for _, f := range backendPeaks {
+		*f(b) = max(*f(b), *f(&o))
+	}
+}
+
+// Since is the window from was to b: counters rise by the difference (a
+// counter below where it was belongs to a restarted backend and counts
+// from zero); peaks, read at the end of the window, are b's. ListenDrops
+// is a counter of the namespace, and rises the same way.
+func (b BackendStats) Since(was BackendStats) BackendStats {
+	out := b
+	for _, f := range backendCounters {
+		if now, then := *f(&b), *f(&was); now >= then {
+			*f(&out) = now - then
+		}
+	}
+	return out
 }
 
 // Point is one tick of the client time series; counts are deltas over the

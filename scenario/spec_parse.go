@@ -22,8 +22,9 @@ var (
 	blockKeys   = []string{"name", "nat"}
 	clientKeys  = []string{"name", "block", "addresses"}
 	clientsKeys = []string{"hosts", "addresses", "block"}
-	backendKeys = []string{"name", "protocol", "port", "extra", "backlog"}
+	backendKeys = []string{"name", "protocol", "port", "extra", "backlog", "dependency", "verify_timeout"}
 	extraKeys   = []string{"protocol", "port"}
+	depKeys     = []string{"concurrency", "latency"}
 )
 
 // fieldPos maps testbed.Spec field paths ("nats[0].ports") to where they
@@ -356,6 +357,21 @@ func (p *parser) backend(n *yaml.Node, i int, fp *fieldPos) testbed.BackendSpec 
 	// A small backlog on purpose models a server that drops SYNs (the
 	// report shows backend.NAME.listen_drops).
 	p.intField(m, "backlog", label, path, fp, 1, 1<<20, &b.Backlog)
+	// The standing capacity of the registrar's or rendezvous service's
+	// dependency: lookups at once, each taking latency.
+	if v := m.get("dependency"); v != nil {
+		fp.set(path+".dependency", label+".dependency", m.keyPos("dependency"))
+		if dm := p.mapping(v, label+".dependency", depKeys); dm != nil {
+			p.intField(dm, "concurrency", label+".dependency", path+".dependency", fp, 1, 1<<20, &b.Dependency.Concurrency)
+			if d := dm.get("latency"); d != nil {
+				b.Dependency.Latency, _ = p.duration(d, label+".dependency.latency")
+			}
+		}
+	}
+	if v := m.get("verify_timeout"); v != nil {
+		fp.set(path+".verify_timeout", label+".verify_timeout", m.keyPos("verify_timeout"))
+		b.VerifyTimeout, _ = p.positiveDuration(v, label+".verify_timeout")
+	}
 	if v := m.get("extra"); v != nil {
 		fp.set(path+".extra", label+".extra", m.keyPos("extra"))
 		for j, item := range p.list(v, label+".extra", false) {

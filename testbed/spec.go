@@ -105,6 +105,14 @@ type BackendSpec struct {
 	// Backlog is every listener's accept queue; 0 means DefaultBacklog.
 	// A small one on purpose models a server that drops SYNs.
 	Backlog int `json:"backlog,omitempty"`
+	// Dependency is the standing capacity of the verification dependency
+	// of the host's registrar and rendezvous listeners: lookups at once
+	// and the latency of each (zero: unlimited, instant). A saturate
+	// fault changes it live and restores it on revert.
+	Dependency service.Dependency `json:"dependency,omitzero"`
+	// VerifyTimeout bounds those listeners' verification (lookup and
+	// probe); 0 means service.DefaultVerifyTimeout.
+	VerifyTimeout time.Duration `json:"verify_timeout,omitempty"`
 }
 
 // DefaultBacklog is a backend's listen backlog when its spec sets none:

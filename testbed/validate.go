@@ -213,6 +213,15 @@ func (s *Spec) Validate() error {
 		}
 		ports := map[string]bool{}
 		listeners := append([]BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...)
+		if b.Dependency.Concurrency < 0 || b.Dependency.Latency < 0 {
+			bad(p+".dependency", "concurrency %d and latency %s: want 0 or more", b.Dependency.Concurrency, b.Dependency.Latency)
+		}
+		if b.VerifyTimeout < 0 {
+			bad(p+".verify_timeout", "%s: want more than 0 (0 means %s)", b.VerifyTimeout, service.DefaultVerifyTimeout)
+		}
+		if (b.Dependency != service.Dependency{} || b.VerifyTimeout != 0) && !slices.ContainsFunc(listeners, func(l BackendListener) bool { return l.Protocol.HasDependency() }) {
+			bad(p+".dependency", "backend %s serves no %s or %s listener: only they verify through a dependency", b.Name, service.Registrar, service.Rendezvous)
+		}
 		for j, l := range listeners {
 			lp := p
 			if j > 0 {
@@ -372,12 +381,7 @@ func validatePools(p string, n NATSpec, blocks []BlockSpec) []error {
 	return errs
 }
 
-func transport(p service.Protocol) string {
-	if p == service.UDPEcho {
-		return "udp"
-	}
-	return "tcp"
-}
+func transport(p service.Protocol) string { return p.Network() }
 
 func keys[V any](m map[string]V) string {
 	var out []string

@@ -131,6 +131,13 @@ type BackendControl struct {
 	Saturate *Saturation `json:"saturate,omitempty"`
 }
 
+// BackendStatsArgs are the optional arguments of OpBackendStats.
+type BackendStatsArgs struct {
+	// ResetPeaks starts a new window for the dependency peak gauges
+	// after the read, so the next read reports the peaks in between.
+	ResetPeaks bool `json:"reset_peaks,omitempty"`
+}
+
 // Saturation is a dependency cap.
 type Saturation struct {
 	Limit   int    `json:"limit"`

@@ -49,8 +49,10 @@ func TestFixturesEndToEnd(t *testing.T) {
 				}
 			}
 			dir := t.TempDir()
+			before := leftovers(t)
 			start := time.Now()
 			code, stdout, stderr := run(t, "run", name, "--out", dir)
+			assert.Equal(t, before, leftovers(t), "natlab run %s left namespaces or run state behind", name)
 			took := time.Since(start).Round(10 * time.Millisecond)
 			times = append(times, "  "+name+": "+took.String())
 			t.Logf("%s took %s", name, took)
@@ -70,6 +72,46 @@ func TestFixturesEndToEnd(t *testing.T) {
 				assert.Empty(t, f.Error, "fault %s", f.Name)
 				assert.Empty(t, f.VerifyError, "fault %s: the revert restores the recorded state", f.Name)
 			}
+		})
+	}
+}
+
+// dockerParity are the fixtures that also run end to end on the docker
+// testbed: the UDP rendezvous set of incident 003 (its holepunch, probe
+// and conntrack flush go through containers' own network stacks) and the
+// registrar it grew from.
+var dockerParity = []string{
+	"holepunch-mapping-change",
+	"holepunch-surge",
+	"holepunch-surge-cause",
+	"holepunch-surge-fixed",
+	"registration-fail-closed",
+}
+
+// The docker parity set passes its own assertions on docker as on netns,
+// and no container or network of a run survives it.
+func TestFixturesOnDocker(t *testing.T) {
+	requireDocker(t)
+	for _, name := range dockerParity {
+		t.Run(name, func(t *testing.T) {
+			require.Contains(t, fixtures.Scenarios(), name)
+			dir := t.TempDir()
+			start := time.Now()
+			code, stdout, stderr := run(t, "run", name, "--testbed", "docker", "--out", dir)
+			t.Logf("%s on docker took %s", name, time.Since(start).Round(10*time.Millisecond))
+			if code != ExitPass {
+				logFailed(t, dir)
+				t.Fatalf("natlab run %s --testbed docker exited %d, want %d\n%s%s", name, code, ExitPass, stdout, stderr)
+			}
+			rep := checkRunDir(t, dir)
+			assert.Equal(t, reports.VerdictPass, rep.Verdict)
+			assert.Equal(t, "docker", rep.Testbed.Backend)
+			for _, f := range rep.Faults {
+				assert.NotNil(t, f.RevertedAt, "fault %s reverted", f.Name)
+				assert.Empty(t, f.Error, "fault %s", f.Name)
+				assert.Empty(t, f.VerifyError, "fault %s", f.Name)
+			}
+			assert.Empty(t, dockerLeftovers(t, rep.Testbed.RunID), "no container or network of the run may survive")
 		})
 	}
 }

@@ -76,6 +76,23 @@ func TestInterruptInATerminal(t *testing.T) {
 		}
 	})
 
+	// natlab up keeps a testbed until Ctrl-C; Ctrl-C in its terminal tears
+	// it down with the same interrupts as run, and exits 0 (up ran as
+	// asked).
+	t.Run("up", func(t *testing.T) {
+		r := startInTerminal(t, bin, "up", scenarioFile)
+		r.waitFor(t, regexp.MustCompile(`keeps it up until Ctrl-C`))
+		runID := r.waitFor(t, regexp.MustCompile(`testbed ([0-9a-f]+) is up`))[1]
+		names, err := netns.Namespaces(runID)
+		require.NoError(t, err)
+		assert.Len(t, names, 4, "the testbed is up while natlab up waits")
+		r.ctrlC(t)
+		r.requireExit(t, ExitPass)
+		r.waitFor(t, regexp.MustCompile(`interrupted: `))
+		r.waitFor(t, regexp.MustCompile(`tearing down run `+runID))
+		r.requireNothingLeft(t)
+	})
+
 	t.Run("fault", func(t *testing.T) {
 		out := t.TempDir()
 		r := startInTerminal(t, bin, "run", scenarioFile, "--out", out)
@@ -366,9 +383,13 @@ func (r *cliRun) requireExit(t *testing.T, code int) {
 	r.mu.Lock()
 	err := r.waitErr
 	r.mu.Unlock()
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee, "natlab must exit with a code, not die of the signal")
-	require.Equal(t, code, ee.ExitCode(), "exit status %v", ee)
+	if code == ExitPass {
+		require.NoError(t, err, "natlab must exit 0")
+	} else {
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "natlab must exit with a code, not die of the signal")
+		require.Equal(t, code, ee.ExitCode(), "exit status %v", ee)
+	}
 	// The last output may still be in the terminal when the process ends.
 	select {
 	case <-r.drained:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/natlab/natlab/docker"
+	"github.com/natlab/natlab/scenario/runner"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/netns"
 )
@@ -38,15 +38,20 @@ in its container's network namespace (as root).`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			// The interrupts of run: the first Ctrl-C (or `natlab down`'s
+			// SIGTERM) tears down, a second says what is left, a third
+			// abandons the teardown to `natlab clean`.
+			ctx, intr := catchInterrupts(cmd.Context(), runner.NewProgress(cmd.ErrOrStderr()), cmd.ErrOrStderr())
+			defer intr.stop()
+			intr.setBackend(backend.Name())
+			intr.setStage(runner.StageSetup)
 			tb, err := testbed.Up(ctx, sc.Testbed, backend, testbed.Options{Log: cmd.ErrOrStderr()})
 			if err != nil {
 				return err
 			}
-			defer tb.Down(context.WithoutCancel(ctx))
 			printHosts(cmd, tb, backend.Name())
 			<-ctx.Done()
+			intr.setStage(runner.StageTeardown)
 			fmt.Fprintf(cmd.OutOrStdout(), "tearing down run %s\n", tb.Run.ID)
 			return tb.Down(context.WithoutCancel(ctx))
 		},

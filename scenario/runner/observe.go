@@ -37,9 +37,7 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 		}
 		for name, b := range p.backends {
 			sum := whole.Backends[name]
-			sum.Accepted += b.Accepted
-			sum.RegistrationsFailedClosed += b.RegistrationsFailedClosed
-			sum.ListenDrops += b.ListenDrops
+			sum.Add(b)
 			whole.Backends[name] = sum
 		}
 		o.Phases[p.name] = w

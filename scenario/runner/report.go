@@ -207,8 +207,15 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 			if rd.Err != "" {
 				continue // no reading this tick: a gap, not zeros
 			}
-			s.NAT[rd.Host] = reports.NATSample{Conntrack: uint64(rd.ConntrackEntries), AllocationFailures: rd.AllocationFailuresDelta,
+			n := reports.NATSample{Conntrack: uint64(rd.ConntrackEntries), AllocationFailures: rd.AllocationFailuresDelta,
 				PortUtilization: rd.PortUtilization, PortsInUse: uint64(max(rd.PortsInUse, 0)), IPForward: rd.IPForward}
+			if prev, ok := s.NAT[rd.Host]; ok {
+				// A reading that came late by over half a tick rounds
+				// onto the next one's row: the row then covers both, so
+				// its rises add up and its levels are their peaks.
+				n = mergeNATSamples(prev, n)
+			}
+			s.NAT[rd.Host] = n
 		}
 	}
 	keys := make([]time.Duration, 0, len(rows))
@@ -256,4 +263,15 @@ func effectsOf(e *reports.ConnectionEffects, m chaos.Marker) *reports.Connection
 		e.ObservedResets, e.ObservedDropped = &n, &d
 	}
 	return e
+}
+
+// mergeNATSamples joins two readings of one NAT box that fall on one row.
+func mergeNATSamples(a, b reports.NATSample) reports.NATSample {
+	return reports.NATSample{
+		Conntrack:          max(a.Conntrack, b.Conntrack),
+		AllocationFailures: a.AllocationFailures + b.AllocationFailures,
+		PortUtilization:    max(a.PortUtilization, b.PortUtilization),
+		PortsInUse:         max(a.PortsInUse, b.PortsInUse),
+		IPForward:          a.IPForward && b.IPForward,
+	}
 }

@@ -281,10 +281,7 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) erro
 	after := r.backendStats(ctx)
 	delta := map[string]scenario.BackendStats{}
 	for name, a := range after {
-		b := before[name]
-		delta[name] = scenario.BackendStats{Accepted: since(a.Accepted, b.Accepted),
-			RegistrationsFailedClosed: since(a.RegistrationsFailedClosed, b.RegistrationsFailedClosed),
-			ListenDrops:               since(a.ListenDrops, b.ListenDrops)}
+		delta[name] = a.Since(before[name])
 	}
 	r.mu.Lock()
 	r.phases = append(r.phases, phaseRun{name: ph.Name, start: begin, end: time.Since(r.start), result: res, backends: delta})
@@ -296,7 +293,7 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) erro
 func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats {
 	out := map[string]scenario.BackendStats{}
 	for _, b := range r.tb.Run.Spec.Backends {
-		st, err := r.tb.BackendStats(context.WithoutCancel(ctx), b.Name) // every server process, merged
+		st, err := r.tb.BackendWindowStats(context.WithoutCancel(ctx), b.Name) // every server process, merged
 		if err != nil {
 			continue // a killed backend has no counters to give
 		}
@@ -305,19 +302,19 @@ func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats
 			sum.Accepted += s.Accepted
 			sum.RegistrationsFailedClosed += s.Registrations.FailedClosed
 			sum.ListenDrops = max(sum.ListenDrops, s.ListenDrops) // namespace-wide: the same in every server
+			sum.Registrations += s.Registrations.OK
+			sum.HolepunchRequests += s.Holepunch.Requests
+			sum.Verifications += s.Holepunch.Verified
+			sum.MappingChanged += s.Holepunch.MappingChanged
+			sum.FailedClients += s.Holepunch.FailedClients
+			sum.DependencyTimeouts += s.Holepunch.DependencyTimeouts
+			sum.ProbeTimeouts += s.Holepunch.ProbeTimeouts
+			sum.DependencyPeakInUse += uint64(max(s.Dependency.PeakInFlight, 0))
+			sum.DependencyPeakQueue += uint64(max(s.Dependency.PeakWaiting, 0))
 		}
 		out[b.Name] = sum
 	}
 	return out
-}
-
-// since is how much a counter rose from was to now; a counter below where
-// it was belongs to a restarted backend and counts from zero.
-func since(now, was uint64) uint64 {
-	if now < was {
-		return now
-	}
-	return now - was
 }
 
 func (r *run) onMarker(m chaos.Marker) {

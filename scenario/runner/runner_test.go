@@ -10,6 +10,7 @@ import (
 
 	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed/sampler"
 )
@@ -86,8 +87,17 @@ func TestNATStatsPerBoxAndForAll(t *testing.T) {
 }
 
 func TestSinceCountsARestartedCounterFromZero(t *testing.T) {
-	assert.Equal(t, uint64(7), since(10, 3))
-	assert.Equal(t, uint64(4), since(4, 90), "the backend restarted and counted 4 since")
+	now := scenario.BackendStats{Accepted: 10, Registrations: 4, DependencyPeakQueue: 5}
+	was := scenario.BackendStats{Accepted: 3, Registrations: 90, DependencyPeakQueue: 9}
+	got := now.Since(was)
+	assert.Equal(t, uint64(7), got.Accepted)
+	assert.Equal(t, uint64(4), got.Registrations, "the backend restarted and counted 4 since")
+	assert.Equal(t, uint64(5), got.DependencyPeakQueue, "a peak is the one read at the end of the window")
+	var run scenario.BackendStats
+	run.Add(got)
+	run.Add(scenario.BackendStats{Accepted: 1, DependencyPeakQueue: 2})
+	assert.Equal(t, uint64(8), run.Accepted, "counters of phases add up")
+	assert.Equal(t, uint64(5), run.DependencyPeakQueue, "the run's peak is its highest phase's")
 }
 
 // A hold opens connections of its own whatever the pool: it is split over
@@ -101,4 +111,18 @@ func TestAgentsForSplitsHolds(t *testing.T) {
 	assert.Equal(t, 3, agentsFor(plan(loadgen.Strategy{Kind: loadgen.KindH2C}, loadgen.Schedule{Kind: loadgen.ScheduleHold, Hold: 40001})))
 	assert.Equal(t, 1, agentsFor(plan(pooled, loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 40001})), "a pool caps a closed schedule")
 	assert.Equal(t, 2, agentsFor(plan(loadgen.Strategy{Kind: loadgen.KindTCP}, loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 15001})))
+}
+
+// A NAT reading taken late by over half a tick rounds onto the next
+// one's row: the row keeps both rises and the peaks of their levels, so
+// samples.csv still sums to the report's totals.
+func TestLateNATReadingsShareARow(t *testing.T) {
+	sec := time.Second
+	r := &run{tick: sec, series: newSeries(sec, nil)}
+	rows := r.samples([]sampler.Sample{
+		{At: 2600 * time.Millisecond, NATs: []sampler.NATSample{{Host: "nat", ConntrackEntries: 90, AllocationFailuresDelta: 4, PortUtilization: 0.9, PortsInUse: 90, IPForward: true}}},
+		{At: 3100 * time.Millisecond, NATs: []sampler.NATSample{{Host: "nat", ConntrackEntries: 70, AllocationFailuresDelta: 3, PortUtilization: 0.7, PortsInUse: 70, IPForward: true}}},
+	})
+	require.Len(t, rows, 1)
+	assert.Equal(t, reports.NATSample{Conntrack: 90, AllocationFailures: 7, PortUtilization: 0.9, PortsInUse: 90, IPForward: true}, rows[0].NAT["nat"])
 }

@@ -24,8 +24,12 @@ func openPlan(tgt string, st loadgen.Strategy, rate int, d time.Duration) loadge
 }
 
 // Against a managed NAT of 256 ports holding them 120 s after close, an
-// unpooled storm of 1,000 requests/s gets connect timeouts; the same
-// schedule through a keep-alive pool of 32 gets none.
+// unpooled storm of 400 requests/s (1,200 in 3 s, well past the 256
+// ports) gets connect timeouts; the same schedule through a keep-alive
+// pool of 32 gets none. The rate leaves the pool room: 32 connections
+// serve 400/s as long as a request takes under 80 ms, which holds even
+// under -race with the suite's parallel packages on two cores (at
+// 1,000/s it did not: requests queued for the pool and timed out).
 func TestUnpooledStormVersusKeepAlivePool(t *testing.T) {
 	t.Parallel()
 	spec := oneNAT(testbed.NATSpec{Mode: testbed.ModeManaged, Hold: 120 * time.Second})
@@ -34,24 +38,25 @@ func TestUnpooledStormVersusKeepAlivePool(t *testing.T) {
 	tb := up(t, spec)
 	tgt := target(t, tb, "api", 8080)
 	src := sources(tb, "client")
+	const rate, arrivals = 400, 1200
 
-	pooled := openPlan(tgt, loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolKeepAlive, PoolSize: 32}, 1000, 3*time.Second)
+	pooled := openPlan(tgt, loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolKeepAlive, PoolSize: 32}, rate, 3*time.Second)
 	pooled.Sources = src
 	p := load(t, tb, "client", pooled).Total.Counts
 	// An open schedule sends exactly rate x duration arrivals.
-	assert.Equal(t, uint64(3000), p.Attempts, pretty(p))
+	assert.Equal(t, uint64(arrivals), p.Attempts, pretty(p))
 	assert.Equal(t, p.Attempts, p.Of(loadgen.OutcomeOK), pretty(p))
 	// A bound, not a count: an open schedule needs only as many
-	// connections as requests are in flight at once (1,000/s times the
+	// connections as requests are in flight at once (400/s times the
 	// latency), so the pool opens what the machine's pace asks for, up to
 	// its 32. TestPoolsOpenWhatTheySay fills a pool and counts it exactly.
 	assert.LessOrEqual(t, p.NewConns, uint64(32), "a pool of 32 opens at most 32 connections")
 	assert.Equal(t, p.NewConns, backendStats(t, tb, "api")[0].Accepted, "each connection the pool opened reached the backend")
 
-	storm := openPlan(tgt, loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolNone}, 1000, 3*time.Second)
+	storm := openPlan(tgt, loadgen.Strategy{Kind: loadgen.KindHTTP1, Pool: loadgen.PoolNone}, rate, 3*time.Second)
 	storm.Sources = src
 	s := load(t, tb, "client", storm).Total.Counts
-	assert.Equal(t, uint64(3000), s.Attempts, pretty(s))
+	assert.Equal(t, uint64(arrivals), s.Attempts, pretty(s))
 	ok := s.Of(loadgen.OutcomeOK)
 	assert.Equal(t, s.Attempts-ok, s.Of(loadgen.OutcomeConnectTimeout), "every other attempt is a silent drop: %s", pretty(s))
 	// The pool's ports are held too now: at most the rest can succeed,

@@ -68,7 +68,11 @@ func TestHold25000ThroughOneBackend(t *testing.T) {
 	spec.Clients[0].Addresses = 4
 	tb := up(t, spec)
 
-	plan := holdPlan(target(t, tb, "api", 8080), n, 12*time.Second)
+	// 18 s: the dials of 25,000 connections take about 3 s on an idle
+	// machine but were seen to take over 12 s with -race, four packages
+	// at once and other work on the two cores; a hold stops launching at
+	// the end of its phase, so the phase leaves room for the slow case.
+	plan := holdPlan(target(t, tb, "api", 8080), n, 18*time.Second)
 	plan.Sources = sources(tb, "client")
 	plan.ConnectTimeout = 10 * time.Second
 	smp, err := sampler.New(tb, sampler.Options{Backends: []string{"api"}, Tick: 500 * time.Millisecond})
@@ -145,10 +149,13 @@ func TestRestartBringsBackEveryServerProcess(t *testing.T) {
 	require.Error(t, err, "stats of a killed backend")
 	require.NoError(t, tb.Restart(t.Context(), "api"))
 	require.Len(t, tb.Agents("api"), 3)
-	c := load(t, tb, "client", holdPlan(target(t, tb, "api", 8080), 300, time.Second)).Total.Counts
-	assert.Equal(t, uint64(300), c.Of(loadgen.OutcomeOK), pretty(c))
+	// 240 of the NAT's 256 ports: a hold beyond them would have dials
+	// left at the phase's end, which are cancelled.
+	const n = 240
+	c := load(t, tb, "client", holdPlan(target(t, tb, "api", 8080), n, time.Second)).Total.Counts
+	assert.Equal(t, uint64(n), c.Of(loadgen.OutcomeOK), pretty(c))
 	st := backendStats(t, tb, "api")
 	require.Len(t, st, 1)
 	assert.Equal(t, 3, st[0].Processes)
-	assert.Equal(t, uint64(300), st[0].Accepted, "accepted over the three new processes")
+	assert.Equal(t, uint64(n), st[0].Accepted, "accepted over the three new processes")
 }
