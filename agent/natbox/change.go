@@ -217,7 +217,7 @@ func (b *Box) Change(cfg natcfg.Config) (natcfg.ChangeResult, error) {
 		return res, fmt.Errorf("change nat config: %w", err)
 	}
 	if len(reset) > 0 {
-		b.reap = startReaper(b, ch.rst)
+		b.reap = startReaper(b, reset)
 	}
 	// The rules are in place before any entry goes.
 	for _, f := range remap {
@@ -285,11 +285,16 @@ type reaper struct {
 	stopc, done chan struct{}
 }
 
-func startReaper(b *Box, marked []conntrack.Tuple) *reaper {
+func startReaper(b *Box, marked []conntrack.Flow) *reaper {
 	r := &reaper{stopc: make(chan struct{}), done: make(chan struct{})}
+	// By original tuple (as rst_sent has it), the reply tuple: a new
+	// connection may take the original tuple of a reset one, but its reply
+	// tuple holds a port of the new config, never the old one, so deleting
+	// by the old reply tuple cannot hit it.
 	left := map[string]conntrack.Tuple{}
-	for _, tu := range marked {
-		left[string(tupleKey(tu.IP.SourceAddress, tu.Proto.SourcePort, tu.IP.DestinationAddress, tu.Proto.DestinationPort))] = tu
+	for _, f := range marked {
+		tu := f.TupleOrig
+		left[string(tupleKey(tu.IP.SourceAddress, tu.Proto.SourcePort, tu.IP.DestinationAddress, tu.Proto.DestinationPort))] = f.TupleReply
 	}
 	expire := time.Now().Add(rstTimeout)
 	go func() {
@@ -310,8 +315,9 @@ func startReaper(b *Box, marked []conntrack.Tuple) *reaper {
 	return r
 }
 
-// reapRound deletes the entries of the flows of left that were reset
-// (all of them when all is set) and takes them out of left. b.mu is held.
+// reapRound deletes the entries of the flows of left (original tuple key
+// to reply tuple) that were reset, all of them when all is set, and takes
+// them out of left. b.mu is held.
 func (b *Box) reapRound(left map[string]conntrack.Tuple, all bool) {
 	var done []string
 	if all {
@@ -331,7 +337,7 @@ func (b *Box) reapRound(left map[string]conntrack.Tuple, all bool) {
 	}
 	for _, k := range done {
 		// An entry that is gone already (ENOENT) needs nothing more.
-		_ = b.ct.Delete(conntrack.Flow{TupleOrig: left[k]})
+		_ = b.ct.Delete(conntrack.Flow{TupleReply: left[k]})
 		delete(left, k)
 	}
 }
