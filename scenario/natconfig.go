@@ -80,8 +80,9 @@ func (p *parser) natCandidate(m *mapping, label, path string, fp *fieldPos, ns *
 			keep.order = append(keep.order, k)
 		}
 	}
-	quiet := &parser{errs: &collector{file: p.errs.file}}
-	quiet.natProfile(keep, label, path, fp, ns)
+	// What the scenario keeps was read above; told again, a problem of it
+	// is the same error, which the collector keeps once.
+	p.natProfile(keep, label, path, fp, ns)
 	set := map[string]bool{}
 	for k := range fp.pos {
 		set[k] = true

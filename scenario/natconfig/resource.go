@@ -136,13 +136,19 @@ func pick(file string, rs []*resource, address string, where scenario.Pos) (*res
 	return nil, fail(file, rs[1].pos, "the file has %d NAT resources (%s): pick one with --nat-config-resource ADDRESS", len(rs), strings.Join(addrs, ", "))
 }
 
-// config maps the resource's attributes to natlab's profile keys.
+// config maps the resource's attributes to natlab's profile keys, if
+// natlab has the resource's profile.
 func config(file, form string, r *resource) (*scenario.NATConfig, error) {
-	profile := profileOf[r.typ]
-	if !slices.Contains(natcfg.Profiles, profile) {
+	if profile := profileOf[r.typ]; !slices.Contains(natcfg.Profiles, profile) {
 		return nil, fail(file, r.pos, "%s is profile %q, which is not available in this natlab (profiles: %s)",
 			r.addr, profile, strings.Join(natcfg.Profiles, ", "))
 	}
+	return settings(file, form, r)
+}
+
+// settings maps the resource's attributes to natlab's profile keys.
+func settings(file, form string, r *resource) (*scenario.NATConfig, error) {
+	profile := profileOf[r.typ]
 	known := map[string]bool{}
 	for _, k := range scenario.NATProfileKeys() {
 		known[k] = true

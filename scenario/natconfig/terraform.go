@@ -29,6 +29,7 @@ var functions = map[string]function.Function{
 // defaults and its locals.
 type module struct {
 	file     string
+	src      []byte
 	declared map[string]bool
 	vars     map[string]cty.Value
 	locals   map[string]cty.Value
@@ -67,7 +68,11 @@ func (m *module) eval(expr hclsyntax.Expression) (cty.Value, error) {
 				return cty.NilVal, fmt.Errorf("local.%s is not defined in %s", name, m.file)
 			}
 		default:
-			return cty.NilVal, fmt.Errorf("%s is known only to terraform (an attribute of another resource, a data source or a module): write the value, or a variable with a default", traversalText(t))
+			ref := traversalText(t)
+			if text := strings.TrimSpace(string(expr.Range().SliceBytes(m.src))); text != ref {
+				ref = text + " refers to " + ref + ", which"
+			}
+			return cty.NilVal, fmt.Errorf("%s is known only to terraform (an attribute of another resource, a data source or a module): write the value, or a variable with a default", ref)
 		}
 	}
 	v, diags := expr.Value(m.ctx())
@@ -87,6 +92,15 @@ func traversalText(t hcl.Traversal) string {
 			b.WriteString("." + s.Name)
 		case hcl.TraverseSplat:
 			b.WriteString("[*]")
+		case hcl.TraverseIndex:
+			switch k := s.Key; {
+			case k.Type() == cty.Number && k.IsKnown() && !k.IsNull():
+				b.WriteString("[" + k.AsBigFloat().Text('f', -1) + "]")
+			case k.Type() == cty.String && k.IsKnown() && !k.IsNull():
+				b.WriteString(fmt.Sprintf("[%q]", k.AsString()))
+			default:
+				b.WriteString("[...]")
+			}
 		default:
 			b.WriteString("[...]")
 		}
@@ -111,6 +125,20 @@ func diagText(diags hcl.Diagnostics) string {
 
 // loadTerraform reads a .tf file with hcl, without terraform.
 func loadTerraform(file string, data []byte, address string) (*scenario.NATConfig, error) {
+	rs, err := terraformResources(file, data)
+	if err != nil {
+		return nil, err
+	}
+	r, err := pick(file, rs, address, scenario.Pos{Line: 1, Col: 1})
+	if err != nil {
+		return nil, err
+	}
+	return config(file, FormTerraform, r)
+}
+
+// terraformResources reads the NAT resources of a .tf file, their
+// attributes resolved against the file's variables and locals.
+func terraformResources(file string, data []byte) ([]*resource, error) {
 	f, diags := hclsyntax.ParseConfig(data, file, hcl.InitialPos)
 	if diags.HasErrors() {
 		errs := &problems{file: file}
@@ -134,7 +162,7 @@ func loadTerraform(file string, data []byte, address string) (*scenario.NATConfi
 	if !ok {
 		return nil, fail(file, scenario.Pos{Line: 1, Col: 1}, "not HCL native syntax: natlab reads .tf files")
 	}
-	m := &module{file: file, declared: map[string]bool{}, vars: map[string]cty.Value{}, locals: map[string]cty.Value{}, localErr: map[string]error{}}
+	m := &module{file: file, src: data, declared: map[string]bool{}, vars: map[string]cty.Value{}, locals: map[string]cty.Value{}, localErr: map[string]error{}}
 	errs := &problems{file: file}
 	locals := map[string]*hclsyntax.Attribute{}
 	var rs []*resource
@@ -163,11 +191,7 @@ func loadTerraform(file string, data []byte, address string) (*scenario.NATConfi
 		return nil, err
 	}
 	m.resolveLocals(locals)
-	r, err := pick(file, rs, address, scenario.Pos{Line: 1, Col: 1})
-	if err != nil {
-		return nil, err
-	}
-	return config(file, FormTerraform, r)
+	return rs, nil
 }
 
 // resolveLocals evaluates the locals, each once the locals it refers to
