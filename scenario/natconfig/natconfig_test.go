@@ -236,14 +236,15 @@ const planJSON = `{"format_version":"1.2","terraform_version":"1.9.5","resource_
 	`"enable_dynamic_port_allocation":false,"tcp_time_wait_timeout_sec":30,"log_config":[{"enable":true,"filter":"ERRORS_ONLY"}],"drain_nat_ips":[],"rules":[]},` +
 	`"after_unknown":{"id":false}}},` +
 	`{"address":"module.edge.google_compute_router_nat.new","type":"google_compute_router_nat","change":{"actions":["create"],` +
-	`"after":{"nat_ips":[null,null],"tcp_time_wait_timeout_sec":120},"after_unknown":{"nat_ips":[true,true],"min_ports_per_vm":true,"enable_dynamic_port_allocation":true}}},` +
+	`"after":{"nat_ips":[null,null],"max_ports_per_vm":0,"tcp_time_wait_timeout_sec":120},"after_unknown":{"nat_ips":[true,true],"min_ports_per_vm":true,"enable_dynamic_port_allocation":true}}},` +
 	`{"address":"google_compute_router_nat.old","type":"google_compute_router_nat","change":{"actions":["delete"],"after":null}},` +
 	`{"address":"google_compute_router_nat.auto","type":"google_compute_router_nat","change":{"actions":["create"],"after":{},"after_unknown":{"nat_ips":true}}}]}`
 
 // A plan's resource_changes[].change.after is the candidate: several NAT
 // resources need --nat-config-resource, a deleted one is no candidate, a
 // list of values known only after apply still counts, a setting the
-// provider computes at apply is the profile's default (and said so), and a
+// provider computes at apply is the profile's default (and said so), a
+// number the provider keeps as 0 is unset, and a
 // NAT IP list known only after apply cannot be counted.
 func TestPlan(t *testing.T) {
 	f := write(t, "plan.json", planJSON)

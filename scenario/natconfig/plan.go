@@ -73,6 +73,9 @@ func planResource(typ, addr string, at scenario.Pos, after, unknown *yaml.Node) 
 		if empty(v) && (u == nil || !mapped(name)) {
 			continue // unset: the plan lists every attribute
 		}
+		if typ, ok := gcpSettings[name]; ok && typ == cty.Number && v.Tag == "!!int" && v.Value == "0" {
+			continue // the provider's state for a number not set
+		}
 		a := attr{pos: pos(v), elems: -1, value: func() (cty.Value, error) { return toCty(v), nil }}
 		if u != nil && u.Kind == yaml.SequenceNode && v.Kind == yaml.SequenceNode {
 			// A list some of whose items terraform knows only after apply:
