@@ -191,3 +191,23 @@ func profileSettings(ns testbed.NATSpec) map[string]string {
 	}
 	return out
 }
+
+// refuseProfileSets refuses a --set of a profile key beside a candidate:
+// the candidate replaces every profile key, so the override would be lost
+// without a word.
+func refuseProfileSets(sets []string, file string, errs *collector) {
+	for _, s := range sets {
+		path, _, ok := strings.Cut(s, "=")
+		if !ok {
+			continue // told by applySets
+		}
+		steps, err := parseSetPath(strings.TrimSpace(path))
+		if err != nil || len(steps) < 3 || steps[0].key != "testbed" {
+			continue
+		}
+		last := steps[len(steps)-1]
+		if (steps[1].key == "nat" || steps[1].key == "nats") && last.index == keyStep && slices.Contains(profileNATKeys, last.key) {
+			errs.addSet(s, "--nat-config %s replaces the NAT's %s: set it in the candidate instead", file, last.key)
+		}
+	}
+}

@@ -94,3 +94,14 @@ func TestNATConfigErrorsAtTheCandidate(t *testing.T) {
 	assert.Contains(t, err.Error(), "s.yaml:3:")
 	assert.Contains(t, err.Error(), "nat_ips is the name profile gcp-cloud-nat gives the NAT IP count")
 }
+
+// A --set of a profile key beside a candidate would be replaced by it:
+// refused, saying where to set it; other --set paths stay.
+func TestNATConfigRefusesProfileSets(t *testing.T) {
+	cand := candidate(t, "nat.yaml", "min_ports_per_vm: 64\n")
+	_, err := Parse("s.yaml", []byte(gateBase), Options{NATConfig: cand, Sets: []string{"testbed.nat.min_ports_per_vm=256", "phases[0].duration=3s"}})
+	require.EqualError(t, err, "--set testbed.nat.min_ports_per_vm=256: --nat-config nat.yaml replaces the NAT's min_ports_per_vm: set it in the candidate instead")
+	s, err := Parse("s.yaml", []byte(gateBase), Options{NATConfig: cand, Sets: []string{"testbed.clients.addresses=3"}})
+	require.NoError(t, err)
+	assert.Equal(t, 3, s.Testbed.Clients[0].Addresses)
+}

@@ -100,6 +100,9 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 		return nil, errs.err()
 	}
 	applySets(&doc, opts.Sets, errs)
+	if opts.NATConfig != nil {
+		refuseProfileSets(opts.Sets, opts.NATConfig.File, errs)
+	}
 	if len(doc.Content) == 0 {
 		errs.add(Pos{1, 1}, "the file is empty: a scenario is a mapping with keys %s", strings.Join(topKeys, ", "))
 		return nil, errs.err()
