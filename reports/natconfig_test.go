@@ -41,6 +41,10 @@ func TestNATConfigInReports(t *testing.T) {
 	assert.Contains(t, md, "| nat | `min_ports_per_vm` | 128 | 64 |")
 	assert.Contains(t, md, "- ignored: log\\_config (nat.tf:22): logging is not modelled")
 
+	page, err := renderString(r, "html")
+	require.NoError(t, err)
+	assert.Contains(t, page, `<p class="meta" id="nat-config">NAT config candidate nat.tf (google_compute_router_nat.nat), read as terraform: nat min_ports_per_vm 128 -&gt; 64 (ignored: log_config (nat.tf:22): logging is not modelled)</p>`)
+
 	junit, err := renderString(r, "junit")
 	require.NoError(t, err)
 	assert.Contains(t, junit, `<property name="nat_config" value="nat.tf (google_compute_router_nat.nat)"></property>`)

@@ -105,3 +105,25 @@ func TestNATConfigRefusesProfileSets(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, s.Testbed.Clients[0].Addresses)
 }
+
+// Every NAT box of a scenario takes the candidate, as with --nat-sysctls;
+// the changes are told per box.
+func TestNATConfigEveryNATBox(t *testing.T) {
+	src := `name: two
+testbed:
+  nats:
+    - {name: east, profile: gcp-cloud-nat, min_ports_per_vm: 128}
+    - {name: west, profile: gcp-cloud-nat, min_ports_per_vm: 64}
+  blocks: [{name: a, nat: east}, {name: b, nat: west}]
+  clients: [{name: ca, block: a, addresses: 1}, {name: cb, block: b, addresses: 1}]
+  backends: [{name: api, protocol: tcp-echo, port: 8080}]
+phases:
+  - {name: p, duration: 1s, load: {hold: 10}}
+`
+	s, err := Parse("s.yaml", []byte(src), Options{NATConfig: candidate(t, "nat.yaml", "min_ports_per_vm: 64\n")})
+	require.NoError(t, err)
+	for _, n := range s.Testbed.NATs {
+		assert.Equal(t, 64, n.GCP.MinPortsPerVM, n.Name)
+	}
+	assert.Equal(t, []NATSettingChange{{NAT: "east", Setting: "min_ports_per_vm", Before: "128", After: "64"}}, s.NATChange.Changes)
+}
