@@ -63,6 +63,9 @@ func Load(file, resource string) (*scenario.NATConfig, error) {
 	if resource != "" {
 		return nil, fail(file, scenario.Pos{Line: 1, Col: 1}, "--nat-config-resource %s: this file is a NAT block in natlab's YAML, which names no resources (the option picks a resource of a .tf file or a plan)", resource)
 	}
+	if get(doc, "resource") != nil || get(doc, "variable") != nil {
+		return nil, fail(file, pos(doc), "this is Terraform's JSON syntax (.tf.json), which natlab does not read: give the .tf file, or the JSON of terraform show -json PLAN")
+	}
 	if doc.Kind != yaml.MappingNode {
 		return nil, fail(file, pos(doc), "want a mapping of NAT profile keys (%s), e.g. {profile: gcp-cloud-nat, min_ports_per_vm: 64}, a .tf file, or the JSON of terraform show -json PLAN; got %s",
 			strings.Join(scenario.NATProfileKeys(), ", "), kind(doc))

@@ -312,6 +312,14 @@ func TestYAMLBlock(t *testing.T) {
 	require.ErrorContains(t, err, syntax+":")
 	require.ErrorContains(t, err, "yaml syntax")
 
+	state := write(t, "state.json", `{"format_version":"1.0","values":{"root_module":{}}}`)
+	_, err = Load(state, "")
+	require.EqualError(t, err, state+":1:1: this terraform show -json output has no resource_changes: it is a state, not a plan; give the JSON of terraform show -json PLAN (or the .tf file)")
+
+	tfjson := write(t, "nat.tf.json", `{"resource":{"google_compute_router_nat":{"nat":{"min_ports_per_vm":64}}}}`)
+	_, err = Load(tfjson, "")
+	require.ErrorContains(t, err, tfjson+":1:1: this is Terraform's JSON syntax (.tf.json), which natlab does not read")
+
 	_, err = Load(filepath.Join(t.TempDir(), "missing.yaml"), "")
 	require.ErrorContains(t, err, "--nat-config: open ")
 }

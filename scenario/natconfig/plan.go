@@ -10,9 +10,9 @@ import (
 	"github.com/natlab/natlab/scenario"
 )
 
-// isPlan tells the JSON of `terraform show -json PLAN` from a NAT block.
+// isPlan tells the JSON of `terraform show -json` from a NAT block.
 func isPlan(doc *yaml.Node) bool {
-	return get(doc, "format_version") != nil && (get(doc, "resource_changes") != nil || get(doc, "planned_values") != nil)
+	return get(doc, "format_version") != nil
 }
 
 // get returns the value of key in mapping n, or nil.
@@ -33,7 +33,11 @@ func get(n *yaml.Node, key string) *yaml.Node {
 // after apply.
 func loadPlan(file string, doc *yaml.Node, address string) (*scenario.NATConfig, error) {
 	var rs []*resource
-	if changes := get(doc, "resource_changes"); changes != nil && changes.Kind == yaml.SequenceNode {
+	changes := get(doc, "resource_changes")
+	if changes == nil && get(doc, "planned_values") == nil {
+		return nil, fail(file, pos(doc), "this terraform show -json output has no resource_changes: it is a state, not a plan; give the JSON of terraform show -json PLAN (or the .tf file)")
+	}
+	if changes != nil && changes.Kind == yaml.SequenceNode {
 		for _, rc := range changes.Content {
 			typ := get(rc, "type")
 			if typ == nil || profileOf[typ.Value] == "" {
