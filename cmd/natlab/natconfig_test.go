@@ -108,8 +108,9 @@ func TestNATConfigGateOnDocker(t *testing.T) {
 
 // validate checks a candidate as run would, without root: the change is
 // shown, and what cannot be resolved is exit 2 at its line, as are a
-// candidate's bad values (at the candidate, not the scenario) and a
-// --nat-config-resource without --nat-config.
+// candidate's bad values (at the candidate, not the scenario), a varied
+// profile key the candidate would replace, and a --nat-config-resource
+// without --nat-config.
 func TestValidateNATConfig(t *testing.T) {
 	code, stdout, stderr := run(t, "validate", gateScenario, "--nat-config", gateDir+"nat-lowered.tf")
 	require.Equal(t, ExitPass, code, stdout+stderr)
@@ -124,6 +125,14 @@ func TestValidateNATConfig(t *testing.T) {
 	code, _, stderr = run(t, "validate", gateScenario, "--nat-config", bad)
 	assert.Equal(t, ExitInput, code)
 	assert.Contains(t, stderr, bad+":2:19: testbed.nat.min_ports_per_vm: 48: with enable_dynamic_port_allocation, min_ports_per_vm must be a power of two")
+
+	// compare reads the candidate for every variant, before building any.
+	code, _, stderr = run(t, "compare", gateScenario, "--vary", "phases[*].duration=1s,2s", "--nat-config", gateDir+"nat-unresolved.tf")
+	assert.Equal(t, ExitInput, code)
+	assert.Contains(t, stderr, "testdata/natconfig/nat-unresolved.tf:22:40: ")
+	code, _, stderr = run(t, "compare", gateScenario, "--vary", "testbed.nat.min_ports_per_vm=64,128", "--nat-config", gateDir+"nat.tf")
+	assert.Equal(t, ExitInput, code)
+	assert.Contains(t, stderr, "--set testbed.nat.min_ports_per_vm=64: --nat-config testdata/natconfig/nat.tf replaces the NAT's min_ports_per_vm: set it in the candidate instead")
 
 	code, _, stderr = run(t, "validate", gateScenario, "--nat-config-resource", "google_compute_router_nat.nat")
 	assert.Equal(t, ExitInput, code)
