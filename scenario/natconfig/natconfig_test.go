@@ -97,16 +97,29 @@ func TestTerraformGCP(t *testing.T) {
 	assert.Equal(t, want, block(t, cfg))
 
 	ignored := strings.Join(cfg.Ignored, "\n")
-	for _, s := range []string{"nat_ip_allocate_option (" + f + ":17)", "source_subnetwork_ip_ranges_to_nat (" + f + ":19)",
+	for _, s := range []string{"source_subnetwork_ip_ranges_to_nat (" + f + ":19): only ALL_SUBNETWORKS_ALL_IP_RANGES is modelled",
 		"subnetwork (" + f + ":27): origin blocks are the scenario's testbed.blocks", "log_config (" + f + ":31): logging is not modelled"} {
 		assert.Contains(t, ignored, s)
 	}
 	if !eimModelled() {
 		assert.Contains(t, ignored, "enable_endpoint_independent_mapping ("+f+":23): endpoint-independent mapping is not modelled")
 	}
-	for _, s := range []string{"router", "region", "name ("} {
+	// MANUAL_ONLY with nat_ips is what natlab does; names and places are
+	// no settings.
+	for _, s := range []string{"nat_ip_allocate_option", "router", "region", "name ("} {
 		assert.NotContains(t, ignored, s)
 	}
+
+	// AUTO_ONLY has no nat_ips: the scenario's count stays, and that is said.
+	auto := write(t, "auto.tf", `resource "google_compute_router_nat" "nat" {
+  nat_ip_allocate_option             = "AUTO_ONLY"
+  source_subnetwork_ip_ranges_to_nat = "ALL_SUBNETWORKS_ALL_IP_RANGES"
+}
+`)
+	cfg, err = Load(auto, "")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"profile=gcp-cloud-nat@1:1"}, block(t, cfg))
+	assert.Equal(t, []string{"nat_ip_allocate_option (" + auto + ":2): Cloud NAT allocating NAT IPs as VMs need them (AUTO_ONLY) is not modelled: the scenario's NAT IP count stays"}, cfg.Ignored)
 }
 
 // What natlab cannot resolve is an error naming the attribute, the file

@@ -86,8 +86,8 @@ var awsIPs = []string{"secondary_allocation_ids", "secondary_private_ip_addresse
 // why says why an attribute or block natlab reads is not modelled.
 var why = map[string]string{
 	"subnetwork":                          "origin blocks are the scenario's testbed.blocks (and pools); natlab does not map Terraform subnetworks onto them, so which subnets the NAT serves is not modelled",
-	"source_subnetwork_ip_ranges_to_nat":  "which subnets the NAT serves is not modelled (the scenario's testbed.blocks are)",
-	"nat_ip_allocate_option":              "natlab makes the NAT IPs nat_ips counts (without nat_ips, as with AUTO_ONLY, the scenario's NAT IP count stays)",
+	"source_subnetwork_ip_ranges_to_nat":  "only ALL_SUBNETWORKS_ALL_IP_RANGES is modelled: every client of the scenario's blocks goes through its NAT",
+	"nat_ip_allocate_option":              "Cloud NAT allocating NAT IPs as VMs need them (AUTO_ONLY) is not modelled: the scenario's NAT IP count stays",
 	"drain_nat_ips":                       "drained NAT IPs are not modelled",
 	"icmp_idle_timeout_sec":               "natlab translates only TCP and UDP",
 	"log_config":                          "logging is not modelled",
@@ -183,6 +183,8 @@ func settings(file, form string, r *resource) (*scenario.NATConfig, error) {
 			typ, mapped := gcpSettings[name]
 			switch {
 			case name == "nat_ips":
+			case modelledAsIs(r, name):
+				// What natlab does anyway: no word needed.
 			case mapped && known[name] && isAttr:
 				if a.unknown {
 					ignore(name, "known only after apply: natlab uses the profile's default")
@@ -233,6 +235,22 @@ func settings(file, form string, r *resource) (*scenario.NATConfig, error) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// modelledAsIs: an attribute whose value is what natlab does anyway:
+// NAT IPs listed by hand (MANUAL_ONLY with nat_ips), every subnet's every
+// range translated (the scenario's blocks all go through their NAT).
+func modelledAsIs(r *resource, name string) bool {
+	want := map[string]string{"nat_ip_allocate_option": "MANUAL_ONLY", "source_subnetwork_ip_ranges_to_nat": "ALL_SUBNETWORKS_ALL_IP_RANGES"}[name]
+	a, ok := r.attrs[name]
+	if want == "" || !ok || a.unknown || a.value == nil {
+		return false
+	}
+	if _, listed := r.attrs["nat_ips"]; name == "nat_ip_allocate_option" && !listed {
+		return false
+	}
+	v, err := a.value()
+	return err == nil && v.IsWhollyKnown() && !v.IsNull() && v.Type() == cty.String && v.AsString() == want
 }
 
 // skip tells an attribute or block natlab does not read.
