@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/reports"
+	"github.com/natlab/natlab/scenario/natconfig"
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 // The gate's files (testdata/natconfig): a scenario that passes with the
@@ -135,6 +138,16 @@ func TestValidateNATConfig(t *testing.T) {
 	code, _, stderr = run(t, "compare", gateScenario, "--vary", "testbed.nat.min_ports_per_vm=64,128", "--nat-config", gateDir+"nat.tf")
 	assert.Equal(t, ExitInput, code)
 	assert.Contains(t, stderr, "--set testbed.nat.min_ports_per_vm=64: --nat-config testdata/natconfig/nat.tf replaces the NAT's min_ports_per_vm: set it in the candidate instead")
+
+	// An aws_nat_gateway needs profile aws-nat-gateway: without it in this
+	// natlab, run and validate say so rather than run something else.
+	aws := filepath.Join(t.TempDir(), "aws.tf")
+	require.NoError(t, os.WriteFile(aws, []byte("resource \"aws_nat_gateway\" \"egress\" {\n  secondary_allocation_ids = [aws_eip.b.id]\n}\n"), 0o644))
+	if !slices.Contains(natcfg.Profiles, natconfig.ProfileAWS) {
+		code, _, stderr = run(t, "run", gateScenario, "--nat-config", aws, "--out", t.TempDir())
+		assert.Equal(t, ExitInput, code)
+		assert.Contains(t, stderr, aws+`:1:1: aws_nat_gateway.egress is profile "aws-nat-gateway", which is not available in this natlab`)
+	}
 
 	code, _, stderr = run(t, "validate", gateScenario, "--nat-config-resource", "google_compute_router_nat.nat")
 	assert.Equal(t, ExitInput, code)
