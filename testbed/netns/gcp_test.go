@@ -203,3 +203,10 @@ func TestCloudNATTimeWait(t *testing.T) {
 		})
 	}
 }
+
+// Endpoint-independent mapping through the whole testbed: one internal
+// ip:port is seen by two public backends from one NAT ip:port.
+func TestCloudNATEndpointIndependentMapping(t *testing.T) {
+	t.Parallel()
+	tt.CheckEIMOneMapping(t, up(t, tt.EIMSpec()))
+}
