@@ -40,9 +40,10 @@ func CheckEIMOneMapping(t *testing.T, tb *testbed.Testbed) {
 	natIP := tb.Run.Layout.NATs[0].IPs[0]
 	for _, b := range []string{"stun1", "stun2"} {
 		// Every attempt opens a socket on port 40000 (a range of one), so
-		// every datagram leaves from vm:40000; 10 a second for a second
-		// never overlap (each takes well under a millisecond here).
-		plan := OpenPlan(Target(t, tb.Run.Layout, b, 3478), loadgen.Strategy{Kind: loadgen.KindUDP, LocalPorts: "40000-40000"}, 10, time.Second)
+		// every datagram leaves from vm:40000; one closed-loop worker, so
+		// no two sockets want the port at once.
+		plan := OpenPlan(Target(t, tb.Run.Layout, b, 3478), loadgen.Strategy{Kind: loadgen.KindUDP, LocalPorts: "40000-40000"}, 0, time.Second)
+		plan.Phases[0].Schedule = loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 1}
 		plan.Sources = []netip.Addr{vm}
 		r := Load(t, tb, "client", plan)
 		c := r.Total.Counts
