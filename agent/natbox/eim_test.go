@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -285,9 +286,21 @@ func TestGCPEIMToggleLiveKeepsConnections(t *testing.T) {
 	}
 	echoAll("before")
 	entries := tp.metrics(t).ConntrackEntries
+	snaps := map[bool]string{false: tp.snapshot(t)}
 	for i, cfg := range []natcfg.Config{on, off, on} {
-		stage := fmt.Sprintf("after toggle %d (eim %t)", i+1, cfg.GCP.EndpointIndependentMapping)
+		eim := cfg.GCP.EndpointIndependentMapping
+		stage := fmt.Sprintf("after toggle %d (eim %t)", i+1, eim)
 		must(t, tp.box.Apply(cfg), stage)
+		// The state read back is the config's: the same each time it is
+		// applied, with the EIM sets exactly when EIM is on.
+		snap := tp.snapshot(t)
+		if want, ok := snaps[eim]; ok && snap != want {
+			t.Errorf("%s: snapshot differs from the last time this config was applied:\n--- then\n%s\n--- now\n%s", stage, want, snap)
+		}
+		snaps[eim] = snap
+		if has := strings.Contains(snap, "set "+setEIM+" ") && strings.Contains(snap, "set "+setEIMLive+" "); has != eim {
+			t.Errorf("%s: EIM sets in the snapshot: %t, want %t", stage, has, eim)
+		}
 		if n := echoAll(stage); n != 0 {
 			t.Fatalf("%s: %d of %d held connections broke, want 0", stage, n, held)
 		}
