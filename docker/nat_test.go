@@ -68,3 +68,8 @@ func natMetrics(t testing.TB, tb *testbed.Testbed) natcfg.Metrics {
 func TestCloudNATEndpointIndependentMappingInContainers(t *testing.T) {
 	tt.CheckEIMOneMapping(t, up(t, tt.EIMSpec()))
 }
+
+// An endpoint-independence conflict in containers, as on netns.
+func TestCloudNATEndpointIndependenceConflictInContainers(t *testing.T) {
+	tt.CheckEIMConflict(t, up(t, tt.EIMSpec()))
+}

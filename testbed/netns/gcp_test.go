@@ -210,3 +210,10 @@ func TestCloudNATEndpointIndependentMapping(t *testing.T) {
 	t.Parallel()
 	tt.CheckEIMOneMapping(t, up(t, tt.EIMSpec()))
 }
+
+// An endpoint-independence conflict through the whole testbed is dropped
+// and counted, one per datagram.
+func TestCloudNATEndpointIndependenceConflict(t *testing.T) {
+	t.Parallel()
+	tt.CheckEIMConflict(t, up(t, tt.EIMSpec()))
+}

@@ -1,6 +1,8 @@
 package testbedtest
 
 import (
+	"context"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -8,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
@@ -72,4 +75,62 @@ func CheckEIMOneMapping(t *testing.T, tb *testbed.Testbed) {
 	}
 	assert.Equal(t, ports[0], ports[1], "both backends saw vm:40000 from one NAT ip:port")
 	assert.Zero(t, m.GCP.DroppedSent[natcfg.ReasonEndpointIndependenceConflict], "no conflict")
+}
+
+// CheckEIMConflict makes an endpoint-independence conflict through the
+// whole testbed of an EIMSpec and checks it is counted exactly: X, the
+// client's address with source port 40000, reaches stun1 from N:q (q, a
+// port of the VM's block, is what stun1 saw); Z, the same address with
+// source port q, reaches stun2 and keeps its port there (the kernel keeps
+// a source port that is in range and free). X's flow to stun2 must leave
+// from N:q, which Z's flow holds there: every datagram of it is dropped
+// as ENDPOINT_INDEPENDENCE_CONFLICT, one per attempt, while Z still gets
+// its answers.
+func CheckEIMConflict(t *testing.T, tb *testbed.Testbed) {
+	t.Helper()
+	vm := Sources(tb.Run.Layout, "client")[0]
+	// Z binds a port of the block (1024-1087): let the client's sockets
+	// take any port. The sysctl dies with the client's namespace.
+	require.NoError(t, tb.Agent("client").Call(context.Background(), wire.OpSysctlSet,
+		[]natcfg.Sysctl{{Key: "net.ipv4.ip_local_port_range", Value: "1024 65535"}}, nil))
+	send := func(backend string, port uint16, d, timeout time.Duration) loadgen.Counts {
+		t.Helper()
+		plan := OpenPlan(Target(t, tb.Run.Layout, backend, 3478),
+			loadgen.Strategy{Kind: loadgen.KindUDP, LocalPorts: fmt.Sprintf("%d-%d", port, port)}, 0, d)
+		// One closed-loop worker: no two sockets want the port at once.
+		plan.Phases[0].Schedule = loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 1}
+		plan.Sources = []netip.Addr{vm}
+		plan.RequestTimeout = timeout
+		return Load(t, tb, "client", plan).Total.Counts
+	}
+	seenBy := func(backend string) uint16 {
+		t.Helper()
+		st := BackendStats(t, tb, backend)
+		require.Len(t, st, 1)
+		p := st[0].Peers
+		require.Equal(t, p.MinPort, p.MaxPort, "%s saw one NAT port: %s", backend, Pretty(p))
+		return p.MinPort
+	}
+	c := send("stun1", 40000, 300*time.Millisecond, time.Second)
+	require.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), "X to stun1: %s", Pretty(c))
+	q := seenBy("stun1")
+	c = send("stun2", q, 300*time.Millisecond, time.Second)
+	require.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), "Z to stun2: %s", Pretty(c))
+	require.Equal(t, q, seenBy("stun2"), "Z keeps its port %d at stun2", q)
+
+	before := NATMetrics(t, tb, "nat").GCP.DroppedSent[natcfg.ReasonEndpointIndependenceConflict]
+	// Each attempt sends one datagram and waits 200 ms for an answer
+	// that cannot come.
+	c = send("stun2", 40000, time.Second, 200*time.Millisecond)
+	require.NotZero(t, c.Attempts)
+	assert.Zero(t, c.Of(loadgen.OutcomeOK), "X to stun2: %s", Pretty(c))
+	after := NATMetrics(t, tb, "nat").GCP
+	t.Logf("X to stun2 while Z holds N:%d there: %d attempts (%v), %d ENDPOINT_INDEPENDENCE_CONFLICT drops",
+		q, c.Attempts, c.Outcomes, after.DroppedSent[natcfg.ReasonEndpointIndependenceConflict]-before)
+	assert.Equal(t, c.Attempts, after.DroppedSent[natcfg.ReasonEndpointIndependenceConflict]-before,
+		"one ENDPOINT_INDEPENDENCE_CONFLICT per datagram of X to stun2: %s", Pretty(c))
+	assert.Zero(t, after.DroppedSent[natcfg.ReasonOutOfResources], "the block has room")
+	assert.Equal(t, q, seenBy("stun2"), "stun2 never saw X from another port")
+	c = send("stun2", q, 300*time.Millisecond, time.Second)
+	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), "Z to stun2 after the conflict: %s", Pretty(c))
 }
