@@ -1,6 +1,7 @@
 package natbox
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -322,5 +323,52 @@ func TestGCPEIMToggleLiveKeepsConnections(t *testing.T) {
 	}
 	for _, c := range conns {
 		_ = c.Close()
+	}
+}
+
+// A re-apply that keeps EIM on keeps the mappings that still lie in their
+// VM's block and drops those that do not: with min_ports_per_vm lowered
+// from 128 to 64 (block 1024-1151 to 1024-1087), the mapping of vm:1100
+// (its own port, kept by the kernel) goes, that of vm:1030 stays, and
+// vm:1100's next flow is mapped inside the new block.
+func TestGCPEIMReapplyDropsMappingsOutsideTheBlock(t *testing.T) {
+	tp := newTopo(t)
+	vm := tp.addVMs(t, 1)[0]
+	dst := tp.udpWho(t, 3478, backendIP, backendIP2)
+	wide := gcpConfig(t, []netip.Addr{vm}, cloudNATPorts, 128, 128, 120*time.Second)
+	wide.GCP.EndpointIndependentMapping = true
+	must(t, tp.box.Apply(wide), "apply 128 ports")
+	in, out := tp.udpEndpoint(t, netip.AddrPortFrom(vm, 1030)), tp.udpEndpoint(t, netip.AddrPortFrom(vm, 1100))
+	if got := in.seen(t, dst[0]); got != netip.AddrPortFrom(natIP1, 1030) {
+		t.Fatalf("vm:1030 seen as %s, want its own port", got)
+	}
+	if got := out.seen(t, dst[0]); got != netip.AddrPortFrom(natIP1, 1100) {
+		t.Fatalf("vm:1100 seen as %s, want its own port", got)
+	}
+	mappings := func() map[uint16]uint16 {
+		t.Helper()
+		elems, err := tp.box.b.nft.GetSetElements(eimSet(natTable()))
+		must(t, err, "eim elements")
+		m := map[uint16]uint16{}
+		for _, el := range elems {
+			m[binary.BigEndian.Uint16(el.Key[4:6])] = binary.BigEndian.Uint16(el.Val[4:6])
+		}
+		return m
+	}
+	if m := mappings(); m[1030] != 1030 || m[1100] != 1100 || len(m) != 2 {
+		t.Fatalf("mappings %v, want 1030->1030 and 1100->1100", m)
+	}
+	must(t, tp.box.Apply(eimConfig(t, vm, true)), "apply 64 ports")
+	if m := tp.metrics(t); m.GCP.AllocatorError != "" {
+		t.Fatalf("apply: %s", m.GCP.AllocatorError)
+	}
+	if m := mappings(); m[1030] != 1030 || len(m) != 1 {
+		t.Errorf("mappings after the block shrank: %v, want only 1030->1030", m)
+	}
+	if got := out.seen(t, dst[1]); !inBlock(got) {
+		t.Errorf("vm:1100's next flow seen as %s, want a port of the new block 1024-1087", got)
+	}
+	if got := in.seen(t, dst[1]); got != netip.AddrPortFrom(natIP1, 1030) {
+		t.Errorf("vm:1030's next flow seen as %s, want its kept mapping", got)
 	}
 }

@@ -1,6 +1,10 @@
 package natbox
 
 import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
@@ -148,4 +152,46 @@ func srcNATed() []expr.Any {
 		&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(ipsSrcNAT), Xor: make([]byte, 4)},
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: make([]byte, 4)},
 	}
+}
+
+// eimPrune deletes the kept mappings that the config c no longer allows:
+// a re-apply that keeps EIM on keeps the eim map, but a mapping outside
+// its VM's block now (min_ports_per_vm lowered, a NAT IP removed) cannot
+// be kept, and its endpoint's next flow is mapped afresh within the block.
+// It runs right after the apply; a new flow in between may still use an
+// old mapping.
+func eimPrune(b *Box, c natcfg.Config) error {
+	if c.GCP == nil || !c.GCP.EndpointIndependentMapping {
+		return nil
+	}
+	set := eimSet(natTable())
+	elems, err := b.nft.GetSetElements(set)
+	if err != nil {
+		return fmt.Errorf("endpoint-independent mappings: %w", err)
+	}
+	blocks := map[netip.Addr]natcfg.Slice{}
+	for _, s := range c.Pools[0].Slices {
+		blocks[s.Source] = s
+	}
+	var stale []nftables.SetElement
+	for _, el := range elems {
+		if len(el.Key) < 4 || len(el.Val) < 6 {
+			continue
+		}
+		s, ok := blocks[netip.AddrFrom4([4]byte(el.Key[:4]))]
+		ip, port := netip.AddrFrom4([4]byte(el.Val[:4])), binary.BigEndian.Uint16(el.Val[4:6])
+		if !ok || s.IP != ip || port < s.Ports.First || port > s.Ports.Last {
+			stale = append(stale, nftables.SetElement{Key: el.Key})
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	if err := b.nft.SetDeleteElements(set, stale); err != nil {
+		return fmt.Errorf("endpoint-independent mappings: %w", err)
+	}
+	if err := b.nft.Flush(); err != nil {
+		return fmt.Errorf("endpoint-independent mappings: %w", err)
+	}
+	return nil
 }

@@ -290,6 +290,8 @@ type gcpRun struct {
 	once  sync.Once
 	// lastErr is the allocator's last failure, shown in the metrics.
 	lastErr string
+	// startErr is what failed as the config was applied, shown too.
+	startErr string
 	// pin is what the box pins for this config.
 	pin *pinRule
 }
@@ -311,6 +313,9 @@ func (gcpProfile) start(b *Box, c natcfg.Config) running {
 		sources[s.Source] = true
 	}
 	r.pin = &pinRule{sources: sources, hold: uint32((c.Hold + time.Second - 1) / time.Second)}
+	if err := eimPrune(b, c); err != nil {
+		r.startErr = err.Error()
+	}
 	b.pins.pin(r.pin)
 	go r.loop()
 	return r
@@ -593,7 +598,8 @@ func (r *gcpRun) metrics(flows []conntrack.Flow, held []natPort, m *natcfg.Metri
 	m.PolicyDrops += oor
 	m.AllocationFailures += oor
 	m.IPUtilization, m.PoolUtilization = utilization(cfg, m.Mappings)
-	g.AllocatorError = r.lastErr
+	g.AllocatorError = strings.TrimPrefix(r.startErr+"; "+r.lastErr, "; ")
+	g.AllocatorError = strings.TrimSuffix(g.AllocatorError, "; ")
 	if err := r.b.pins.err.Load(); err != nil {
 		// The sweep still pins closed flows, a round later.
 		g.AllocatorError = strings.TrimPrefix(g.AllocatorError+"; ", "; ") + "conntrack events stopped: " + (*err).Error()
