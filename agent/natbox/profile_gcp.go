@@ -594,9 +594,9 @@ func (r *gcpRun) metrics(flows []conntrack.Flow, held []natPort, m *natcfg.Metri
 	m.GCP = g
 	// An EIM conflict is a mapping the kernel could not make (without
 	// its drop rule it counts as insert_failed), so it joins the failures.
-	oor := g.DroppedSent[natcfg.ReasonOutOfResources] + g.DroppedSent[natcfg.ReasonEndpointIndependenceConflict]
-	m.PolicyDrops += oor
-	m.AllocationFailures += oor
+	drops := g.DroppedSent[natcfg.ReasonOutOfResources] + g.DroppedSent[natcfg.ReasonEndpointIndependenceConflict]
+	m.PolicyDrops += drops
+	m.AllocationFailures += drops
 	m.IPUtilization, m.PoolUtilization = utilization(cfg, m.Mappings)
 	g.AllocatorError = strings.TrimPrefix(r.startErr+"; "+r.lastErr, "; ")
 	g.AllocatorError = strings.TrimSuffix(g.AllocatorError, "; ")
