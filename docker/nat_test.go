@@ -14,6 +14,7 @@ import (
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
 var ports256 = portrange.Range{First: 1024, Last: 1279}
@@ -60,4 +61,15 @@ func natMetrics(t testing.TB, tb *testbed.Testbed) natcfg.Metrics {
 	var m natcfg.Metrics
 	require.NoError(t, tb.Agent("nat").Call(context.Background(), wire.OpNATMetrics, nil, &m))
 	return m
+}
+
+// Endpoint-independent mapping in containers, as on netns: one internal
+// ip:port is seen by two public backends from one NAT ip:port.
+func TestCloudNATEndpointIndependentMappingInContainers(t *testing.T) {
+	tt.CheckEIMOneMapping(t, up(t, tt.EIMSpec()))
+}
+
+// An endpoint-independence conflict in containers, as on netns.
+func TestCloudNATEndpointIndependenceConflictInContainers(t *testing.T) {
+	tt.CheckEIMConflict(t, up(t, tt.EIMSpec()))
 }

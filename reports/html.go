@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strings"
 )
 
 // htmlWriter writes report.html: one self-contained page (inline CSS and
@@ -32,6 +33,8 @@ type htmlPage struct {
 	Summary    string
 	RunLine    string
 	NATBoxes   []string
+	// NATConfig names the candidate the run gated and what it changed.
+	NATConfig  string
 	Assertions []htmlAssertion
 	LoadHead   []string
 	Load       [][]string
@@ -78,6 +81,12 @@ func newHTMLPage(r *Report) (*htmlPage, error) {
 		RunLine: r.runLine(), LoadHead: loadHead, Load: r.loadRows(same), NATHead: natHead, NAT: r.natRows(same), Schema: SchemaVersion}
 	for _, n := range r.Testbed.NATs {
 		p.NATBoxes = append(p.NATBoxes, natBoxLine(n))
+	}
+	if c := r.NATConfig; c != nil {
+		p.NATConfig = fmt.Sprintf("NAT config candidate %s, read as %s: %s", c.source(), c.Form, c.changeLine())
+		if len(c.Ignored) > 0 {
+			p.NATConfig += fmt.Sprintf(" (ignored: %s)", strings.Join(c.Ignored, "; "))
+		}
 	}
 	for _, a := range r.Assertions {
 		p.Assertions = append(p.Assertions, htmlAssertion{Result: result(a.Passed), Name: a.Name,

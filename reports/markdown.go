@@ -21,6 +21,26 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 		fmt.Fprintf(b, "%s\n\n", mdText(r.Scenario.Description))
 	}
 	fmt.Fprintf(b, "%s\n\n", mdText(r.runLine()))
+	if c := r.NATConfig; c != nil {
+		b.WriteString("### NAT config candidate\n\n")
+		fmt.Fprintf(b, "%s, read as %s.", mdCode(c.source()), mdText(c.Form))
+		if len(c.Changes) == 0 {
+			b.WriteString(" No setting differs from the scenario's.\n\n")
+		} else {
+			b.WriteString("\n\n")
+			rows := make([][]string, 0, len(c.Changes))
+			for _, ch := range c.Changes {
+				rows = append(rows, []string{mdText(ch.NAT), mdCode(ch.Setting), mdText(ch.Before), mdText(ch.After)})
+			}
+			mdTable(b, []string{"NAT", "Setting", "Scenario", "Candidate"}, rows)
+		}
+		for _, ig := range c.Ignored {
+			fmt.Fprintf(b, "- ignored: %s\n", mdText(ig))
+		}
+		if len(c.Ignored) > 0 {
+			b.WriteString("\n")
+		}
+	}
 
 	if len(r.Assertions) > 0 {
 		b.WriteString("### Assertions\n\n")

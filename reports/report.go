@@ -28,7 +28,10 @@ type Report struct {
 	Schema   string   `json:"schema"`
 	Scenario Scenario `json:"scenario"`
 	Testbed  Testbed  `json:"testbed"`
-	Verdict  Verdict  `json:"verdict"`
+	// NATConfig is the NAT config candidate the run gated (natlab run
+	// --nat-config); absent without one.
+	NATConfig *NATConfig `json:"nat_config,omitempty"`
+	Verdict   Verdict    `json:"verdict"`
 	// Incomplete says why the run stopped early (empty unless incomplete).
 	Incomplete string      `json:"incomplete,omitempty"`
 	Started    time.Time   `json:"started"`
@@ -90,6 +93,29 @@ type NATBox struct {
 	Mode string `json:"mode"`
 	// Hold is how long a managed NAT keeps a port after close (0 when plain).
 	Hold Seconds `json:"hold_s"`
+}
+
+// NATConfig is a candidate NAT config and what it changed.
+type NATConfig struct {
+	// File is the candidate's path.
+	File string `json:"file"`
+	// Form is "yaml", "terraform" or "plan".
+	Form string `json:"form"`
+	// Resource is the Terraform address read (empty for yaml).
+	Resource string `json:"resource,omitempty"`
+	// Changes are the settings that differ from the scenario's.
+	Changes []NATSettingChange `json:"changes"`
+	// Ignored are the attributes the candidate holds that natlab does not
+	// model, each with where and why.
+	Ignored []string `json:"ignored"`
+}
+
+// NATSettingChange is one setting of one NAT box the candidate changed.
+type NATSettingChange struct {
+	NAT     string `json:"nat"`
+	Setting string `json:"setting"`
+	Before  string `json:"before"`
+	After   string `json:"after"`
 }
 
 // Assertion is one judged expectation of the scenario.

@@ -12,6 +12,7 @@ import (
 // infrastructure code; nat_ips counts the NAT IPs (ips, by that name).
 var profileNATKeys = []string{"profile", "nat_ips",
 	"min_ports_per_vm", "max_ports_per_vm", "enable_dynamic_port_allocation",
+	"enable_endpoint_independent_mapping",
 	"tcp_time_wait_timeout_sec", "tcp_established_idle_timeout_sec",
 	"tcp_transitory_idle_timeout_sec", "udp_idle_timeout_sec"}
 
@@ -57,10 +58,18 @@ func (p *parser) natProfile(m *mapping, label, path string, fp *fieldPos, ns *te
 			p.intField(m, k.key, label, path, fp, 1, math.MaxInt32, k.dst())
 		}
 	}
-	if v := m.get("enable_dynamic_port_allocation"); v != nil {
-		fp.set(path+".enable_dynamic_port_allocation", label+".enable_dynamic_port_allocation", posOf(v))
-		if b, ok := p.boolean(v, label+".enable_dynamic_port_allocation"); ok {
-			gcp().EnableDynamicPortAllocation = b
+	for _, k := range []struct {
+		key string
+		dst func() *bool
+	}{
+		{"enable_dynamic_port_allocation", func() *bool { return &gcp().EnableDynamicPortAllocation }},
+		{"enable_endpoint_independent_mapping", func() *bool { return &gcp().EnableEndpointIndependentMapping }},
+	} {
+		if v := m.get(k.key); v != nil {
+			fp.set(path+"."+k.key, label+"."+k.key, posOf(v))
+			if b, ok := p.boolean(v, label+"."+k.key); ok {
+				*k.dst() = b
+			}
 		}
 	}
 }

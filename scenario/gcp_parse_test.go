@@ -74,6 +74,10 @@ func TestParseGCPCloudNATInvalid(t *testing.T) {
 			}},
 		{"too many VMs", "addresses: 10", "addresses: 1100",
 			[]string{`s.yaml:3:63: testbed.nat.min_ports_per_vm: 1101 VMs (the 1100 addresses and the link address of 1 client host) x 64 ports do not fit 1 NAT IP x 64512 ports, which hold 1008: want nat_ips: 2 or a smaller min_ports_per_vm`}},
+		{"eim with dpa", "enable_dynamic_port_allocation: true", "enable_dynamic_port_allocation: true, enable_endpoint_independent_mapping: true",
+			[]string{`s.yaml:3:165: testbed.nat.enable_endpoint_independent_mapping: true with enable_dynamic_port_allocation: true: Cloud NAT refuses the two together (with endpoint-independent mapping a VM keeps its static min_ports_per_vm); turn one off`}},
+		{"eim not a bool", "enable_dynamic_port_allocation: true", "enable_dynamic_port_allocation: true, enable_endpoint_independent_mapping: yes please",
+			[]string{`s.yaml:3:165: testbed.nat.enable_endpoint_independent_mapping "yes please": want true or false`}},
 		{"unknown reason", "OUT_OF_RESOURCES == 0", "OUT_OF_RESOURCE == 0",
 			[]string{`s.yaml:9:13: unknown metric "nat.dropped_sent_packets_count.OUT_OF_RESOURCE": did you mean "nat.dropped_sent_packets_count.OUT_OF_RESOURCES"?`}},
 	} {

@@ -110,7 +110,7 @@ const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<c
 	"connect.<p50|p90|p95|p99|p999|max|mean>, request.<same>, nat.allocation_failures, " +
 	"nat.peak_port_utilization, nat.peak_conntrack, nat.ip_forward_off_seconds, " +
 	"nat.<allocated_ports|port_usage|nat_allocation_failed|dropped_sent_packets_count|new_connections_count|open_connections> (gcp-cloud-nat), " +
-	"nat.dropped_sent_packets_count.<OUT_OF_RESOURCES>, " +
+	"nat.dropped_sent_packets_count.<OUT_OF_RESOURCES|ENDPOINT_INDEPENDENCE_CONFLICT>, " +
 	"backend.<name>.<accepted|registrations|registrations_failed_closed|listen_drops|holepunch_requests|verifications|" +
 	"mapping_changed|failed_clients|dependency_timeouts|probe_timeouts|dependency_peak_in_use|dependency_peak_queue>, alarm.<name>.<fired|fired_before_first_failure|first_fired>, " +
 	"fault.<name>.<predicted_resets|predicted_dropped|observed_resets|observed_dropped> (nat-config)"

@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/testbed"
 )
 
 // parser walks yaml nodes, converting values and recording every problem
@@ -20,6 +21,11 @@ type parser struct {
 	dir string
 	// machine bounds the magnitudes of loads.
 	machine Machine
+	// natConfig, when set, replaces the profile keys of every NAT box;
+	// natBefore are the boxes as the scenario alone set them.
+	natConfig *NATConfig
+	natBefore []testbed.NATSpec
+	natChange *NATChange
 }
 
 // posOf returns the position of a node.

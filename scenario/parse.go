@@ -31,6 +31,10 @@ type Options struct {
 	// Machine bounds the magnitudes of loads (connections held at once,
 	// arrival rates); nil reads this machine (ReadMachine).
 	Machine *Machine
+	// NATConfig replaces the profile keys of every NAT box with a
+	// candidate's (`natlab run --nat-config`); its problems are told at
+	// their place in its own file.
+	NATConfig *NATConfig
 }
 
 // machine is what bounds the loads: Machine, or this machine.
@@ -83,7 +87,7 @@ func Parse(name string, data []byte, opts Options) (*Scenario, error) {
 // relative file parameters of faults are resolved against.
 func parse(name string, data []byte, opts Options, read readFunc, dir string) (*Scenario, error) {
 	errs := &collector{file: name}
-	p := &parser{errs: errs, dir: dir}
+	p := &parser{errs: errs, dir: dir, natConfig: opts.NATConfig}
 	if len(data) > maxFileSize {
 		errs.add(Pos{1, 1}, "the file is larger than %d KiB: a scenario file is at most %d KiB", maxFileSize>>10, maxFileSize>>10)
 		return nil, errs.err()
@@ -96,6 +100,9 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 		return nil, errs.err()
 	}
 	applySets(&doc, opts.Sets, errs)
+	if opts.NATConfig != nil {
+		refuseProfileSets(opts.Sets, opts.NATConfig.File, errs)
+	}
 	if len(doc.Content) == 0 {
 		errs.add(Pos{1, 1}, "the file is empty: a scenario is a mapping with keys %s", strings.Join(topKeys, ", "))
 		return nil, errs.err()
@@ -160,6 +167,7 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
+	s.NATChange = p.natChange
 	return s, nil
 }
 

@@ -29,6 +29,9 @@ type Scenario struct {
 	Alarms []Alarm `json:"alarms,omitempty"`
 	// Asserts judge the run once it is over.
 	Asserts []Assertion `json:"asserts,omitempty"`
+	// NATChange is what a NAT config candidate (Options.NATConfig)
+	// changed; nil without one.
+	NATChange *NATChange `json:"nat_change,omitempty"`
 }
 
 // Duration is the length of the run: the sum of the phase durations.

@@ -36,6 +36,9 @@ type fieldPos struct {
 	// broken are the elements that could not be read at all: what
 	// testbed.Validate says about them would only repeat that.
 	broken []string
+	// files names the file of the paths written in another file than the
+	// scenario (a --nat-config candidate).
+	files map[string]string
 }
 
 // isBroken reports whether path lies inside an element that could not be read.
@@ -53,12 +56,13 @@ func (f *fieldPos) set(path, label string, pos Pos) {
 	f.label[path] = label
 }
 
-// find returns the position and label of path, or of its nearest known parent.
-func (f *fieldPos) find(path string) (Pos, string) {
+// find returns the position and label of path, or of its nearest known
+// parent, and the file it was written in ("" for the scenario).
+func (f *fieldPos) find(path string) (Pos, string, string) {
 	suffix := ""
 	for path != "" {
 		if pos, ok := f.pos[path]; ok {
-			return pos, f.label[path] + suffix
+			return pos, f.label[path] + suffix, f.files[path]
 		}
 		i := strings.LastIndexAny(path, ".[")
 		if i < 0 {
@@ -70,7 +74,7 @@ func (f *fieldPos) find(path string) (Pos, string) {
 		}
 		path = path[:i]
 	}
-	return f.root, "testbed"
+	return f.root, "testbed", ""
 }
 
 // readFunc reads a file named relative to the scenario.
@@ -79,7 +83,7 @@ type readFunc func(rel string) ([]byte, error)
 // testbed reads the testbed section into a normalized, validated Spec.
 func (p *parser) testbed(n *yaml.Node, keyPos Pos, read readFunc) testbed.Spec {
 	var spec testbed.Spec
-	fp := &fieldPos{pos: map[string]Pos{}, label: map[string]string{}, root: keyPos}
+	fp := &fieldPos{pos: map[string]Pos{}, label: map[string]string{}, files: map[string]string{}, root: keyPos}
 	m := p.mapping(n, "testbed", testbedKeys)
 	if m == nil {
 		return spec
@@ -90,6 +94,10 @@ func (p *parser) testbed(n *yaml.Node, keyPos Pos, read readFunc) testbed.Spec {
 		p.errs.add(m.keyPos("nats"), "testbed has both nat and nats: use nat for one NAT box or nats for a list")
 	case nat != nil:
 		spec.NATs = []testbed.NATSpec{p.nat(nat, "testbed.nat", "nats[0]", fp, read)}
+	case nats == nil && p.natConfig != nil:
+		// The candidate sets the one NAT box the scenario leaves implicit.
+		empty := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: m.node.Line, Column: m.node.Column}
+		spec.NATs = []testbed.NATSpec{p.nat(empty, "testbed.nat", "nats[0]", fp, read)}
 	case nats == nil:
 		spec.NATs = []testbed.NATSpec{{IPs: 1}}
 	default:
@@ -128,6 +136,12 @@ func (p *parser) testbed(n *yaml.Node, keyPos Pos, read readFunc) testbed.Spec {
 	}
 	spec.Normalize()
 	p.specErrors(spec.Validate(), fp)
+	if p.natConfig != nil && len(p.natBefore) == len(spec.NATs) {
+		before := spec
+		before.NATs = p.natBefore
+		before.Normalize()
+		p.natChange = natChanges(p.natConfig, before, spec)
+	}
 	return spec
 }
 
@@ -142,8 +156,8 @@ func (p *parser) specErrors(err error, fp *fieldPos) {
 		if fp.isBroken(fe.Path) {
 			continue
 		}
-		pos, label := fp.find(fe.Path)
-		p.errs.add(pos, "%s: %s", label, fe.Msg)
+		pos, label, file := fp.find(fe.Path)
+		p.errs.addIn(file, pos, "%s: %s", label, fe.Msg)
 	}
 	for _, e := range other {
 		p.errs.add(fp.root, "testbed: %v", e)
@@ -208,7 +222,11 @@ func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFu
 	p.strField(m, "allocation", label, path, fp, &ns.Allocation)
 	p.intField(m, "ports_per_host", label, path, fp, math.MinInt32, math.MaxInt32, &ns.PortsPerHost)
 	p.intField(m, "conn_limit", label, path, fp, math.MinInt32, math.MaxInt32, &ns.ConnLimit)
-	p.natProfile(m, label, path, fp, &ns)
+	if p.natConfig == nil {
+		p.natProfile(m, label, path, fp, &ns)
+	} else {
+		p.natBefore = append(p.natBefore, p.natCandidate(m, label, path, fp, &ns))
+	}
 	if v := m.get("pools"); v != nil {
 		fp.set(path+".pools", label+".pools", m.keyPos("pools"))
 		for j, item := range p.list(v, label+".pools", false) {

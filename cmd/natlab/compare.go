@@ -30,6 +30,9 @@ type compareFlags struct {
 	variants   []string
 	gate       []string
 	natSysctls string
+	natConfig  natConfigFlags
+	// nat is the --nat-config candidate, read once for every variant.
+	nat *scenario.NATConfig
 }
 
 func newCompareCmd() *cobra.Command {
@@ -74,6 +77,7 @@ environment error.`,
 	fl.StringArrayVar(&f.variants, "variant", nil, "a named variant, 'NAME: PATH=VALUE; PATH=VALUE' (repeatable)")
 	fl.StringArrayVar(&f.gate, "gate", nil, "judge the exit code on this variant only (repeatable; default: every variant)")
 	fl.StringVar(&f.natSysctls, "nat-sysctls", "", "candidate sysctl.conf applied to every NAT box of every variant before load")
+	f.natConfig.register(fl)
 	return cmd
 }
 
@@ -114,7 +118,7 @@ func planVariants(arg string, f compareFlags) ([]plannedVariant, error) {
 	}
 	var out []plannedVariant
 	for i, v := range variants {
-		sc, err := loadScenario(arg, append(append([]string(nil), f.sets...), v.Sets...))
+		sc, err := loadScenarioNAT(arg, append(append([]string(nil), f.sets...), v.Sets...), f.nat)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("variant %s: %w", v.Name, err))
 			continue
@@ -144,6 +148,11 @@ func slug(name string) string {
 }
 
 func compareScenario(cmd *cobra.Command, arg string, f compareFlags) error {
+	nat, err := f.natConfig.load(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	f.nat = nat
 	planned, err := planVariants(arg, f)
 	if err != nil {
 		return err

@@ -19,16 +19,19 @@ func TestNATStatsOfCloudNAT(t *testing.T) {
 		return sampler.Sample{At: at, NATs: []sampler.NATSample{{Host: "nat", IPForward: true, GCP: &sampler.GCPSample{
 			AllocatedPorts: map[string]int{"198.18.0.10": alloc, "198.18.0.11": 64}, PortUsage: map[string]int{"198.18.0.10": alloc},
 			AllocationFailed: failed, OpenConnections: open,
-			DroppedSentDelta: map[string]uint64{"OUT_OF_RESOURCES": dropped}, NewConnectionsDelta: newConns}}}}
+			DroppedSentDelta: map[string]uint64{"OUT_OF_RESOURCES": dropped, "ENDPOINT_INDEPENDENCE_CONFLICT": dropped / 4}, NewConnectionsDelta: newConns}}}}
 	}
 	ticks := []sampler.Sample{tick(1*sec, 64, 70, false, 16, 64), tick(2*sec, 128, 80, true, 4, 16), tick(3*sec, 64, 10, false, 0, 0)}
 	st := natStats(ticks, "", -1, wholeRun, sec)
 	require.NotNil(t, st.GCP)
 	assert.Equal(t, scenario.GCPStats{AllocatedPorts: 128, PortUsage: 128, OpenConnections: 80, AllocationFailed: true,
-		DroppedSent: map[string]uint64{"OUT_OF_RESOURCES": 20}, NewConnections: 80}, *st.GCP)
+		DroppedSent: map[string]uint64{"OUT_OF_RESOURCES": 20, "ENDPOINT_INDEPENDENCE_CONFLICT": 5}, NewConnections: 80}, *st.GCP)
 	assert.Nil(t, natStats(ticks[:1], "other", -1, wholeRun, sec).GCP, "another box has no Cloud NAT reading")
 
 	v, ok := tickValue("nat.dropped_sent_packets_count.OUT_OF_RESOURCES", ClientTick{Interval: sec}, ticks[1])
+	assert.True(t, ok)
+	assert.Equal(t, 4.0, v)
+	v, ok = tickValue("nat.dropped_sent_packets_count.ENDPOINT_INDEPENDENCE_CONFLICT", ClientTick{Interval: sec}, ticks[0])
 	assert.True(t, ok)
 	assert.Equal(t, 4.0, v)
 	v, _ = tickValue("nat.new_connections_count", ClientTick{Interval: sec}, ticks[0])

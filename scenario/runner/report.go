@@ -24,6 +24,14 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 		Duration: reports.Seconds(o.Run.Duration),
 		Totals:   reports.TotalsOf(o.Run.Counts),
 	}
+	if ch := r.sc.NATChange; ch != nil {
+		nc := &reports.NATConfig{File: ch.File, Form: ch.Form, Resource: ch.Resource,
+			Changes: []reports.NATSettingChange{}, Ignored: append([]string{}, ch.Ignored...)}
+		for _, c := range ch.Changes {
+			nc.Changes = append(nc.Changes, reports.NATSettingChange{NAT: c.NAT, Setting: c.Setting, Before: c.Before, After: c.After})
+		}
+		rep.NATConfig = nc
+	}
 	switch {
 	case res.Incomplete != "":
 		rep.Verdict, rep.Incomplete = reports.VerdictIncomplete, res.Incomplete

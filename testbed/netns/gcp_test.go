@@ -203,3 +203,17 @@ func TestCloudNATTimeWait(t *testing.T) {
 		})
 	}
 }
+
+// Endpoint-independent mapping through the whole testbed: one internal
+// ip:port is seen by two public backends from one NAT ip:port.
+func TestCloudNATEndpointIndependentMapping(t *testing.T) {
+	t.Parallel()
+	tt.CheckEIMOneMapping(t, up(t, tt.EIMSpec()))
+}
+
+// An endpoint-independence conflict through the whole testbed is dropped
+// and counted, one per datagram.
+func TestCloudNATEndpointIndependenceConflict(t *testing.T) {
+	t.Parallel()
+	tt.CheckEIMConflict(t, up(t, tt.EIMSpec()))
+}
