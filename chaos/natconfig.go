@@ -47,6 +47,8 @@ var natSettings = []natSetting{
 			}
 			g.EnableDynamicPortAllocation = v.(bool)
 		}},
+	{Param{Name: "enable_endpoint_independent_mapping", Type: "bool", Doc: "gcp-cloud-nat: turn endpoint-independent mapping on or off (not with dynamic port allocation); the blocks stay in place, so no connection loses its port"},
+		testbed.ProfileGCPCloudNAT, func(n *testbed.NATSpec, v any) { gcp(n).EnableEndpointIndependentMapping = v.(bool) }},
 	{Param{Name: "min_ports_per_vm", Type: "int", Doc: "gcp-cloud-nat: the new minimum; the connections of a VM on ports beyond its new block are reset"},
 		testbed.ProfileGCPCloudNAT, func(n *testbed.NATSpec, v any) { gcp(n).MinPortsPerVM = v.(int) }},
 	{Param{Name: "max_ports_per_vm", Type: "int", Doc: "gcp-cloud-nat: the new maximum (with enable_dynamic_port_allocation)"},

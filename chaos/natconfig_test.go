@@ -303,9 +303,11 @@ func TestNATConfigRefusesWhatTheProfileRefuses(t *testing.T) {
 	}{
 		{map[string]any{"max_ports_per_vm": 512}, "max_ports_per_vm: max_ports_per_vm can only be set with enable_dynamic_port_allocation: true"},
 		{map[string]any{"nat_ips": 2}, "nat_ips: 2 NAT IPs is more than nat has (1 on wan0)"},
-		{map[string]any{"ips": 1}, "ips: ips is a setting of profile linux, and nat is gcp-cloud-nat: its settings are nat_ips, enable_dynamic_port_allocation, min_ports_per_vm"},
+		{map[string]any{"ips": 1}, "ips: ips is a setting of profile linux, and nat is gcp-cloud-nat: its settings are nat_ips, enable_dynamic_port_allocation, enable_endpoint_independent_mapping, min_ports_per_vm"},
 		{map[string]any{"enable_dynamic_port_allocation": "yes"}, "enable_dynamic_port_allocation: want true or false"},
 		{map[string]any{}, "no change given"},
+		{map[string]any{"enable_dynamic_port_allocation": true, "max_ports_per_vm": 512, "enable_endpoint_independent_mapping": true},
+			"enable_endpoint_independent_mapping: true with enable_dynamic_port_allocation: true: Cloud NAT refuses the two together"},
 	} {
 		_, err := chaos.New("nat-config", "nat", &spec, tc.params)
 		require.Error(t, err, "%v", tc.params)
@@ -430,6 +432,37 @@ func TestNATConfigFewerCloudNATIPs(t *testing.T) {
 	assert.Equal(t, wantResets, obs.Resets)
 	assert.Equal(t, uint64(wantDropped), c.Of(loadgen.OutcomeReadTimeout), pretty(c))
 	assert.Equal(t, uint64(wantResets), c.Of(loadgen.OutcomeReset), pretty(c))
+	require.NoError(t, f.Revert(ctx, env))
+	require.NoError(t, f.Verify(ctx, env))
+}
+
+// Turning endpoint-independent mapping on (static allocation: the API
+// allows EIM only without DPA) leaves every VM's block where it was, so no
+// connection loses its port: nothing is predicted, reset or dropped, and
+// the 80 busy connections go on echoing.
+func TestNATConfigEIMToggleLeavesConnectionsAlone(t *testing.T) {
+	t.Parallel()
+	tb, env := up(t, cloudNATSpec(testbed.GCPCloudNAT{MinPortsPerVM: 64}, 2))
+	vms := tt.Sources(env.Layout(), "client")
+	api, _ := env.Layout().Backend("api")
+	start := time.Now()
+	wait := loadAsync(t, env, "client", busyPool(target(t, env, "api", 8080), vms, 80, busyFor))
+	established(t, natConntrack(t, tb), api.Addr, 80)
+
+	f := newFault(t, env, "nat-config", "nat", map[string]any{"enable_endpoint_independent_mapping": true})
+	ctx := context.Background()
+	require.NoError(t, f.Inject(ctx, env))
+	inTime(t, start)
+	t.Cleanup(func() { _ = f.Revert(ctx, env) })
+	assert.Equal(t, natcfg.ChangeResult{}, f.(observer).Result())
+
+	c := wait().Total.Counts
+	obs, err := f.(observer).Observe(ctx, env)
+	require.NoError(t, err)
+	t.Logf("outcomes %s, observed %s", pretty(c.Outcomes), pretty(obs))
+	assert.Equal(t, natcfg.ChangeObserved{}, obs)
+	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), "every request answered: %s", pretty(c))
+	assert.Equal(t, uint64(80), c.NewConns, "no connection was made again")
 	require.NoError(t, f.Revert(ctx, env))
 	require.NoError(t, f.Verify(ctx, env))
 }
