@@ -109,8 +109,12 @@ func newNATConfig(t Target, params map[string]any) (Fault, error) {
 					fit = append(fit, o.Name)
 				}
 			}
+			its := "its settings are " + strings.Join(fit, ", ")
+			if len(fit) == 0 {
+				its = "nat-config has no settings of that profile yet"
+			}
 			r.errs = append(r.errs, &field.Error{Path: s.Name, Valid: fit,
-				Msg: fmt.Sprintf("%s is a setting of profile %s, and %s is %s: its settings are %s", s.Name, s.profile, t.Host, profile, strings.Join(fit, ", "))})
+				Msg: fmt.Sprintf("%s is a setting of profile %s, and %s is %s: %s", s.Name, s.profile, t.Host, profile, its)})
 			continue
 		}
 		f.values[s.Name] = v
