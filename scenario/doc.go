@@ -36,6 +36,15 @@
 //	nat.peak_conntrack         highest number of conntrack entries
 //	nat.ip_forward_off_seconds time sampled with net.ipv4.ip_forward = 0 (duration)
 //
+// AWS NAT gateway metrics (profile aws-nat-gateway, CloudWatch's names):
+//
+//	nat.ErrorPortAllocation        connections the gateway could not give a port (cap per NAT IP and destination, or ports)
+//	nat.PacketsDropCount           packets the gateway dropped
+//	nat.ActiveConnectionCount      highest sampled number of open TCP connections
+//	nat.ConnectionAttemptCount     TCP connection attempts
+//	nat.ConnectionEstablishedCount TCP connections the destination answered
+//	nat.IdleTimeoutCount           connections reset after idle_timeout_sec without traffic
+//
 // Backend metrics:
 //
 //	backend.<name>.accepted                     connections the backend accepted

@@ -52,6 +52,21 @@ type NATStats struct {
 	// GCP holds Cloud NAT's metrics when a NAT box runs profile
 	// gcp-cloud-nat (nil otherwise).
 	GCP *GCPStats `json:"gcp,omitempty"`
+	// AWS holds AWS NAT gateway's metrics when a NAT box runs profile
+	// aws-nat-gateway (nil otherwise).
+	AWS *AWSStats `json:"aws,omitempty"`
+}
+
+// AWSStats are AWS NAT gateway's metrics over a window, as CloudWatch
+// names them: the counts' rise (Sum), and the highest sampled
+// ActiveConnectionCount (Max).
+type AWSStats struct {
+	ErrorPortAllocation        uint64 `json:"ErrorPortAllocation"`
+	PacketsDropCount           uint64 `json:"PacketsDropCount"`
+	ActiveConnectionCount      int    `json:"ActiveConnectionCount"`
+	ConnectionAttemptCount     uint64 `json:"ConnectionAttemptCount"`
+	ConnectionEstablishedCount uint64 `json:"ConnectionEstablishedCount"`
+	IdleTimeoutCount           uint64 `json:"IdleTimeoutCount"`
 }
 
 // GCPStats are Cloud NAT's metrics over a window, as Cloud Monitoring
