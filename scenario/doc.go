@@ -50,6 +50,7 @@
 //	backend.<name>.accepted                     connections the backend accepted
 //	backend.<name>.registrations_failed_closed  registrations refused because verification timed out
 //	backend.<name>.listen_drops                 SYNs the backend's kernel dropped: its accept queue was full
+//	backend.<name>.peer_resets                  connections a tcp-echo backend saw reset by the other side
 //
 // Alarm metrics (over the whole run, whatever the phase):
 //

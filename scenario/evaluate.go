@@ -113,6 +113,8 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 			return float64(b.Accepted), ""
 		case "listen_drops":
 			return float64(b.ListenDrops), ""
+		case "peer_resets":
+			return float64(b.PeerResets), ""
 		}
 		return float64(b.RegistrationsFailedClosed), ""
 	case "alarm":

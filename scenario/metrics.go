@@ -62,7 +62,7 @@ var staticMetrics = func() map[string]metricSpec {
 
 // Fields of backend.<name>.* and alarm.<name>.* metrics.
 var (
-	backendFields = []string{"accepted", "registrations_failed_closed", "listen_drops"}
+	backendFields = []string{"accepted", "registrations_failed_closed", "listen_drops", "peer_resets"}
 	alarmFields   = []string{"fired", "fired_before_first_failure", "first_fired"}
 )
 
@@ -111,7 +111,7 @@ const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<c
 	"nat.<allocated_ports|port_usage|nat_allocation_failed|dropped_sent_packets_count|new_connections_count|open_connections> (gcp-cloud-nat), " +
 	"nat.dropped_sent_packets_count.<OUT_OF_RESOURCES>, " +
 	"nat.<ErrorPortAllocation|PacketsDropCount|ActiveConnectionCount|ConnectionAttemptCount|ConnectionEstablishedCount|IdleTimeoutCount> (aws-nat-gateway), " +
-	"backend.<name>.<accepted|registrations_failed_closed|listen_drops>, alarm.<name>.<fired|fired_before_first_failure|first_fired>"
+	"backend.<name>.<accepted|registrations_failed_closed|listen_drops|peer_resets>, alarm.<name>.<fired|fired_before_first_failure|first_fired>"
 
 // metricEnv is what a metric name may refer to.
 type metricEnv struct {

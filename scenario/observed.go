@@ -93,6 +93,9 @@ type BackendStats struct {
 	// ListenDrops of its namespace): connections the server, not the
 	// NAT, lost.
 	ListenDrops uint64 `json:"listen_drops"`
+	// PeerResets counts connections a TCP echo backend saw reset by the
+	// other side.
+	PeerResets uint64 `json:"peer_resets"`
 }
 
 // Point is one tick of the client time series; counts are deltas over the

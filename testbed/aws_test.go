@@ -44,7 +44,11 @@ func TestAWSValidationErrors(t *testing.T) {
 		{"idle timeout", awsSpec(AWSNATGateway{IdleTimeoutSec: -1}, 1), "nats[0].idle_timeout_sec", "-1: want a number of seconds from 1 to"},
 		{"a linux setting", func() Spec { s := awsSpec(AWSNATGateway{}, 1); s.NATs[0].Mode = ModeManaged; return s }(), "nats[0].mode", `is a setting of profile "linux", not "aws-nat-gateway"`},
 		{"aws settings on linux", func() Spec { s := validSpec(); s.NATs[0].AWS = &AWSNATGateway{IdleTimeoutSec: 3}; return s }(), "nats[0].idle_timeout_sec", `idle_timeout_sec is a setting of profile "aws-nat-gateway"`},
-		{"gcp settings on aws", func() Spec { s := awsSpec(AWSNATGateway{}, 1); s.NATs[0].GCP = &GCPCloudNAT{MinPortsPerVM: 64}; return s }(), "nats[0].min_ports_per_vm", `min_ports_per_vm is a setting of profile "gcp-cloud-nat"`},
+		{"gcp settings on aws", func() Spec {
+			s := awsSpec(AWSNATGateway{}, 1)
+			s.NATs[0].GCP = &GCPCloudNAT{MinPortsPerVM: 64}
+			return s
+		}(), "nats[0].min_ports_per_vm", `min_ports_per_vm is a setting of profile "gcp-cloud-nat"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.spec

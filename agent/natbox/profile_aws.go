@@ -99,7 +99,7 @@ func awsTCPTimeoutName(est uint32) string { return fmt.Sprintf("%stcp_est%d", aw
 
 // awsEstablishedSeconds is the ESTABLISHED timeout of the profile's flows.
 func awsEstablishedSeconds(a natcfg.AWSConfig) uint32 {
-	return uint32((a.IdleTimeout+awsIdleMargin+time.Second-1)/time.Second)
+	return uint32((a.IdleTimeout + awsIdleMargin + time.Second - 1) / time.Second)
 }
 
 func (awsProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nftables.Chain) *plan {

@@ -39,6 +39,7 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 			sum.Accepted += b.Accepted
 			sum.RegistrationsFailedClosed += b.RegistrationsFailedClosed
 			sum.ListenDrops += b.ListenDrops
+			sum.PeerResets += b.PeerResets
 			whole.Backends[name] = sum
 		}
 		o.Phases[p.name] = w

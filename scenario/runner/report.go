@@ -32,10 +32,13 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 	}
 	for i, n := range r.tb.Run.Spec.NATs {
 		box := reports.NATBox{Name: n.Name, Ports: n.Ports.String(), Mode: n.Mode, Hold: reports.Seconds(n.Hold)}
-		if n.Profile == testbed.ProfileGCPCloudNAT {
+		switch n.Profile {
+		case testbed.ProfileGCPCloudNAT:
 			// A Cloud NAT has no natlab mode: its profile says what it is.
 			box.Mode = n.Profile
 			box.Hold = reports.Seconds(time.Duration(n.GCP.TCPTimeWaitTimeoutSec) * time.Second)
+		case testbed.ProfileAWSNATGateway:
+			box.Mode = n.Profile // holds no closed port
 		}
 		for _, ip := range r.tb.Run.Layout.NATs[i].IPs {
 			box.IPs = append(box.IPs, ip.String())

@@ -284,7 +284,8 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) erro
 		b := before[name]
 		delta[name] = scenario.BackendStats{Accepted: since(a.Accepted, b.Accepted),
 			RegistrationsFailedClosed: since(a.RegistrationsFailedClosed, b.RegistrationsFailedClosed),
-			ListenDrops:               since(a.ListenDrops, b.ListenDrops)}
+			ListenDrops:               since(a.ListenDrops, b.ListenDrops),
+			PeerResets:                since(a.PeerResets, b.PeerResets)}
 	}
 	r.mu.Lock()
 	r.phases = append(r.phases, phaseRun{name: ph.Name, start: begin, end: time.Since(r.start), result: res, backends: delta})
@@ -304,6 +305,7 @@ func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats
 		for _, s := range st {
 			sum.Accepted += s.Accepted
 			sum.RegistrationsFailedClosed += s.Registrations.FailedClosed
+			sum.PeerResets += s.PeerResets
 			sum.ListenDrops = max(sum.ListenDrops, s.ListenDrops) // namespace-wide: the same in every server
 		}
 		out[b.Name] = sum

@@ -26,14 +26,16 @@ type AWSSample struct {
 var AWSMetricNames = []string{"ErrorPortAllocation", "PacketsDropCount", "ActiveConnectionCount",
 	"ConnectionAttemptCount", "ConnectionEstablishedCount", "IdleTimeoutCount"}
 
-// awsSample turns a reading into a sample: counts since first, deltas
-// since last (either may be nil: a reading before the profile).
-func awsSample(m, first, last *natcfg.AWSMetrics) *AWSSample {
-	var f, l natcfg.AWSMetrics
-	if first != nil {
-		f = *first
-	}
-	if last != nil {
+// awsSample turns a reading into a sample: counts since the profile was
+// applied, deltas since last. The profile's counters start at zero when
+// its config is applied, before any load of the run, so a box's first
+// reading counts from zero rather than being the baseline: the
+// connections a run makes while the sampler takes its first reading are
+// counted too. last is m itself for a box's first reading, nil for a
+// reading before the profile.
+func awsSample(m, last *natcfg.AWSMetrics) *AWSSample {
+	var f, l natcfg.AWSMetrics // f: the zero baseline
+	if last != nil && last != m {
 		l = *last
 	}
 	return &AWSSample{

@@ -184,7 +184,7 @@ func (s *Sampler) readNAT(ctx context.Context, host string) NATSample {
 		out.GCP = gcpSample(m.GCP, first.GCP, last.GCP)
 	}
 	if m.AWS != nil {
-		out.AWS = awsSample(m.AWS, first.AWS, last.AWS)
+		out.AWS = awsSample(m.AWS, last.AWS)
 	}
 	return out
 }
