@@ -48,6 +48,12 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 	if len(r.NAT) > 0 {
 		b.WriteString("### NAT\n\n")
 		mdTable(b, natHead, r.natRows(mdText))
+		for _, n := range r.NAT {
+			if a := n.AWS; a != nil {
+				fmt.Fprintf(b, "NAT gateway %s, CloudWatch metrics over the run: ErrorPortAllocation %d, PacketsDropCount %d, ActiveConnectionCount (max) %d, ConnectionAttemptCount %d, ConnectionEstablishedCount %d, IdleTimeoutCount %d.\n\n",
+					mdCode(n.Name), a.ErrorPortAllocation, a.PacketsDropCount, a.ActiveConnectionCount, a.ConnectionAttemptCount, a.ConnectionEstablishedCount, a.IdleTimeoutCount)
+			}
+		}
 	}
 	if sm := r.Sampling; sm != nil {
 		fmt.Fprintf(b, "Sampling: tick %gs, %d late ticks (started more than 20%% of the tick late; latest %.3fs), %d missing NAT readings.\n\n",

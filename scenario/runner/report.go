@@ -68,9 +68,15 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 	ticks := nat.Samples()
 	for _, n := range r.tb.Run.Spec.NATs {
 		st := natStats(ticks, n.Name, -1, wholeRun, r.tick)
-		rep.NAT = append(rep.NAT, reports.NATSummary{Name: n.Name, AllocationFailures: st.AllocationFailures,
+		sum := reports.NATSummary{Name: n.Name, AllocationFailures: st.AllocationFailures,
 			PeakPortUtilization: st.PeakPortUtilization, PeakConntrack: st.PeakConntrack,
-			PeakPortsInUse: peakPortsInUse(ticks, n.Name), IPForwardOff: reports.Seconds(st.IPForwardOff)})
+			PeakPortsInUse: peakPortsInUse(ticks, n.Name), IPForwardOff: reports.Seconds(st.IPForwardOff)}
+		if a := st.AWS; a != nil {
+			sum.AWS = &reports.AWSMetrics{ErrorPortAllocation: a.ErrorPortAllocation, PacketsDropCount: a.PacketsDropCount,
+				ActiveConnectionCount: a.ActiveConnectionCount, ConnectionAttemptCount: a.ConnectionAttemptCount,
+				ConnectionEstablishedCount: a.ConnectionEstablishedCount, IdleTimeoutCount: a.IdleTimeoutCount}
+		}
+		rep.NAT = append(rep.NAT, sum)
 	}
 
 	rep.Faults = faultsOf(r.sc, markers, r.at)
@@ -207,8 +213,14 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 			if rd.Err != "" {
 				continue // no reading this tick: a gap, not zeros
 			}
-			s.NAT[rd.Host] = reports.NATSample{Conntrack: uint64(rd.ConntrackEntries), AllocationFailures: rd.AllocationFailuresDelta,
+			ns := reports.NATSample{Conntrack: uint64(rd.ConntrackEntries), AllocationFailures: rd.AllocationFailuresDelta,
 				PortUtilization: rd.PortUtilization, PortsInUse: uint64(max(rd.PortsInUse, 0)), IPForward: rd.IPForward}
+			if a := rd.AWS; a != nil {
+				ns.AWS = &reports.AWSMetrics{ErrorPortAllocation: a.ErrorPortAllocationDelta, PacketsDropCount: a.PacketsDropCountDelta,
+					ActiveConnectionCount: a.ActiveConnectionCount, ConnectionAttemptCount: a.ConnectionAttemptCountDelta,
+					ConnectionEstablishedCount: a.ConnectionEstablishedCountDelta, IdleTimeoutCount: a.IdleTimeoutCountDelta}
+			}
+			s.NAT[rd.Host] = ns
 		}
 	}
 	keys := make([]time.Duration, 0, len(rows))
