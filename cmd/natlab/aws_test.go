@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -88,4 +90,26 @@ phases:
 	assert.Equal(t, ExitInput, code)
 	assert.Contains(t, stderr, bad+":3:")
 	assert.Contains(t, stderr, "9 NAT IPs: a NAT gateway has at most 8 (one primary and seven secondary IPv4 addresses)")
+}
+
+// The NAT gateway's idle timeout holds on the docker backend too: the
+// agent in a FROM scratch container resets the 50 idle connections on
+// both sides and counts them, and nothing of the run remains.
+func TestRunAWSNATGatewayOnDocker(t *testing.T) {
+	requireDocker(t)
+	out := t.TempDir()
+	code, stdout, stderr := run(t, "run", "aws-nat-gateway-idle-timeout", "--testbed", "docker", "--out", out)
+	if code != ExitPass {
+		logFailed(t, out)
+	}
+	require.Equal(t, ExitPass, code, stdout+stderr)
+	rep, err := reports.Read(filepath.Join(out, "report.json"))
+	require.NoError(t, err)
+	assert.Equal(t, "docker", rep.Testbed.Backend)
+	require.Len(t, rep.NAT, 1)
+	require.NotNil(t, rep.NAT[0].AWS)
+	assert.Equal(t, uint64(50), rep.NAT[0].AWS.IdleTimeoutCount)
+	left, err := exec.Command("docker", "ps", "-aq", "--filter", "label=natlab.run="+rep.Testbed.RunID).Output()
+	require.NoError(t, err)
+	assert.Empty(t, strings.TrimSpace(string(left)), "no container of the run may remain")
 }
