@@ -35,6 +35,10 @@ func TestAWSMetricsInReports(t *testing.T) {
 	assert.NotContains(t, buf.String(), "NAT gateway `nat-b`")
 
 	buf.Reset()
+	require.NoError(t, Render(&buf, r, "html"))
+	assert.Contains(t, buf.String(), "<p>NAT gateway nat, CloudWatch metrics over the run: ErrorPortAllocation 50,")
+
+	buf.Reset()
 	require.NoError(t, Render(&buf, r, "csv"))
 	head, _, _ := strings.Cut(buf.String(), "\n")
 	assert.Contains(t, head, "nat.nat.ports_in_use,nat.nat.ErrorPortAllocation,nat.nat.PacketsDropCount,nat.nat.ActiveConnectionCount,nat.nat.ConnectionAttemptCount,nat.nat.ConnectionEstablishedCount,nat.nat.IdleTimeoutCount,nat.nat-b.")

@@ -48,11 +48,8 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 	if len(r.NAT) > 0 {
 		b.WriteString("### NAT\n\n")
 		mdTable(b, natHead, r.natRows(mdText))
-		for _, n := range r.NAT {
-			if a := n.AWS; a != nil {
-				fmt.Fprintf(b, "NAT gateway %s, CloudWatch metrics over the run: ErrorPortAllocation %d, PacketsDropCount %d, ActiveConnectionCount (max) %d, ConnectionAttemptCount %d, ConnectionEstablishedCount %d, IdleTimeoutCount %d.\n\n",
-					mdCode(n.Name), a.ErrorPortAllocation, a.PacketsDropCount, a.ActiveConnectionCount, a.ConnectionAttemptCount, a.ConnectionEstablishedCount, a.IdleTimeoutCount)
-			}
+		for _, l := range r.awsLines(mdCode) {
+			b.WriteString(l + "\n\n")
 		}
 	}
 	if sm := r.Sampling; sm != nil {

@@ -72,6 +72,31 @@ func TestAWSCapPerDestination(t *testing.T) {
 	}
 }
 
+// Two NAT IPs each carry the cap to one destination: the gateway takes
+// them in turn, so of 250 held to one destination 200 connect, 100 from
+// each IP, and 50 are refused.
+func TestAWSCapPerNATIP(t *testing.T) {
+	tp := newTopo(t)
+	tp.listen(t, 8080)
+	cfg := awsConfig(cloudNATPorts, 100, 350*time.Second)
+	cfg.Pools[0].IPs = []netip.Addr{natIP1, natIP2}
+	must(t, tp.box.Apply(cfg), "apply")
+	if n := len(tp.dialGiveUp(t, clientA, dests(8080, 250), 1500*time.Millisecond)); n != 200 {
+		t.Errorf("%d of 250 connected with two NAT IPs, want 200", n)
+	}
+	m := tp.metrics(t)
+	if a := awsMetrics(t, m); a.ErrorPortAllocation != 50 || a.ActiveConnectionCount != 200 {
+		t.Errorf("%+v, want 50 ErrorPortAllocation and 200 active connections", a)
+	}
+	per := map[netip.Addr]int{}
+	for _, mp := range m.Mappings {
+		per[mp.NATIP] += mp.Count
+	}
+	if per[natIP1] != 100 || per[natIP2] != 100 {
+		t.Errorf("mappings per NAT IP %v, want 100 on each", per)
+	}
+}
+
 // A port range of 64 ports holds 64 connections to one destination,
 // below the cap: the 16 others are refused, as ErrorPortAllocation.
 func TestAWSPortsRunOut(t *testing.T) {
