@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -507,9 +506,6 @@ func (r *awsRun) metrics(flows []conntrack.Flow, _ []natPort, m *natcfg.Metrics)
 		for name := range m.PoolUtilization {
 			m.PoolUtilization[name] = max(m.PoolUtilization[name], float64(n)/(limit*float64(len(r.cfg.Pools[0].IPs))))
 		}
-	}
-	if r.lastErr != "" {
-		a.ControlError = strings.TrimSpace(r.lastErr)
 	}
 	return nil
 }
