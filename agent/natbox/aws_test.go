@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -62,8 +63,13 @@ func TestAWSCapPerDestination(t *testing.T) {
 	if u := tp.metrics(t).IPUtilization[natIP1.String()]; u != 1.0 {
 		t.Errorf("utilization %v, want 1: the first destination is at its cap", u)
 	}
-	// A re-apply keeps the counts and the ct count: the cap still holds.
+	// A re-apply keeps the rules as they were, the counts and the ct
+	// count: the cap still holds.
+	snap := tp.snapshot(t)
 	must(t, tp.box.Apply(awsConfig(cloudNATPorts, 100, 350*time.Second)), "re-apply")
+	if again := tp.snapshot(t); again != snap {
+		t.Errorf("snapshot changed across a re-apply of the same config:\n%s\n---\n%s", snap, again)
+	}
 	if n := len(tp.dialGiveUp(t, clientA, dests(8080, 10), 1500*time.Millisecond)); n != 0 {
 		t.Errorf("%d of 10 more connected to the full destination after a re-apply, want 0", n)
 	}
@@ -248,5 +254,26 @@ func TestAWSIdleTimeoutResetsBothSides(t *testing.T) {
 	}
 	if a.ControlError != "" {
 		t.Errorf("control loop: %s", a.ControlError)
+	}
+}
+
+// Leaving the profile leaves nothing of it: a linux config in its place
+// has no aws_ chain, set or object, and Remove leaves no table.
+func TestAWSProfileLeavesNothing(t *testing.T) {
+	tp := newTopo(t)
+	must(t, tp.box.Apply(awsConfig(cloudNATPorts, 100, 3*time.Second)), "apply aws")
+	if snap := tp.snapshot(t); !strings.Contains(snap, "chain aws_out") || !strings.Contains(snap, "set aws_conns") {
+		t.Fatalf("aws-nat-gateway snapshot lacks its chains and sets:\n%s", snap)
+	}
+	must(t, tp.box.Apply(onePool(ports256, natIP1)), "apply linux")
+	if snap := tp.snapshot(t); strings.Contains(snap, "aws_") {
+		t.Errorf("linux config after aws-nat-gateway still has aws_ state:\n%s", snap)
+	}
+	if m := tp.metrics(t); m.AWS != nil {
+		t.Errorf("linux config reads NAT gateway metrics %+v", m.AWS)
+	}
+	must(t, tp.box.Remove(), "remove")
+	if snap := tp.snapshot(t); snap != "" {
+		t.Errorf("table left after Remove:\n%s", snap)
 	}
 }
