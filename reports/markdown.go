@@ -68,6 +68,9 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 	if len(r.NAT) > 0 {
 		b.WriteString("### NAT\n\n")
 		mdTable(b, natHead, r.natRows(mdText))
+		for _, l := range r.awsLines(mdCode) {
+			b.WriteString(l + "\n\n")
+		}
 	}
 	if sm := r.Sampling; sm != nil {
 		fmt.Fprintf(b, "Sampling: tick %gs, %d late ticks (started more than 20%% of the tick late; latest %.3fs), %d missing NAT readings.\n\n",

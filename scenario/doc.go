@@ -36,6 +36,15 @@
 //	nat.peak_conntrack         highest number of conntrack entries
 //	nat.ip_forward_off_seconds time sampled with net.ipv4.ip_forward = 0 (duration)
 //
+// AWS NAT gateway metrics (profile aws-nat-gateway, CloudWatch's names):
+//
+//	nat.ErrorPortAllocation        connections the gateway could not give a port (cap per NAT IP and destination, or ports)
+//	nat.PacketsDropCount           packets the gateway dropped
+//	nat.ActiveConnectionCount      highest sampled number of open TCP connections
+//	nat.ConnectionAttemptCount     TCP connection attempts
+//	nat.ConnectionEstablishedCount TCP connections the destination answered
+//	nat.IdleTimeoutCount           connections reset after idle_timeout_sec without traffic
+//
 // Backend metrics:
 //
 //	backend.<name>.accepted                     connections the backend accepted
@@ -50,6 +59,7 @@
 //	backend.<name>.failed_clients               distinct clients with a failed-closed request
 //	backend.<name>.dependency_peak_in_use       most dependency lookups running at once (the run: highest phase)
 //	backend.<name>.dependency_peak_queue        most lookups waiting for a slot (the run: highest phase)
+//	backend.<name>.peer_resets                  connections a tcp-echo backend saw reset by the other side
 //
 // Alarm metrics (over the whole run, whatever the phase):
 //

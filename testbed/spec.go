@@ -65,9 +65,11 @@ type NATSpec struct {
 	Sysctls   []natcfg.Sysctl `json:"sysctls,omitempty"`
 	ConnLimit int             `json:"conn_limit,omitempty"`
 	// Profile is the NAT's behaviour: ProfileLinux (the default) or a
-	// managed NAT, ProfileGCPCloudNAT (whose settings are GCP).
-	Profile string       `json:"profile,omitempty"`
-	GCP     *GCPCloudNAT `json:"gcp,omitempty"`
+	// managed NAT, ProfileGCPCloudNAT (whose settings are GCP) or
+	// ProfileAWSNATGateway (whose settings are AWS).
+	Profile string         `json:"profile,omitempty"`
+	GCP     *GCPCloudNAT   `json:"gcp,omitempty"`
+	AWS     *AWSNATGateway `json:"aws,omitempty"`
 }
 
 // PoolSpec gives some origin blocks their own NAT IPs.

@@ -301,6 +301,7 @@ func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats
 		for _, s := range st {
 			sum.Accepted += s.Accepted
 			sum.RegistrationsFailedClosed += s.Registrations.FailedClosed
+			sum.PeerResets += s.PeerResets
 			sum.ListenDrops = max(sum.ListenDrops, s.ListenDrops) // namespace-wide: the same in every server
 			sum.Registrations += s.Registrations.OK
 			sum.HolepunchRequests += s.Holepunch.Requests
@@ -355,9 +356,14 @@ func (r *run) newSampler(alarms *alarmSet) (*sampler.Sampler, error) {
 		for _, rd := range n.NATs {
 			missing = missing || rd.Err != ""
 		}
-		r.opts.Progress.Tick(Live{At: n.At, Phase: client.Phase,
+		live := Live{At: n.At, Phase: client.Phase,
 			OKPerSec: float64(client.OK()) / r.tick.Seconds(), ErrorsPerSec: float64(client.Errors()) / r.tick.Seconds(),
-			OpenConns: client.OpenConns, PortUtilization: util, Conntrack: uint64(conntrack), NATMissing: missing})
+			OpenConns: client.OpenConns, PortUtilization: util, Conntrack: uint64(conntrack), NATMissing: missing}
+		if epa, ok := n.Metric("nat.ErrorPortAllocation"); ok {
+			idle, _ := n.Metric("nat.IdleTimeoutCount")
+			live.AWS = &LiveAWS{ErrorPortAllocation: uint64(epa), IdleTimeoutCount: uint64(idle)}
+		}
+		r.opts.Progress.Tick(live)
 	}})
 }
 
