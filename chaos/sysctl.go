@@ -1,9 +1,11 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -56,11 +58,24 @@ func newSysctl(t Target, params map[string]any) (Fault, error) {
 			sets = append(sets, natcfg.Sysctl{Key: k, Value: v})
 		}
 	}
-	if path, ok := r.str("file"); ok {
+	var file io.ReadCloser
+	path, ok := "", false
+	if cf, isConf := params["file"].(natcfg.ConfFile); isConf {
+		// The scenario parser read it (a file beside an embedded scenario).
+		r.get("file")
+		file, path, ok = io.NopCloser(bytes.NewReader(cf.Data)), cf.Name, true
+	} else if path, ok = r.str("file"); ok {
 		f, err := os.Open(path)
 		if err != nil {
 			r.bad("file", "%v", err)
+			ok = false
 		} else {
+			file = f
+		}
+	}
+	if ok {
+		{
+			f := file
 			parsed, err := natcfg.ParseSysctlConf(f, path)
 			_ = f.Close()
 			if err != nil {

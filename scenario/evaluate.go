@@ -112,6 +112,8 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 			return float64(b.ListenDrops), ""
 		}
 		return float64(b.RegistrationsFailedClosed), ""
+	case "app":
+		return appValue(rest, w)
 	case "alarm":
 		name, field, _ := strings.Cut(rest, ".")
 		st := o.Alarms[name]

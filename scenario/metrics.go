@@ -104,18 +104,23 @@ const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<c
 	"nat.peak_port_utilization, nat.peak_conntrack, nat.ip_forward_off_seconds, " +
 	"nat.<allocated_ports|port_usage|nat_allocation_failed|dropped_sent_packets_count|new_connections_count|open_connections> (gcp-cloud-nat), " +
 	"nat.dropped_sent_packets_count.<OUT_OF_RESOURCES>, " +
-	"backend.<name>.<accepted|registrations_failed_closed|listen_drops>, alarm.<name>.<fired|fired_before_first_failure|first_fired>"
+	"backend.<name>.<accepted|registrations_failed_closed|listen_drops>, alarm.<name>.<fired|fired_before_first_failure|first_fired>, " +
+	"app.<name>.<attempts|errors|error_rate|health_check_failures|restarts|boot_attempts|time_to_serve|serving>"
 
 // metricEnv is what a metric name may refer to.
 type metricEnv struct {
 	backends []string
 	alarms   []string
+	apps     []string
 }
 
 // lookupMetric types an assertion metric, or explains why it is not one.
 func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	if s, ok := staticMetrics[name]; ok {
 		return s, ""
+	}
+	if s, why, ok := lookupAppMetric(name, env); ok {
+		return s, why
 	}
 	parts := strings.Split(name, ".")
 	switch {
@@ -165,6 +170,11 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	}
 	for _, o := range outcomeNames() {
 		candidates = append(candidates, "outcomes."+o)
+	}
+	for _, a := range env.apps {
+		for _, f := range sortedKeys(appFields) {
+			candidates = append(candidates, "app."+a+"."+f)
+		}
 	}
 	return metricSpec{}, "unknown metric " + quote(name) + ":" + didYouMean(name, candidates) + " valid metrics are " + metricsHelp
 }
