@@ -10,8 +10,10 @@ import (
 )
 
 // appBootWait bounds the wait at Up for every app host to serve: with
-// egress working the first config fetch succeeds at once.
-const appBootWait = 30 * time.Second
+// egress working the first config fetch succeeds at once. A host that
+// does not serve by then (a gated candidate broke its NAT) goes on
+// booting; the run measures what its callers see.
+const appBootWait = 10 * time.Second
 
 // startApp starts the service of app host name: it boots in the
 // background (config fetch through the NAT, then the listener).
@@ -68,7 +70,8 @@ func (t *Testbed) HealthCheck(ctx context.Context, name string) (wire.HealthResu
 	return res, err
 }
 
-// startApps starts every app host and waits until each serves.
+// startApps starts every app host and waits until each serves, or
+// appBootWait has passed.
 func (t *Testbed) startApps(ctx context.Context) error {
 	var names []string
 	for _, a := range t.Run.Spec.Apps {
@@ -90,7 +93,8 @@ func (t *Testbed) startApps(ctx context.Context) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("app host %s does not serve %s after it started: %d config fetches through the NAT failed", n, appBootWait, st.BootAttempts)
+				fmt.Fprintf(t.Run.Log, "%s: does not serve %s after it started: %d config fetches through the NAT failed; the run goes on\n", n, appBootWait, st.BootAttempts)
+				break
 			}
 			select {
 			case <-ctx.Done():

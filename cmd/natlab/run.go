@@ -23,7 +23,7 @@ type runFlags struct {
 	testbed    string
 	out        string
 	sets       []string
-	natSysctls string
+	natSysctls []string
 	junit      string
 	logFile    string
 	metrics    metricsFlags
@@ -65,7 +65,7 @@ interrupted), 2 bad input, 3 testbed or environment error.`,
 	fl.StringVar(&f.testbed, "testbed", "auto", "testbed backend: "+backendNames+" (auto: netns as root, else docker)")
 	fl.StringVar(&f.out, "out", "", "run directory (default natlab-runs/NAME-TIME)")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario value, PATH=VALUE (repeatable), e.g. testbed.nat.ports=1024-2047")
-	fl.StringVar(&f.natSysctls, "nat-sysctls", "", "candidate sysctl.conf applied to every NAT box before load")
+	fl.StringArrayVar(&f.natSysctls, "nat-sysctls", nil, "candidate sysctl.conf applied before load: FILE to every NAT box, NAT=FILE to one (repeatable)")
 	fl.StringVar(&f.junit, "junit", "", "also write the JUnit XML report to this file")
 	fl.StringVar(&f.logFile, "log", "", "write the agents' logs to this file (default: agents.log in the run directory)")
 	f.metrics.register(fl)
@@ -89,6 +89,9 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	}
 	candidate, err := loadNATSysctls(f.natSysctls)
 	if err != nil {
+		return err
+	}
+	if err := checkCandidates(sc, candidate); err != nil {
 		return err
 	}
 	watch, stopMetrics, err := f.metrics.start(cmd.OutOrStdout())
@@ -116,7 +119,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	intr.setBackend(backend.Name())
 	res, err := runner.Run(ctx, sc, runner.Options{
 		Backend:    backend,
-		NATSysctls: candidate,
+		Candidates: candidate,
 		Log:        logf,
 		OutDir:     out,
 		Progress:   progress,

@@ -9,7 +9,7 @@ import (
 
 func newValidateCmd() *cobra.Command {
 	var sets []string
-	var natSysctls string
+	var natSysctls []string
 	cmd := &cobra.Command{
 		Use:   "validate SCENARIO...",
 		Short: "Check scenario files (or fixture names) without running anything",
@@ -22,13 +22,19 @@ Exit code 0 when all are valid, 2 otherwise.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bad := 0
-			if _, err := loadNATSysctls(natSysctls); err != nil {
+			candidate, err := loadNATSysctls(natSysctls)
+			if err != nil {
 				bad++
 				fmt.Fprintln(cmd.ErrOrStderr(), err)
 			}
 			for _, arg := range args {
 				sc, err := loadScenario(arg, sets)
 				if err != nil {
+					bad++
+					fmt.Fprintln(cmd.ErrOrStderr(), err)
+					continue
+				}
+				if err := checkCandidates(sc, candidate); err != nil {
 					bad++
 					fmt.Fprintln(cmd.ErrOrStderr(), err)
 					continue
@@ -43,6 +49,6 @@ Exit code 0 when all are valid, 2 otherwise.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a scenario value, PATH=VALUE (repeatable), as run does")
-	cmd.Flags().StringVar(&natSysctls, "nat-sysctls", "", "also check this candidate sysctl.conf for the NAT boxes")
+	cmd.Flags().StringArrayVar(&natSysctls, "nat-sysctls", nil, "also check this candidate sysctl.conf: FILE for every NAT box, NAT=FILE for one (repeatable)")
 	return cmd
 }

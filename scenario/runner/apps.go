@@ -8,6 +8,7 @@ import (
 
 	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed"
 )
@@ -252,4 +253,41 @@ func (r *run) readApps(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// appReports are the app tiers' figures of the whole run for the report.
+func (r *run) appReports(o *scenario.Observed) []reports.App {
+	if len(r.sc.Testbed.Apps) == 0 {
+		return nil
+	}
+	r.sup.mu.Lock()
+	events := append([]appEvent(nil), r.sup.events...)
+	r.sup.mu.Unlock()
+	var out []reports.App
+	for _, a := range r.sc.Testbed.Apps {
+		st := o.Run.Apps[a.Name]
+		c := st.Counts
+		ended := c.Ended() - c.Of(loadgen.OutcomeCancelled)
+		errs := ended - c.Of(loadgen.OutcomeOK)
+		rate := 0.0
+		if ended+c.InFlight > 0 {
+			rate = float64(errs+c.InFlight) / float64(ended+c.InFlight)
+		}
+		nat := ""
+		for _, b := range r.sc.Testbed.Blocks {
+			if b.Name == a.Block {
+				nat = b.NAT
+			}
+		}
+		ra := reports.App{Name: a.Name, Zone: a.Zone, Block: a.Block, NAT: nat, Hosts: a.Hosts,
+			Attempts: c.Attempts, Errors: errs, ErrorRate: rate, HealthCheckFailures: st.HealthCheckFailures,
+			Restarts: st.Restarts, BootAttempts: st.BootAttempts, TimeToServe: reports.Seconds(st.TimeToServe), Serving: st.Serving}
+		for _, e := range events {
+			if e.app == a.Name && e.kind == "restart" {
+				ra.Restarted = append(ra.Restarted, reports.AppRestart{Host: e.host, At: r.at(e.at), Error: e.err})
+			}
+		}
+		out = append(out, ra)
+	}
+	return out
 }

@@ -29,6 +29,9 @@ type Options struct {
 	// NATSysctls is a candidate sysctl.conf applied to every NAT box after
 	// its own sysctls, before any load: how a config change is gated.
 	NATSysctls []natcfg.Sysctl
+	// Candidates are candidate sysctl.conf files, each for one NAT box or
+	// (NAT "") for all, applied after NATSysctls; the report lists them.
+	Candidates []Candidate
 	// Log receives the agents' log lines; nil discards them.
 	Log io.Writer
 	// Progress shows the run live; nil shows nothing.
@@ -100,6 +103,14 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	spec.NATs = append([]testbed.NATSpec(nil), spec.NATs...)
 	for i := range spec.NATs {
 		spec.NATs[i].Sysctls = append(append([]natcfg.Sysctl(nil), spec.NATs[i].Sysctls...), opts.NATSysctls...)
+		for _, c := range opts.Candidates {
+			if c.NAT == "" || c.NAT == spec.NATs[i].Name {
+				spec.NATs[i].Sysctls = append(spec.NATs[i].Sysctls, c.Sysctls...)
+			}
+		}
+	}
+	if err := checkCandidateNATs(spec, opts.Candidates); err != nil {
+		return nil, &testbed.InputError{Err: err}
 	}
 	scheduled, err := buildFaults(sc)
 	if err != nil {
