@@ -18,7 +18,7 @@ import (
 
 var sysctlParams = []Param{
 	{Name: "set", Type: "map", Doc: "keys and values, e.g. {net.ipv4.ip_forward: 0}; only net.* keys (per namespace) this kernel has, each value of the shape its key takes (0 or 1 for a switch, a whole number where the key holds one now)"},
-	{Name: "file", Type: "string", Doc: "a sysctl.conf-style file applied in order ('-' before a key ignores its failure); give set or file"},
+	{Name: "file", Type: "string", Doc: "a sysctl.conf-style file, relative to the scenario, applied in order ('-' before a key ignores its failure): a profile as config management pushes it, e.g. fixtures/sysctl/somaxconn-bundle.conf; give set or file"},
 }
 
 var sysctlKind = Kind{

@@ -268,5 +268,9 @@ func hostNames(spec *testbed.Spec) []string {
 		out = append(out, n.Name)
 	}
 	out = append(out, clientNames(spec)...)
-	return append(out, backendNames(spec)...)
+	out = append(out, backendNames(spec)...)
+	for _, a := range spec.Apps {
+		out = append(out, a.HostNames()...)
+	}
+	return out
 }

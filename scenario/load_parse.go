@@ -187,8 +187,12 @@ func (p *parser) target(m *mapping, l *LoadSpec, spec *testbed.Spec) {
 		i := slices.IndexFunc(spec.Backends, func(b testbed.BackendSpec) bool { return b.Name == name })
 		if i < 0 {
 			names := backendNames(spec)
-			names = append(names, appNames(spec)...)
-			p.errs.add(at, "load.target %q is not a backend or app:%s backends and apps are %s", name, didYouMean(name, names), orNone(names))
+			if apps := appNames(spec); len(apps) > 0 {
+				names = append(names, apps...)
+				p.errs.add(at, "load.target %q is not a backend or app:%s backends and apps are %s", name, didYouMean(name, names), orNone(names))
+				return
+			}
+			p.errs.add(at, "load.target %q is not a backend:%s backends are %s", name, didYouMean(name, names), orNone(names))
 			return
 		}
 		b = spec.Backends[i]

@@ -42,7 +42,7 @@ func recovered(a Assertion, o *Observed) (passed bool, observed, expected string
 		}
 		t := max(rev, starts[i])
 		if windowHolds(a.Expect, o.Series, starts, i, t+r.Window) {
-			return t-rev <= r.Within && t-rev > r.Beyond, (t - rev).Round(time.Millisecond).String(), expected
+			return t-rev <= r.Within && (r.Beyond == 0 || t-rev > r.Beyond), (t - rev).Round(time.Millisecond).String(), expected
 		}
 	}
 	return false, "never", expected

@@ -210,6 +210,9 @@ func (s *Spec) validateApps(checkName func(path, name string), blocks map[string
 			key, name string
 			port      uint16
 		}{{"dependency", a.Dependency, a.DependencyPort}, {"health", a.Health, a.HealthPort}} {
+			if dep.key == "health" && dep.name == a.Dependency && dep.port == a.DependencyPort {
+				continue // the dependency itself, checked above
+			}
 			known, http := listens(dep.name, dep.port)
 			switch {
 			case dep.name == "":
