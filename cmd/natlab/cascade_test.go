@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/reports"
+	"github.com/natlab/natlab/testbed/netns"
 )
 
 // The fixtures of incident 002 run on the docker testbed as on netns
@@ -77,6 +78,9 @@ func TestNATSysctlsGatePerNAT(t *testing.T) {
 	require.Len(t, rep.Apps, 2)
 	assert.Equal(t, 1.0, rep.Apps[0].ErrorRate, "zone A's callers: every call fails")
 	assert.Zero(t, rep.Apps[1].ErrorRate, "zone B's callers: none does")
+	left, err := netns.Namespaces(rep.Testbed.RunID)
+	require.NoError(t, err)
+	assert.Empty(t, left, "no namespace of the run is left")
 	md := readFile(t, filepath.Join(out, "report.md"))
 	assert.Contains(t, md, "### Candidate sysctls")
 	assert.Contains(t, md, "net.ipv4.ip\\_forward = 0 on nat-a")
