@@ -42,8 +42,10 @@ run directory: report.json, samples.csv, report.md, report.html, junit.xml.
 SCENARIO is a YAML file, or the name of a built-in fixture (natlab list).
 
 Gate a NAT config change in CI with --nat-sysctls: the candidate
-sysctl.conf is applied to every NAT box before load starts, and the run
-fails when egress breaks.
+sysctl.conf is applied to every NAT box (FILE) or to one (NAT=FILE, as a
+change rolled out one zone at a time; repeatable) before load starts, and
+the run fails when egress breaks; the report names each NAT's candidate
+keys and the line that broke forwarding.
 
 Ctrl-C (SIGINT) or SIGTERM stops the run: the loads stop, the faults are
 reverted, a report marked incomplete is written (once the last phase has
@@ -55,7 +57,8 @@ Exit codes: 0 every assertion held, 1 an assertion failed (or the run was
 interrupted), 2 bad input, 3 testbed or environment error.`,
 		Example: `  natlab run nat-port-exhaustion
   natlab run my-scenario.yaml --out out/ --set phases[1].duration=30s
-  natlab run egress-baseline --nat-sysctls candidate.conf --junit junit.xml`,
+  natlab run egress-baseline --nat-sysctls candidate.conf --junit junit.xml
+  natlab run zones-baseline --nat-sysctls nat-a=candidate.conf`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScenario(cmd, args[0], f)
