@@ -42,6 +42,16 @@
 //	backend.<name>.registrations_failed_closed  registrations refused because verification timed out
 //	backend.<name>.listen_drops                 SYNs the backend's kernel dropped: its accept queue was full
 //
+// App metrics (testbed.apps; the client side of the loads that call the
+// app, and what the supervisor did in the window):
+//
+//	app.<name>.attempts, .errors, .error_rate  as the client metrics, of the app's callers
+//	app.<name>.health_check_failures           failed health checks through the NAT
+//	app.<name>.restarts                        restarts after too many failed checks in a row
+//	app.<name>.boot_attempts                   config fetches of every boot (whole run)
+//	app.<name>.time_to_serve                   longest boot-to-serving of a restarted host (whole run, duration)
+//	app.<name>.serving                         hosts serving at the end of the run
+//
 // Alarm metrics (over the whole run, whatever the phase):
 //
 //	alarm.<name>.fired                       whether the alarm fired (bool)
@@ -49,7 +59,8 @@
 //	alarm.<name>.first_fired                 when it first fired, since the start (duration)
 //
 // A recovery's expect uses a per-tick metric: attempts, ok, errors,
-// error_rate or throughput.
+// error_rate or throughput. With beyond it must also take longer than
+// that after the revert.
 //
 // # Alarms
 //
