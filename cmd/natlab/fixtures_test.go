@@ -74,6 +74,51 @@ func TestFixturesEndToEnd(t *testing.T) {
 	}
 }
 
+// dockerParity are the fixtures that also run end to end on the docker
+// testbed (TestFixturesOnDockerParity).
+var dockerParity = []string{"ip-forward-flip", "ip-forward-flip-zone-a"}
+
+// The parity set runs on the docker testbed as on netns
+// (TestFixturesEndToEnd). For incident 002's fixtures every app host's
+// agent is a process in its own container, restarted by the supervisor in
+// place; each run passes its own assertions, plays in under 90 s and
+// leaves no container or network.
+func TestFixturesOnDockerParity(t *testing.T) {
+	requireDocker(t)
+	for _, name := range dockerParity {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			start := time.Now()
+			code, stdout, stderr := run(t, "run", name, "--testbed", "docker", "--out", dir)
+			took := time.Since(start)
+			t.Logf("%s on docker took %s", name, took.Round(10*time.Millisecond))
+			if code != ExitPass {
+				logFailed(t, dir)
+				t.Fatalf("natlab run %s --testbed docker exited %d, want %d\n%s%s", name, code, ExitPass, stdout, stderr)
+			}
+			rep := checkRunDir(t, dir)
+			assert.Equal(t, "docker", rep.Testbed.Backend)
+			// The scenario plays in under 90 s; building and removing the
+			// containers adds 10-40 s on this shared 2-CPU machine, with
+			// other sessions' kernel tests running.
+			assert.Less(t, rep.Duration.D(), 90*time.Second, "the fixture plays in under 90 s")
+			assert.Empty(t, dockerLeftovers(t, rep.Testbed.RunID), "nothing of the run is left")
+			require.Len(t, rep.Apps, 2)
+			a, b := rep.Apps[0], rep.Apps[1]
+			// Each zone's two hosts restart once, in the same wave.
+			assert.EqualValues(t, 2, a.Restarts)
+			assert.Len(t, a.Restarted, 2)
+			assert.Equal(t, 2, a.Serving, "zone A serves again by the end")
+			if name == "ip-forward-flip" {
+				assert.EqualValues(t, 2, b.Restarts)
+			} else {
+				assert.EqualValues(t, 0, b.Restarts, "zone B is never restarted")
+				assert.Less(t, b.ErrorRate, 0.01, "zone B's callers see under 1% errors")
+			}
+		})
+	}
+}
+
 // logFailed logs the figures of every assertion a run failed, when it got
 // as far as writing its report.
 func logFailed(t *testing.T, dir string) {

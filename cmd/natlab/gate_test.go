@@ -3,7 +3,6 @@ package main
 import (
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -11,43 +10,6 @@ import (
 	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/testbed/netns"
 )
-
-// The fixtures of incident 002 run on the docker testbed as on netns
-// (TestFixturesEndToEnd): every app host's agent is a process in its own
-// container, restarted by the supervisor in place, and the run passes
-// its own assertions in under 90 s and leaves no container or network.
-func TestCascadeFixturesOnDocker(t *testing.T) {
-	requireDocker(t)
-	for _, name := range []string{"ip-forward-flip", "ip-forward-flip-zone-a"} {
-		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			start := time.Now()
-			code, stdout, stderr := run(t, "run", name, "--testbed", "docker", "--out", dir)
-			took := time.Since(start)
-			t.Logf("%s on docker took %s", name, took.Round(10*time.Millisecond))
-			if code != ExitPass {
-				logFailed(t, dir)
-				t.Fatalf("natlab run %s --testbed docker exited %d, want %d\n%s%s", name, code, ExitPass, stdout, stderr)
-			}
-			rep := checkRunDir(t, dir)
-			assert.Equal(t, "docker", rep.Testbed.Backend)
-			assert.Less(t, took, 90*time.Second, "a fixture runs in under 90 s, testbed included")
-			assert.Empty(t, dockerLeftovers(t, rep.Testbed.RunID), "nothing of the run is left")
-			require.Len(t, rep.Apps, 2)
-			a, b := rep.Apps[0], rep.Apps[1]
-			// Each zone's two hosts restart once, in the same wave.
-			assert.EqualValues(t, 2, a.Restarts)
-			assert.Len(t, a.Restarted, 2)
-			assert.Equal(t, 2, a.Serving, "zone A serves again by the end")
-			if name == "ip-forward-flip" {
-				assert.EqualValues(t, 2, b.Restarts)
-			} else {
-				assert.EqualValues(t, 0, b.Restarts, "zone B is never restarted")
-				assert.Less(t, b.ErrorRate, 0.01, "zone B's callers see under 1% errors")
-			}
-		})
-	}
-}
 
 // The gate takes a candidate per NAT: the bundled profile of incident 002
 // as nat-a's candidate fails the two-zone baseline (exit 1) and the
