@@ -46,6 +46,10 @@ type htmlPage struct {
 	Alarms     [][]string
 	Charts     []htmlChart
 	Schema     string
+	// AppHead, Apps and Restarts are the app tiers' table and restarts.
+	AppHead  []string
+	Apps     [][]string
+	Restarts []string
 }
 
 type htmlAssertion struct {
@@ -96,6 +100,14 @@ func newHTMLPage(r *Report) (*htmlPage, error) {
 	p.Outcomes = r.outcomeRows()
 	for _, f := range r.Faults {
 		p.Faults = append(p.Faults, []string{f.Name, f.Kind, f.Host, f.Description, r.faultStart(f), r.windowEnd(f), faultNote(f)})
+	}
+	if len(r.Apps) > 0 {
+		p.AppHead, p.Apps = appHead, r.appRows(same)
+		for _, a := range r.Apps {
+			if len(a.Restarted) > 0 {
+				p.Restarts = append(p.Restarts, "Restarts of "+a.Name+": "+r.restartLine(a)+".")
+			}
+		}
 	}
 	for _, a := range r.Alarms {
 		p.Alarms = append(p.Alarms, []string{a.Name, a.Metric, a.Threshold, r.alarmFired(a)})

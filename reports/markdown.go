@@ -85,6 +85,24 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 		}
 		mdTable(b, []string{"Fault", "Kind", "Host", "What", "Injected", "Reverted", "Problem"}, rows)
 	}
+	if len(r.Candidates) > 0 {
+		b.WriteString("### Candidate sysctls\n\n")
+		rows := make([][]string, 0, len(r.Candidates))
+		for _, c := range r.Candidates {
+			rows = append(rows, []string{mdText(c.NAT), mdText(c.File), mdText(strings.Join(c.Sysctls, "; ")),
+				mdText(strings.Join(c.Breaks, "; ")), humanDur(c.IPForwardOff)})
+		}
+		mdTable(b, []string{"NAT", "File", "Keys", "Breaks egress", "ip_forward off"}, rows)
+	}
+	if len(r.Apps) > 0 {
+		b.WriteString("### Apps\n\n")
+		mdTable(b, appHead, r.appRows(mdText))
+		for _, a := range r.Apps {
+			if len(a.Restarted) > 0 {
+				fmt.Fprintf(b, "Restarts of %s: %s.\n\n", mdText(a.Name), mdText(r.restartLine(a)))
+			}
+		}
+	}
 	if len(r.Alarms) > 0 {
 		b.WriteString("### Alarms\n\n")
 		rows := make([][]string, 0, len(r.Alarms))

@@ -44,6 +44,11 @@ type Report struct {
 	Phases  []Phase      `json:"phases"`
 	Faults  []Fault      `json:"faults"`
 	Alarms  []Alarm      `json:"alarms"`
+	// Apps are the app tiers (absent when the scenario has none).
+	Apps []App `json:"apps,omitempty"`
+	// Candidates are the candidate sysctl files of a gated run, per NAT
+	// box (absent without --nat-sysctls).
+	Candidates []Candidate `json:"candidates,omitempty"`
 	// Samples is the time series, one row per tick (also in samples.csv).
 	Samples []Sample `json:"samples"`
 	// Sampling says how well the sampler kept its tick (absent in

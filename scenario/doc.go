@@ -61,6 +61,16 @@
 //	backend.<name>.dependency_peak_queue        most lookups waiting for a slot (the run: highest phase)
 //	backend.<name>.peer_resets                  connections a tcp-echo backend saw reset by the other side
 //
+// App metrics (testbed.apps; the client side of the loads that call the
+// app, and what the supervisor did in the window):
+//
+//	app.<name>.attempts, .errors, .error_rate  as the client metrics, of the app's callers
+//	app.<name>.health_check_failures           failed health checks through the NAT
+//	app.<name>.restarts                        restarts after too many failed checks in a row
+//	app.<name>.boot_attempts                   config fetches of every boot (whole run)
+//	app.<name>.time_to_serve                   longest boot-to-serving of a restarted host (whole run, duration)
+//	app.<name>.serving                         hosts serving at the end of the run
+//
 // Alarm metrics (over the whole run, whatever the phase):
 //
 //	alarm.<name>.fired                       whether the alarm fired (bool)
@@ -68,7 +78,8 @@
 //	alarm.<name>.first_fired                 when it first fired, since the start (duration)
 //
 // A recovery's expect uses a per-tick metric: attempts, ok, errors,
-// error_rate or throughput.
+// error_rate or throughput. With beyond it must also take longer than
+// that after the revert.
 //
 // # Alarms
 //

@@ -110,6 +110,8 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 		}
 		v, _ := b.Field(field) // the parser checked the field
 		return float64(v), ""
+	case "app":
+		return appValue(rest, w)
 	case "alarm":
 		name, field, _ := strings.Cut(rest, ".")
 		st := o.Alarms[name]

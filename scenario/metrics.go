@@ -112,18 +112,23 @@ const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<c
 	"nat.dropped_sent_packets_count.<OUT_OF_RESOURCES|ENDPOINT_INDEPENDENCE_CONFLICT>, " +
 	"nat.<ErrorPortAllocation|PacketsDropCount|ActiveConnectionCount|ConnectionAttemptCount|ConnectionEstablishedCount|IdleTimeoutCount> (aws-nat-gateway), " +
 	"backend.<name>.<accepted|registrations|registrations_failed_closed|listen_drops|peer_resets|holepunch_requests|verifications|" +
-	"mapping_changed|failed_clients|dependency_timeouts|probe_timeouts|dependency_peak_in_use|dependency_peak_queue>, alarm.<name>.<fired|fired_before_first_failure|first_fired>"
+	"mapping_changed|failed_clients|dependency_timeouts|probe_timeouts|dependency_peak_in_use|dependency_peak_queue>, alarm.<name>.<fired|fired_before_first_failure|first_fired>, " +
+	"app.<name>.<attempts|errors|error_rate|health_check_failures|restarts|boot_attempts|time_to_serve|serving>"
 
 // metricEnv is what a metric name may refer to.
 type metricEnv struct {
 	backends []string
 	alarms   []string
+	apps     []string
 }
 
 // lookupMetric types an assertion metric, or explains why it is not one.
 func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	if s, ok := staticMetrics[name]; ok {
 		return s, ""
+	}
+	if s, why, ok := lookupAppMetric(name, env); ok {
+		return s, why
 	}
 	parts := strings.Split(name, ".")
 	switch {
@@ -173,6 +178,11 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	}
 	for _, o := range outcomeNames() {
 		candidates = append(candidates, "outcomes."+o)
+	}
+	for _, a := range env.apps {
+		for _, f := range sortedKeys(appFields) {
+			candidates = append(candidates, "app."+a+"."+f)
+		}
 	}
 	return metricSpec{}, "unknown metric " + quote(name) + ":" + didYouMean(name, candidates) + " valid metrics are " + metricsHelp
 }

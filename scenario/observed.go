@@ -36,6 +36,8 @@ type Window struct {
 	NAT NATStats `json:"nat"`
 	// Backends holds each backend's counters, by backend name.
 	Backends map[string]BackendStats `json:"backends,omitempty"`
+	// Apps holds each app tier's figures, by app name.
+	Apps map[string]AppStats `json:"apps,omitempty"`
 }
 
 // NATStats are the NAT metrics of a window, over every NAT box.

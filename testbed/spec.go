@@ -47,6 +47,8 @@ type Spec struct {
 	Blocks   []BlockSpec   `json:"blocks,omitempty"`
 	Clients  []ClientSpec  `json:"clients"`
 	Backends []BackendSpec `json:"backends"`
+	// Apps are the app tiers (role app) behind the NATs; see AppSpec.
+	Apps []AppSpec `json:"apps,omitempty"`
 }
 
 // NATSpec describes one NAT box.
@@ -91,6 +93,9 @@ type ClientSpec struct {
 	Name      string `json:"name"`
 	Block     string `json:"block"`
 	Addresses int    `json:"addresses"`
+	// Role is RoleApp for the hosts of an app tier, which the address
+	// plan lays out as hosts of their block; "" is a client host.
+	Role Role `json:"role,omitempty"`
 }
 
 // BackendSpec is a backend host serving one protocol on one port.

@@ -81,7 +81,8 @@ func (s *Spec) Normalize() {
 	for _, b := range s.Blocks {
 		known[b.Name] = true
 	}
-	for _, c := range s.Clients {
+	s.normalizeApps()
+	for _, c := range append(append([]ClientSpec(nil), s.Clients...), s.appHosts()...) {
 		if !known[c.Block] {
 			known[c.Block] = true
 			s.Blocks = append(s.Blocks, BlockSpec{Name: c.Block})
@@ -207,6 +208,7 @@ func (s *Spec) Validate() error {
 			bad(p+".block", "unknown origin block %q", c.Block)
 		}
 	}
+	errs = append(errs, s.validateApps(checkName, blocks)...)
 	if len(s.Backends) == 0 {
 		bad("backends", "at least one backend is needed")
 	}

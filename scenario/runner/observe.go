@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"math"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 )
 
 // observe gathers what the run measured into the shape assertions judge.
-func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed {
+func (r *run) observe(ctx context.Context, nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed {
 	r.mu.Lock()
 	phases := append([]phaseRun(nil), r.phases...)
 	markers := append([]chaos.Marker(nil), r.markers...)
@@ -39,11 +40,13 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 			sum.Add(b)
 			whole.Backends[name] = sum
 		}
+		w.Apps = r.appStats(ctx, phases, p.start, p.end)
 		o.Phases[p.name] = w
 		runEnd = p.end
 	}
 	whole.Duration = runEnd
 	whole.NAT = natStats(ticks, "", -1, wholeRun, r.tick)
+	whole.Apps = r.appStats(ctx, phases, -1, wholeRun)
 	o.Run = whole
 
 	for _, t := range r.series.all() {

@@ -89,6 +89,10 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 	}
 
 	rep.Faults = faultsOf(r.sc, markers, r.at)
+	rep.Apps = r.appReports(o)
+	rep.Candidates = r.candidateReports(func(nat string) time.Duration {
+		return natStats(ticks, nat, -1, wholeRun, r.tick).IPForwardOff
+	})
 	states := alarms.states()
 	for _, a := range r.sc.Alarms {
 		al := reports.Alarm{Name: a.Name, Metric: a.Metric, Threshold: threshold(a)}
