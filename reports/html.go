@@ -41,10 +41,15 @@ type htmlPage struct {
 	Outcomes   []outcomeRow
 	NATHead    []string
 	NAT        [][]string
+	AWS        []string
 	Faults     [][]string
 	Alarms     [][]string
 	Charts     []htmlChart
 	Schema     string
+	// AppHead, Apps and Restarts are the app tiers' table and restarts.
+	AppHead  []string
+	Apps     [][]string
+	Restarts []string
 }
 
 type htmlAssertion struct {
@@ -78,7 +83,7 @@ func newHTMLPage(r *Report) (*htmlPage, error) {
 	same := func(s string) string { return s } // html/template escapes
 	p := &htmlPage{R: r, Title: fmt.Sprintf("natlab %s: %s", r.Scenario.Name, verdictWord(r.Verdict)),
 		Verdict: verdictWord(r.Verdict), VerdictCSS: string(r.Verdict), Summary: r.summaryLine(),
-		RunLine: r.runLine(), LoadHead: loadHead, Load: r.loadRows(same), NATHead: natHead, NAT: r.natRows(same), Schema: SchemaVersion}
+		RunLine: r.runLine(), LoadHead: loadHead, Load: r.loadRows(same), NATHead: natHead, NAT: r.natRows(same), AWS: r.awsLines(same), Schema: SchemaVersion}
 	for _, n := range r.Testbed.NATs {
 		p.NATBoxes = append(p.NATBoxes, natBoxLine(n))
 	}
@@ -95,6 +100,14 @@ func newHTMLPage(r *Report) (*htmlPage, error) {
 	p.Outcomes = r.outcomeRows()
 	for _, f := range r.Faults {
 		p.Faults = append(p.Faults, []string{f.Name, f.Kind, f.Host, f.Description, r.faultStart(f), r.windowEnd(f), faultNote(f)})
+	}
+	if len(r.Apps) > 0 {
+		p.AppHead, p.Apps = appHead, r.appRows(same)
+		for _, a := range r.Apps {
+			if len(a.Restarted) > 0 {
+				p.Restarts = append(p.Restarts, "Restarts of "+a.Name+": "+r.restartLine(a)+".")
+			}
+		}
 	}
 	for _, a := range r.Alarms {
 		p.Alarms = append(p.Alarms, []string{a.Name, a.Metric, a.Threshold, r.alarmFired(a)})

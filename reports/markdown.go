@@ -68,6 +68,9 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 	if len(r.NAT) > 0 {
 		b.WriteString("### NAT\n\n")
 		mdTable(b, natHead, r.natRows(mdText))
+		for _, l := range r.awsLines(mdCode) {
+			b.WriteString(l + "\n\n")
+		}
 	}
 	if sm := r.Sampling; sm != nil {
 		fmt.Fprintf(b, "Sampling: tick %gs, %d late ticks (started more than 20%% of the tick late; latest %.3fs), %d missing NAT readings.\n\n",
@@ -91,6 +94,24 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 		if len(eff) > 0 {
 			b.WriteString("Effects of NAT config changes on live connections (predicted before the change, observed after it):\n\n")
 			mdTable(b, []string{"Fault", "Resets predicted", "Resets observed", "Dropped predicted", "Dropped observed"}, eff)
+		}
+	}
+	if len(r.Candidates) > 0 {
+		b.WriteString("### Candidate sysctls\n\n")
+		rows := make([][]string, 0, len(r.Candidates))
+		for _, c := range r.Candidates {
+			rows = append(rows, []string{mdText(c.NAT), mdText(c.File), mdText(strings.Join(c.Sysctls, "; ")),
+				mdText(strings.Join(c.Breaks, "; ")), humanDur(c.IPForwardOff)})
+		}
+		mdTable(b, []string{"NAT", "File", "Keys", "Breaks egress", "ip_forward off"}, rows)
+	}
+	if len(r.Apps) > 0 {
+		b.WriteString("### Apps\n\n")
+		mdTable(b, appHead, r.appRows(mdText))
+		for _, a := range r.Apps {
+			if len(a.Restarted) > 0 {
+				fmt.Fprintf(b, "Restarts of %s: %s.\n\n", mdText(a.Name), mdText(r.restartLine(a)))
+			}
 		}
 	}
 	if len(r.Alarms) > 0 {

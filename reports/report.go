@@ -44,6 +44,11 @@ type Report struct {
 	Phases  []Phase      `json:"phases"`
 	Faults  []Fault      `json:"faults"`
 	Alarms  []Alarm      `json:"alarms"`
+	// Apps are the app tiers (absent when the scenario has none).
+	Apps []App `json:"apps,omitempty"`
+	// Candidates are the candidate sysctl files of a gated run, per NAT
+	// box (absent without --nat-sysctls).
+	Candidates []Candidate `json:"candidates,omitempty"`
 	// Samples is the time series, one row per tick (also in samples.csv).
 	Samples []Sample `json:"samples"`
 	// Sampling says how well the sampler kept its tick (absent in
@@ -176,6 +181,20 @@ type NATSummary struct {
 	PeakPortsInUse uint64 `json:"peak_ports_in_use"`
 	// IPForwardOff is how long net.ipv4.ip_forward was 0.
 	IPForwardOff Seconds `json:"ip_forward_off_s"`
+	// AWS is an AWS NAT gateway's CloudWatch metrics over the run (the
+	// counts' Sum, ActiveConnectionCount's Max); absent for other profiles.
+	AWS *AWSMetrics `json:"aws,omitempty"`
+}
+
+// AWSMetrics are an AWS NAT gateway's metrics under their CloudWatch
+// names (namespace AWS/NATGateway): over a run or over one tick.
+type AWSMetrics struct {
+	ErrorPortAllocation        uint64 `json:"ErrorPortAllocation"`
+	PacketsDropCount           uint64 `json:"PacketsDropCount"`
+	ActiveConnectionCount      int    `json:"ActiveConnectionCount"`
+	ConnectionAttemptCount     uint64 `json:"ConnectionAttemptCount"`
+	ConnectionEstablishedCount uint64 `json:"ConnectionEstablishedCount"`
+	IdleTimeoutCount           uint64 `json:"IdleTimeoutCount"`
 }
 
 // Phase is one phase of the schedule as it ran.
@@ -271,6 +290,9 @@ type NATSample struct {
 	// NATSummary.PeakPortsInUse).
 	PortsInUse uint64 `json:"ports_in_use"`
 	IPForward  bool   `json:"ip_forward"`
+	// AWS is an AWS NAT gateway's reading: the counts' rise over the
+	// tick, ActiveConnectionCount at its end; absent for other profiles.
+	AWS *AWSMetrics `json:"aws,omitempty"`
 }
 
 // MarkerKind is what a Marker marks.

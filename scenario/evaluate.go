@@ -84,6 +84,9 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 	if v, why, ok := gcpValue(metric, w.NAT.GCP); ok {
 		return v, why
 	}
+	if v, why, ok := awsValue(metric, w.NAT.AWS); ok {
+		return v, why
+	}
 	family, rest, _ := strings.Cut(metric, ".")
 	switch family {
 	case "outcomes", "lost":
@@ -107,6 +110,8 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 		}
 		v, _ := b.Field(field) // the parser checked the field
 		return float64(v), ""
+	case "app":
+		return appValue(rest, w)
 	case "alarm":
 		name, field, _ := strings.Cut(rest, ".")
 		st := o.Alarms[name]

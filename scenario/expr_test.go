@@ -38,7 +38,7 @@ func TestParseExpr(t *testing.T) {
 		{text: "ok > 5%", err: `value "5%" for ok: ok is a count, want a number such as 100`, off: 5},
 		{text: "alarm.hot.fired < true", err: `alarm.hot.fired is true or false: compare it with == or !=, not <`, off: 16},
 		{text: "alarm.hot.rang == true", err: `unknown alarm metric "alarm.hot.rang": valid are alarm.hot.<fired|fired_before_first_failure|first_fired>`},
-		{text: "backend.api.closed > 0", err: `unknown backend metric "backend.api.closed": valid are backend.api.<accepted|dependency_timeouts|failed_clients|holepunch_requests|listen_drops|mapping_changed|probe_timeouts|registrations|registrations_failed_closed|verifications|dependency_peak_in_use|dependency_peak_queue>`},
+		{text: "backend.api.closed > 0", err: `unknown backend metric "backend.api.closed": valid are backend.api.<accepted|dependency_timeouts|failed_clients|holepunch_requests|listen_drops|mapping_changed|peer_resets|probe_timeouts|registrations|registrations_failed_closed|verifications|dependency_peak_in_use|dependency_peak_queue>`},
 		{text: "request.p42 < 1s", err: `unknown metric "request.p42": did you mean "request.p50"? valid metrics are ` + metricsHelp},
 		{text: "throughput > NaN", err: `value "NaN" for throughput: throughput is a rate per second, want a number such as 100`, off: 13},
 	}

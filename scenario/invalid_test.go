@@ -41,7 +41,7 @@ var invalidCases = []struct {
 	{"a mapping where a value belongs", edit("{rate: 10/s}", "{path: {a: 1}, rate: 10/s}"),
 		[]string{`s.yaml:7:44: path: want a string, got a mapping`}},
 	{"a value where a mapping belongs", edit("nat: {ips: 1, ports: 1024-1279}", "nat: 5"),
-		[]string{`s.yaml:3:8: testbed.nat: want a mapping of keys (name, ips, ports, mode, hold, port_selection, allocation, ports_per_host, pools, sysctls, sysctls_file, conn_limit, profile, nat_ips, min_ports_per_vm, max_ports_per_vm, enable_dynamic_port_allocation, enable_endpoint_independent_mapping, tcp_time_wait_timeout_sec, tcp_established_idle_timeout_sec, tcp_transitory_idle_timeout_sec, udp_idle_timeout_sec), got "5"`}},
+		[]string{`s.yaml:3:8: testbed.nat: want a mapping of keys (name, ips, ports, mode, hold, port_selection, allocation, ports_per_host, pools, sysctls, sysctls_file, conn_limit, profile, nat_ips, min_ports_per_vm, max_ports_per_vm, enable_dynamic_port_allocation, enable_endpoint_independent_mapping, tcp_time_wait_timeout_sec, tcp_established_idle_timeout_sec, tcp_transitory_idle_timeout_sec, udp_idle_timeout_sec, max_connections_per_destination, idle_timeout_sec), got "5"`}},
 	{"broken list items are reported once", strings.Replace(validBase, "backends: [{name: api, protocol: http1, port: 8080}]",
 		"backends: [{name: api, protocol: http1, port: 8080, extra: [7]}, web]", 1),
 		[]string{
@@ -198,7 +198,7 @@ phases:
 	{"duplicate alarm and unknown alarm metric", validBase + "alarms:\n  - {name: a, metric: nat.port_utilization, above: 80%}\n  - {name: a, metric: nat.port_utilisation, above: 80%}\n",
 		[]string{
 			`s.yaml:10:12: alarm name "a" is already used by the alarm at line 9: alarm names must be unique`,
-			`s.yaml:10:23: unknown alarm metric "nat.port_utilisation": did you mean "nat.port_utilization"? valid are attempts, connect.p99, error_rate, errors, nat.allocated_ports, nat.allocation_failures, nat.conntrack, nat.dropped_sent_packets_count, nat.dropped_sent_packets_count.ENDPOINT_INDEPENDENCE_CONFLICT, nat.dropped_sent_packets_count.OUT_OF_RESOURCES, nat.ip_forward, nat.nat_allocation_failed, nat.new_connections_count, nat.open_connections, nat.port_usage, nat.port_utilization, ok, open_conns, request.p99, throughput`,
+			`s.yaml:10:23: unknown alarm metric "nat.port_utilisation": did you mean "nat.port_utilization"? valid are attempts, connect.p99, error_rate, errors, nat.ActiveConnectionCount, nat.ConnectionAttemptCount, nat.ConnectionEstablishedCount, nat.ErrorPortAllocation, nat.IdleTimeoutCount, nat.PacketsDropCount, nat.allocated_ports, nat.allocation_failures, nat.conntrack, nat.dropped_sent_packets_count, nat.dropped_sent_packets_count.ENDPOINT_INDEPENDENCE_CONFLICT, nat.dropped_sent_packets_count.OUT_OF_RESOURCES, nat.ip_forward, nat.nat_allocation_failed, nat.new_connections_count, nat.open_connections, nat.port_usage, nat.port_utilization, ok, open_conns, request.p99, throughput`,
 		}},
 	{"every problem at once", `name: t
 tick: 10ms

@@ -172,6 +172,9 @@ func (p *parser) load(n *yaml.Node, ph Phase, spec *testbed.Spec, tick time.Dura
 // target reads "name" or "name:port" and checks it against the backends;
 // it also picks the strategy when none was given.
 func (p *parser) target(m *mapping, l *LoadSpec, spec *testbed.Spec) {
+	if p.appTarget(m, l, spec) {
+		return
+	}
 	if len(spec.Backends) == 0 {
 		return
 	}
@@ -188,6 +191,11 @@ func (p *parser) target(m *mapping, l *LoadSpec, spec *testbed.Spec) {
 		i := slices.IndexFunc(spec.Backends, func(b testbed.BackendSpec) bool { return b.Name == name })
 		if i < 0 {
 			names := backendNames(spec)
+			if apps := appNames(spec); len(apps) > 0 {
+				names = append(names, apps...)
+				p.errs.add(at, "load.target %q is not a backend or app:%s backends and apps are %s", name, didYouMean(name, names), orNone(names))
+				return
+			}
 			p.errs.add(at, "load.target %q is not a backend:%s backends are %s", name, didYouMean(name, names), orNone(names))
 			return
 		}

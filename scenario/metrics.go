@@ -50,6 +50,9 @@ var staticMetrics = func() map[string]metricSpec {
 	for name, spec := range gcpMetrics {
 		m[name] = spec
 	}
+	for name, spec := range awsMetrics {
+		m[name] = spec
+	}
 	for _, q := range quantiles {
 		m["connect."+q] = metricSpec{kind: kindDuration, unit: time.Millisecond}
 		m["request."+q] = metricSpec{kind: kindDuration, unit: time.Millisecond}
@@ -93,6 +96,9 @@ func init() {
 	for name, spec := range gcpMetrics {
 		alarmMetrics[name] = spec
 	}
+	for name, spec := range awsMetrics {
+		alarmMetrics[name] = spec
+	}
 }
 
 // sortedKeys returns the keys of m in order.
@@ -111,14 +117,17 @@ const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<c
 	"nat.peak_port_utilization, nat.peak_conntrack, nat.ip_forward_off_seconds, " +
 	"nat.<allocated_ports|port_usage|nat_allocation_failed|dropped_sent_packets_count|new_connections_count|open_connections> (gcp-cloud-nat), " +
 	"nat.dropped_sent_packets_count.<OUT_OF_RESOURCES|ENDPOINT_INDEPENDENCE_CONFLICT>, " +
-	"backend.<name>.<accepted|registrations|registrations_failed_closed|listen_drops|holepunch_requests|verifications|" +
+	"nat.<ErrorPortAllocation|PacketsDropCount|ActiveConnectionCount|ConnectionAttemptCount|ConnectionEstablishedCount|IdleTimeoutCount> (aws-nat-gateway), " +
+	"backend.<name>.<accepted|registrations|registrations_failed_closed|listen_drops|peer_resets|holepunch_requests|verifications|" +
 	"mapping_changed|failed_clients|dependency_timeouts|probe_timeouts|dependency_peak_in_use|dependency_peak_queue>, alarm.<name>.<fired|fired_before_first_failure|first_fired>, " +
+	"app.<name>.<attempts|errors|error_rate|health_check_failures|restarts|boot_attempts|time_to_serve|serving>, " +
 	"fault.<name>.<predicted_resets|predicted_dropped|observed_resets|observed_dropped> (nat-config)"
 
 // metricEnv is what a metric name may refer to.
 type metricEnv struct {
 	backends []string
 	alarms   []string
+	apps     []string
 	// natConfigs are the faults of kind nat-config.
 	natConfigs []string
 }
@@ -127,6 +136,9 @@ type metricEnv struct {
 func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	if s, ok := staticMetrics[name]; ok {
 		return s, ""
+	}
+	if s, why, ok := lookupAppMetric(name, env); ok {
+		return s, why
 	}
 	parts := strings.Split(name, ".")
 	switch {
@@ -191,6 +203,11 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	}
 	for _, o := range outcomeNames() {
 		candidates = append(candidates, "outcomes."+o)
+	}
+	for _, a := range env.apps {
+		for _, f := range sortedKeys(appFields) {
+			candidates = append(candidates, "app."+a+"."+f)
+		}
 	}
 	return metricSpec{}, "unknown metric " + quote(name) + ":" + didYouMean(name, candidates) + " valid metrics are " + metricsHelp
 }

@@ -148,6 +148,9 @@ func natChanges(cfg *NATConfig, before, after testbed.Spec) *NATChange {
 			if !aok {
 				av = "unset"
 			}
+			if bv == av {
+				continue // unset before and after, in two different forms
+			}
 			ch.Changes = append(ch.Changes, NATSettingChange{NAT: after.NATs[i].Name, Setting: k, Before: bv, After: av})
 		}
 	}

@@ -92,7 +92,7 @@ func TestNATConfigErrorsAtTheCandidate(t *testing.T) {
 	_, err = Parse("s.yaml", []byte(gateBase), Options{NATConfig: candidate(t, "nat.yaml", "profile: linux\n")})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "s.yaml:3:")
-	assert.Contains(t, err.Error(), "nat_ips is the name profile gcp-cloud-nat gives the NAT IP count")
+	assert.Contains(t, err.Error(), "nat_ips is the name profiles gcp-cloud-nat and aws-nat-gateway give the NAT IP count")
 }
 
 // A --set of a profile key beside a candidate would be replaced by it:

@@ -19,6 +19,8 @@ type parser struct {
 	errs *collector
 	// dir is the scenario's folder on disk ("" when it is not on disk).
 	dir string
+	// read reads a file named relative to the scenario (nil: none can be).
+	read readFunc
 	// machine bounds the magnitudes of loads.
 	machine Machine
 	// natConfig, when set, replaces the profile keys of every NAT box;

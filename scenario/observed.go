@@ -49,6 +49,8 @@ type Window struct {
 	NAT NATStats `json:"nat"`
 	// Backends holds each backend's counters, by backend name.
 	Backends map[string]BackendStats `json:"backends,omitempty"`
+	// Apps holds each app tier's figures, by app name.
+	Apps map[string]AppStats `json:"apps,omitempty"`
 }
 
 // NATStats are the NAT metrics of a window, over every NAT box.
@@ -65,6 +67,21 @@ type NATStats struct {
 	// GCP holds Cloud NAT's metrics when a NAT box runs profile
 	// gcp-cloud-nat (nil otherwise).
 	GCP *GCPStats `json:"gcp,omitempty"`
+	// AWS holds AWS NAT gateway's metrics when a NAT box runs profile
+	// aws-nat-gateway (nil otherwise).
+	AWS *AWSStats `json:"aws,omitempty"`
+}
+
+// AWSStats are AWS NAT gateway's metrics over a window, as CloudWatch
+// names them: the counts' rise (Sum), and the highest sampled
+// ActiveConnectionCount (Max).
+type AWSStats struct {
+	ErrorPortAllocation        uint64 `json:"ErrorPortAllocation"`
+	PacketsDropCount           uint64 `json:"PacketsDropCount"`
+	ActiveConnectionCount      int    `json:"ActiveConnectionCount"`
+	ConnectionAttemptCount     uint64 `json:"ConnectionAttemptCount"`
+	ConnectionEstablishedCount uint64 `json:"ConnectionEstablishedCount"`
+	IdleTimeoutCount           uint64 `json:"IdleTimeoutCount"`
 }
 
 // GCPStats are Cloud NAT's metrics over a window, as Cloud Monitoring
@@ -113,6 +130,9 @@ type BackendStats struct {
 	// highest phase.
 	DependencyPeakInUse uint64 `json:"dependency_peak_in_use"`
 	DependencyPeakQueue uint64 `json:"dependency_peak_queue"`
+	// PeerResets counts connections a TCP echo backend saw reset by the
+	// other side.
+	PeerResets uint64 `json:"peer_resets"`
 }
 
 // backendCounters are the BackendStats fields that count events, by
@@ -121,6 +141,7 @@ var backendCounters = map[string]func(*BackendStats) *uint64{
 	"accepted":                    func(b *BackendStats) *uint64 { return &b.Accepted },
 	"registrations_failed_closed": func(b *BackendStats) *uint64 { return &b.RegistrationsFailedClosed },
 	"listen_drops":                func(b *BackendStats) *uint64 { return &b.ListenDrops },
+	"peer_resets":                 func(b *BackendStats) *uint64 { return &b.PeerResets },
 	"registrations":               func(b *BackendStats) *uint64 { return &b.Registrations },
 	"holepunch_requests":          func(b *BackendStats) *uint64 { return &b.HolepunchRequests },
 	"verifications":               func(b *BackendStats) *uint64 { return &b.Verifications },

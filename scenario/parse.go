@@ -87,7 +87,7 @@ func Parse(name string, data []byte, opts Options) (*Scenario, error) {
 // relative file parameters of faults are resolved against.
 func parse(name string, data []byte, opts Options, read readFunc, dir string) (*Scenario, error) {
 	errs := &collector{file: name}
-	p := &parser{errs: errs, dir: dir, natConfig: opts.NATConfig}
+	p := &parser{errs: errs, dir: dir, read: read, natConfig: opts.NATConfig}
 	if len(data) > maxFileSize {
 		errs.add(Pos{1, 1}, "the file is larger than %d KiB: a scenario file is at most %d KiB", maxFileSize>>10, maxFileSize>>10)
 		return nil, errs.err()
@@ -150,6 +150,7 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 	if v := m.get("assert"); v != nil {
 		env := assertEnv{faults: map[string]Fault{}, tick: s.Tick}
 		env.metrics.backends = backendNames(&s.Testbed)
+		env.metrics.apps = appNames(&s.Testbed)
 		for _, a := range s.Alarms {
 			env.metrics.alarms = append(env.metrics.alarms, a.Name)
 		}

@@ -72,6 +72,10 @@ type LoadSpec struct {
 	// Target is the backend it talks to, Port one of that backend's listeners.
 	Target string `json:"target"`
 	Port   uint16 `json:"port"`
+	// App is true when Target is an app tier (testbed.apps) rather than
+	// a backend: the load runs on the client hosts of the app's block,
+	// which call its hosts directly, not through the NAT.
+	App bool `json:"app,omitempty"`
 	// Strategy and Schedule say how and when attempts are made.
 	Strategy loadgen.Strategy `json:"strategy"`
 	Schedule loadgen.Schedule `json:"schedule"`
@@ -160,4 +164,8 @@ type Recovery struct {
 	After  string        `json:"after"`
 	Within time.Duration `json:"within"`
 	Window time.Duration `json:"window"`
+	// Beyond, when set, asks that the recovery take longer than this:
+	// that the run has not recovered within Beyond of the revert (as
+	// when restarted hosts back off waiting for egress).
+	Beyond time.Duration `json:"beyond,omitempty"`
 }

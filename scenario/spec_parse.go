@@ -16,7 +16,7 @@ import (
 )
 
 var (
-	testbedKeys = []string{"nat", "nats", "blocks", "clients", "backends"}
+	testbedKeys = []string{"nat", "nats", "blocks", "clients", "backends", "apps"}
 	natKeys     = append([]string{"name", "ips", "ports", "mode", "hold", "port_selection", "allocation", "ports_per_host", "pools", "sysctls", "sysctls_file", "conn_limit"}, profileNATKeys...)
 	poolKeys    = []string{"name", "ips", "blocks"}
 	blockKeys   = []string{"name", "nat"}
@@ -133,6 +133,10 @@ func (p *parser) testbed(n *yaml.Node, keyPos Pos, read readFunc) testbed.Spec {
 		for i, item := range p.list(b, "testbed.backends", false) {
 			spec.Backends = append(spec.Backends, p.backend(item, i, fp))
 		}
+	}
+	if a := m.get("apps"); a != nil {
+		fp.set("apps", "testbed.apps", m.keyPos("apps"))
+		spec.Apps = p.apps(a, fp)
 	}
 	spec.Normalize()
 	p.specErrors(spec.Validate(), fp)

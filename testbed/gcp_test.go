@@ -76,7 +76,7 @@ func TestGCPValidationErrors(t *testing.T) {
 		{"linux static slices", gcpSpec(GCPCloudNAT{}, 1), func(s *Spec) { s.NATs[0].PortsPerHost = 64 }, "nats[0].ports_per_host", "min_ports_per_vm"},
 		{"linux port range", gcpSpec(GCPCloudNAT{}, 1), func(s *Spec) { s.NATs[0].Ports = portrange.Range{First: 1024, Last: 2047} }, "nats[0].ports", "1024-65535"},
 		{"gcp settings on linux", validSpec(), func(s *Spec) { s.NATs[0].GCP = &GCPCloudNAT{MinPortsPerVM: 64} }, "nats[0].min_ports_per_vm", "set profile: gcp-cloud-nat"},
-		{"unknown profile", validSpec(), func(s *Spec) { s.NATs[0].Profile = "aws-nat-gateway" }, "nats[0].profile", `valid profiles are "linux" and "gcp-cloud-nat"`},
+		{"unknown profile", validSpec(), func(s *Spec) { s.NATs[0].Profile = "azure-nat-gateway" }, "nats[0].profile", `valid profiles are "linux", "gcp-cloud-nat" and "aws-nat-gateway"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,7 +100,7 @@ func TestGCPValidationErrors(t *testing.T) {
 		})
 	}
 	s := validSpec()
-	s.NATs[0].Profile = "aws-nat-gateway"
+	s.NATs[0].Profile = "azure-nat-gateway"
 	s.Normalize()
 	fields, _ := field.List(s.Validate())
 	require.NotEmpty(t, fields)

@@ -109,7 +109,7 @@ func (t *Testbed) up(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return t.startApps(ctx)
 }
 
 // SetupNAT (re)applies the spec's sysctls and SNAT config to a NAT box,
@@ -251,7 +251,8 @@ func (t *Testbed) setAgents(name string, conns []*wire.Conn) {
 
 // Restart starts fresh agents in a host whose agents were killed (as
 // many as the host runs) and makes them the host's agents; NAT boxes and
-// backends are set up again.
+// backends are set up again; an app host boots again (its config
+// fetch first).
 func (t *Testbed) Restart(ctx context.Context, name string) error {
 	h := t.hosts[name]
 	if h == nil {
@@ -271,6 +272,9 @@ func (t *Testbed) Restart(ctx context.Context, name string) error {
 				return t.startBackend(ctx, b)
 			}
 		}
+	case RoleApp:
+		// It boots as after a reboot: config first, through the NAT.
+		return t.startApp(ctx, name)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/ti-mo/conntrack"
 	"github.com/ti-mo/netfilter"
+	"golang.org/x/sys/unix"
 
 	"github.com/natlab/natlab/testbed/natcfg"
 )
@@ -33,6 +34,13 @@ type Box struct {
 	// reap deletes the entries of the flows the last change reset
 	// (change.go); nil when none.
 	reap *reaper
+	// raw is the socket of aws-nat-gateway's idle-timeout probes (-1:
+	// none, rawErr says why).
+	raw    int
+	rawErr error
+	// awsIdle counts the connections aws-nat-gateway timed out idle; it
+	// lives here so that a re-apply keeps the count.
+	awsIdle uint64
 }
 
 // Open connects to nftables and conntrack in the current network namespace.
@@ -59,7 +67,10 @@ func Open() (*Box, error) {
 		_ = dump.Close()
 		return nil, err
 	}
-	return &Box{nft: nft, ct: ct, dump: dump, pins: pins}, nil
+	// Only aws-nat-gateway needs the raw socket; without it the others
+	// still work and that profile reports why it cannot reset.
+	raw, rawErr := openRaw()
+	return &Box{nft: nft, ct: ct, dump: dump, pins: pins, raw: raw, rawErr: rawErr}, nil
 }
 
 // Close releases the netlink sockets; the rules stay in place.
@@ -67,7 +78,12 @@ func (b *Box) Close() error {
 	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return errors.Join(b.nft.CloseLasting(), b.ct.Close(), b.dump.Close(), b.pins.close())
+	var rawErr error
+	if b.raw >= 0 {
+		rawErr = unix.Close(b.raw)
+		b.raw = -1
+	}
+	return errors.Join(b.nft.CloseLasting(), b.ct.Close(), b.dump.Close(), b.pins.close(), rawErr)
 }
 
 // Apply installs cfg in one atomic nftables batch. Applying over a previous

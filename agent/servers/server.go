@@ -36,6 +36,7 @@ type Server struct {
 	requests     atomic.Uint64
 	bytes        atomic.Uint64
 	resets       atomic.Uint64
+	peerResets   atomic.Uint64
 	stalled      atomic.Uint64
 	acceptErrors atomic.Uint64
 	regOK        atomic.Uint64
@@ -194,6 +195,7 @@ func (s *Server) Stats() service.Stats {
 		Requests:     s.requests.Load(),
 		Bytes:        s.bytes.Load(),
 		Resets:       s.resets.Load(),
+		PeerResets:   s.peerResets.Load(),
 		Stalled:      s.stalled.Load(),
 		Peers:        s.peers.summary(),
 		AcceptErrors: s.acceptErrors.Load(),

@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -11,8 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/reports"
-	"github.com/natlab/natlab/scenario/natconfig"
-	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 // The gate's files (testdata/natconfig): a scenario that passes with the
@@ -139,15 +136,16 @@ func TestValidateNATConfig(t *testing.T) {
 	assert.Equal(t, ExitInput, code)
 	assert.Contains(t, stderr, "--set testbed.nat.min_ports_per_vm=64: --nat-config testdata/natconfig/nat.tf replaces the NAT's min_ports_per_vm: set it in the candidate instead")
 
-	// An aws_nat_gateway needs profile aws-nat-gateway: without it in this
-	// natlab, run and validate say so rather than run something else.
+	// An aws_nat_gateway is profile aws-nat-gateway: on a NAT gateway
+	// scenario the candidate changes what the resource says (nat_ips is
+	// the primary and its secondaries) and the defaults of what it leaves
+	// out (the idle timeout is AWS's 350 s).
 	aws := filepath.Join(t.TempDir(), "aws.tf")
 	require.NoError(t, os.WriteFile(aws, []byte("resource \"aws_nat_gateway\" \"egress\" {\n  secondary_allocation_ids = [aws_eip.b.id]\n}\n"), 0o644))
-	if !slices.Contains(natcfg.Profiles, natconfig.ProfileAWS) {
-		code, _, stderr = run(t, "run", gateScenario, "--nat-config", aws, "--out", t.TempDir())
-		assert.Equal(t, ExitInput, code)
-		assert.Contains(t, stderr, aws+`:1:1: aws_nat_gateway.egress is profile "aws-nat-gateway", which is not available in this natlab`)
-	}
+	code, stdout, stderr = run(t, "validate", "aws-nat-gateway-idle-timeout", "--nat-config", aws)
+	require.Equal(t, ExitPass, code, stderr)
+	assert.Contains(t, stdout+stderr, "nat nat_ips: 1 -> 2")
+	assert.Contains(t, stdout+stderr, "nat idle_timeout_sec: 3 -> 350")
 
 	code, _, stderr = run(t, "validate", gateScenario, "--nat-config-resource", "google_compute_router_nat.nat")
 	assert.Equal(t, ExitInput, code)

@@ -9,7 +9,7 @@ import (
 
 func newValidateCmd() *cobra.Command {
 	var sets []string
-	var natSysctls string
+	var natSysctls []string
 	var natConfig natConfigFlags
 	cmd := &cobra.Command{
 		Use:   "validate SCENARIO...",
@@ -23,7 +23,8 @@ Exit code 0 when all are valid, 2 otherwise.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bad := 0
-			if _, err := loadNATSysctls(natSysctls); err != nil {
+			candidate, err := loadNATSysctls(natSysctls)
+			if err != nil {
 				bad++
 				fmt.Fprintln(cmd.ErrOrStderr(), err)
 			}
@@ -42,6 +43,11 @@ Exit code 0 when all are valid, 2 otherwise.`,
 					fmt.Fprintln(cmd.ErrOrStderr(), err)
 					continue
 				}
+				if err := checkCandidates(sc, candidate); err != nil {
+					bad++
+					fmt.Fprintln(cmd.ErrOrStderr(), err)
+					continue
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d phases, %s, %d faults, %d assertions)\n",
 					sc.File, len(sc.Phases), sc.Duration(), len(sc.Faults), len(sc.Asserts))
 				printNATChange(cmd.OutOrStdout(), sc.NATChange)
@@ -53,7 +59,7 @@ Exit code 0 when all are valid, 2 otherwise.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a scenario value, PATH=VALUE (repeatable), as run does")
-	cmd.Flags().StringVar(&natSysctls, "nat-sysctls", "", "also check this candidate sysctl.conf for the NAT boxes")
+	cmd.Flags().StringArrayVar(&natSysctls, "nat-sysctls", nil, "also check this candidate sysctl.conf: FILE for every NAT box, NAT=FILE for one (repeatable)")
 	natConfig.register(cmd.Flags())
 	return cmd
 }

@@ -20,7 +20,7 @@ const (
 	TypeGCP = "google_compute_router_nat"
 	TypeAWS = "aws_nat_gateway"
 
-	ProfileAWS = "aws-nat-gateway"
+	ProfileAWS = natcfg.ProfileAWSNATGateway
 )
 
 // profileOf maps a resource type to natlab's profile.

@@ -39,3 +39,24 @@ func TestNATStatsOfCloudNAT(t *testing.T) {
 	v, _ = tickValue("nat.allocated_ports", ClientTick{Interval: sec}, ticks[1])
 	assert.Equal(t, 128.0, v)
 }
+
+// Over a window the NAT gateway's counts are their rise and
+// ActiveConnectionCount the highest sampled sum over boxes; as alarms the
+// counts are the tick's rise.
+func TestNATStatsOfAWSNATGateway(t *testing.T) {
+	sec := time.Second
+	tick := func(at time.Duration, active int, epa, idle uint64) sampler.Sample {
+		a := &sampler.AWSSample{ActiveConnectionCount: active, ErrorPortAllocationDelta: epa, IdleTimeoutCountDelta: idle, ConnectionAttemptCountDelta: epa + 1}
+		return sampler.Sample{At: at, NATs: []sampler.NATSample{{Host: "nat", IPForward: true, AWS: a}, {Host: "nat2", IPForward: true, AWS: &sampler.AWSSample{ActiveConnectionCount: 1}}}}
+	}
+	ticks := []sampler.Sample{tick(1*sec, 100, 50, 0), tick(2*sec, 150, 0, 0), tick(3*sec, 92, 0, 8)}
+	st := natStats(ticks, "", -1, wholeRun, sec)
+	require.NotNil(t, st.AWS)
+	assert.Equal(t, scenario.AWSStats{ErrorPortAllocation: 50, ActiveConnectionCount: 151, ConnectionAttemptCount: 53, IdleTimeoutCount: 8}, *st.AWS)
+	assert.Equal(t, 150, natStats(ticks, "nat", -1, wholeRun, sec).AWS.ActiveConnectionCount)
+	v, ok := tickValue("nat.IdleTimeoutCount", ClientTick{Interval: sec}, ticks[2])
+	assert.True(t, ok)
+	assert.Equal(t, 8.0, v)
+	v, _ = tickValue("nat.ActiveConnectionCount", ClientTick{Interval: sec}, ticks[1])
+	assert.Equal(t, 151.0, v)
+}

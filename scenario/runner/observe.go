@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"math"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 )
 
 // observe gathers what the run measured into the shape assertions judge.
-func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed {
+func (r *run) observe(ctx context.Context, nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed {
 	r.mu.Lock()
 	phases := append([]phaseRun(nil), r.phases...)
 	markers := append([]chaos.Marker(nil), r.markers...)
@@ -40,11 +41,13 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 			sum.Add(b)
 			whole.Backends[name] = sum
 		}
+		w.Apps = r.appStats(ctx, phases, p.start, p.end)
 		o.Phases[p.name] = w
 		runEnd = p.end
 	}
 	whole.Duration = runEnd
 	whole.NAT = natStats(ticks, "", -1, wholeRun, r.tick)
+	whole.Apps = r.appStats(ctx, phases, -1, wholeRun)
 	o.Run = whole
 
 	for _, t := range r.series.all() {
@@ -85,7 +88,7 @@ const wholeRun = time.Duration(math.MaxInt64)
 // natStats sums the NAT readings in (from, to] of one NAT box, or with
 // host "" of every box (per tick: failures and conntrack entries added,
 // the highest utilization, forwarding off when any box has it off; Cloud
-// NAT's metrics as addGCP says). A box that gave no reading in a tick is
+// NAT's metrics as addGCP says, NAT gateway's as addAWS). A box that gave no reading in a tick is
 // a gap, not zeros.
 func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration) scenario.NATStats {
 	var s scenario.NATStats
@@ -94,7 +97,7 @@ func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration)
 			continue
 		}
 		var conntrack uint64
-		open := 0
+		open, active := 0, 0
 		off := false
 		for _, rd := range t.NATs {
 			if rd.Err != "" || (host != "" && rd.Host != host) {
@@ -111,10 +114,20 @@ func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration)
 				addGCP(s.GCP, rd.GCP)
 				open += rd.GCP.OpenConnections
 			}
+			if rd.AWS != nil {
+				if s.AWS == nil {
+					s.AWS = &scenario.AWSStats{}
+				}
+				addAWS(s.AWS, rd.AWS)
+				active += rd.AWS.ActiveConnectionCount
+			}
 		}
 		s.PeakConntrack = max(s.PeakConntrack, conntrack)
 		if s.GCP != nil {
 			s.GCP.OpenConnections = max(s.GCP.OpenConnections, open)
+		}
+		if s.AWS != nil {
+			s.AWS.ActiveConnectionCount = max(s.AWS.ActiveConnectionCount, active)
 		}
 		if off {
 			s.IPForwardOff += tick
@@ -133,4 +146,14 @@ func addGCP(w *scenario.GCPStats, g *sampler.GCPSample) {
 		w.DroppedSent[reason] += n
 	}
 	w.NewConnections += g.NewConnectionsDelta
+}
+
+// addAWS adds one box's NAT gateway reading of a tick to a window: the
+// counts' rise (ActiveConnectionCount is taken per tick by the caller).
+func addAWS(w *scenario.AWSStats, a *sampler.AWSSample) {
+	w.ErrorPortAllocation += a.ErrorPortAllocationDelta
+	w.PacketsDropCount += a.PacketsDropCountDelta
+	w.ConnectionAttemptCount += a.ConnectionAttemptCountDelta
+	w.ConnectionEstablishedCount += a.ConnectionEstablishedCountDelta
+	w.IdleTimeoutCount += a.IdleTimeoutCountDelta
 }

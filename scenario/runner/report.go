@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"time"
@@ -40,10 +41,13 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 	}
 	for i, n := range r.tb.Run.Spec.NATs {
 		box := reports.NATBox{Name: n.Name, Ports: n.Ports.String(), Mode: n.Mode, Hold: reports.Seconds(n.Hold)}
-		if n.Profile == testbed.ProfileGCPCloudNAT {
+		switch n.Profile {
+		case testbed.ProfileGCPCloudNAT:
 			// A Cloud NAT has no natlab mode: its profile says what it is.
 			box.Mode = n.Profile
 			box.Hold = reports.Seconds(time.Duration(n.GCP.TCPTimeWaitTimeoutSec) * time.Second)
+		case testbed.ProfileAWSNATGateway:
+			box.Mode = n.Profile // holds no closed port
 		}
 		for _, ip := range r.tb.Run.Layout.NATs[i].IPs {
 			box.IPs = append(box.IPs, ip.String())
@@ -73,12 +77,22 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 	ticks := nat.Samples()
 	for _, n := range r.tb.Run.Spec.NATs {
 		st := natStats(ticks, n.Name, -1, wholeRun, r.tick)
-		rep.NAT = append(rep.NAT, reports.NATSummary{Name: n.Name, AllocationFailures: st.AllocationFailures,
+		sum := reports.NATSummary{Name: n.Name, AllocationFailures: st.AllocationFailures,
 			PeakPortUtilization: st.PeakPortUtilization, PeakConntrack: st.PeakConntrack,
-			PeakPortsInUse: peakPortsInUse(ticks, n.Name), IPForwardOff: reports.Seconds(st.IPForwardOff)})
+			PeakPortsInUse: peakPortsInUse(ticks, n.Name), IPForwardOff: reports.Seconds(st.IPForwardOff)}
+		if a := st.AWS; a != nil {
+			sum.AWS = &reports.AWSMetrics{ErrorPortAllocation: a.ErrorPortAllocation, PacketsDropCount: a.PacketsDropCount,
+				ActiveConnectionCount: a.ActiveConnectionCount, ConnectionAttemptCount: a.ConnectionAttemptCount,
+				ConnectionEstablishedCount: a.ConnectionEstablishedCount, IdleTimeoutCount: a.IdleTimeoutCount}
+		}
+		rep.NAT = append(rep.NAT, sum)
 	}
 
 	rep.Faults = faultsOf(r.sc, markers, r.at)
+	rep.Apps = r.appReports(o)
+	rep.Candidates = r.candidateReports(func(nat string) time.Duration {
+		return natStats(ticks, nat, -1, wholeRun, r.tick).IPForwardOff
+	})
 	states := alarms.states()
 	for _, a := range r.sc.Alarms {
 		al := reports.Alarm{Name: a.Name, Metric: a.Metric, Threshold: threshold(a)}
@@ -215,15 +229,20 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 			if rd.Err != "" {
 				continue // no reading this tick: a gap, not zeros
 			}
-			n := reports.NATSample{Conntrack: uint64(rd.ConntrackEntries), AllocationFailures: rd.AllocationFailuresDelta,
+			ns := reports.NATSample{Conntrack: uint64(rd.ConntrackEntries), AllocationFailures: rd.AllocationFailuresDelta,
 				PortUtilization: rd.PortUtilization, PortsInUse: uint64(max(rd.PortsInUse, 0)), IPForward: rd.IPForward}
+			if a := rd.AWS; a != nil {
+				ns.AWS = &reports.AWSMetrics{ErrorPortAllocation: a.ErrorPortAllocationDelta, PacketsDropCount: a.PacketsDropCountDelta,
+					ActiveConnectionCount: a.ActiveConnectionCount, ConnectionAttemptCount: a.ConnectionAttemptCountDelta,
+					ConnectionEstablishedCount: a.ConnectionEstablishedCountDelta, IdleTimeoutCount: a.IdleTimeoutCountDelta}
+			}
 			if prev, ok := s.NAT[rd.Host]; ok {
 				// A reading that came late by over half a tick rounds
 				// onto the next one's row: the row then covers both, so
 				// its rises add up and its levels are their peaks.
-				n = mergeNATSamples(prev, n)
+				ns = mergeNATSamples(prev, ns)
 			}
-			s.NAT[rd.Host] = n
+			s.NAT[rd.Host] = ns
 		}
 	}
 	keys := make([]time.Duration, 0, len(rows))
@@ -281,5 +300,21 @@ func mergeNATSamples(a, b reports.NATSample) reports.NATSample {
 		PortUtilization:    max(a.PortUtilization, b.PortUtilization),
 		PortsInUse:         max(a.PortsInUse, b.PortsInUse),
 		IPForward:          a.IPForward && b.IPForward,
+		AWS:                mergeAWS(a.AWS, b.AWS),
+	}
+}
+
+// mergeAWS joins the NAT gateway metrics of two readings on one row.
+func mergeAWS(a, b *reports.AWSMetrics) *reports.AWSMetrics {
+	if a == nil || b == nil {
+		return cmp.Or(b, a)
+	}
+	return &reports.AWSMetrics{
+		ErrorPortAllocation:        a.ErrorPortAllocation + b.ErrorPortAllocation,
+		PacketsDropCount:           a.PacketsDropCount + b.PacketsDropCount,
+		ActiveConnectionCount:      max(a.ActiveConnectionCount, b.ActiveConnectionCount),
+		ConnectionAttemptCount:     a.ConnectionAttemptCount + b.ConnectionAttemptCount,
+		ConnectionEstablishedCount: a.ConnectionEstablishedCount + b.ConnectionEstablishedCount,
+		IdleTimeoutCount:           a.IdleTimeoutCount + b.IdleTimeoutCount,
 	}
 }

@@ -37,6 +37,8 @@ type Metrics struct {
 	PoolUtilization map[string]float64
 	// GCP is the reading of the gcp-cloud-nat profile, nil for others.
 	GCP *GCPMetrics `json:",omitempty"`
+	// AWS is the reading of the aws-nat-gateway profile, nil for others.
+	AWS *AWSMetrics `json:",omitempty"`
 }
 
 // GCPMetrics are Cloud NAT's own metrics, named as Cloud Monitoring names

@@ -22,7 +22,7 @@ const (
 )
 
 // Profiles lists the valid profiles, in the order messages name them.
-var Profiles = []string{ProfileLinux, ProfileGCPCloudNAT}
+var Profiles = []string{ProfileLinux, ProfileGCPCloudNAT, ProfileAWSNATGateway}
 
 // Drop reasons of GCPMetrics.DroppedSent, as Cloud NAT names them.
 const (

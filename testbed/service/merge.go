@@ -37,6 +37,7 @@ func Merge(per ...[]Stats) []Stats {
 			m.Requests += s.Requests
 			m.Bytes += s.Bytes
 			m.Resets += s.Resets
+			m.PeerResets += s.PeerResets
 			m.AcceptErrors += s.AcceptErrors
 			m.Stalled += s.Stalled
 			m.Registrations.OK += s.Registrations.OK

@@ -23,6 +23,10 @@ type Stats struct {
 	// Resets counts connections the server aborted with an RST
 	// because SetReset was on.
 	Resets uint64 `json:"resets"`
+	// PeerResets counts connections a TCP echo server saw reset by the
+	// other side (a read failed with ECONNRESET): an RST from the client,
+	// or from a NAT in between.
+	PeerResets uint64 `json:"peer_resets,omitempty"`
 	// AcceptErrors counts failed accepts (e.g. EMFILE at the file limit).
 	AcceptErrors uint64 `json:"accept_errors"`
 	// Stalled counts requests or echo replies held back by Stall.
