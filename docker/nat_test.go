@@ -73,3 +73,26 @@ func TestCloudNATEndpointIndependentMappingInContainers(t *testing.T) {
 func TestCloudNATEndpointIndependenceConflictInContainers(t *testing.T) {
 	tt.CheckEIMConflict(t, up(t, tt.EIMSpec()))
 }
+
+// Cloud NAT's port blocks in containers, as on netns: exactly 640 of 800
+// connect, 160 time out as OUT_OF_RESOURCES (testbedtest's check).
+func TestCloudNATOutOfResourcesInContainers(t *testing.T) {
+	tt.CheckCloudNATOutOfResources(t, up(t, tt.CloudNATSpec(testbed.GCPCloudNAT{MinPortsPerVM: 64}, 10)))
+}
+
+// Dynamic port allocation in containers: all 800 connect, every VM grows
+// from 64 to 128 ports.
+func TestCloudNATDynamicPortAllocationInContainers(t *testing.T) {
+	tt.CheckCloudNATDynamicPortAllocation(t, up(t, tt.CloudNATSpec(testbed.GCPCloudNAT{MinPortsPerVM: 64, MaxPortsPerVM: 128, EnableDynamicPortAllocation: true}, 10)))
+}
+
+// Ports per destination in containers: 64 to each of two at once.
+func TestCloudNATPortsArePerDestinationInContainers(t *testing.T) {
+	tt.CheckCloudNATPortsArePerDestination(t, up(t, tt.CloudNATSpec(testbed.GCPCloudNAT{MinPortsPerVM: 64}, 1)))
+}
+
+// The TIME_WAIT hold in containers: over ports / timeout fails, under it
+// succeeds, and halving the timeout doubles the rate.
+func TestCloudNATTimeWaitInContainers(t *testing.T) {
+	tt.CheckCloudNATTimeWait(t, up)
+}
