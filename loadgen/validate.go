@@ -74,6 +74,20 @@ func (s Strategy) validate() error {
 		errs = append(errs, &field.Error{Path: "pool", Msg: fmt.Sprintf("%q: want %q or %q", s.Pool, PoolNone, PoolKeepAlive),
 			Valid: []string{PoolNone, PoolKeepAlive}})
 	}
+	switch s.PoolPer {
+	case "", PoolPerLoad:
+	case PoolPerSource:
+		if s.Kind == KindH2C {
+			errs = append(errs, &field.Error{Path: "pool_per", Msg: fmt.Sprintf("%q: h2c multiplexes over one pool per load; use %q", s.PoolPer, PoolPerLoad),
+				Valid: []string{PoolPerLoad}})
+		} else if s.Pool != PoolKeepAlive {
+			errs = append(errs, &field.Error{Path: "pool_per", Msg: fmt.Sprintf("%q: only a keep-alive pool has a scope; set pool: %s, or leave pool_per out", s.PoolPer, PoolKeepAlive),
+				Valid: []string{PoolPerLoad}})
+		}
+	default:
+		errs = append(errs, &field.Error{Path: "pool_per", Msg: fmt.Sprintf("%q: want %q (one pool for the load) or %q (one pool per source address)", s.PoolPer, PoolPerLoad, PoolPerSource),
+			Valid: []string{PoolPerLoad, PoolPerSource}})
+	}
 	if s.PoolSize < 0 {
 		bad("pool_size", "%d: want >= 1 (0 = %d)", s.PoolSize, DefaultPoolSize)
 	}
