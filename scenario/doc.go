@@ -28,6 +28,7 @@
 //	request.p50 (p90 p95 p99 p999 max mean)  request latency (duration)
 //	lost                       held connections lost before the end of their phase
 //	lost.<class>               those lost one way, e.g. lost.reset, lost.closed
+//	new_conns                  connections the clients established (a keep-alive pool's, or one per unpooled attempt)
 //
 // NAT metrics:
 //

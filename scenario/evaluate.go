@@ -72,6 +72,8 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 		return float64(c.Of(loadgen.OutcomeOK)) / w.Duration.Seconds(), ""
 	case "lost":
 		return float64(c.Lost), ""
+	case "new_conns":
+		return float64(c.NewConns), ""
 	case "nat.allocation_failures":
 		return float64(w.NAT.AllocationFailures), ""
 	case "nat.peak_port_utilization":
