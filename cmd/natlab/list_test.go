@@ -60,7 +60,7 @@ func TestListGroupsByIncident(t *testing.T) {
 		"nat-port-exhaustion-more-ips":        "fix",
 		"nat-port-exhaustion-pooled":          "fix",
 		"nat-port-exhaustion-short-time-wait": "fix",
-		"nat-port-exhaustion-offpeak":         "fix",
+		"nat-port-exhaustion-offpeak":         "incident",
 		"nat-port-exhaustion-full-2ips":       "fix",
 	} {
 		assert.Equal(t, kind, got[name], "%s in incident 001's group", name)
