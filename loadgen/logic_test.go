@@ -161,14 +161,12 @@ func TestValidate(t *testing.T) {
 		t.Errorf("want 10 problems reported at once, got %d:\n%v", len(fields), err)
 	}
 
-	// A pool's scope: one of two names, and only for a keep-alive pool.
+	// A pool's scope: one of two names, not for h2c.
 	for _, c := range []struct {
 		s    Strategy
 		want string
 	}{
 		{Strategy{Kind: KindHTTP1, Pool: PoolKeepAlive, PoolPer: "server"}, `"server": want "load" (one pool for the load) or "source"`},
-		{Strategy{Kind: KindHTTP1, Pool: PoolNone, PoolPer: PoolPerSource}, "only a keep-alive pool has a scope"},
-		{Strategy{Kind: KindHTTP1, PoolPer: PoolPerSource}, "only a keep-alive pool has a scope"},
 		{Strategy{Kind: KindH2C, Pool: PoolKeepAlive, PoolPer: PoolPerSource}, "h2c multiplexes over one pool per load"},
 	} {
 		p := validPlan()
@@ -178,10 +176,12 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%+v: want one problem at strategy.pool_per saying %q, got %v", c.s, c.want, fields)
 		}
 	}
-	p := validPlan()
-	p.Strategy = Strategy{Kind: KindTCP, Pool: PoolKeepAlive, PoolPer: PoolPerSource}
-	if err := p.Validate(); err != nil {
-		t.Errorf("a per-source keep-alive pool is valid: %v", err)
+	for _, st := range []Strategy{{Kind: KindTCP, Pool: PoolKeepAlive, PoolPer: PoolPerSource}, {Kind: KindHTTP1, Pool: PoolNone, PoolPer: PoolPerSource}} {
+		p := validPlan()
+		p.Strategy = st
+		if err := p.Validate(); err != nil {
+			t.Errorf("%+v is valid (a scope without a pool has no effect): %v", st, err)
+		}
 	}
 }
 

@@ -97,7 +97,8 @@ type Strategy struct {
 	// PoolSize is the most connections a pool opens (default 1).
 	PoolSize int `json:"pool_size,omitempty"`
 	// PoolPer is PoolPerLoad (default) or PoolPerSource: whether one pool
-	// serves the load or each source address has its own.
+	// serves the load or each source address has its own (no effect
+	// without a keep-alive pool).
 	PoolPer string `json:"pool_per,omitempty"`
 	// IdleTimeout closes pooled connections idle this long (0 = never).
 	IdleTimeout time.Duration `json:"idle_timeout,omitempty"`

@@ -77,11 +77,10 @@ func (s Strategy) validate() error {
 	switch s.PoolPer {
 	case "", PoolPerLoad:
 	case PoolPerSource:
+		// Without a keep-alive pool it has no effect, so that one --vary
+		// compares a per-source pool with no pool at all.
 		if s.Kind == KindH2C {
 			errs = append(errs, &field.Error{Path: "pool_per", Msg: fmt.Sprintf("%q: h2c multiplexes over one pool per load; use %q", s.PoolPer, PoolPerLoad),
-				Valid: []string{PoolPerLoad}})
-		} else if s.Pool != PoolKeepAlive {
-			errs = append(errs, &field.Error{Path: "pool_per", Msg: fmt.Sprintf("%q: only a keep-alive pool has a scope; set pool: %s, or leave pool_per out", s.PoolPer, PoolKeepAlive),
 				Valid: []string{PoolPerLoad}})
 		}
 	default:
