@@ -43,6 +43,7 @@ func TestRunnerSideLinksNoKernelCode(t *testing.T) {
 // nothing else of natlab.
 var loadgenMayImport = []string{
 	"github.com/natlab/natlab/internal/field",
+	"github.com/natlab/natlab/internal/holepunch",
 	"github.com/natlab/natlab/internal/portrange",
 }
 

@@ -46,7 +46,13 @@ func (b *backendRole) register(h wire.Handlers) {
 		}
 		return nil, nil
 	}
-	h[wire.OpBackendStats] = func(context.Context, json.RawMessage, wire.Emitter) (any, error) {
+	h[wire.OpBackendStats] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var opts wire.BackendStatsArgs
+		if len(args) > 0 && string(args) != "null" {
+			if err := wire.Decode(args, &opts); err != nil {
+				return nil, err
+			}
+		}
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		out := make([]service.Stats, 0, len(b.servers))
@@ -55,6 +61,9 @@ func (b *backendRole) register(h wire.Handlers) {
 			st := s.Stats()
 			st.ListenOverflows, st.ListenDrops = overflows, drops
 			out = append(out, st)
+			if opts.ResetPeaks {
+				s.ResetPeaks()
+			}
 		}
 		return out, nil
 	}

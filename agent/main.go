@@ -23,6 +23,7 @@ const (
 	RoleNAT     = "nat"
 	RoleBackend = "backend"
 	RoleClient  = "client"
+	RoleApp     = "app"
 )
 
 // Main runs the agent: `ROLE --host NAME --run ID`, speaking the protocol
@@ -33,7 +34,7 @@ const (
 // re-execute themselves as agents.
 func Main(args []string) int {
 	if len(args) < 1 {
-		fmt.Fprintln(os.Stderr, "usage: natlab agent nat|backend|client --host NAME --run ID")
+		fmt.Fprintln(os.Stderr, "usage: natlab agent nat|backend|client|app --host NAME --run ID")
 		return 2
 	}
 	role := args[0]
@@ -92,8 +93,12 @@ func Run(ctx context.Context, role, host string, r io.Reader, w io.Writer) error
 	case RoleClient:
 		c := &clientRole{}
 		c.register(h)
+	case RoleApp:
+		a := &appRole{}
+		a.register(h)
+		closer = a.close
 	default:
-		return fmt.Errorf("unknown role %q: valid roles are nat, backend, client", role)
+		return fmt.Errorf("unknown role %q: valid roles are nat, backend, client, app", role)
 	}
 	err := wire.Serve(ctx, r, w, h)
 	if closer != nil {

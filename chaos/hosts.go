@@ -71,6 +71,9 @@ func roleOf(s *testbed.Spec, host string) (testbed.Role, bool) {
 			return testbed.RoleClient, true
 		}
 	}
+	if _, ok := s.App(host); ok {
+		return testbed.RoleApp, true
+	}
 	return "", false
 }
 
@@ -102,6 +105,9 @@ func hostNames(s *testbed.Spec) []string {
 	}
 	for _, c := range s.Clients {
 		out = append(out, c.Name)
+	}
+	for _, a := range s.Apps {
+		out = append(out, a.HostNames()...)
 	}
 	return out
 }

@@ -87,7 +87,7 @@ func TestValidateParams(t *testing.T) {
 
 func TestCatalog(t *testing.T) {
 	names := chaos.Catalog{}.Kinds()
-	assert.Equal(t, []string{"conntrack-flush", "conntrack-timeouts", "drop", "kill", "link", "restart", "saturate", "snat", "sysctl"}, names)
+	assert.Equal(t, []string{"conntrack-flush", "conntrack-timeouts", "drop", "kill", "link", "nat-config", "restart", "saturate", "snat", "sysctl"}, names)
 	_, err := chaos.Catalog{}.Build("flood", "nat", paramSpec(), nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown fault kind "flood", valid kinds: conntrack-flush, conntrack-timeouts, drop`)
@@ -129,8 +129,11 @@ func TestBuildChecksTheTarget(t *testing.T) {
 		{"drop on a backend", "drop", "api", map[string]any{"percent": 5}, nil, "host", "drop applies to a NAT box: nat"},
 		{"timeouts on a backend", "conntrack-timeouts", "api", map[string]any{"udp": 5}, nil, "host", "applies to a NAT box: nat"},
 		{"saturate on the NAT", "saturate", "nat", map[string]any{"limit": 1}, nil, "host", "saturate applies to a backend: api, reg"},
-		{"saturate a backend without a registrar", "saturate", "api", map[string]any{"limit": 1}, nil, "host", "backend api serves no registrar (only the registrar has a dependency); registrar backends: reg"},
-		{"saturate a server that is not a registrar", "saturate", "reg", map[string]any{"limit": 1, "server": "http1:8080"}, nil, "server", `"http1:8080" is not a registrar server of reg: its registrar servers are registrar:9000`},
+		{"saturate a backend without a registrar", "saturate", "api", map[string]any{"limit": 1}, nil, "host", "backend api serves no registrar or rendezvous (only they have a dependency); such backends: reg"},
+		{"saturate a server that is not a registrar", "saturate", "reg", map[string]any{"limit": 1, "server": "http1:8080"}, nil, "server", `"http1:8080" is not a registrar or rendezvous server of reg: its servers with a dependency are registrar:9000`},
+		{"saturate a rendezvous server", "saturate", "rv", map[string]any{"limit": 1, "server": "rendezvous:3478"}, func(s *testbed.Spec) {
+			s.Backends = append(s.Backends, testbed.BackendSpec{Name: "rv", Protocol: service.Rendezvous, Port: 3478})
+		}, "", ""},
 		{"saturate a registrar server", "saturate", "reg", map[string]any{"limit": 1, "server": "registrar:9000"}, nil, "", ""},
 		{"sysctl on a client", "sysctl", "client", map[string]any{"set": map[string]any{"net.ipv4.ip_local_port_range": "40000 40099"}}, nil, "", ""},
 		{"snat with more IPs than the NAT has", "snat", "nat", map[string]any{"ips": 5}, nil, "ips", "5 is more than nat has (2 NAT IPs on wan0): want 1 to 2, or give the NAT more ips in the testbed"},
@@ -187,6 +190,7 @@ func TestFaultsNameTheStateTheyTouch(t *testing.T) {
 		{"sysctl", "nat", map[string]any{"set": map[string]any{"net.ipv4.ip_forward": 0, "net/ipv4/tcp_fin_timeout": 30}}, []string{"sysctl net.ipv4.ip_forward", "sysctl net.ipv4.tcp_fin_timeout"}},
 		{"conntrack-timeouts", "nat", map[string]any{"udp": 5}, []string{"sysctl net.netfilter.nf_conntrack_udp_timeout"}},
 		{"snat", "nat", map[string]any{"port_selection": "random"}, []string{"snat"}},
+		{"nat-config", "nat", map[string]any{"ips": 1}, []string{"snat"}},
 		{"link", "nat", nil, []string{"link wan0"}},
 		{"link", "api", nil, []string{"link eth0"}},
 		{"drop", "nat", map[string]any{"percent": 5}, []string{"drop rules"}},

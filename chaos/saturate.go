@@ -15,14 +15,14 @@ import (
 )
 
 var saturateParams = []Param{
-	{Name: "limit", Type: "int", Doc: "concurrent lookups the registrar's dependency allows (at least 1)", Required: true},
+	{Name: "limit", Type: "int", Doc: "concurrent lookups the dependency allows (at least 1)", Required: true},
 	{Name: "latency", Type: "duration", Doc: "how long each lookup takes, e.g. 2s (0 or more)"},
-	{Name: "server", Type: "string", Doc: "one server of the backend, e.g. registrar:8080; default every registrar of the host"},
+	{Name: "server", Type: "string", Doc: "one server of the backend, e.g. registrar:8080 or rendezvous:3478; default every registrar and rendezvous server of the host"},
 }
 
 var saturateKind = Kind{
 	Name:    "saturate",
-	Summary: "cap a registrar backend's verification dependency (limit concurrent lookups, each taking latency); revert restores the previous cap",
+	Summary: "cap a registrar or rendezvous backend's verification dependency (limit concurrent lookups, each taking latency); revert restores the previous cap",
 	Params:  saturateParams,
 	Roles:   []testbed.Role{testbed.RoleBackend},
 	New:     newSaturate,
@@ -40,11 +40,11 @@ func newSaturate(t Target, params map[string]any) (Fault, error) {
 		switch {
 		case len(f.targets) == 0:
 			r.add(&field.Error{Path: "host", Valid: registrarBackends(t.Spec),
-				Msg: fmt.Sprintf("backend %s serves no registrar (only the registrar has a dependency); registrar backends: %s",
+				Msg: fmt.Sprintf("backend %s serves no registrar or rendezvous (only they have a dependency); such backends: %s",
 					t.Host, orNone(registrarBackends(t.Spec)))})
 		case f.server != "" && !slices.Contains(f.targets, f.server):
 			r.add(&field.Error{Path: "server", Valid: f.targets,
-				Msg: fmt.Sprintf("%q is not a registrar server of %s: its registrar servers are %s", f.server, t.Host, strings.Join(f.targets, ", "))})
+				Msg: fmt.Sprintf("%q is not a registrar or rendezvous server of %s: its servers with a dependency are %s", f.server, t.Host, strings.Join(f.targets, ", "))})
 		case f.server != "":
 			f.targets = []string{f.server}
 		}
@@ -55,8 +55,8 @@ func newSaturate(t Target, params map[string]any) (Fault, error) {
 	return f, nil
 }
 
-// registrarServers names the registrar listeners of a backend as its
-// agent does ("registrar:9000").
+// registrarServers names the listeners of a backend that verify through a
+// dependency (registrar, rendezvous) as its agent does ("registrar:9000").
 func registrarServers(s *testbed.Spec, host string) []string {
 	var out []string
 	for _, b := range s.Backends {
@@ -64,7 +64,7 @@ func registrarServers(s *testbed.Spec, host string) []string {
 			continue
 		}
 		for _, l := range append([]testbed.BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...) {
-			if l.Protocol == service.Registrar {
+			if l.Protocol.HasDependency() {
 				out = append(out, testbed.ServerName(l))
 			}
 		}
@@ -127,7 +127,7 @@ func (f *saturateFault) registrars(ctx context.Context, env Env) (map[string]wir
 	var names []string
 	for _, s := range st {
 		names = append(names, s.Name)
-		if s.Protocol != service.Registrar || (f.server != "" && s.Name != f.server) {
+		if !s.Protocol.HasDependency() || (f.server != "" && s.Name != f.server) {
 			continue
 		}
 		if s.Dependency.Mixed {
@@ -137,7 +137,7 @@ func (f *saturateFault) registrars(ctx context.Context, env Env) (map[string]wir
 		out[s.Name] = wire.Saturation{Limit: s.Dependency.Limit, Latency: s.Dependency.Latency.String()}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("saturate: no registrar server %q on %s (servers: %v); only the registrar has a dependency", f.server, f.host, names)
+		return nil, fmt.Errorf("saturate: no registrar or rendezvous server %q on %s (servers: %v); only they have a dependency", f.server, f.host, names)
 	}
 	return out, nil
 }

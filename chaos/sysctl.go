@@ -1,9 +1,11 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -16,7 +18,7 @@ import (
 
 var sysctlParams = []Param{
 	{Name: "set", Type: "map", Doc: "keys and values, e.g. {net.ipv4.ip_forward: 0}; only net.* keys (per namespace) this kernel has, each value of the shape its key takes (0 or 1 for a switch, a whole number where the key holds one now)"},
-	{Name: "file", Type: "string", Doc: "a sysctl.conf-style file applied in order ('-' before a key ignores its failure); give set or file"},
+	{Name: "file", Type: "string", Doc: "a sysctl.conf-style file, relative to the scenario, applied in order ('-' before a key ignores its failure): a profile as config management pushes it, e.g. fixtures/sysctl/somaxconn-bundle.conf; give set or file"},
 }
 
 var sysctlKind = Kind{
@@ -56,11 +58,24 @@ func newSysctl(t Target, params map[string]any) (Fault, error) {
 			sets = append(sets, natcfg.Sysctl{Key: k, Value: v})
 		}
 	}
-	if path, ok := r.str("file"); ok {
+	var file io.ReadCloser
+	path, ok := "", false
+	if cf, isConf := params["file"].(natcfg.ConfFile); isConf {
+		// The scenario parser read it (a file beside an embedded scenario).
+		r.get("file")
+		file, path, ok = io.NopCloser(bytes.NewReader(cf.Data)), cf.Name, true
+	} else if path, ok = r.str("file"); ok {
 		f, err := os.Open(path)
 		if err != nil {
 			r.bad("file", "%v", err)
+			ok = false
 		} else {
+			file = f
+		}
+	}
+	if ok {
+		{
+			f := file
 			parsed, err := natcfg.ParseSysctlConf(f, path)
 			_ = f.Close()
 			if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/natlab/natlab/testbed"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
+	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
 
 var ports256 = portrange.Range{First: 1024, Last: 1279}
@@ -60,4 +61,38 @@ func natMetrics(t testing.TB, tb *testbed.Testbed) natcfg.Metrics {
 	var m natcfg.Metrics
 	require.NoError(t, tb.Agent("nat").Call(context.Background(), wire.OpNATMetrics, nil, &m))
 	return m
+}
+
+// Endpoint-independent mapping in containers, as on netns: one internal
+// ip:port is seen by two public backends from one NAT ip:port.
+func TestCloudNATEndpointIndependentMappingInContainers(t *testing.T) {
+	tt.CheckEIMOneMapping(t, up(t, tt.EIMSpec()))
+}
+
+// An endpoint-independence conflict in containers, as on netns.
+func TestCloudNATEndpointIndependenceConflictInContainers(t *testing.T) {
+	tt.CheckEIMConflict(t, up(t, tt.EIMSpec()))
+}
+
+// Cloud NAT's port blocks in containers, as on netns: exactly 640 of 800
+// connect, 160 time out as OUT_OF_RESOURCES (testbedtest's check).
+func TestCloudNATOutOfResourcesInContainers(t *testing.T) {
+	tt.CheckCloudNATOutOfResources(t, up(t, tt.CloudNATSpec(testbed.GCPCloudNAT{MinPortsPerVM: 64}, 10)))
+}
+
+// Dynamic port allocation in containers: all 800 connect, every VM grows
+// from 64 to 128 ports.
+func TestCloudNATDynamicPortAllocationInContainers(t *testing.T) {
+	tt.CheckCloudNATDynamicPortAllocation(t, up(t, tt.CloudNATSpec(testbed.GCPCloudNAT{MinPortsPerVM: 64, MaxPortsPerVM: 128, EnableDynamicPortAllocation: true}, 10)))
+}
+
+// Ports per destination in containers: 64 to each of two at once.
+func TestCloudNATPortsArePerDestinationInContainers(t *testing.T) {
+	tt.CheckCloudNATPortsArePerDestination(t, up(t, tt.CloudNATSpec(testbed.GCPCloudNAT{MinPortsPerVM: 64}, 1)))
+}
+
+// The TIME_WAIT hold in containers: over ports / timeout fails, under it
+// succeeds, and halving the timeout doubles the rate.
+func TestCloudNATTimeWaitInContainers(t *testing.T) {
+	tt.CheckCloudNATTimeWait(t, up)
 }

@@ -105,14 +105,22 @@ func planRun(l *testbed.Layout) ([]netPlan, []hostPlan, error) {
 		for _, s := range c.Sources {
 			lp.Addrs = append(lp.Addrs, netip.PrefixFrom(s, 32))
 		}
+		role := testbed.RoleClient
+		if c.Role != "" {
+			role = c.Role
+		}
+		routes := []wire.RoutePlan{{Via: b.Gateway}}
+		for _, r := range testbed.AppRoutes(l, c) {
+			routes = append(routes, wire.RoutePlan{Dst: r.Dst, Via: r.Via})
+		}
 		hosts = append(hosts, hostPlan{
 			Name:     c.Name,
-			Role:     testbed.RoleClient,
+			Role:     role,
 			Networks: []attach{{Net: b.LAN, IP: c.Link}},
 			Setup: wire.NetSetup{
 				DropDefault: true,
 				Links:       []wire.LinkPlan{lp},
-				Routes:      []wire.RoutePlan{{Via: b.Gateway}},
+				Routes:      routes,
 			},
 		})
 	}

@@ -55,6 +55,47 @@ var (
 	descFault       = desc("natlab_fault_active", "1 while the fault is injected and not yet reverted.", "fault", "kind", "host")
 )
 
+// An AWS NAT gateway's metrics under their CloudWatch names (profile
+// aws-nat-gateway): counts since the run began, and the open TCP
+// connections now.
+var (
+	descAWSCounts = map[string]*prometheus.Desc{}
+	descAWSActive = desc("natlab_nat_aws_ActiveConnectionCount", "AWS NAT gateway: TCP connections open through it now.", "nat")
+	awsCountHelp  = map[string]string{
+		"ErrorPortAllocation":        "AWS NAT gateway: connections it could not give a source port (over the cap per NAT IP and destination, or out of ports).",
+		"PacketsDropCount":           "AWS NAT gateway: packets it dropped.",
+		"ConnectionAttemptCount":     "AWS NAT gateway: TCP connection attempts through it.",
+		"ConnectionEstablishedCount": "AWS NAT gateway: TCP connections the destination answered.",
+		"IdleTimeoutCount":           "AWS NAT gateway: connections it reset after idle_timeout_sec without traffic.",
+	}
+)
+
+func init() {
+	for _, name := range awsCountNames {
+		d := desc("natlab_nat_aws_"+name+"_total", awsCountHelp[name], "nat")
+		descAWSCounts[name] = d
+		allDescs = append(allDescs, d)
+	}
+	allDescs = append(allDescs, descAWSActive)
+}
+
+// awsCountNames are the CloudWatch counts, in the order they are served.
+var awsCountNames = []string{"ErrorPortAllocation", "PacketsDropCount", "ConnectionAttemptCount", "ConnectionEstablishedCount", "IdleTimeoutCount"}
+
+func awsCount(a *sampler.AWSSample, name string) uint64 {
+	switch name {
+	case "ErrorPortAllocation":
+		return a.ErrorPortAllocation
+	case "PacketsDropCount":
+		return a.PacketsDropCount
+	case "ConnectionAttemptCount":
+		return a.ConnectionAttemptCount
+	case "ConnectionEstablishedCount":
+		return a.ConnectionEstablishedCount
+	}
+	return a.IdleTimeoutCount
+}
+
 var allDescs = []*prometheus.Desc{descPhase, descAttempts, descOutcomes, descNewConns, descNewConnRate, descOKRate,
 	descErrRate, descOpenConns, descInFlight, descConnect, descRequest, descFailed, descNATUp, descConntrack,
 	descIPUtil, descPoolUtil, descPortsInUse, descAllocFail, descIPForward, descFault}
@@ -207,6 +248,12 @@ func (s *runState) Collect(ch chan<- prometheus.Metric) {
 			fwd = 1
 		}
 		gauge(descIPForward, fwd, name)
+		if a := rd.AWS; a != nil {
+			for _, m := range awsCountNames {
+				counter(descAWSCounts[m], float64(awsCount(a, m)), name)
+			}
+			gauge(descAWSActive, float64(a.ActiveConnectionCount), name)
+		}
 	}
 	for _, f := range s.info.Faults {
 		v := 0.0

@@ -75,7 +75,8 @@ func TestServerServesTheRun(t *testing.T) {
 	s.run.Tick(runner.ClientTick{Phase: "peak", Interval: time.Second, NewConns: 2, OpenConns: 5,
 		Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 1}},
 		sampler.Sample{NATs: []sampler.NATSample{{Host: "nat", ConntrackEntries: 40, AllocationFailures: 7, PortsInUse: 100,
-			PortUtilization: 0.75, IPUtilization: map[string]float64{"198.19.0.10": 0.75}, IPForward: true}}})
+			PortUtilization: 0.75, IPUtilization: map[string]float64{"198.19.0.10": 0.75}, IPForward: true,
+			AWS: &sampler.AWSSample{ErrorPortAllocation: 50, IdleTimeoutCount: 8, ActiveConnectionCount: 92}}}})
 	s.run.Marker(chaos.Marker{Fault: "fwd-off", Event: chaos.EventInject})
 
 	body := scrape(t, s.URL())
@@ -103,6 +104,10 @@ func TestServerServesTheRun(t *testing.T) {
 		{"natlab_nat_ports_in_use", nat, 100},
 		{"natlab_nat_allocation_failures_total", nat, 7},
 		{"natlab_nat_ip_forward", nat, 1},
+		{"natlab_nat_aws_ErrorPortAllocation_total", nat, 50},
+		{"natlab_nat_aws_IdleTimeoutCount_total", nat, 8},
+		{"natlab_nat_aws_PacketsDropCount_total", nat, 0},
+		{"natlab_nat_aws_ActiveConnectionCount", nat, 92},
 		{"natlab_fault_active", append([]string{"fault", "fwd-off", "kind", "sysctl", "host", "nat"}, run...), 1},
 	} {
 		got, ok := f.Value(c.name, c.labels...)

@@ -82,14 +82,15 @@ func (d *dialer) dialFrom(ctx context.Context, ph *phaseRec, src netip.Addr) (ne
 			nd.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
 		}
 	}
+	dctx := dialContext(ctx)
 	t0 := time.Now()
-	c, err := nd.DialContext(ctx, d.network, d.target)
+	c, err := nd.DialContext(dctx, d.network, d.target)
 	if err == nil && d.network == "udp" && c.LocalAddr().String() == c.RemoteAddr().String() {
 		// A connected UDP socket that got the target's own port (possible
 		// only on one host) would hear itself; dial again, as Go's TCP
 		// dialer does for the same case.
 		_ = c.Close()
-		c, err = nd.DialContext(ctx, d.network, d.target)
+		c, err = nd.DialContext(dctx, d.network, d.target)
 	}
 	if err != nil {
 		return nil, err
@@ -119,4 +120,22 @@ func (c *countedConn) Close() error {
 		c.open.Add(-1)
 	})
 	return err
+}
+
+// dialCtxKey carries a context that bounds the dial alone (a hold's
+// phase), apart from the attempt's context, which bounds the life of the
+// connection the dial makes.
+type dialCtxKey struct{}
+
+// withDialContext returns ctx whose dials end when dial ends.
+func withDialContext(ctx, dial context.Context) context.Context {
+	return context.WithValue(ctx, dialCtxKey{}, dial)
+}
+
+// dialContext is the context that bounds a dial under ctx.
+func dialContext(ctx context.Context) context.Context {
+	if d, ok := ctx.Value(dialCtxKey{}).(context.Context); ok {
+		return d
+	}
+	return ctx
 }

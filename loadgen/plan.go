@@ -11,6 +11,10 @@ const (
 	KindHTTP1 = "http1" // HTTP/1.1 GET (POST with a body when Payload > 0)
 	KindH2C   = "h2c"   // HTTP/2 over cleartext, multiplexed over PoolSize connections
 	KindUDP   = "udp"   // echo datagrams
+	// KindHolepunch registers with a UDP rendezvous service: Redundancy
+	// holepunch requests per registration, each probed back through the
+	// client's NAT mapping (see internal/holepunch).
+	KindHolepunch = "holepunch"
 )
 
 // Pool modes.
@@ -59,6 +63,8 @@ const (
 	DefaultPoolSize       = 1
 	DefaultPayload        = 32
 	DefaultPath           = "/"
+	// MaxRedundancy bounds Strategy.Redundancy.
+	MaxRedundancy = 64
 )
 
 // Plan is everything a run needs; it is JSON-serialisable so a runner can
@@ -90,7 +96,7 @@ type Plan struct {
 
 // Strategy says how each attempt talks to the target.
 type Strategy struct {
-	// Kind is KindTCP, KindHTTP1, KindH2C or KindUDP.
+	// Kind is KindTCP, KindHTTP1, KindH2C, KindUDP or KindHolepunch.
 	Kind string `json:"kind"`
 	// Pool is PoolNone (default) or PoolKeepAlive; h2c always pools.
 	Pool string `json:"pool,omitempty"`
@@ -117,6 +123,10 @@ type Strategy struct {
 	// LocalPorts restricts the ephemeral source ports, "40000-40003", with
 	// IP_LOCAL_PORT_RANGE (Linux >= 6.3); empty = the system range.
 	LocalPorts string `json:"local_ports,omitempty"`
+	// Redundancy is how many holepunch requests a registration sends
+	// (holepunch only; default 1): each makes the service look the
+	// client up and probe it again.
+	Redundancy int `json:"redundancy,omitempty"`
 }
 
 // Phase is a named stretch of the run driven by one schedule.
@@ -185,6 +195,9 @@ func (p Plan) WithDefaults() Plan {
 	}
 	if s.Payload == 0 && (s.Kind == KindTCP || s.Kind == KindUDP) {
 		s.Payload = DefaultPayload
+	}
+	if s.Redundancy == 0 && s.Kind == KindHolepunch {
+		s.Redundancy = 1
 	}
 	p.Phases = append([]Phase(nil), p.Phases...)
 	return p

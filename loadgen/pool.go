@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -16,8 +17,9 @@ var errPoolTimeout = errors.New("no pooled connection free within the request ti
 // pconn is a pooled connection with its bookkeeping.
 type pconn struct {
 	net.Conn
-	owner    *pool         // the pool that lent it
-	br       *bufio.Reader // for protocols that parse answers (http1)
+	owner    *pool          // the pool that lent it
+	br       *bufio.Reader  // for protocols that parse answers (http1)
+	mapped   netip.AddrPort // holepunch: the public mapping last reported
 	born     time.Time
 	lastUsed time.Time
 	uses     int

@@ -88,8 +88,9 @@ launch:
 			// The dial lives in the phase: one still under way when
 			// the phase ends held nothing and is cancelled, rather
 			// than taking, after the phase, a port that the phase's
-			// closing connections just gave back.
-			c, o, err := r.cd.hold(hctx, pr)
+			// closing connections just gave back. The connection it
+			// made lives in the run, until closeAll.
+			c, o, err := r.cd.hold(withDialContext(ctx, hctx), pr)
 			<-sem
 			r.rec.end(a, o, err, time.Since(t0))
 			if c != nil {

@@ -8,7 +8,7 @@ import (
 )
 
 // conduit is one strategy's way of making attempts. Implementations live one
-// per file (tcp.go, http1.go, h2c.go, udp.go) and are chosen in newConduit.
+// per file (tcp.go, http1.go, h2c.go, udp.go, holepunch.go) and are chosen in newConduit.
 type conduit interface {
 	// do makes one attempt for phase ph and classifies it.
 	do(ctx context.Context, ph *phaseRec) (Outcome, error)
@@ -21,7 +21,7 @@ type conduit interface {
 // newConduit returns the conduit of the plan's strategy; p has defaults applied.
 func newConduit(p Plan, rec *recorder) (conduit, error) {
 	network := "tcp"
-	if p.Strategy.Kind == KindUDP {
+	if p.Strategy.Kind == KindUDP || p.Strategy.Kind == KindHolepunch {
 		network = "udp"
 	}
 	d, err := newDialer(p, network, rec)
@@ -37,6 +37,8 @@ func newConduit(p Plan, rec *recorder) (conduit, error) {
 		return newH2C(p, d), nil
 	case KindUDP:
 		return newUDP(p, d), nil
+	case KindHolepunch:
+		return newHolepunch(p, d), nil
 	}
 	return nil, fmt.Errorf("new conduit: unknown strategy kind %q", p.Strategy.Kind)
 }
@@ -46,14 +48,23 @@ func newConduit(p Plan, rec *recorder) (conduit, error) {
 // fire a moment before the context notices) into OutcomeCancelled.
 func classifyIn(ctx context.Context, err error, stage Stage) Outcome {
 	if err != nil {
-		if ctx.Err() != nil {
+		if ended(ctx) {
 			return OutcomeCancelled
 		}
-		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
-			return OutcomeCancelled
+		if stage == StageConnect && ended(dialContext(ctx)) {
+			return OutcomeCancelled // the dial's own bound (a hold's phase) ended
 		}
 	}
 	return Classify(err, stage)
+}
+
+// ended reports whether ctx is done or its deadline has passed.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // holdTCP opens a plain connection for a hold phase.

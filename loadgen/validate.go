@@ -57,11 +57,20 @@ func (p Plan) Validate() error {
 func (s Strategy) validate() error {
 	var errs []error
 	bad := func(path, format string, a ...any) { errs = append(errs, field.Errorf(path, format, a...)) }
-	kinds := []string{KindTCP, KindHTTP1, KindH2C, KindUDP}
+	kinds := []string{KindTCP, KindHTTP1, KindH2C, KindUDP, KindHolepunch}
 	switch s.Kind {
-	case KindTCP, KindHTTP1, KindH2C, KindUDP:
+	case KindTCP, KindHTTP1, KindH2C, KindUDP, KindHolepunch:
 	default:
-		errs = append(errs, &field.Error{Path: "kind", Msg: fmt.Sprintf("%q: want one of %q, %q, %q, %q", s.Kind, KindTCP, KindHTTP1, KindH2C, KindUDP), Valid: kinds})
+		errs = append(errs, &field.Error{Path: "kind", Msg: fmt.Sprintf("%q: want one of %q, %q, %q, %q, %q", s.Kind, KindTCP, KindHTTP1, KindH2C, KindUDP, KindHolepunch), Valid: kinds})
+	}
+	switch {
+	case s.Redundancy < 0 || s.Redundancy > MaxRedundancy:
+		bad("redundancy", "%d: want 1 to %d (0 = 1)", s.Redundancy, MaxRedundancy)
+	case s.Redundancy != 0 && s.Kind != KindHolepunch:
+		bad("redundancy", "%d: redundancy applies to strategy %q only, not %q", s.Redundancy, KindHolepunch, s.Kind)
+	}
+	if s.Kind == KindHolepunch && s.Payload != 0 {
+		bad("payload", "%d: holepunch datagrams have a fixed size; leave payload out", s.Payload)
 	}
 	switch s.Pool {
 	case "", PoolKeepAlive:

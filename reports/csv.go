@@ -86,6 +86,27 @@ func csvColumns(r *Report) []column {
 			natColumn(p+"ip_forward", n, func(v NATSample) string { return bit(v.IPForward) }),
 			natColumn(p+"ports_in_use", n, func(v NATSample) string { return strconv.FormatUint(v.PortsInUse, 10) }),
 		)
+		if awsNAT(r, n) {
+			// An AWS NAT gateway's CloudWatch metrics, after the box's
+			// other columns: the tick's rise, ActiveConnectionCount now.
+			aws := func(f func(a *AWSMetrics) string) func(NATSample) string {
+				return func(v NATSample) string {
+					if v.AWS == nil {
+						return ""
+					}
+					return f(v.AWS)
+				}
+			}
+			u := func(x uint64) string { return strconv.FormatUint(x, 10) }
+			cols = append(cols,
+				natColumn(p+"ErrorPortAllocation", n, aws(func(a *AWSMetrics) string { return u(a.ErrorPortAllocation) })),
+				natColumn(p+"PacketsDropCount", n, aws(func(a *AWSMetrics) string { return u(a.PacketsDropCount) })),
+				natColumn(p+"ActiveConnectionCount", n, aws(func(a *AWSMetrics) string { return strconv.Itoa(a.ActiveConnectionCount) })),
+				natColumn(p+"ConnectionAttemptCount", n, aws(func(a *AWSMetrics) string { return u(a.ConnectionAttemptCount) })),
+				natColumn(p+"ConnectionEstablishedCount", n, aws(func(a *AWSMetrics) string { return u(a.ConnectionEstablishedCount) })),
+				natColumn(p+"IdleTimeoutCount", n, aws(func(a *AWSMetrics) string { return u(a.IdleTimeoutCount) })),
+			)
+		}
 	}
 	return cols
 }
@@ -264,3 +285,19 @@ func ReadSamples(rd io.Reader) ([]Sample, error) {
 }
 
 func secondsOf(f float64) Seconds { return Seconds(time.Duration(math.Round(f * 1e9))) }
+
+// awsNAT reports whether NAT box n is an AWS NAT gateway: its summary or a
+// sample carries the gateway's metrics.
+func awsNAT(r *Report, n string) bool {
+	for _, s := range r.NAT {
+		if s.Name == n && s.AWS != nil {
+			return true
+		}
+	}
+	for i := range r.Samples {
+		if v, ok := r.Samples[i].NAT[n]; ok && v.AWS != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strings"
 )
 
 // htmlWriter writes report.html: one self-contained page (inline CSS and
@@ -32,16 +33,23 @@ type htmlPage struct {
 	Summary    string
 	RunLine    string
 	NATBoxes   []string
+	// NATConfig names the candidate the run gated and what it changed.
+	NATConfig  string
 	Assertions []htmlAssertion
 	LoadHead   []string
 	Load       [][]string
 	Outcomes   []outcomeRow
 	NATHead    []string
 	NAT        [][]string
+	AWS        []string
 	Faults     [][]string
 	Alarms     [][]string
 	Charts     []htmlChart
 	Schema     string
+	// AppHead, Apps and Restarts are the app tiers' table and restarts.
+	AppHead  []string
+	Apps     [][]string
+	Restarts []string
 }
 
 type htmlAssertion struct {
@@ -75,9 +83,15 @@ func newHTMLPage(r *Report) (*htmlPage, error) {
 	same := func(s string) string { return s } // html/template escapes
 	p := &htmlPage{R: r, Title: fmt.Sprintf("natlab %s: %s", r.Scenario.Name, verdictWord(r.Verdict)),
 		Verdict: verdictWord(r.Verdict), VerdictCSS: string(r.Verdict), Summary: r.summaryLine(),
-		RunLine: r.runLine(), LoadHead: loadHead, Load: r.loadRows(same), NATHead: natHead, NAT: r.natRows(same), Schema: SchemaVersion}
+		RunLine: r.runLine(), LoadHead: loadHead, Load: r.loadRows(same), NATHead: natHead, NAT: r.natRows(same), AWS: r.awsLines(same), Schema: SchemaVersion}
 	for _, n := range r.Testbed.NATs {
 		p.NATBoxes = append(p.NATBoxes, natBoxLine(n))
+	}
+	if c := r.NATConfig; c != nil {
+		p.NATConfig = fmt.Sprintf("NAT config candidate %s, read as %s: %s", c.source(), c.Form, c.changeLine())
+		if len(c.Ignored) > 0 {
+			p.NATConfig += fmt.Sprintf(" (ignored: %s)", strings.Join(c.Ignored, "; "))
+		}
 	}
 	for _, a := range r.Assertions {
 		p.Assertions = append(p.Assertions, htmlAssertion{Result: result(a.Passed), Name: a.Name,
@@ -86,6 +100,14 @@ func newHTMLPage(r *Report) (*htmlPage, error) {
 	p.Outcomes = r.outcomeRows()
 	for _, f := range r.Faults {
 		p.Faults = append(p.Faults, []string{f.Name, f.Kind, f.Host, f.Description, r.faultStart(f), r.windowEnd(f), faultNote(f)})
+	}
+	if len(r.Apps) > 0 {
+		p.AppHead, p.Apps = appHead, r.appRows(same)
+		for _, a := range r.Apps {
+			if len(a.Restarted) > 0 {
+				p.Restarts = append(p.Restarts, "Restarts of "+a.Name+": "+r.restartLine(a)+".")
+			}
+		}
 	}
 	for _, a := range r.Alarms {
 		p.Alarms = append(p.Alarms, []string{a.Name, a.Metric, a.Threshold, r.alarmFired(a)})

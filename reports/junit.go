@@ -70,6 +70,12 @@ func (junitWriter) write(w io.Writer, r *Report) error {
 			suite.Properties = append(suite.Properties, p)
 		}
 	}
+	gated := ""
+	if c := r.NATConfig; c != nil {
+		suite.Properties = append(suite.Properties, junitProperty{"nat_config", c.source()},
+			junitProperty{"nat_config_changes", c.changeLine()})
+		gated = "\nwith NAT config " + c.source() + ": " + c.changeLine()
+	}
 	for _, a := range r.Assertions {
 		c := junitCase{Name: a.Name, Classname: class, Time: "0"}
 		c.File, c.Line = splitSource(a.Source)
@@ -79,6 +85,7 @@ func (junitWriter) write(w io.Writer, r *Report) error {
 			if a.Source != "" {
 				text += "\nassertion at " + a.Source
 			}
+			text += gated
 			c.Failure = &junitFailure{Message: msg, Type: "assertion", Text: text}
 		}
 		suite.Cases = append(suite.Cases, c)

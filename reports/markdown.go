@@ -21,6 +21,26 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 		fmt.Fprintf(b, "%s\n\n", mdText(r.Scenario.Description))
 	}
 	fmt.Fprintf(b, "%s\n\n", mdText(r.runLine()))
+	if c := r.NATConfig; c != nil {
+		b.WriteString("### NAT config candidate\n\n")
+		fmt.Fprintf(b, "%s, read as %s.", mdCode(c.source()), mdText(c.Form))
+		if len(c.Changes) == 0 {
+			b.WriteString(" No setting differs from the scenario's.\n\n")
+		} else {
+			b.WriteString("\n\n")
+			rows := make([][]string, 0, len(c.Changes))
+			for _, ch := range c.Changes {
+				rows = append(rows, []string{mdText(ch.NAT), mdCode(ch.Setting), mdText(ch.Before), mdText(ch.After)})
+			}
+			mdTable(b, []string{"NAT", "Setting", "Scenario", "Candidate"}, rows)
+		}
+		for _, ig := range c.Ignored {
+			fmt.Fprintf(b, "- ignored: %s\n", mdText(ig))
+		}
+		if len(c.Ignored) > 0 {
+			b.WriteString("\n")
+		}
+	}
 
 	if len(r.Assertions) > 0 {
 		b.WriteString("### Assertions\n\n")
@@ -48,6 +68,9 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 	if len(r.NAT) > 0 {
 		b.WriteString("### NAT\n\n")
 		mdTable(b, natHead, r.natRows(mdText))
+		for _, l := range r.awsLines(mdCode) {
+			b.WriteString(l + "\n\n")
+		}
 	}
 	if sm := r.Sampling; sm != nil {
 		fmt.Fprintf(b, "Sampling: tick %gs, %d late ticks (started more than 20%% of the tick late; latest %.3fs), %d missing NAT readings.\n\n",
@@ -61,6 +84,35 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 				r.faultStart(f), r.windowEnd(f), mdText(faultNote(f))})
 		}
 		mdTable(b, []string{"Fault", "Kind", "Host", "What", "Injected", "Reverted", "Problem"}, rows)
+		var eff [][]string
+		for _, f := range r.Faults {
+			if e := f.Effects; e != nil {
+				eff = append(eff, []string{mdText(f.Name), fmt.Sprint(e.PredictedResets), observedCount(e.ObservedResets),
+					fmt.Sprint(e.PredictedDropped), observedCount(e.ObservedDropped)})
+			}
+		}
+		if len(eff) > 0 {
+			b.WriteString("Effects of NAT config changes on live connections (predicted before the change, observed after it):\n\n")
+			mdTable(b, []string{"Fault", "Resets predicted", "Resets observed", "Dropped predicted", "Dropped observed"}, eff)
+		}
+	}
+	if len(r.Candidates) > 0 {
+		b.WriteString("### Candidate sysctls\n\n")
+		rows := make([][]string, 0, len(r.Candidates))
+		for _, c := range r.Candidates {
+			rows = append(rows, []string{mdText(c.NAT), mdText(c.File), mdText(strings.Join(c.Sysctls, "; ")),
+				mdText(strings.Join(c.Breaks, "; ")), humanDur(c.IPForwardOff)})
+		}
+		mdTable(b, []string{"NAT", "File", "Keys", "Breaks egress", "ip_forward off"}, rows)
+	}
+	if len(r.Apps) > 0 {
+		b.WriteString("### Apps\n\n")
+		mdTable(b, appHead, r.appRows(mdText))
+		for _, a := range r.Apps {
+			if len(a.Restarted) > 0 {
+				fmt.Fprintf(b, "Restarts of %s: %s.\n\n", mdText(a.Name), mdText(r.restartLine(a)))
+			}
+		}
 	}
 	if len(r.Alarms) > 0 {
 		b.WriteString("### Alarms\n\n")
@@ -102,4 +154,12 @@ func mdCode(s string) string {
 	}
 	s = strings.NewReplacer("`", "'", "|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 	return "`" + s + "`"
+}
+
+// observedCount writes an observed count, or that none was read.
+func observedCount(n *int) string {
+	if n == nil {
+		return "not read (never reverted)"
+	}
+	return fmt.Sprint(*n)
 }

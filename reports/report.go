@@ -28,7 +28,10 @@ type Report struct {
 	Schema   string   `json:"schema"`
 	Scenario Scenario `json:"scenario"`
 	Testbed  Testbed  `json:"testbed"`
-	Verdict  Verdict  `json:"verdict"`
+	// NATConfig is the NAT config candidate the run gated (natlab run
+	// --nat-config); absent without one.
+	NATConfig *NATConfig `json:"nat_config,omitempty"`
+	Verdict   Verdict    `json:"verdict"`
 	// Incomplete says why the run stopped early (empty unless incomplete).
 	Incomplete string      `json:"incomplete,omitempty"`
 	Started    time.Time   `json:"started"`
@@ -41,6 +44,11 @@ type Report struct {
 	Phases  []Phase      `json:"phases"`
 	Faults  []Fault      `json:"faults"`
 	Alarms  []Alarm      `json:"alarms"`
+	// Apps are the app tiers (absent when the scenario has none).
+	Apps []App `json:"apps,omitempty"`
+	// Candidates are the candidate sysctl files of a gated run, per NAT
+	// box (absent without --nat-sysctls).
+	Candidates []Candidate `json:"candidates,omitempty"`
 	// Samples is the time series, one row per tick (also in samples.csv).
 	Samples []Sample `json:"samples"`
 	// Sampling says how well the sampler kept its tick (absent in
@@ -90,6 +98,29 @@ type NATBox struct {
 	Mode string `json:"mode"`
 	// Hold is how long a managed NAT keeps a port after close (0 when plain).
 	Hold Seconds `json:"hold_s"`
+}
+
+// NATConfig is a candidate NAT config and what it changed.
+type NATConfig struct {
+	// File is the candidate's path.
+	File string `json:"file"`
+	// Form is "yaml", "terraform" or "plan".
+	Form string `json:"form"`
+	// Resource is the Terraform address read (empty for yaml).
+	Resource string `json:"resource,omitempty"`
+	// Changes are the settings that differ from the scenario's.
+	Changes []NATSettingChange `json:"changes"`
+	// Ignored are the attributes the candidate holds that natlab does not
+	// model, each with where and why.
+	Ignored []string `json:"ignored"`
+}
+
+// NATSettingChange is one setting of one NAT box the candidate changed.
+type NATSettingChange struct {
+	NAT     string `json:"nat"`
+	Setting string `json:"setting"`
+	Before  string `json:"before"`
+	After   string `json:"after"`
 }
 
 // Assertion is one judged expectation of the scenario.
@@ -150,6 +181,20 @@ type NATSummary struct {
 	PeakPortsInUse uint64 `json:"peak_ports_in_use"`
 	// IPForwardOff is how long net.ipv4.ip_forward was 0.
 	IPForwardOff Seconds `json:"ip_forward_off_s"`
+	// AWS is an AWS NAT gateway's CloudWatch metrics over the run (the
+	// counts' Sum, ActiveConnectionCount's Max); absent for other profiles.
+	AWS *AWSMetrics `json:"aws,omitempty"`
+}
+
+// AWSMetrics are an AWS NAT gateway's metrics under their CloudWatch
+// names (namespace AWS/NATGateway): over a run or over one tick.
+type AWSMetrics struct {
+	ErrorPortAllocation        uint64 `json:"ErrorPortAllocation"`
+	PacketsDropCount           uint64 `json:"PacketsDropCount"`
+	ActiveConnectionCount      int    `json:"ActiveConnectionCount"`
+	ConnectionAttemptCount     uint64 `json:"ConnectionAttemptCount"`
+	ConnectionEstablishedCount uint64 `json:"ConnectionEstablishedCount"`
+	IdleTimeoutCount           uint64 `json:"IdleTimeoutCount"`
 }
 
 // Phase is one phase of the schedule as it ran.
@@ -177,6 +222,27 @@ type Fault struct {
 	// VerifyError says how the state after the revert differs from the
 	// state recorded before the inject.
 	VerifyError string `json:"verify_error,omitempty"`
+	// Effects are a NAT config change's effects on live connections
+	// (kind nat-config); absent for other kinds.
+	Effects *ConnectionEffects `json:"effects,omitempty"`
+}
+
+// ConnectionEffects are what a live NAT config change did to the live
+// connections: the NAT agent's prediction from conntrack before the
+// change, and what the kernel counted after it.
+type ConnectionEffects struct {
+	// PredictedResets are the TCP connections that lose their NAT port
+	// while their NAT IP stays: each is reset on its next packet.
+	PredictedResets int `json:"predicted_resets"`
+	// PredictedDropped are the connections on a NAT IP the change
+	// removed: their return traffic is dropped.
+	PredictedDropped int `json:"predicted_dropped"`
+	// ObservedResets and ObservedDropped count, each connection once,
+	// the resets the NAT sent and the connections whose return traffic
+	// it dropped, up to the revert (or the end of the run); nil when the
+	// fault was never reverted.
+	ObservedResets  *int `json:"observed_resets"`
+	ObservedDropped *int `json:"observed_dropped"`
 }
 
 // Alarm is one alarm the scenario watched.
@@ -224,6 +290,9 @@ type NATSample struct {
 	// NATSummary.PeakPortsInUse).
 	PortsInUse uint64 `json:"ports_in_use"`
 	IPForward  bool   `json:"ip_forward"`
+	// AWS is an AWS NAT gateway's reading: the counts' rise over the
+	// tick, ActiveConnectionCount at its end; absent for other profiles.
+	AWS *AWSMetrics `json:"aws,omitempty"`
 }
 
 // MarkerKind is what a Marker marks.

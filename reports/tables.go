@@ -119,3 +119,16 @@ func failedP99(q Quantiles) string {
 	}
 	return humanDur(q.P99)
 }
+
+// awsLines say, per AWS NAT gateway, its CloudWatch metrics over the run;
+// name quotes a box name for the format.
+func (r *Report) awsLines(name func(string) string) []string {
+	var out []string
+	for _, n := range r.NAT {
+		if a := n.AWS; a != nil {
+			out = append(out, fmt.Sprintf("NAT gateway %s, CloudWatch metrics over the run: ErrorPortAllocation %d, PacketsDropCount %d, ActiveConnectionCount (max) %d, ConnectionAttemptCount %d, ConnectionEstablishedCount %d, IdleTimeoutCount %d.",
+				name(n.Name), a.ErrorPortAllocation, a.PacketsDropCount, a.ActiveConnectionCount, a.ConnectionAttemptCount, a.ConnectionEstablishedCount, a.IdleTimeoutCount))
+		}
+	}
+	return out
+}

@@ -12,7 +12,7 @@ import (
 var (
 	alarmKeys    = []string{"name", "metric", "above", "below", "for"}
 	assertKeys   = []string{"name", "phase", "expect", "recovery"}
-	recoveryKeys = []string{"after", "within", "expect", "window"}
+	recoveryKeys = []string{"after", "within", "expect", "window", "beyond"}
 )
 
 // alarms reads the alarms.
@@ -172,6 +172,12 @@ func (p *parser) recovery(n *yaml.Node, env assertEnv) (*Recovery, Expr) {
 	}
 	if v := m.get("window"); v != nil {
 		r.Window, _ = p.positiveDuration(v, "window")
+	}
+	if v := m.get("beyond"); v != nil {
+		r.Beyond, _ = p.positiveDuration(v, "beyond")
+		if r.Within > 0 && r.Beyond >= r.Within {
+			p.errs.add(posOf(v), "recovery beyond %s is not shorter than within %s: nothing could pass", r.Beyond, r.Within)
+		}
 	}
 	var e Expr
 	if v := m.get("expect"); v == nil {

@@ -39,11 +39,40 @@
 //	nat.peak_conntrack         highest number of conntrack entries
 //	nat.ip_forward_off_seconds time sampled with net.ipv4.ip_forward = 0 (duration)
 //
+// AWS NAT gateway metrics (profile aws-nat-gateway, CloudWatch's names):
+//
+//	nat.ErrorPortAllocation        connections the gateway could not give a port (cap per NAT IP and destination, or ports)
+//	nat.PacketsDropCount           packets the gateway dropped
+//	nat.ActiveConnectionCount      highest sampled number of open TCP connections
+//	nat.ConnectionAttemptCount     TCP connection attempts
+//	nat.ConnectionEstablishedCount TCP connections the destination answered
+//	nat.IdleTimeoutCount           connections reset after idle_timeout_sec without traffic
+//
 // Backend metrics:
 //
 //	backend.<name>.accepted                     connections the backend accepted
 //	backend.<name>.registrations_failed_closed  registrations refused because verification timed out
 //	backend.<name>.listen_drops                 SYNs the backend's kernel dropped: its accept queue was full
+//	backend.<name>.registrations                verified registrations (registrar 200s, rendezvous requests registered)
+//	backend.<name>.holepunch_requests           rendezvous requests received, redundant copies each counted
+//	backend.<name>.verifications                probes answered through the probed mapping
+//	backend.<name>.dependency_timeouts          failed closed: the dependency lookup did not finish in time
+//	backend.<name>.probe_timeouts               failed closed: the probe was not answered in time
+//	backend.<name>.mapping_changed              requests claiming a mapping other than the one they came from
+//	backend.<name>.failed_clients               distinct clients with a failed-closed request
+//	backend.<name>.dependency_peak_in_use       most dependency lookups running at once (the run: highest phase)
+//	backend.<name>.dependency_peak_queue        most lookups waiting for a slot (the run: highest phase)
+//	backend.<name>.peer_resets                  connections a tcp-echo backend saw reset by the other side
+//
+// App metrics (testbed.apps; the client side of the loads that call the
+// app, and what the supervisor did in the window):
+//
+//	app.<name>.attempts, .errors, .error_rate  as the client metrics, of the app's callers
+//	app.<name>.health_check_failures           failed health checks through the NAT
+//	app.<name>.restarts                        restarts after too many failed checks in a row
+//	app.<name>.boot_attempts                   config fetches of every boot (whole run)
+//	app.<name>.time_to_serve                   longest boot-to-serving of a restarted host (whole run, duration)
+//	app.<name>.serving                         hosts serving at the end of the run
 //
 // Alarm metrics (over the whole run, whatever the phase):
 //
@@ -51,8 +80,16 @@
 //	alarm.<name>.fired_before_first_failure  whether it fired before the first failed attempt (bool)
 //	alarm.<name>.first_fired                 when it first fired, since the start (duration)
 //
+// NAT config change metrics (a nat-config fault, over the whole run):
+//
+//	fault.<name>.predicted_resets   connections the NAT predicted, before the change, it would reset
+//	fault.<name>.predicted_dropped  connections on removed NAT IPs, whose return traffic it drops
+//	fault.<name>.observed_resets    connections it reset, each once, up to the revert
+//	fault.<name>.observed_dropped   connections whose return traffic it dropped, up to the revert
+//
 // A recovery's expect uses a per-tick metric: attempts, ok, errors,
-// error_rate or throughput.
+// error_rate or throughput. With beyond it must also take longer than
+// that after the revert.
 //
 // # Alarms
 //

@@ -75,6 +75,16 @@ func (c *collector) add(pos Pos, format string, args ...any) {
 	c.list = append(c.list, Error{File: c.file, Line: pos.Line, Col: pos.Col, Msg: fmt.Sprintf(format, args...)})
 }
 
+// addIn records a problem at pos in file, another file than the one
+// being parsed (the scenario's own when file is empty).
+func (c *collector) addIn(file string, pos Pos, format string, args ...any) {
+	n := len(c.list)
+	c.add(pos, format, args...)
+	if file != "" {
+		c.list[n].File = file
+	}
+}
+
 // addSet records a problem of a --set override.
 func (c *collector) addSet(set, format string, args ...any) {
 	c.list = append(c.list, Error{File: "--set " + set, Msg: fmt.Sprintf(format, args...)})
@@ -86,8 +96,16 @@ func (c *collector) err() error {
 		return nil
 	}
 	list := slices.Clone(c.list)
+	// The file's own problems (and --set's) first, then those of other
+	// files (a --nat-config candidate), each by position.
+	other := func(e Error) string {
+		if e.File == c.file || e.Line == 0 {
+			return ""
+		}
+		return e.File
+	}
 	slices.SortStableFunc(list, func(a, b Error) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+		return cmp.Or(cmp.Compare(other(a), other(b)), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
 	})
 	list = slices.Compact(list)
 	return &Errors{List: list}

@@ -88,6 +88,9 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 	if v, why, ok := gcpValue(metric, w.NAT.GCP); ok {
 		return v, why
 	}
+	if v, why, ok := awsValue(metric, w.NAT.AWS); ok {
+		return v, why
+	}
 	family, rest, _ := strings.Cut(metric, ".")
 	switch family {
 	case "outcomes", "lost":
@@ -109,13 +112,10 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 		if !ok {
 			return 0, fmt.Sprintf("backend %q reported no counters", name)
 		}
-		switch field {
-		case "accepted":
-			return float64(b.Accepted), ""
-		case "listen_drops":
-			return float64(b.ListenDrops), ""
-		}
-		return float64(b.RegistrationsFailedClosed), ""
+		v, _ := b.Field(field) // the parser checked the field
+		return float64(v), ""
+	case "app":
+		return appValue(rest, w)
 	case "alarm":
 		name, field, _ := strings.Cut(rest, ".")
 		st := o.Alarms[name]
@@ -130,6 +130,27 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 			}
 			return float64(st.FirstFired), ""
 		}
+	case "fault":
+		name, field, _ := strings.Cut(rest, ".")
+		e, ok := o.Effects[name]
+		if !ok {
+			return 0, fmt.Sprintf("fault %q was never injected", name)
+		}
+		var n *int
+		switch field {
+		case "predicted_resets":
+			n = &e.PredictedResets
+		case "predicted_dropped":
+			n = &e.PredictedDropped
+		case "observed_resets":
+			n = e.ObservedResets
+		default:
+			n = e.ObservedDropped
+		}
+		if n == nil {
+			return 0, fmt.Sprintf("fault %q was never reverted, so what it did was not read", name)
+		}
+		return float64(*n), ""
 	}
 	return 0, fmt.Sprintf("unknown metric %q", metric)
 }

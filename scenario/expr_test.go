@@ -8,7 +8,7 @@ import (
 )
 
 func TestParseExpr(t *testing.T) {
-	env := metricEnv{backends: []string{"api"}, alarms: []string{"hot"}}
+	env := metricEnv{backends: []string{"api"}, alarms: []string{"hot"}, natConfigs: []string{"lower"}}
 	cases := []struct {
 		text  string
 		op    string
@@ -26,6 +26,9 @@ func TestParseExpr(t *testing.T) {
 		{text: "alarm.hot.fired != false", op: "!=", value: 0},
 		{text: "outcomes.addr_not_avail == 0", op: "==", value: 0},
 		{text: "backend.api.accepted > 1e3", op: ">", value: 1000},
+		{text: "fault.lower.observed_resets == 384", op: "==", value: 384},
+		{text: "fault.lower.resets == 1", err: `unknown fault metric "fault.lower.resets": valid are fault.lower.<predicted_resets|predicted_dropped|observed_resets|observed_dropped>`},
+		{text: "fault.other.observed_resets == 1", err: `metric "fault.other.observed_resets" names "other", which is no fault of kind nat-config: those faults are lower`},
 		{text: "", err: `condition "": want METRIC OP VALUE such as "error_rate < 1%"`},
 		{text: "error_rate", err: `condition "error_rate": want an operator after "error_rate": valid operators are < <= > >= == !=`, off: 10},
 		{text: "error_rate = 1%", err: `bad operator "=" in "error_rate = 1%": valid operators are < <= > >= == !=`, off: 11},
@@ -35,7 +38,7 @@ func TestParseExpr(t *testing.T) {
 		{text: "ok > 5%", err: `value "5%" for ok: ok is a count, want a number such as 100`, off: 5},
 		{text: "alarm.hot.fired < true", err: `alarm.hot.fired is true or false: compare it with == or !=, not <`, off: 16},
 		{text: "alarm.hot.rang == true", err: `unknown alarm metric "alarm.hot.rang": valid are alarm.hot.<fired|fired_before_first_failure|first_fired>`},
-		{text: "backend.api.closed > 0", err: `unknown backend metric "backend.api.closed": valid are backend.api.<accepted|registrations_failed_closed|listen_drops>`},
+		{text: "backend.api.closed > 0", err: `unknown backend metric "backend.api.closed": valid are backend.api.<accepted|dependency_timeouts|failed_clients|holepunch_requests|listen_drops|mapping_changed|peer_resets|probe_timeouts|registrations|registrations_failed_closed|verifications|dependency_peak_in_use|dependency_peak_queue>`},
 		{text: "request.p42 < 1s", err: `unknown metric "request.p42": did you mean "request.p50"? valid metrics are ` + metricsHelp},
 		{text: "throughput > NaN", err: `value "NaN" for throughput: throughput is a rate per second, want a number such as 100`, off: 13},
 	}

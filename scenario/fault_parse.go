@@ -12,6 +12,7 @@ import (
 
 	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 // FaultCatalog checks and builds faults; the chaos package implements it.
@@ -104,6 +105,15 @@ func (p *parser) faults(n *yaml.Node, spec *testbed.Spec, runEnd time.Duration, 
 			// sysctls_file, not to where natlab happens to run.
 			if file, ok := v.(string); ok && k == "file" && p.dir != "" && !filepath.IsAbs(file) {
 				v = filepath.Join(p.dir, file)
+			} else if ok && k == "file" && p.dir == "" && p.read != nil && !filepath.IsAbs(file) {
+				// A scenario inside a file system (the embedded
+				// fixtures): the fault gets the file's content.
+				data, err := p.read(file)
+				if err != nil {
+					p.errs.add(posOf(m.vals[k]), "%s: file: %v", label, err)
+					continue
+				}
+				v = natcfg.ConfFile{Name: file, Data: data}
 			}
 			f.Params[k] = v
 		}
@@ -258,5 +268,9 @@ func hostNames(spec *testbed.Spec) []string {
 		out = append(out, n.Name)
 	}
 	out = append(out, clientNames(spec)...)
-	return append(out, backendNames(spec)...)
+	out = append(out, backendNames(spec)...)
+	for _, a := range spec.Apps {
+		out = append(out, a.HostNames()...)
+	}
+	return out
 }

@@ -12,8 +12,10 @@ import (
 // infrastructure code; nat_ips counts the NAT IPs (ips, by that name).
 var profileNATKeys = []string{"profile", "nat_ips",
 	"min_ports_per_vm", "max_ports_per_vm", "enable_dynamic_port_allocation",
+	"enable_endpoint_independent_mapping",
 	"tcp_time_wait_timeout_sec", "tcp_established_idle_timeout_sec",
-	"tcp_transitory_idle_timeout_sec", "udp_idle_timeout_sec"}
+	"tcp_transitory_idle_timeout_sec", "udp_idle_timeout_sec",
+	"max_connections_per_destination", "idle_timeout_sec"}
 
 // natProfile reads the profile keys of a NAT into ns. testbed.Spec.Validate
 // judges them; what it says about "nats[0].min_ports_per_vm" lands on the
@@ -24,9 +26,9 @@ func (p *parser) natProfile(m *mapping, label, path string, fp *fieldPos, ns *te
 		switch {
 		case m.get("ips") != nil:
 			p.errs.add(m.keyPos("nat_ips"), "%s has both ips and nat_ips: they are one setting, give one", label)
-		case ns.Profile != testbed.ProfileGCPCloudNAT:
-			p.errs.add(m.keyPos("nat_ips"), "%s.nat_ips is the name profile %s gives the NAT IP count: with profile %q use ips",
-				label, testbed.ProfileGCPCloudNAT, profileName(ns.Profile))
+		case ns.Profile != testbed.ProfileGCPCloudNAT && ns.Profile != testbed.ProfileAWSNATGateway:
+			p.errs.add(m.keyPos("nat_ips"), "%s.nat_ips is the name profiles %s and %s give the NAT IP count: with profile %q use ips",
+				label, testbed.ProfileGCPCloudNAT, testbed.ProfileAWSNATGateway, profileName(ns.Profile))
 		default:
 			// Problems with the count are told at nat_ips.
 			fp.set(path+".ips", label+".nat_ips", posOf(v))
@@ -57,10 +59,19 @@ func (p *parser) natProfile(m *mapping, label, path string, fp *fieldPos, ns *te
 			p.intField(m, k.key, label, path, fp, 1, math.MaxInt32, k.dst())
 		}
 	}
-	if v := m.get("enable_dynamic_port_allocation"); v != nil {
-		fp.set(path+".enable_dynamic_port_allocation", label+".enable_dynamic_port_allocation", posOf(v))
-		if b, ok := p.boolean(v, label+".enable_dynamic_port_allocation"); ok {
-			gcp().EnableDynamicPortAllocation = b
+	p.awsSettings(m, label, path, fp, ns)
+	for _, k := range []struct {
+		key string
+		dst func() *bool
+	}{
+		{"enable_dynamic_port_allocation", func() *bool { return &gcp().EnableDynamicPortAllocation }},
+		{"enable_endpoint_independent_mapping", func() *bool { return &gcp().EnableEndpointIndependentMapping }},
+	} {
+		if v := m.get(k.key); v != nil {
+			fp.set(path+"."+k.key, label+"."+k.key, posOf(v))
+			if b, ok := p.boolean(v, label+"."+k.key); ok {
+				*k.dst() = b
+			}
 		}
 	}
 }

@@ -21,20 +21,21 @@ var (
 	scheduleKeys = []string{"rate", "concurrency", "ramp", "spike", "hold"}
 	loadKeys     = append([]string{"client", "target", "strategy", "pool", "pool_size", "pool_per", "idle_timeout", "max_conn_age",
 		"max_requests_per_conn", "path", "payload", "linger0", "local_ports", "source_pick", "connect_timeout",
-		"request_timeout", "max_in_flight"}, scheduleKeys...)
+		"request_timeout", "max_in_flight", "redundancy"}, scheduleKeys...)
 	rampKeys   = []string{"from", "to"}
 	spikeKeys  = []string{"rate", "to", "at", "for"}
 	holdKeys   = []string{"conns", "ramp"}
-	strategies = []string{loadgen.KindTCP, loadgen.KindHTTP1, loadgen.KindH2C, loadgen.KindUDP}
+	strategies = []string{loadgen.KindTCP, loadgen.KindHTTP1, loadgen.KindH2C, loadgen.KindUDP, loadgen.KindHolepunch}
 )
 
 // strategyFor is the strategy that speaks each backend protocol.
 var strategyFor = map[service.Protocol]string{
-	service.TCPEcho:   loadgen.KindTCP,
-	service.HTTP1:     loadgen.KindHTTP1,
-	service.H2C:       loadgen.KindH2C,
-	service.UDPEcho:   loadgen.KindUDP,
-	service.Registrar: loadgen.KindHTTP1,
+	service.TCPEcho:    loadgen.KindTCP,
+	service.HTTP1:      loadgen.KindHTTP1,
+	service.H2C:        loadgen.KindH2C,
+	service.UDPEcho:    loadgen.KindUDP,
+	service.Registrar:  loadgen.KindHTTP1,
+	service.Rendezvous: loadgen.KindHolepunch,
 }
 
 // speaks reports whether a strategy can talk to a listener of protocol p.
@@ -48,6 +49,8 @@ func speaks(strategy string, p service.Protocol) bool {
 		return p == service.H2C
 	case loadgen.KindUDP:
 		return p == service.UDPEcho
+	case loadgen.KindHolepunch:
+		return p == service.Rendezvous
 	}
 	return false
 }
@@ -140,6 +143,7 @@ func (p *parser) load(n *yaml.Node, ph Phase, spec *testbed.Spec, tick time.Dura
 	dur("connect_timeout", &l.ConnectTimeout)
 	dur("request_timeout", &l.RequestTimeout)
 	num("max_in_flight", 1, &l.MaxInFlight)
+	num("redundancy", 1, &l.Strategy.Redundancy)
 
 	if l.Strategy.Kind != "" && !slices.Contains(strategies, l.Strategy.Kind) {
 		p.errs.add(posOf(m.get("strategy")), "unknown strategy %q:%s valid strategies are %s",
@@ -169,6 +173,9 @@ func (p *parser) load(n *yaml.Node, ph Phase, spec *testbed.Spec, tick time.Dura
 // target reads "name" or "name:port" and checks it against the backends;
 // it also picks the strategy when none was given.
 func (p *parser) target(m *mapping, l *LoadSpec, spec *testbed.Spec) {
+	if p.appTarget(m, l, spec) {
+		return
+	}
 	if len(spec.Backends) == 0 {
 		return
 	}
@@ -185,6 +192,11 @@ func (p *parser) target(m *mapping, l *LoadSpec, spec *testbed.Spec) {
 		i := slices.IndexFunc(spec.Backends, func(b testbed.BackendSpec) bool { return b.Name == name })
 		if i < 0 {
 			names := backendNames(spec)
+			if apps := appNames(spec); len(apps) > 0 {
+				names = append(names, apps...)
+				p.errs.add(at, "load.target %q is not a backend or app:%s backends and apps are %s", name, didYouMean(name, names), orNone(names))
+				return
+			}
 			p.errs.add(at, "load.target %q is not a backend:%s backends are %s", name, didYouMean(name, names), orNone(names))
 			return
 		}

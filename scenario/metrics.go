@@ -53,6 +53,9 @@ var staticMetrics = func() map[string]metricSpec {
 	for name, spec := range gcpMetrics {
 		m[name] = spec
 	}
+	for name, spec := range awsMetrics {
+		m[name] = spec
+	}
 	for _, q := range quantiles {
 		m["connect."+q] = metricSpec{kind: kindDuration, unit: time.Millisecond}
 		m["request."+q] = metricSpec{kind: kindDuration, unit: time.Millisecond}
@@ -62,9 +65,16 @@ var staticMetrics = func() map[string]metricSpec {
 
 // Fields of backend.<name>.* and alarm.<name>.* metrics.
 var (
-	backendFields = []string{"accepted", "registrations_failed_closed", "listen_drops"}
+	backendFields = append(sortedKeys(backendCounters), sortedKeys(backendPeaks)...)
 	alarmFields   = []string{"fired", "fired_before_first_failure", "first_fired"}
+	// faultFields are the figures of a nat-config fault: its effects on
+	// live connections, predicted before the change and observed after.
+	faultFields = []string{"predicted_resets", "predicted_dropped", "observed_resets", "observed_dropped"}
 )
+
+// FaultKindNATConfig is the fault kind whose effects fault.<name>.*
+// metrics read (chaos registers it).
+const FaultKindNATConfig = "nat-config"
 
 // tickMetrics can be judged on a single tick: the metrics of a recovery.
 var tickMetrics = []string{"attempts", "ok", "errors", "error_rate", "throughput"}
@@ -89,6 +99,9 @@ func init() {
 	for name, spec := range gcpMetrics {
 		alarmMetrics[name] = spec
 	}
+	for name, spec := range awsMetrics {
+		alarmMetrics[name] = spec
+	}
 }
 
 // sortedKeys returns the keys of m in order.
@@ -106,19 +119,29 @@ const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<c
 	"connect.<p50|p90|p95|p99|p999|max|mean>, request.<same>, nat.allocation_failures, " +
 	"nat.peak_port_utilization, nat.peak_conntrack, nat.ip_forward_off_seconds, " +
 	"nat.<allocated_ports|port_usage|nat_allocation_failed|dropped_sent_packets_count|new_connections_count|open_connections> (gcp-cloud-nat), " +
-	"nat.dropped_sent_packets_count.<OUT_OF_RESOURCES>, " +
-	"backend.<name>.<accepted|registrations_failed_closed|listen_drops>, alarm.<name>.<fired|fired_before_first_failure|first_fired>"
+	"nat.dropped_sent_packets_count.<OUT_OF_RESOURCES|ENDPOINT_INDEPENDENCE_CONFLICT>, " +
+	"nat.<ErrorPortAllocation|PacketsDropCount|ActiveConnectionCount|ConnectionAttemptCount|ConnectionEstablishedCount|IdleTimeoutCount> (aws-nat-gateway), " +
+	"backend.<name>.<accepted|registrations|registrations_failed_closed|listen_drops|peer_resets|holepunch_requests|verifications|" +
+	"mapping_changed|failed_clients|dependency_timeouts|probe_timeouts|dependency_peak_in_use|dependency_peak_queue>, alarm.<name>.<fired|fired_before_first_failure|first_fired>, " +
+	"app.<name>.<attempts|errors|error_rate|health_check_failures|restarts|boot_attempts|time_to_serve|serving>, " +
+	"fault.<name>.<predicted_resets|predicted_dropped|observed_resets|observed_dropped> (nat-config)"
 
 // metricEnv is what a metric name may refer to.
 type metricEnv struct {
 	backends []string
 	alarms   []string
+	apps     []string
+	// natConfigs are the faults of kind nat-config.
+	natConfigs []string
 }
 
 // lookupMetric types an assertion metric, or explains why it is not one.
 func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	if s, ok := staticMetrics[name]; ok {
 		return s, ""
+	}
+	if s, why, ok := lookupAppMetric(name, env); ok {
+		return s, why
 	}
 	parts := strings.Split(name, ".")
 	switch {
@@ -154,6 +177,16 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 				" valid are alarm." + parts[1] + ".<" + strings.Join(alarmFields, "|") + ">"
 		}
 		return s, ""
+	case parts[0] == "fault" && len(parts) == 3:
+		if !slices.Contains(env.natConfigs, parts[1]) {
+			return metricSpec{}, "metric " + quote(name) + " names " + quote(parts[1]) + ", which is no fault of kind " + FaultKindNATConfig + ":" +
+				didYouMean(parts[1], env.natConfigs) + " those faults are " + orNone(env.natConfigs)
+		}
+		if !slices.Contains(faultFields, parts[2]) {
+			return metricSpec{}, "unknown fault metric " + quote(name) + ":" + didYouMean(parts[2], faultFields) +
+				" valid are fault." + parts[1] + ".<" + strings.Join(faultFields, "|") + ">"
+		}
+		return metricSpec{kind: kindCount, ref: "fault", refName: parts[1], field: parts[2]}, ""
 	}
 	candidates := sortedKeys(staticMetrics)
 	for _, b := range env.backends {
@@ -166,8 +199,18 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 			candidates = append(candidates, "alarm."+a+"."+f)
 		}
 	}
+	for _, f := range env.natConfigs {
+		for _, x := range faultFields {
+			candidates = append(candidates, "fault."+f+"."+x)
+		}
+	}
 	for _, o := range outcomeNames() {
 		candidates = append(candidates, "outcomes."+o)
+	}
+	for _, a := range env.apps {
+		for _, f := range sortedKeys(appFields) {
+			candidates = append(candidates, "app."+a+"."+f)
+		}
 	}
 	return metricSpec{}, "unknown metric " + quote(name) + ":" + didYouMean(name, candidates) + " valid metrics are " + metricsHelp
 }

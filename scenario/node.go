@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/testbed"
 )
 
 // parser walks yaml nodes, converting values and recording every problem
@@ -18,8 +19,15 @@ type parser struct {
 	errs *collector
 	// dir is the scenario's folder on disk ("" when it is not on disk).
 	dir string
+	// read reads a file named relative to the scenario (nil: none can be).
+	read readFunc
 	// machine bounds the magnitudes of loads.
 	machine Machine
+	// natConfig, when set, replaces the profile keys of every NAT box;
+	// natBefore are the boxes as the scenario alone set them.
+	natConfig *NATConfig
+	natBefore []testbed.NATSpec
+	natChange *NATChange
 }
 
 // posOf returns the position of a node.

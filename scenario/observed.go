@@ -21,6 +21,19 @@ type Observed struct {
 	Alarms map[string]AlarmState `json:"alarms"`
 	// FirstFailure is when the first attempt failed (nil: none did).
 	FirstFailure *time.Duration `json:"first_failure,omitempty"`
+	// Effects are the effects on live connections of each nat-config
+	// fault (by name) that was injected.
+	Effects map[string]FaultEffects `json:"effects,omitempty"`
+}
+
+// FaultEffects are what a nat-config fault did to live connections:
+// predicted by the NAT before the change, observed after it (nil until
+// its revert read them).
+type FaultEffects struct {
+	PredictedResets  int  `json:"predicted_resets"`
+	PredictedDropped int  `json:"predicted_dropped"`
+	ObservedResets   *int `json:"observed_resets,omitempty"`
+	ObservedDropped  *int `json:"observed_dropped,omitempty"`
 }
 
 // Window is what happened during a phase or the whole run.
@@ -36,6 +49,8 @@ type Window struct {
 	NAT NATStats `json:"nat"`
 	// Backends holds each backend's counters, by backend name.
 	Backends map[string]BackendStats `json:"backends,omitempty"`
+	// Apps holds each app tier's figures, by app name.
+	Apps map[string]AppStats `json:"apps,omitempty"`
 }
 
 // NATStats are the NAT metrics of a window, over every NAT box.
@@ -52,6 +67,21 @@ type NATStats struct {
 	// GCP holds Cloud NAT's metrics when a NAT box runs profile
 	// gcp-cloud-nat (nil otherwise).
 	GCP *GCPStats `json:"gcp,omitempty"`
+	// AWS holds AWS NAT gateway's metrics when a NAT box runs profile
+	// aws-nat-gateway (nil otherwise).
+	AWS *AWSStats `json:"aws,omitempty"`
+}
+
+// AWSStats are AWS NAT gateway's metrics over a window, as CloudWatch
+// names them: the counts' rise (Sum), and the highest sampled
+// ActiveConnectionCount (Max).
+type AWSStats struct {
+	ErrorPortAllocation        uint64 `json:"ErrorPortAllocation"`
+	PacketsDropCount           uint64 `json:"PacketsDropCount"`
+	ActiveConnectionCount      int    `json:"ActiveConnectionCount"`
+	ConnectionAttemptCount     uint64 `json:"ConnectionAttemptCount"`
+	ConnectionEstablishedCount uint64 `json:"ConnectionEstablishedCount"`
+	IdleTimeoutCount           uint64 `json:"IdleTimeoutCount"`
 }
 
 // GCPStats are Cloud NAT's metrics over a window, as Cloud Monitoring
@@ -78,6 +108,89 @@ type BackendStats struct {
 	// ListenDrops of its namespace): connections the server, not the
 	// NAT, lost.
 	ListenDrops uint64 `json:"listen_drops"`
+	// Registrations counts verified registrations (registrar: POST
+	// /register answered 200; rendezvous: holepunch requests answered
+	// registered).
+	Registrations uint64 `json:"registrations"`
+	// The rendezvous service's work: holepunch requests received (each
+	// redundant copy counts), probes answered through the probed
+	// mapping, requests that claimed a mapping other than the one they
+	// came from, distinct clients with a failed-closed request, and the
+	// failed-closed requests split by the step that ran out of time.
+	HolepunchRequests  uint64 `json:"holepunch_requests"`
+	Verifications      uint64 `json:"verifications"`
+	MappingChanged     uint64 `json:"mapping_changed"`
+	FailedClients      uint64 `json:"failed_clients"`
+	DependencyTimeouts uint64 `json:"dependency_timeouts"`
+	ProbeTimeouts      uint64 `json:"probe_timeouts"`
+	// DependencyPeakInUse and DependencyPeakQueue are the most lookups
+	// the verification dependency ran at once and the most that waited
+	// for a slot during the window (summed over server processes: an
+	// upper bound when a host runs several). The whole run takes the
+	// highest phase.
+	DependencyPeakInUse uint64 `json:"dependency_peak_in_use"`
+	DependencyPeakQueue uint64 `json:"dependency_peak_queue"`
+	// PeerResets counts connections a TCP echo backend saw reset by the
+	// other side.
+	PeerResets uint64 `json:"peer_resets"`
+}
+
+// backendCounters are the BackendStats fields that count events, by
+// metric name: a window's value is the rise over it, a run's the sum.
+var backendCounters = map[string]func(*BackendStats) *uint64{
+	"accepted":                    func(b *BackendStats) *uint64 { return &b.Accepted },
+	"registrations_failed_closed": func(b *BackendStats) *uint64 { return &b.RegistrationsFailedClosed },
+	"listen_drops":                func(b *BackendStats) *uint64 { return &b.ListenDrops },
+	"peer_resets":                 func(b *BackendStats) *uint64 { return &b.PeerResets },
+	"registrations":               func(b *BackendStats) *uint64 { return &b.Registrations },
+	"holepunch_requests":          func(b *BackendStats) *uint64 { return &b.HolepunchRequests },
+	"verifications":               func(b *BackendStats) *uint64 { return &b.Verifications },
+	"mapping_changed":             func(b *BackendStats) *uint64 { return &b.MappingChanged },
+	"failed_clients":              func(b *BackendStats) *uint64 { return &b.FailedClients },
+	"dependency_timeouts":         func(b *BackendStats) *uint64 { return &b.DependencyTimeouts },
+	"probe_timeouts":              func(b *BackendStats) *uint64 { return &b.ProbeTimeouts },
+}
+
+// backendPeaks are the BackendStats fields that are peaks of a gauge: a
+// run's value is the highest of its phases.
+var backendPeaks = map[string]func(*BackendStats) *uint64{
+	"dependency_peak_in_use": func(b *BackendStats) *uint64 { return &b.DependencyPeakInUse },
+	"dependency_peak_queue":  func(b *BackendStats) *uint64 { return &b.DependencyPeakQueue },
+}
+
+// Field returns the metric backend.<name>.<field> of b.
+func (b BackendStats) Field(field string) (uint64, bool) {
+	if f, ok := backendCounters[field]; ok {
+		return *f(&b), true
+	}
+	if f, ok := backendPeaks[field]; ok {
+		return *f(&b), true
+	}
+	return 0, false
+}
+
+// Add folds the window o into b: counters add up, peaks take the higher.
+func (b *BackendStats) Add(o BackendStats) {
+	for _, f := range backendCounters {
+		*f(b) += *f(&o)
+	}
+	for _, f := range backendPeaks {
+		*f(b) = max(*f(b), *f(&o))
+	}
+}
+
+// Since is the window from was to b: counters rise by the difference (a
+// counter below where it was belongs to a restarted backend and counts
+// from zero); peaks, read at the end of the window, are b's. ListenDrops
+// is a counter of the namespace, and rises the same way.
+func (b BackendStats) Since(was BackendStats) BackendStats {
+	out := b
+	for _, f := range backendCounters {
+		if now, then := *f(&b), *f(&was); now >= then {
+			*f(&out) = now - then
+		}
+	}
+	return out
 }
 
 // Point is one tick of the client time series; counts are deltas over the

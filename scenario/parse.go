@@ -31,6 +31,10 @@ type Options struct {
 	// Machine bounds the magnitudes of loads (connections held at once,
 	// arrival rates); nil reads this machine (ReadMachine).
 	Machine *Machine
+	// NATConfig replaces the profile keys of every NAT box with a
+	// candidate's (`natlab run --nat-config`); its problems are told at
+	// their place in its own file.
+	NATConfig *NATConfig
 }
 
 // machine is what bounds the loads: Machine, or this machine.
@@ -83,7 +87,7 @@ func Parse(name string, data []byte, opts Options) (*Scenario, error) {
 // relative file parameters of faults are resolved against.
 func parse(name string, data []byte, opts Options, read readFunc, dir string) (*Scenario, error) {
 	errs := &collector{file: name}
-	p := &parser{errs: errs, dir: dir}
+	p := &parser{errs: errs, dir: dir, read: read, natConfig: opts.NATConfig}
 	if len(data) > maxFileSize {
 		errs.add(Pos{1, 1}, "the file is larger than %d KiB: a scenario file is at most %d KiB", maxFileSize>>10, maxFileSize>>10)
 		return nil, errs.err()
@@ -96,6 +100,9 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 		return nil, errs.err()
 	}
 	applySets(&doc, opts.Sets, errs)
+	if opts.NATConfig != nil {
+		refuseProfileSets(opts.Sets, opts.NATConfig.File, errs)
+	}
 	if len(doc.Content) == 0 {
 		errs.add(Pos{1, 1}, "the file is empty: a scenario is a mapping with keys %s", strings.Join(topKeys, ", "))
 		return nil, errs.err()
@@ -144,6 +151,7 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 	if v := m.get("assert"); v != nil {
 		env := assertEnv{faults: map[string]Fault{}, tick: s.Tick}
 		env.metrics.backends = backendNames(&s.Testbed)
+		env.metrics.apps = appNames(&s.Testbed)
 		for _, a := range s.Alarms {
 			env.metrics.alarms = append(env.metrics.alarms, a.Name)
 		}
@@ -152,12 +160,16 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 		}
 		for _, f := range s.Faults {
 			env.faults[f.Name] = f
+			if f.Kind == FaultKindNATConfig {
+				env.metrics.natConfigs = append(env.metrics.natConfigs, f.Name)
+			}
 		}
 		s.Asserts = p.asserts(v, env)
 	}
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
+	s.NATChange = p.natChange
 	return s, nil
 }
 

@@ -15,9 +15,13 @@ import (
 // recovery); t is the later of the revert and that tick's start. A tick in
 // which no attempt ended has no error rate and does not count as recovered.
 // A window that would end after the last tick does not count either.
+// With Beyond set, t - revert must also exceed it.
 func recovered(a Assertion, o *Observed) (passed bool, observed, expected string) {
 	r := a.Recovery
 	expected = fmt.Sprintf("%s on every tick for %s, starting within %s of the revert of %s", a.Expect.Text, r.Window, r.Within, r.After)
+	if r.Beyond > 0 {
+		expected = fmt.Sprintf("%s on every tick for %s, starting more than %s and within %s after the revert of %s", a.Expect.Text, r.Window, r.Beyond, r.Within, r.After)
+	}
 	ft, ok := o.FaultTimes[r.After]
 	if !ok {
 		return false, fmt.Sprintf("no data: fault %q was not injected", r.After), expected
@@ -38,7 +42,7 @@ func recovered(a Assertion, o *Observed) (passed bool, observed, expected string
 		}
 		t := max(rev, starts[i])
 		if windowHolds(a.Expect, o.Series, starts, i, t+r.Window) {
-			return t-rev <= r.Within, (t - rev).Round(time.Millisecond).String(), expected
+			return t-rev <= r.Within && (r.Beyond == 0 || t-rev > r.Beyond), (t - rev).Round(time.Millisecond).String(), expected
 		}
 	}
 	return false, "never", expected

@@ -35,6 +35,9 @@ type Scenario struct {
 	Alarms []Alarm `json:"alarms,omitempty"`
 	// Asserts judge the run once it is over.
 	Asserts []Assertion `json:"asserts,omitempty"`
+	// NATChange is what a NAT config candidate (Options.NATConfig)
+	// changed; nil without one.
+	NATChange *NATChange `json:"nat_change,omitempty"`
 }
 
 // Duration is the length of the run: the sum of the phase durations.
@@ -75,6 +78,10 @@ type LoadSpec struct {
 	// Target is the backend it talks to, Port one of that backend's listeners.
 	Target string `json:"target"`
 	Port   uint16 `json:"port"`
+	// App is true when Target is an app tier (testbed.apps) rather than
+	// a backend: the load runs on the client hosts of the app's block,
+	// which call its hosts directly, not through the NAT.
+	App bool `json:"app,omitempty"`
 	// Strategy and Schedule say how and when attempts are made.
 	Strategy loadgen.Strategy `json:"strategy"`
 	Schedule loadgen.Schedule `json:"schedule"`
@@ -163,4 +170,8 @@ type Recovery struct {
 	After  string        `json:"after"`
 	Within time.Duration `json:"within"`
 	Window time.Duration `json:"window"`
+	// Beyond, when set, asks that the recovery take longer than this:
+	// that the run has not recovered within Beyond of the revert (as
+	// when restarted hosts back off waiting for egress).
+	Beyond time.Duration `json:"beyond,omitempty"`
 }

@@ -16,14 +16,15 @@ import (
 )
 
 var (
-	testbedKeys = []string{"nat", "nats", "blocks", "clients", "backends"}
+	testbedKeys = []string{"nat", "nats", "blocks", "clients", "backends", "apps"}
 	natKeys     = append([]string{"name", "ips", "ports", "mode", "hold", "port_selection", "allocation", "ports_per_host", "pools", "sysctls", "sysctls_file", "conn_limit"}, profileNATKeys...)
 	poolKeys    = []string{"name", "ips", "blocks"}
 	blockKeys   = []string{"name", "nat"}
 	clientKeys  = []string{"name", "block", "addresses"}
 	clientsKeys = []string{"hosts", "addresses", "block"}
-	backendKeys = []string{"name", "protocol", "port", "extra", "backlog"}
+	backendKeys = []string{"name", "protocol", "port", "extra", "backlog", "dependency", "verify_timeout"}
 	extraKeys   = []string{"protocol", "port"}
+	depKeys     = []string{"concurrency", "latency"}
 )
 
 // fieldPos maps testbed.Spec field paths ("nats[0].ports") to where they
@@ -35,6 +36,9 @@ type fieldPos struct {
 	// broken are the elements that could not be read at all: what
 	// testbed.Validate says about them would only repeat that.
 	broken []string
+	// files names the file of the paths written in another file than the
+	// scenario (a --nat-config candidate).
+	files map[string]string
 }
 
 // isBroken reports whether path lies inside an element that could not be read.
@@ -52,12 +56,13 @@ func (f *fieldPos) set(path, label string, pos Pos) {
 	f.label[path] = label
 }
 
-// find returns the position and label of path, or of its nearest known parent.
-func (f *fieldPos) find(path string) (Pos, string) {
+// find returns the position and label of path, or of its nearest known
+// parent, and the file it was written in ("" for the scenario).
+func (f *fieldPos) find(path string) (Pos, string, string) {
 	suffix := ""
 	for path != "" {
 		if pos, ok := f.pos[path]; ok {
-			return pos, f.label[path] + suffix
+			return pos, f.label[path] + suffix, f.files[path]
 		}
 		i := strings.LastIndexAny(path, ".[")
 		if i < 0 {
@@ -69,7 +74,7 @@ func (f *fieldPos) find(path string) (Pos, string) {
 		}
 		path = path[:i]
 	}
-	return f.root, "testbed"
+	return f.root, "testbed", ""
 }
 
 // readFunc reads a file named relative to the scenario.
@@ -78,7 +83,7 @@ type readFunc func(rel string) ([]byte, error)
 // testbed reads the testbed section into a normalized, validated Spec.
 func (p *parser) testbed(n *yaml.Node, keyPos Pos, read readFunc) testbed.Spec {
 	var spec testbed.Spec
-	fp := &fieldPos{pos: map[string]Pos{}, label: map[string]string{}, root: keyPos}
+	fp := &fieldPos{pos: map[string]Pos{}, label: map[string]string{}, files: map[string]string{}, root: keyPos}
 	m := p.mapping(n, "testbed", testbedKeys)
 	if m == nil {
 		return spec
@@ -89,6 +94,10 @@ func (p *parser) testbed(n *yaml.Node, keyPos Pos, read readFunc) testbed.Spec {
 		p.errs.add(m.keyPos("nats"), "testbed has both nat and nats: use nat for one NAT box or nats for a list")
 	case nat != nil:
 		spec.NATs = []testbed.NATSpec{p.nat(nat, "testbed.nat", "nats[0]", fp, read)}
+	case nats == nil && p.natConfig != nil:
+		// The candidate sets the one NAT box the scenario leaves implicit.
+		empty := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: m.node.Line, Column: m.node.Column}
+		spec.NATs = []testbed.NATSpec{p.nat(empty, "testbed.nat", "nats[0]", fp, read)}
 	case nats == nil:
 		spec.NATs = []testbed.NATSpec{{IPs: 1}}
 	default:
@@ -125,8 +134,18 @@ func (p *parser) testbed(n *yaml.Node, keyPos Pos, read readFunc) testbed.Spec {
 			spec.Backends = append(spec.Backends, p.backend(item, i, fp))
 		}
 	}
+	if a := m.get("apps"); a != nil {
+		fp.set("apps", "testbed.apps", m.keyPos("apps"))
+		spec.Apps = p.apps(a, fp)
+	}
 	spec.Normalize()
 	p.specErrors(spec.Validate(), fp)
+	if p.natConfig != nil && len(p.natBefore) == len(spec.NATs) {
+		before := spec
+		before.NATs = p.natBefore
+		before.Normalize()
+		p.natChange = natChanges(p.natConfig, before, spec)
+	}
 	return spec
 }
 
@@ -141,8 +160,8 @@ func (p *parser) specErrors(err error, fp *fieldPos) {
 		if fp.isBroken(fe.Path) {
 			continue
 		}
-		pos, label := fp.find(fe.Path)
-		p.errs.add(pos, "%s: %s", label, fe.Msg)
+		pos, label, file := fp.find(fe.Path)
+		p.errs.addIn(file, pos, "%s: %s", label, fe.Msg)
 	}
 	for _, e := range other {
 		p.errs.add(fp.root, "testbed: %v", e)
@@ -207,7 +226,11 @@ func (p *parser) nat(n *yaml.Node, label, path string, fp *fieldPos, read readFu
 	p.strField(m, "allocation", label, path, fp, &ns.Allocation)
 	p.intField(m, "ports_per_host", label, path, fp, math.MinInt32, math.MaxInt32, &ns.PortsPerHost)
 	p.intField(m, "conn_limit", label, path, fp, math.MinInt32, math.MaxInt32, &ns.ConnLimit)
-	p.natProfile(m, label, path, fp, &ns)
+	if p.natConfig == nil {
+		p.natProfile(m, label, path, fp, &ns)
+	} else {
+		p.natBefore = append(p.natBefore, p.natCandidate(m, label, path, fp, &ns))
+	}
 	if v := m.get("pools"); v != nil {
 		fp.set(path+".pools", label+".pools", m.keyPos("pools"))
 		for j, item := range p.list(v, label+".pools", false) {
@@ -356,6 +379,21 @@ func (p *parser) backend(n *yaml.Node, i int, fp *fieldPos) testbed.BackendSpec 
 	// A small backlog on purpose models a server that drops SYNs (the
 	// report shows backend.NAME.listen_drops).
 	p.intField(m, "backlog", label, path, fp, 1, 1<<20, &b.Backlog)
+	// The standing capacity of the registrar's or rendezvous service's
+	// dependency: lookups at once, each taking latency.
+	if v := m.get("dependency"); v != nil {
+		fp.set(path+".dependency", label+".dependency", m.keyPos("dependency"))
+		if dm := p.mapping(v, label+".dependency", depKeys); dm != nil {
+			p.intField(dm, "concurrency", label+".dependency", path+".dependency", fp, 1, 1<<20, &b.Dependency.Concurrency)
+			if d := dm.get("latency"); d != nil {
+				b.Dependency.Latency, _ = p.duration(d, label+".dependency.latency")
+			}
+		}
+	}
+	if v := m.get("verify_timeout"); v != nil {
+		fp.set(path+".verify_timeout", label+".verify_timeout", m.keyPos("verify_timeout"))
+		b.VerifyTimeout, _ = p.positiveDuration(v, label+".verify_timeout")
+	}
 	if v := m.get("extra"); v != nil {
 		fp.set(path+".extra", label+".extra", m.keyPos("extra"))
 		for j, item := range p.list(v, label+".extra", false) {

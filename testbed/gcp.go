@@ -37,13 +37,16 @@ var GCPPorts = portrange.Range{First: 1024, Last: 65535}
 // Terraform's google_compute_router_nat names them so that they can be
 // copied from infrastructure code. Zero means unset (the default).
 type GCPCloudNAT struct {
-	MinPortsPerVM                int  `json:"min_ports_per_vm,omitempty"`
-	MaxPortsPerVM                int  `json:"max_ports_per_vm,omitempty"`
-	EnableDynamicPortAllocation  bool `json:"enable_dynamic_port_allocation,omitempty"`
-	TCPTimeWaitTimeoutSec        int  `json:"tcp_time_wait_timeout_sec,omitempty"`
-	TCPEstablishedIdleTimeoutSec int  `json:"tcp_established_idle_timeout_sec,omitempty"`
-	TCPTransitoryIdleTimeoutSec  int  `json:"tcp_transitory_idle_timeout_sec,omitempty"`
-	UDPIdleTimeoutSec            int  `json:"udp_idle_timeout_sec,omitempty"`
+	MinPortsPerVM               int  `json:"min_ports_per_vm,omitempty"`
+	MaxPortsPerVM               int  `json:"max_ports_per_vm,omitempty"`
+	EnableDynamicPortAllocation bool `json:"enable_dynamic_port_allocation,omitempty"`
+	// EnableEndpointIndependentMapping is off by default, as in the
+	// Compute API and Terraform's google provider since 5.0.
+	EnableEndpointIndependentMapping bool `json:"enable_endpoint_independent_mapping,omitempty"`
+	TCPTimeWaitTimeoutSec            int  `json:"tcp_time_wait_timeout_sec,omitempty"`
+	TCPEstablishedIdleTimeoutSec     int  `json:"tcp_established_idle_timeout_sec,omitempty"`
+	TCPTransitoryIdleTimeoutSec      int  `json:"tcp_transitory_idle_timeout_sec,omitempty"`
+	UDPIdleTimeoutSec                int  `json:"udp_idle_timeout_sec,omitempty"`
 }
 
 // normalize fills in Cloud NAT's defaults. max_ports_per_vm has one only
@@ -115,6 +118,9 @@ func validateGCP(p string, n NATSpec) []error {
 		return append(errs, field.Errorf(p, "profile %q has no settings: normalize the spec first", ProfileGCPCloudNAT))
 	}
 	top := natcfg.MaxBlock(GCPPorts.Size())
+	if g.EnableDynamicPortAllocation && g.EnableEndpointIndependentMapping {
+		bad("enable_endpoint_independent_mapping", "true with enable_dynamic_port_allocation: true: Cloud NAT refuses the two together (with endpoint-independent mapping a VM keeps its static min_ports_per_vm); turn one off")
+	}
 	if g.EnableDynamicPortAllocation {
 		switch {
 		case g.MinPortsPerVM < GCPMinPortsPerVMDPA || !natcfg.IsPowerOfTwo(g.MinPortsPerVM):
@@ -167,7 +173,8 @@ func validateGCPSettingsOff(p string, n NATSpec) []error {
 		key string
 		set bool
 	}{{"min_ports_per_vm", g.MinPortsPerVM != 0}, {"max_ports_per_vm", g.MaxPortsPerVM != 0},
-		{"enable_dynamic_port_allocation", g.EnableDynamicPortAllocation}, {"tcp_time_wait_timeout_sec", g.TCPTimeWaitTimeoutSec != 0},
+		{"enable_dynamic_port_allocation", g.EnableDynamicPortAllocation},
+		{"enable_endpoint_independent_mapping", g.EnableEndpointIndependentMapping}, {"tcp_time_wait_timeout_sec", g.TCPTimeWaitTimeoutSec != 0},
 		{"tcp_established_idle_timeout_sec", g.TCPEstablishedIdleTimeoutSec != 0}, {"tcp_transitory_idle_timeout_sec", g.TCPTransitoryIdleTimeoutSec != 0},
 		{"udp_idle_timeout_sec", g.UDPIdleTimeoutSec != 0}} {
 		if s.set {
@@ -235,12 +242,13 @@ func gcpNATConfig(spec *NATSpec, l *Layout, nl NATLayout, name string) (natcfg.C
 		Profile:       natcfg.ProfileGCPCloudNAT,
 		Pools:         []natcfg.Pool{pool},
 		GCP: &natcfg.GCPConfig{
-			MinPorts:              g.Allocation(),
-			MaxPorts:              g.MaxAllocation(),
-			DynamicPortAllocation: g.EnableDynamicPortAllocation,
-			EstablishedIdle:       sec(g.TCPEstablishedIdleTimeoutSec),
-			TransitoryIdle:        sec(g.TCPTransitoryIdleTimeoutSec),
-			UDPIdle:               sec(g.UDPIdleTimeoutSec),
+			MinPorts:                   g.Allocation(),
+			MaxPorts:                   g.MaxAllocation(),
+			DynamicPortAllocation:      g.EnableDynamicPortAllocation,
+			EndpointIndependentMapping: g.EnableEndpointIndependentMapping,
+			EstablishedIdle:            sec(g.TCPEstablishedIdleTimeoutSec),
+			TransitoryIdle:             sec(g.TCPTransitoryIdleTimeoutSec),
+			UDPIdle:                    sec(g.UDPIdleTimeoutSec),
 		},
 	}, nil
 }

@@ -65,6 +65,8 @@ func TestGCPValidationErrors(t *testing.T) {
 		{"dpa max not a power of two", gcpSpec(dpa(64, 100), 1), nil, "nats[0].max_ports_per_vm", "power of two"},
 		{"dpa max too big", gcpSpec(dpa(64, 131072), 1), nil, "nats[0].max_ports_per_vm", "at most 65536"},
 		{"max without dpa", gcpSpec(GCPCloudNAT{MinPortsPerVM: 64, MaxPortsPerVM: 128}, 1), nil, "nats[0].max_ports_per_vm", "only be set with enable_dynamic_port_allocation"},
+		{"eim with dpa", gcpSpec(GCPCloudNAT{MinPortsPerVM: 64, MaxPortsPerVM: 128, EnableDynamicPortAllocation: true, EnableEndpointIndependentMapping: true}, 1), nil, "nats[0].enable_endpoint_independent_mapping", "refuses the two together"},
+		{"eim on linux", validSpec(), func(s *Spec) { s.NATs[0].GCP = &GCPCloudNAT{EnableEndpointIndependentMapping: true} }, "nats[0].enable_endpoint_independent_mapping", "set profile: gcp-cloud-nat"},
 		{"min negative", gcpSpec(GCPCloudNAT{MinPortsPerVM: -1}, 1), nil, "nats[0].min_ports_per_vm", "want 1 to 65536"},
 		{"min over one NAT IP", gcpSpec(GCPCloudNAT{MinPortsPerVM: 40000}, 1), nil, "nats[0].min_ports_per_vm", "rounds up to 65536"},
 		{"timeout negative", gcpSpec(GCPCloudNAT{TCPTimeWaitTimeoutSec: -5}, 1), nil, "nats[0].tcp_time_wait_timeout_sec", "from 1 to"},
@@ -74,7 +76,7 @@ func TestGCPValidationErrors(t *testing.T) {
 		{"linux static slices", gcpSpec(GCPCloudNAT{}, 1), func(s *Spec) { s.NATs[0].PortsPerHost = 64 }, "nats[0].ports_per_host", "min_ports_per_vm"},
 		{"linux port range", gcpSpec(GCPCloudNAT{}, 1), func(s *Spec) { s.NATs[0].Ports = portrange.Range{First: 1024, Last: 2047} }, "nats[0].ports", "1024-65535"},
 		{"gcp settings on linux", validSpec(), func(s *Spec) { s.NATs[0].GCP = &GCPCloudNAT{MinPortsPerVM: 64} }, "nats[0].min_ports_per_vm", "set profile: gcp-cloud-nat"},
-		{"unknown profile", validSpec(), func(s *Spec) { s.NATs[0].Profile = "aws-nat-gateway" }, "nats[0].profile", `valid profiles are "linux" and "gcp-cloud-nat"`},
+		{"unknown profile", validSpec(), func(s *Spec) { s.NATs[0].Profile = "azure-nat-gateway" }, "nats[0].profile", `valid profiles are "linux", "gcp-cloud-nat" and "aws-nat-gateway"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,7 +100,7 @@ func TestGCPValidationErrors(t *testing.T) {
 		})
 	}
 	s := validSpec()
-	s.NATs[0].Profile = "aws-nat-gateway"
+	s.NATs[0].Profile = "azure-nat-gateway"
 	s.Normalize()
 	fields, _ := field.List(s.Validate())
 	require.NotEmpty(t, fields)

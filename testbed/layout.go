@@ -66,6 +66,8 @@ type ClientLayout struct {
 	Link    netip.Addr   `json:"link"`
 	Prefix  netip.Prefix `json:"prefix"`
 	Sources []netip.Addr `json:"sources"`
+	// Role is RoleApp for an app host, "" for a client host.
+	Role Role `json:"role,omitempty"`
 }
 
 // BackendLayout is one backend host's address on the public subnet.
@@ -107,7 +109,7 @@ func Plan(s *Spec, slot int) (*Layout, error) {
 	var all []sized
 	for _, b := range s.Blocks {
 		var hosts []ClientSpec
-		for _, c := range s.Clients {
+		for _, c := range append(append([]ClientSpec(nil), s.Clients...), s.appHosts()...) {
 			if c.Block == b.Name {
 				hosts = append(hosts, c)
 			}
@@ -159,7 +161,7 @@ func Plan(s *Spec, slot int) (*Layout, error) {
 			cursor = alignUp(cursor, size)
 			hp := netip.PrefixFrom(hostAddr(bl.Prefix, cursor), sourceBits(h.Addresses))
 			cursor += size
-			cl := ClientLayout{Name: h.Name, Block: b.block.Name, Link: hostAddr(bl.Link, 2+j), Prefix: hp}
+			cl := ClientLayout{Name: h.Name, Block: b.block.Name, Link: hostAddr(bl.Link, 2+j), Prefix: hp, Role: h.Role}
 			for k := range h.Addresses {
 				cl.Sources = append(cl.Sources, hostAddr(hp, k))
 			}
@@ -168,7 +170,7 @@ func Plan(s *Spec, slot int) (*Layout, error) {
 	}
 	// Keep client hosts in spec order for readers.
 	index := map[string]int{}
-	for i, c := range s.Clients {
+	for i, c := range append(append([]ClientSpec(nil), s.Clients...), s.appHosts()...) {
 		index[c.Name] = i
 	}
 	sort.SliceStable(l.Hosts, func(a, b int) bool { return index[l.Hosts[a].Name] < index[l.Hosts[b].Name] })

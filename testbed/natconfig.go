@@ -18,7 +18,8 @@ const HostInterface = "eth0"
 // NATConfig turns the spec of NAT box name into the config its agent
 // applies: one pool per PoolSpec (or one shared pool), NAT IPs handed out
 // in order, static slices computed from the clients' source addresses;
-// for profile gcp-cloud-nat one pool with a first block per VM.
+// for profile gcp-cloud-nat one pool with a first block per VM; for
+// aws-nat-gateway one pool of all NAT IPs.
 func NATConfig(s *Spec, l *Layout, name string) (natcfg.Config, error) {
 	var spec *NATSpec
 	for i := range s.NATs {
@@ -30,8 +31,11 @@ func NATConfig(s *Spec, l *Layout, name string) (natcfg.Config, error) {
 	if spec == nil || !ok {
 		return natcfg.Config{}, fmt.Errorf("unknown NAT %q", name)
 	}
-	if spec.Profile == ProfileGCPCloudNAT {
+	switch spec.Profile {
+	case ProfileGCPCloudNAT:
 		return gcpNATConfig(spec, l, nl, name)
+	case ProfileAWSNATGateway:
+		return awsNATConfig(spec, l, nl, name)
 	}
 	cfg := natcfg.Config{
 		WAN:           WANInterface,

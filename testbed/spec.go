@@ -47,6 +47,8 @@ type Spec struct {
 	Blocks   []BlockSpec   `json:"blocks,omitempty"`
 	Clients  []ClientSpec  `json:"clients"`
 	Backends []BackendSpec `json:"backends"`
+	// Apps are the app tiers (role app) behind the NATs; see AppSpec.
+	Apps []AppSpec `json:"apps,omitempty"`
 }
 
 // NATSpec describes one NAT box.
@@ -65,9 +67,11 @@ type NATSpec struct {
 	Sysctls   []natcfg.Sysctl `json:"sysctls,omitempty"`
 	ConnLimit int             `json:"conn_limit,omitempty"`
 	// Profile is the NAT's behaviour: ProfileLinux (the default) or a
-	// managed NAT, ProfileGCPCloudNAT (whose settings are GCP).
-	Profile string       `json:"profile,omitempty"`
-	GCP     *GCPCloudNAT `json:"gcp,omitempty"`
+	// managed NAT, ProfileGCPCloudNAT (whose settings are GCP) or
+	// ProfileAWSNATGateway (whose settings are AWS).
+	Profile string         `json:"profile,omitempty"`
+	GCP     *GCPCloudNAT   `json:"gcp,omitempty"`
+	AWS     *AWSNATGateway `json:"aws,omitempty"`
 }
 
 // PoolSpec gives some origin blocks their own NAT IPs.
@@ -89,6 +93,9 @@ type ClientSpec struct {
 	Name      string `json:"name"`
 	Block     string `json:"block"`
 	Addresses int    `json:"addresses"`
+	// Role is RoleApp for the hosts of an app tier, which the address
+	// plan lays out as hosts of their block; "" is a client host.
+	Role Role `json:"role,omitempty"`
 }
 
 // BackendSpec is a backend host serving one protocol on one port.
@@ -105,6 +112,14 @@ type BackendSpec struct {
 	// Backlog is every listener's accept queue; 0 means DefaultBacklog.
 	// A small one on purpose models a server that drops SYNs.
 	Backlog int `json:"backlog,omitempty"`
+	// Dependency is the standing capacity of the verification dependency
+	// of the host's registrar and rendezvous listeners: lookups at once
+	// and the latency of each (zero: unlimited, instant). A saturate
+	// fault changes it live and restores it on revert.
+	Dependency service.Dependency `json:"dependency,omitzero"`
+	// VerifyTimeout bounds those listeners' verification (lookup and
+	// probe); 0 means service.DefaultVerifyTimeout.
+	VerifyTimeout time.Duration `json:"verify_timeout,omitempty"`
 }
 
 // DefaultBacklog is a backend's listen backlog when its spec sets none:

@@ -109,7 +109,7 @@ func (t *Testbed) up(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return t.startApps(ctx)
 }
 
 // SetupNAT (re)applies the spec's sysctls and SNAT config to a NAT box,
@@ -139,8 +139,12 @@ func ServerName(l BackendListener) string { return fmt.Sprintf("%s:%d", l.Protoc
 func (t *Testbed) startBackend(ctx context.Context, b BackendSpec) error {
 	var specs []service.Spec
 	for _, l := range append([]BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...) {
-		specs = append(specs, service.Spec{Name: ServerName(l), Protocol: l.Protocol, Addr: fmt.Sprintf("0.0.0.0:%d", l.Port),
-			ReusePort: true, Backlog: b.EffectiveBacklog()})
+		sp := service.Spec{Name: ServerName(l), Protocol: l.Protocol, Addr: fmt.Sprintf("0.0.0.0:%d", l.Port),
+			ReusePort: true, Backlog: b.EffectiveBacklog()}
+		if l.Protocol.HasDependency() {
+			sp.Dependency, sp.VerifyTimeout = b.Dependency, b.VerifyTimeout
+		}
+		specs = append(specs, sp)
 	}
 	for i, a := range t.Agents(b.Name) {
 		if err := a.Call(ctx, wire.OpBackendStart, specs, nil); err != nil {
@@ -182,9 +186,20 @@ func (t *Testbed) BackendStats(ctx context.Context, name string) ([]service.Stat
 	return BackendStatsOf(ctx, t.Agents(name))
 }
 
+// BackendWindowStats is BackendStats that also starts a new window for
+// the dependency peak gauges: the next read reports the peaks since this
+// one. The runner reads so at phase boundaries.
+func (t *Testbed) BackendWindowStats(ctx context.Context, name string) ([]service.Stats, error) {
+	return backendStatsOf(ctx, t.Agents(name), wire.BackendStatsArgs{ResetPeaks: true})
+}
+
 // BackendStatsOf reads and merges the servers' counters of every agent
 // process of one backend host; it fails when any of them fails.
 func BackendStatsOf(ctx context.Context, agents []*wire.Conn) ([]service.Stats, error) {
+	return backendStatsOf(ctx, agents, nil)
+}
+
+func backendStatsOf(ctx context.Context, agents []*wire.Conn, args any) ([]service.Stats, error) {
 	if len(agents) == 0 {
 		return nil, errors.New("no agent")
 	}
@@ -195,7 +210,7 @@ func BackendStatsOf(ctx context.Context, agents []*wire.Conn) ([]service.Stats, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = a.Call(ctx, wire.OpBackendStats, nil, &per[i])
+			errs[i] = a.Call(ctx, wire.OpBackendStats, args, &per[i])
 		}()
 	}
 	wg.Wait()
@@ -236,7 +251,8 @@ func (t *Testbed) setAgents(name string, conns []*wire.Conn) {
 
 // Restart starts fresh agents in a host whose agents were killed (as
 // many as the host runs) and makes them the host's agents; NAT boxes and
-// backends are set up again.
+// backends are set up again; an app host boots again (its config
+// fetch first).
 func (t *Testbed) Restart(ctx context.Context, name string) error {
 	h := t.hosts[name]
 	if h == nil {
@@ -256,6 +272,9 @@ func (t *Testbed) Restart(ctx context.Context, name string) error {
 				return t.startBackend(ctx, b)
 			}
 		}
+	case RoleApp:
+		// It boots as after a reboot: config first, through the NAT.
+		return t.startApp(ctx, name)
 	}
 	return nil
 }

@@ -48,6 +48,13 @@ func (s *Spec) Normalize() {
 			n.GCP.normalize()
 			continue
 		}
+		if n.Profile == ProfileAWSNATGateway {
+			if n.AWS == nil {
+				n.AWS = &AWSNATGateway{}
+			}
+			n.AWS.normalize()
+			continue
+		}
 		if n.Mode == "" {
 			n.Mode = ModeLinux
 		}
@@ -74,7 +81,8 @@ func (s *Spec) Normalize() {
 	for _, b := range s.Blocks {
 		known[b.Name] = true
 	}
-	for _, c := range s.Clients {
+	s.normalizeApps()
+	for _, c := range append(append([]ClientSpec(nil), s.Clients...), s.appHosts()...) {
 		if !known[c.Block] {
 			known[c.Block] = true
 			s.Blocks = append(s.Blocks, BlockSpec{Name: c.Block})
@@ -140,6 +148,10 @@ func (s *Spec) Validate() error {
 			errs = append(errs, validateLinux(p, n, s.Blocks)...)
 		case ProfileGCPCloudNAT:
 			errs = append(errs, validateGCP(p, n)...)
+			errs = append(errs, validateAWSSettingsOff(p, n)...)
+		case ProfileAWSNATGateway:
+			errs = append(errs, validateAWS(p, n)...)
+			errs = append(errs, validateGCPSettingsOff(p, n)...)
 		default:
 			errs = append(errs, &field.Error{Path: p + ".profile", Valid: natcfg.Profiles,
 				Msg: fmt.Sprintf("unknown profile %q: valid profiles are %s", n.Profile, quoted(natcfg.Profiles))})
@@ -196,6 +208,7 @@ func (s *Spec) Validate() error {
 			bad(p+".block", "unknown origin block %q", c.Block)
 		}
 	}
+	errs = append(errs, s.validateApps(checkName, blocks)...)
 	if len(s.Backends) == 0 {
 		bad("backends", "at least one backend is needed")
 	}
@@ -213,6 +226,15 @@ func (s *Spec) Validate() error {
 		}
 		ports := map[string]bool{}
 		listeners := append([]BackendListener{{Protocol: b.Protocol, Port: b.Port}}, b.Extra...)
+		if b.Dependency.Concurrency < 0 || b.Dependency.Latency < 0 {
+			bad(p+".dependency", "concurrency %d and latency %s: want 0 or more", b.Dependency.Concurrency, b.Dependency.Latency)
+		}
+		if b.VerifyTimeout < 0 {
+			bad(p+".verify_timeout", "%s: want more than 0 (0 means %s)", b.VerifyTimeout, service.DefaultVerifyTimeout)
+		}
+		if (b.Dependency != service.Dependency{} || b.VerifyTimeout != 0) && !slices.ContainsFunc(listeners, func(l BackendListener) bool { return l.Protocol.HasDependency() }) {
+			bad(p+".dependency", "backend %s serves no %s or %s listener: only they verify through a dependency", b.Name, service.Registrar, service.Rendezvous)
+		}
 		for j, l := range listeners {
 			lp := p
 			if j > 0 {
@@ -322,6 +344,7 @@ func validateLinux(p string, n NATSpec, blocks []BlockSpec) []error {
 		bad(p+".allocation", "unknown allocation %q: valid are %q and %q", n.Allocation, AllocShared, AllocStatic)
 	}
 	errs = append(errs, validateGCPSettingsOff(p, n)...)
+	errs = append(errs, validateAWSSettingsOff(p, n)...)
 	return append(errs, validatePools(p, n, blocks)...)
 }
 
@@ -372,12 +395,7 @@ func validatePools(p string, n NATSpec, blocks []BlockSpec) []error {
 	return errs
 }
 
-func transport(p service.Protocol) string {
-	if p == service.UDPEcho {
-		return "udp"
-	}
-	return "tcp"
-}
+func transport(p service.Protocol) string { return p.Network() }
 
 func keys[V any](m map[string]V) string {
 	var out []string

@@ -9,6 +9,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/ti-mo/conntrack"
 	"github.com/ti-mo/netfilter"
+	"golang.org/x/sys/unix"
 
 	"github.com/natlab/natlab/testbed/natcfg"
 )
@@ -30,6 +31,16 @@ type Box struct {
 	run running
 	// pins keeps the kernel from evicting held ports (pin.go).
 	pins *pinner
+	// reap deletes the entries of the flows the last change reset
+	// (change.go); nil when none.
+	reap *reaper
+	// raw is the socket of aws-nat-gateway's idle-timeout probes (-1:
+	// none, rawErr says why).
+	raw    int
+	rawErr error
+	// awsIdle counts the connections aws-nat-gateway timed out idle; it
+	// lives here so that a re-apply keeps the count.
+	awsIdle uint64
 }
 
 // Open connects to nftables and conntrack in the current network namespace.
@@ -56,7 +67,10 @@ func Open() (*Box, error) {
 		_ = dump.Close()
 		return nil, err
 	}
-	return &Box{nft: nft, ct: ct, dump: dump, pins: pins}, nil
+	// Only aws-nat-gateway needs the raw socket; without it the others
+	// still work and that profile reports why it cannot reset.
+	raw, rawErr := openRaw()
+	return &Box{nft: nft, ct: ct, dump: dump, pins: pins, raw: raw, rawErr: rawErr}, nil
 }
 
 // Close releases the netlink sockets; the rules stay in place.
@@ -64,7 +78,12 @@ func (b *Box) Close() error {
 	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return errors.Join(b.nft.CloseLasting(), b.ct.Close(), b.dump.Close(), b.pins.close())
+	var rawErr error
+	if b.raw >= 0 {
+		rawErr = unix.Close(b.raw)
+		b.raw = -1
+	}
+	return errors.Join(b.nft.CloseLasting(), b.ct.Close(), b.dump.Close(), b.pins.close(), rawErr)
 }
 
 // Apply installs cfg in one atomic nftables batch. Applying over a previous
@@ -81,6 +100,12 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.applyLocked(cfg, nil)
+}
+
+// applyLocked installs cfg, with the rules of a live change when ch is
+// not nil (change.go); b.mu is held and the profile's loop is stopped.
+func (b *Box) applyLocked(cfg natcfg.Config, ch *changeRules) error {
 	t := natTable()
 	chs := chains(t)
 	byName := map[string]*nftables.Chain{}
@@ -89,6 +114,9 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 	}
 	prof := profileOf(cfg.Profile)
 	p := prof.build(cfg, t, byName)
+	if ch != nil {
+		p = ch.prepend(p, t, byName)
+	}
 	dropped, err := b.policyDrops()
 	if err != nil {
 		return fmt.Errorf("apply nat config: %w", err)
@@ -188,11 +216,14 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 // must be called without b.mu: the loop takes it on every round.
 func (b *Box) stopRunning() {
 	b.mu.Lock()
-	r := b.run
-	b.run = nil
+	r, rp := b.run, b.reap
+	b.run, b.reap = nil, nil
 	b.mu.Unlock()
 	if r != nil {
 		r.stop()
+	}
+	if rp != nil {
+		rp.stop()
 	}
 }
 

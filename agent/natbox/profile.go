@@ -24,8 +24,9 @@ type profile interface {
 // profiles are the profiles natlab has, by natcfg name. A new profile is
 // one file with its type and a line here (and its name in natcfg.Profiles).
 var profiles = map[string]profile{
-	natcfg.ProfileLinux:       linuxProfile{},
-	natcfg.ProfileGCPCloudNAT: gcpProfile{},
+	natcfg.ProfileLinux:         linuxProfile{},
+	natcfg.ProfileGCPCloudNAT:   gcpProfile{},
+	natcfg.ProfileAWSNATGateway: awsProfile{},
 }
 
 func profileOf(name string) profile {

@@ -130,6 +130,7 @@ func (gcpProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nfta
 		expr.CtStateUDPUNREPLIED: udp, expr.CtStateUDPREPLIED: udp,
 	})
 	p.objects = append(p.objects, oor, newConns, tcpPol, udpPol)
+	eimPlan(c, t, p)
 
 	sizes := gcpSizes(c)
 	var ports, sizeOf []nftables.SetElement
@@ -145,8 +146,11 @@ func (gcpProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nfta
 		p.sets = append(p.sets, namedSet{set: connsSet(t, s), keep: true})
 	}
 
-	// SNAT: each VM to its block.
+	// SNAT: each VM to its block (a mapped endpoint to its mapping).
 	add(chs[chainPost], onlyTCPUDP()...)
+	if r := eimSNAT(c); r != nil {
+		add(chs[chainPost], r...)
+	}
 	add(chs[chainPost], append(matchOif(c.WAN),
 		&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
 		&expr.Lookup{SourceRegister: reg1, DestRegister: reg1, IsDestRegSet: true, SetName: setVMPorts},
@@ -176,6 +180,9 @@ func (gcpProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nfta
 			&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: reg1}),
 			&expr.Lookup{SourceRegister: reg1, DestRegister: 0, IsDestRegSet: true, SetName: setVMSize})...)
 	}
+	for _, r := range eimForward(c) {
+		add(chs[chainFwd], r...)
+	}
 	for _, size := range sizes {
 		ch := &nftables.Chain{Name: chainOORPre + itoa(size), Table: t}
 		p.chains = append(p.chains, ch)
@@ -187,7 +194,11 @@ func (gcpProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nfta
 		add(ch, append(countFlow(size), outOfResources(&expr.Payload{DestRegister: reg32a, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4})...)...)
 	}
 
-	// After NAT: held tuples, the hold, new connections.
+	// After NAT: EIM conflicts and mappings, held tuples, the hold, new
+	// connections.
+	for _, r := range eimPostNAT(c) {
+		add(chs[chainPostHld], r...)
+	}
 	add(chs[chainPostHld], append(heldSYN(), outOfResources(&expr.Meta{Key: expr.MetaKeyMARK, Register: reg32a})...)...)
 	add(chs[chainPostHld], holdUpdate(c, 0)...)
 	add(chs[chainPostHld], append(matchOif(c.WAN),
@@ -198,6 +209,9 @@ func (gcpProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nfta
 	add(chs[chainPreHld], append(ctNew(), setTimeout(unix.IPPROTO_TCP, tcpPol.Name)...)...)
 	add(chs[chainPreHld], append(ctNew(), setTimeout(unix.IPPROTO_UDP, udpPol.Name)...)...)
 	add(chs[chainPreHld], holdUpdate(c, 1)...)
+	for _, r := range eimPreDeNAT(c) {
+		add(chs[chainPreHld], r...)
+	}
 	return p
 }
 
@@ -276,6 +290,8 @@ type gcpRun struct {
 	once  sync.Once
 	// lastErr is the allocator's last failure, shown in the metrics.
 	lastErr string
+	// startErr is what failed as the config was applied, shown too.
+	startErr string
 	// pin is what the box pins for this config.
 	pin *pinRule
 }
@@ -297,6 +313,9 @@ func (gcpProfile) start(b *Box, c natcfg.Config) running {
 		sources[s.Source] = true
 	}
 	r.pin = &pinRule{sources: sources, hold: uint32((c.Hold + time.Second - 1) / time.Second)}
+	if err := eimPrune(b, c); err != nil {
+		r.startErr = err.Error()
+	}
 	b.pins.pin(r.pin)
 	go r.loop()
 	return r
@@ -544,6 +563,8 @@ func (r *gcpRun) metrics(flows []conntrack.Flow, held []natPort, m *natcfg.Metri
 			g.DroppedSent[natcfg.ReasonOutOfResources] = c.Packets
 		case counterNew:
 			g.NewConnections = c.Packets
+		case counterEIMConflict:
+			g.DroppedSent[natcfg.ReasonEndpointIndependenceConflict] = c.Packets
 		}
 	}
 	perVM := map[netip.Addr]uint64{}
@@ -571,11 +592,14 @@ func (r *gcpRun) metrics(flows []conntrack.Flow, held []natPort, m *natcfg.Metri
 		cfg.Pools[0].Slices = append(cfg.Pools[0].Slices, natcfg.Slice{Source: vm.addr, IP: vm.ip, Ports: vm.block})
 	}
 	m.GCP = g
-	oor := g.DroppedSent[natcfg.ReasonOutOfResources]
-	m.PolicyDrops += oor
-	m.AllocationFailures += oor
+	// An EIM conflict is a mapping the kernel could not make (without
+	// its drop rule it counts as insert_failed), so it joins the failures.
+	drops := g.DroppedSent[natcfg.ReasonOutOfResources] + g.DroppedSent[natcfg.ReasonEndpointIndependenceConflict]
+	m.PolicyDrops += drops
+	m.AllocationFailures += drops
 	m.IPUtilization, m.PoolUtilization = utilization(cfg, m.Mappings)
-	g.AllocatorError = r.lastErr
+	g.AllocatorError = strings.TrimPrefix(r.startErr+"; "+r.lastErr, "; ")
+	g.AllocatorError = strings.TrimSuffix(g.AllocatorError, "; ")
 	if err := r.b.pins.err.Load(); err != nil {
 		// The sweep still pins closed flows, a round later.
 		g.AllocatorError = strings.TrimPrefix(g.AllocatorError+"; ", "; ") + "conntrack events stopped: " + (*err).Error()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/natlab/natlab/internal/holepunch"
 	"github.com/natlab/natlab/testbed/service"
 )
 
@@ -59,6 +60,16 @@ func busyLoad(t *testing.T, s *Server) (wait func()) {
 		time.Sleep(100 * time.Millisecond)
 		if st := s.Stats(); st.Stalled != 0 || st.Requests != 4 {
 			t.Fatalf("echo under a stall: %+v, want 4 requests served, the 5th held", st)
+		}
+	case service.Rendezvous:
+		// Holepunches whose lookups hold the dependency's one slot and
+		// wait for it (the test's spec gives it a minute-long latency).
+		for i := range 3 {
+			c := udpSocket(t, s)
+			send(t, c, holepunch.Message{Type: holepunch.Punch, ID: uint64(i + 1), Client: addrOf(c)})
+		}
+		if !eventually(5*time.Second, func() bool { d := s.Stats().Dependency; return d.InFlight == 1 && d.Waiting == 2 }) {
+			t.Fatalf("lookups never arrived: %+v", s.Stats().Dependency)
 		}
 	default:
 		c := h1Client(t)
@@ -116,6 +127,10 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 			if proto == service.Registrar {
 				spec.VerifyTimeout = time.Minute
 			}
+			if proto == service.Rendezvous {
+				spec.VerifyTimeout = time.Minute
+				spec.Dependency = service.Dependency{Concurrency: 1, Latency: time.Minute}
+			}
 			s, err := Start(context.Background(), spec)
 			if err != nil {
 				t.Fatalf("start: %v", err)
@@ -136,10 +151,10 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 			case <-time.After(2 * time.Second):
 				t.Fatal("Close still waiting 2s after it was called with work in flight")
 			}
-			if st := s.Stats(); st.Active != 0 && proto != service.UDPEcho {
+			if st := s.Stats(); st.Active != 0 && proto.Network() == "tcp" {
 				t.Fatalf("active = %d after Close, want 0", st.Active)
 			}
-			if _, err := net.DialTimeout("tcp", s.Addr().String(), time.Second); err == nil && proto != service.UDPEcho {
+			if _, err := net.DialTimeout("tcp", s.Addr().String(), time.Second); err == nil && proto.Network() == "tcp" {
 				t.Fatal("dial succeeded after Close")
 			}
 			wait()

@@ -20,6 +20,27 @@ type dependency struct {
 	waiting  atomic.Int64
 	lookups  atomic.Uint64
 	timedOut atomic.Uint64
+
+	peakInFlight atomic.Int64
+	peakWaiting  atomic.Int64
+}
+
+// raise adds one to g and lifts peak to the new value if it is higher.
+func raise(g, peak *atomic.Int64) {
+	v := g.Add(1)
+	for {
+		p := peak.Load()
+		if v <= p || peak.CompareAndSwap(p, v) {
+			return
+		}
+	}
+}
+
+// resetPeaks starts a new window for the peak gauges: they restart from
+// the current values.
+func (d *dependency) resetPeaks() {
+	d.peakInFlight.Store(d.inFlight.Load())
+	d.peakWaiting.Store(d.waiting.Load())
 }
 
 // depConfig is one saturation setting; Saturate swaps in a new one, and
@@ -55,25 +76,34 @@ func (d *dependency) config() *depConfig {
 func (d *dependency) lookup(ctx context.Context, stop <-chan struct{}) error {
 	c := d.config()
 	if c.slots != nil {
-		d.waiting.Add(1)
+		// A free slot is taken at once; only a lookup that finds none
+		// waits (and counts as waiting). Waiters are served in order: a
+		// freed slot goes to the oldest, never to a newcomer.
 		select {
 		case c.slots <- struct{}{}:
-			d.waiting.Add(-1)
-		case <-ctx.Done():
-			d.waiting.Add(-1)
-			d.timedOut.Add(1)
-			return ctx.Err()
-		case <-stop:
-			d.waiting.Add(-1)
-			return errServerClosed
+		default:
+			raise(&d.waiting, &d.peakWaiting)
+			select {
+			case c.slots <- struct{}{}:
+				d.waiting.Add(-1)
+			case <-ctx.Done():
+				d.waiting.Add(-1)
+				d.timedOut.Add(1)
+				return ctx.Err()
+			case <-stop:
+				d.waiting.Add(-1)
+				return errServerClosed
+			}
 		}
 	}
-	d.inFlight.Add(1)
+	raise(&d.inFlight, &d.peakInFlight)
+	// Out of flight before the slot is freed: the waiter that takes it
+	// counts itself in after, so InFlight never exceeds the limit.
 	release := func() {
+		d.inFlight.Add(-1)
 		if c.slots != nil {
 			<-c.slots
 		}
-		d.inFlight.Add(-1)
 	}
 	if c.latency <= 0 {
 		release()
@@ -109,5 +139,8 @@ func (d *dependency) stats() service.DependencyStats {
 		Waiting:  d.waiting.Load(),
 		Lookups:  d.lookups.Load(),
 		TimedOut: d.timedOut.Load(),
+
+		PeakInFlight: d.peakInFlight.Load(),
+		PeakWaiting:  d.peakWaiting.Load(),
 	}
 }

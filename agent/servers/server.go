@@ -36,10 +36,12 @@ type Server struct {
 	requests     atomic.Uint64
 	bytes        atomic.Uint64
 	resets       atomic.Uint64
+	peerResets   atomic.Uint64
 	stalled      atomic.Uint64
 	acceptErrors atomic.Uint64
 	regOK        atomic.Uint64
 	regFailed    atomic.Uint64
+	hp           holepunchState // rendezvous only
 	peers        peerSet
 	status       statusClasses
 
@@ -57,6 +59,9 @@ func Start(ctx context.Context, spec service.Spec) (*Server, error) {
 		return nil, fmt.Errorf("start server: %w", err)
 	}
 	s := &Server{spec: spec, done: make(chan struct{})}
+	if spec.Protocol.HasDependency() {
+		s.dep.saturate(spec.Dependency.Concurrency, spec.Dependency.Latency)
+	}
 	lc := net.ListenConfig{}
 	if spec.ReusePort {
 		lc.Control = reusePort
@@ -69,7 +74,11 @@ func Start(ctx context.Context, spec service.Spec) (*Server, error) {
 		}
 		s.udp = pc.(*net.UDPConn)
 		s.addr = pc.LocalAddr()
-		s.goServe(s.serveUDP)
+		if spec.Protocol == service.Rendezvous {
+			s.goServe(s.serveRendezvous)
+		} else {
+			s.goServe(s.serveUDP)
+		}
 	default:
 		ln, err := lc.Listen(ctx, "tcp", spec.Addr)
 		if err != nil {
@@ -153,7 +162,7 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// Stall holds back every request (HTTP) or echo reply (TCP, UDP) that
+// Stall holds back every request (HTTP, rendezvous holepunch) or echo reply (TCP, UDP) that
 // arrives in the next d until d has passed: a one-off "backend stalls"
 // fault. A new call replaces the current window; d <= 0 ends it at once.
 func (s *Server) Stall(d time.Duration) { s.stall.set(d) }
@@ -163,6 +172,10 @@ func (s *Server) Stall(d time.Duration) { s.stall.set(d) }
 // connection reset; an already open connection is reset the next time data
 // arrives on it. It has no effect on UDP echo, which has no connections.
 func (s *Server) SetReset(on bool) { s.reset.Store(on) }
+
+// ResetPeaks starts a new window for the dependency's peak gauges
+// (Stats().Dependency.PeakInFlight and PeakWaiting).
+func (s *Server) ResetPeaks() { s.dep.resetPeaks() }
 
 // Saturate sets the registrar's verification dependency to allow at most
 // limit concurrent lookups, each taking latency. limit 0 means unlimited and
@@ -182,6 +195,7 @@ func (s *Server) Stats() service.Stats {
 		Requests:     s.requests.Load(),
 		Bytes:        s.bytes.Load(),
 		Resets:       s.resets.Load(),
+		PeerResets:   s.peerResets.Load(),
 		Stalled:      s.stalled.Load(),
 		Peers:        s.peers.summary(),
 		AcceptErrors: s.acceptErrors.Load(),
@@ -194,6 +208,12 @@ func (s *Server) Stats() service.Stats {
 	}
 	if s.spec.Protocol == service.Registrar {
 		st.Registrations = service.RegistrationStats{OK: s.regOK.Load(), FailedClosed: s.regFailed.Load()}
+	}
+	if s.spec.Protocol == service.Rendezvous {
+		st.Holepunch = s.hp.stats()
+		st.Registrations = service.RegistrationStats{OK: st.Holepunch.Registered, FailedClosed: st.Holepunch.FailedClosed}
+	}
+	if s.spec.Protocol.HasDependency() {
 		st.Dependency = s.dep.stats()
 	}
 	return st

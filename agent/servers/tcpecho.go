@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -68,6 +69,9 @@ func (s *Server) echo(c net.Conn) {
 			}
 		}
 		if err != nil {
+			if errors.Is(err, syscall.ECONNRESET) {
+				s.peerResets.Add(1)
+			}
 			return
 		}
 	}

@@ -108,3 +108,27 @@ func TestTCPEchoThousandsOfConnections(t *testing.T) {
 		t.Fatalf("accepted %d, tracked connections left %d; want %d and 0", st.Accepted, left, n)
 	}
 }
+
+// A connection the client aborts with an RST counts as a peer reset; one
+// it closes with a FIN does not.
+func TestTCPEchoCountsPeerResets(t *testing.T) {
+	s := start(t, service.Spec{Protocol: service.TCPEcho})
+	for i, abort := range []bool{true, false, true} {
+		c := dial(t, s)
+		if got := echoOnce(t, c, "x"); got != "x" {
+			t.Fatalf("echo %d = %q", i, got)
+		}
+		if abort {
+			if err := c.(*net.TCPConn).SetLinger(0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = c.Close()
+	}
+	if !eventually(5*time.Second, func() bool { return s.Stats().Active == 0 }) {
+		t.Fatalf("active = %d after closing all, want 0", s.Stats().Active)
+	}
+	if n := s.Stats().PeerResets; n != 2 {
+		t.Errorf("peer resets %d, want 2 (the two aborted connections)", n)
+	}
+}

@@ -57,6 +57,13 @@ const (
 	OpNATMetrics  = "nat.metrics"  // -> natcfg.Metrics
 	OpNATFlush    = "nat.flush"    // natcfg.FlushFilter -> int
 	OpNATSnapshot = "nat.snapshot" // -> string
+	// OpNATChange applies a config live with its effects on live
+	// connections (natbox.Box.Change): natcfg.Config -> natcfg.ChangeResult.
+	OpNATChange = "nat.change"
+	// OpNATObserved counts the last change's effects so far -> natcfg.ChangeObserved.
+	OpNATObserved = "nat.observed"
+	// OpNATConfig returns the config in force -> natcfg.Config.
+	OpNATConfig = "nat.config"
 
 	OpDropInstall  = "drop.install"  // droprules.Spec
 	OpDropRemove   = "drop.remove"   // chain name -> packets dropped
@@ -122,6 +129,13 @@ type BackendControl struct {
 	// Saturate caps the registrar's dependency: at most Limit concurrent
 	// lookups, each taking Latency. Limit 0 lifts the cap.
 	Saturate *Saturation `json:"saturate,omitempty"`
+}
+
+// BackendStatsArgs are the optional arguments of OpBackendStats.
+type BackendStatsArgs struct {
+	// ResetPeaks starts a new window for the dependency peak gauges
+	// after the read, so the next read reports the peaks in between.
+	ResetPeaks bool `json:"reset_peaks,omitempty"`
 }
 
 // Saturation is a dependency cap.

@@ -19,7 +19,6 @@ import (
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/scenario/runner"
 	"github.com/natlab/natlab/testbed"
-	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 type compareFlags struct {
@@ -29,7 +28,10 @@ type compareFlags struct {
 	vary       []string
 	variants   []string
 	gate       []string
-	natSysctls string
+	natSysctls []string
+	natConfig  natConfigFlags
+	// nat is the --nat-config candidate, read once for every variant.
+	nat *scenario.NATConfig
 }
 
 func newCompareCmd() *cobra.Command {
@@ -73,7 +75,8 @@ environment error.`,
 	fl.StringArrayVar(&f.vary, "vary", nil, "one variant per value, PATH=V1,V2,... (repeatable: a matrix)")
 	fl.StringArrayVar(&f.variants, "variant", nil, "a named variant, 'NAME: PATH=VALUE; PATH=VALUE' (repeatable)")
 	fl.StringArrayVar(&f.gate, "gate", nil, "judge the exit code on this variant only (repeatable; default: every variant)")
-	fl.StringVar(&f.natSysctls, "nat-sysctls", "", "candidate sysctl.conf applied to every NAT box of every variant before load")
+	fl.StringArrayVar(&f.natSysctls, "nat-sysctls", nil, "candidate sysctl.conf applied before load in every variant: FILE to every NAT box, NAT=FILE to one (repeatable)")
+	f.natConfig.register(fl)
 	return cmd
 }
 
@@ -114,7 +117,7 @@ func planVariants(arg string, f compareFlags) ([]plannedVariant, error) {
 	}
 	var out []plannedVariant
 	for i, v := range variants {
-		sc, err := loadScenario(arg, append(append([]string(nil), f.sets...), v.Sets...))
+		sc, err := loadScenarioNAT(arg, append(append([]string(nil), f.sets...), v.Sets...), f.nat)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("variant %s: %w", v.Name, err))
 			continue
@@ -144,6 +147,11 @@ func slug(name string) string {
 }
 
 func compareScenario(cmd *cobra.Command, arg string, f compareFlags) error {
+	nat, err := f.natConfig.load(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	f.nat = nat
 	planned, err := planVariants(arg, f)
 	if err != nil {
 		return err
@@ -155,6 +163,11 @@ func compareScenario(cmd *cobra.Command, arg string, f compareFlags) error {
 	candidate, err := loadNATSysctls(f.natSysctls)
 	if err != nil {
 		return err
+	}
+	for _, v := range planned {
+		if err := checkCandidates(v.sc, candidate); err != nil {
+			return err
+		}
 	}
 	base := planned[0].sc
 	out := f.out
@@ -218,7 +231,7 @@ func compareScenario(cmd *cobra.Command, arg string, f compareFlags) error {
 }
 
 // runVariant plays one variant into its run directory, as run does.
-func runVariant(ctx context.Context, cmd *cobra.Command, v plannedVariant, dir string, backend testbed.Backend, candidate []natcfg.Sysctl) (*reports.Report, error) {
+func runVariant(ctx context.Context, cmd *cobra.Command, v plannedVariant, dir string, backend testbed.Backend, candidate []runner.Candidate) (*reports.Report, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
@@ -227,7 +240,7 @@ func runVariant(ctx context.Context, cmd *cobra.Command, v plannedVariant, dir s
 		return nil, fmt.Errorf("create agent log: %w", err)
 	}
 	defer logf.Close()
-	res, err := runner.Run(ctx, v.sc, runner.Options{Backend: backend, NATSysctls: candidate, Log: logf,
+	res, err := runner.Run(ctx, v.sc, runner.Options{Backend: backend, Candidates: candidate, Log: logf,
 		OutDir: dir, Progress: runner.NewProgress(cmd.OutOrStdout())})
 	if err != nil {
 		return nil, err

@@ -12,7 +12,13 @@ import (
 // loadScenario reads a scenario file, or an embedded fixture by name when
 // no such file exists. Problems in the scenario are bad input (exit 2).
 func loadScenario(arg string, sets []string) (*scenario.Scenario, error) {
-	opts := scenario.Options{Faults: chaos.Catalog{}, Sets: sets}
+	return loadScenarioNAT(arg, sets, nil)
+}
+
+// loadScenarioNAT is loadScenario with a NAT config candidate (nil for
+// none) replacing the scenario's NAT settings.
+func loadScenarioNAT(arg string, sets []string, nat *scenario.NATConfig) (*scenario.Scenario, error) {
+	opts := scenario.Options{Faults: chaos.Catalog{}, Sets: sets, NATConfig: nat}
 	var sc *scenario.Scenario
 	var err error
 	if _, statErr := os.Stat(arg); statErr == nil {

@@ -23,7 +23,8 @@ type runFlags struct {
 	testbed    string
 	out        string
 	sets       []string
-	natSysctls string
+	natSysctls []string
+	natConfig  natConfigFlags
 	junit      string
 	logFile    string
 	metrics    metricsFlags
@@ -42,8 +43,18 @@ run directory: report.json, samples.csv, report.md, report.html, junit.xml.
 SCENARIO is a YAML file, or the name of a built-in fixture (natlab list).
 
 Gate a NAT config change in CI with --nat-sysctls: the candidate
-sysctl.conf is applied to every NAT box before load starts, and the run
-fails when egress breaks.
+sysctl.conf is applied to every NAT box (FILE) or to one (NAT=FILE, as a
+change rolled out one zone at a time; repeatable) before load starts, and
+the run fails when egress breaks; the report names each NAT's candidate
+keys and the line that broke forwarding. --nat-config FILE gates a
+change of the NAT's settings the same way: FILE replaces the scenario's NAT profile settings
+(profile, nat_ips, min_ports_per_vm, ...) and is a NAT block in natlab's
+YAML, a Terraform file holding a google_compute_router_nat or
+aws_nat_gateway resource (var.x resolved from its default, locals from
+the file), or the JSON of terraform show -json PLAN; pick one of several
+resources with --nat-config-resource ADDRESS. The report names each
+setting it changes (before -> after); attributes natlab does not model are
+listed as ignored, one it cannot resolve is bad input at FILE:LINE.
 
 Ctrl-C (SIGINT) or SIGTERM stops the run: the loads stop, the faults are
 reverted, a report marked incomplete is written (once the last phase has
@@ -55,7 +66,9 @@ Exit codes: 0 every assertion held, 1 an assertion failed (or the run was
 interrupted), 2 bad input, 3 testbed or environment error.`,
 		Example: `  natlab run nat-port-exhaustion
   natlab run my-scenario.yaml --out out/ --set phases[1].duration=30s
-  natlab run egress-baseline --nat-sysctls candidate.conf --junit junit.xml`,
+  natlab run egress-baseline --nat-sysctls candidate.conf --junit junit.xml
+  natlab run cloud-nat.yaml --nat-config nat.tf --junit junit.xml
+  natlab run zones-baseline --nat-sysctls nat-a=candidate.conf`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScenario(cmd, args[0], f)
@@ -65,7 +78,8 @@ interrupted), 2 bad input, 3 testbed or environment error.`,
 	fl.StringVar(&f.testbed, "testbed", "auto", "testbed backend: "+backendNames+" (auto: netns as root, else docker)")
 	fl.StringVar(&f.out, "out", "", "run directory (default natlab-runs/NAME-TIME)")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario value, PATH=VALUE (repeatable), e.g. testbed.nat.ports=1024-2047")
-	fl.StringVar(&f.natSysctls, "nat-sysctls", "", "candidate sysctl.conf applied to every NAT box before load")
+	fl.StringArrayVar(&f.natSysctls, "nat-sysctls", nil, "candidate sysctl.conf applied before load: FILE to every NAT box, NAT=FILE to one (repeatable)")
+	f.natConfig.register(fl)
 	fl.StringVar(&f.junit, "junit", "", "also write the JUnit XML report to this file")
 	fl.StringVar(&f.logFile, "log", "", "write the agents' logs to this file (default: agents.log in the run directory)")
 	f.metrics.register(fl)
@@ -79,16 +93,24 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	ctx, intr := catchInterrupts(cmd.Context(), progress, cmd.ErrOrStderr())
 	defer intr.stop()
 
-	sc, err := loadScenario(arg, f.sets)
+	natConfig, err := f.natConfig.load(cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
+	sc, err := loadScenarioNAT(arg, f.sets, natConfig)
+	if err != nil {
+		return err
+	}
+	printNATChange(cmd.OutOrStdout(), sc.NATChange)
 	backend, err := newBackend(f.testbed)
 	if err != nil {
 		return err
 	}
 	candidate, err := loadNATSysctls(f.natSysctls)
 	if err != nil {
+		return err
+	}
+	if err := checkCandidates(sc, candidate); err != nil {
 		return err
 	}
 	watch, stopMetrics, err := f.metrics.start(cmd.OutOrStdout())
@@ -116,7 +138,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	intr.setBackend(backend.Name())
 	res, err := runner.Run(ctx, sc, runner.Options{
 		Backend:    backend,
-		NATSysctls: candidate,
+		Candidates: candidate,
 		Log:        logf,
 		OutDir:     out,
 		Progress:   progress,

@@ -231,7 +231,7 @@ testbed:
 phases:
   - {name: steady, duration: 2s, load: {strategy: http1, pool: none, rate: 50/s}}
   - {name: cut, duration: 3s, load: {strategy: http1, pool: none, rate: 50/s, connect_timeout: 1s}}
-  - {name: storm, duration: 3s, load: {strategy: http1, hold: 300}}
+  - {name: storm, duration: 3s, load: {strategy: http1, hold: 300, connect_timeout: 1s}}
 faults:
   - {name: blackhole-api, at: 2500ms, for: 1s, kind: drop, host: nat, blackhole: api}
 assert:

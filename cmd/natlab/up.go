@@ -84,6 +84,11 @@ func printHosts(cmd *cobra.Command, tb *testbed.Testbed, backend string) {
 	}
 	for _, c := range l.Hosts {
 		b, _ := l.Block(c.Block)
+		if c.Role == testbed.RoleApp {
+			a, _ := tb.Run.Spec.App(c.Name)
+			fmt.Fprintf(w, "  %s\t%s\tapp %s: serves %s:%d, calls %s through %s\n", c.Name, enter(c.Name), a.Name, c.Link, a.Port, a.Dependency, b.NAT)
+			continue
+		}
 		fmt.Fprintf(w, "  %s\t%s\t%d source addresses in %s, gateway %s\n", c.Name, enter(c.Name), len(c.Sources), c.Prefix, b.Gateway)
 	}
 	for i, b := range l.Backends {

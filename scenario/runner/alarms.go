@@ -89,7 +89,9 @@ func tickValue(metric string, c ClientTick, n sampler.Sample) (float64, bool) {
 	case "nat.allocation_failures":
 		// Per tick, as the alarm's other NAT metrics.
 		return n.Metric("nat.allocation_failures_delta")
-	case "nat.dropped_sent_packets_count", "nat.new_connections_count":
+	case "nat.dropped_sent_packets_count", "nat.new_connections_count",
+		"nat.ErrorPortAllocation", "nat.PacketsDropCount", "nat.ConnectionAttemptCount",
+		"nat.ConnectionEstablishedCount", "nat.IdleTimeoutCount":
 		return n.Metric(metric + "_delta")
 	}
 	if r, ok := strings.CutPrefix(metric, "nat.dropped_sent_packets_count."); ok {

@@ -68,6 +68,8 @@ func agentsFor(p loadgen.Plan) int {
 // plannedLoad is one load of a phase on one client host.
 type plannedLoad struct {
 	client string
+	// target is the backend or app the load calls.
+	target string
 	plan   loadgen.Plan
 }
 
@@ -76,18 +78,26 @@ type plannedLoad struct {
 func planPhase(sc *scenario.Scenario, l *testbed.Layout, ph scenario.Phase) ([]plannedLoad, error) {
 	var out []plannedLoad
 	for _, ld := range ph.Loads {
+		if ld.App {
+			apps, err := planAppLoad(sc, l, ph, ld)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, apps...)
+			continue
+		}
 		be, ok := l.Backend(ld.Target)
 		if !ok {
 			return nil, fmt.Errorf("phase %s: unknown backend %q", ph.Name, ld.Target)
 		}
 		for _, h := range l.Hosts {
-			if ld.Client != "" && ld.Client != h.Name {
+			if h.Role != "" || ld.Client != "" && ld.Client != h.Name {
 				continue
 			}
 			p := ld.Plan(ph.Name, ph.Duration, sc.Tick)
 			p.Target = fmt.Sprintf("%s:%d", be.Addr, ld.Port)
 			p.Sources = h.Sources
-			out = append(out, plannedLoad{client: h.Name, plan: p})
+			out = append(out, plannedLoad{client: h.Name, target: ld.Target, plan: p})
 		}
 	}
 	return out, nil
@@ -97,20 +107,21 @@ func planPhase(sc *scenario.Scenario, l *testbed.Layout, ph scenario.Phase) ([]p
 // Every load ends by itself after the phase's duration (plus the time its
 // last attempts take); when ctx ends first, the loads are stopped and still
 // answer with exact accounting of what they did.
-func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Result, error) {
+func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Result, map[string]loadgen.Counts, error) {
 	type job struct {
-		conn *wire.Conn
-		plan loadgen.Plan
+		conn   *wire.Conn
+		plan   loadgen.Plan
+		target string
 	}
 	var jobs []job
 	for _, ld := range loads {
 		n := agentsFor(ld.plan)
 		conns, err := w.get(ctx, ld.client, n)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i, p := range loadgen.Split(ld.plan, n) {
-			jobs = append(jobs, job{conns[i], p})
+			jobs = append(jobs, job{conns[i], p, ld.target})
 		}
 	}
 	done := make(chan struct{})
@@ -139,7 +150,13 @@ func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Re
 	}
 	wg.Wait()
 	var merged *loadgen.Result
-	for _, r := range results {
+	perTarget := map[string]loadgen.Counts{}
+	for i, r := range results {
+		if r != nil {
+			c := perTarget[jobs[i].target]
+			c.Add(r.Total.Counts)
+			perTarget[jobs[i].target] = c
+		}
 		switch {
 		case r == nil:
 		case merged == nil:
@@ -157,5 +174,5 @@ func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Re
 			errs = append(errs, merged.Check())
 		}
 	}
-	return merged, errors.Join(errs...)
+	return merged, perTarget, errors.Join(errs...)
 }

@@ -1,17 +1,19 @@
 package runner
 
 import (
+	"context"
 	"math"
 	"time"
 
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed/sampler"
 )
 
 // observe gathers what the run measured into the shape assertions judge.
-func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed {
+func (r *run) observe(ctx context.Context, nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed {
 	r.mu.Lock()
 	phases := append([]phaseRun(nil), r.phases...)
 	markers := append([]chaos.Marker(nil), r.markers...)
@@ -36,16 +38,16 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 		}
 		for name, b := range p.backends {
 			sum := whole.Backends[name]
-			sum.Accepted += b.Accepted
-			sum.RegistrationsFailedClosed += b.RegistrationsFailedClosed
-			sum.ListenDrops += b.ListenDrops
+			sum.Add(b)
 			whole.Backends[name] = sum
 		}
+		w.Apps = r.appStats(ctx, phases, p.start, p.end)
 		o.Phases[p.name] = w
 		runEnd = p.end
 	}
 	whole.Duration = runEnd
 	whole.NAT = natStats(ticks, "", -1, wholeRun, r.tick)
+	whole.Apps = r.appStats(ctx, phases, -1, wholeRun)
 	o.Run = whole
 
 	for _, t := range r.series.all() {
@@ -56,7 +58,11 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 			o.FirstFailure = &first
 		}
 	}
+	effects := map[string]*reports.ConnectionEffects{}
 	for _, m := range markers {
+		if e := effectsOf(effects[m.Fault], m); e != nil {
+			effects[m.Fault] = e
+		}
 		ft := o.FaultTimes[m.Fault]
 		switch {
 		case m.Event == chaos.EventInject && m.Err == "":
@@ -65,6 +71,13 @@ func (r *run) observe(nat *sampler.Sampler, alarms *alarmSet) *scenario.Observed
 			ft.Reverted = m.At
 		}
 		o.FaultTimes[m.Fault] = ft
+	}
+	for name, e := range effects {
+		if o.Effects == nil {
+			o.Effects = map[string]scenario.FaultEffects{}
+		}
+		o.Effects[name] = scenario.FaultEffects{PredictedResets: e.PredictedResets, PredictedDropped: e.PredictedDropped,
+			ObservedResets: e.ObservedResets, ObservedDropped: e.ObservedDropped}
 	}
 	return o
 }
@@ -75,7 +88,7 @@ const wholeRun = time.Duration(math.MaxInt64)
 // natStats sums the NAT readings in (from, to] of one NAT box, or with
 // host "" of every box (per tick: failures and conntrack entries added,
 // the highest utilization, forwarding off when any box has it off; Cloud
-// NAT's metrics as addGCP says). A box that gave no reading in a tick is
+// NAT's metrics as addGCP says, NAT gateway's as addAWS). A box that gave no reading in a tick is
 // a gap, not zeros.
 func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration) scenario.NATStats {
 	var s scenario.NATStats
@@ -84,7 +97,7 @@ func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration)
 			continue
 		}
 		var conntrack uint64
-		open := 0
+		open, active := 0, 0
 		off := false
 		for _, rd := range t.NATs {
 			if rd.Err != "" || (host != "" && rd.Host != host) {
@@ -101,10 +114,20 @@ func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration)
 				addGCP(s.GCP, rd.GCP)
 				open += rd.GCP.OpenConnections
 			}
+			if rd.AWS != nil {
+				if s.AWS == nil {
+					s.AWS = &scenario.AWSStats{}
+				}
+				addAWS(s.AWS, rd.AWS)
+				active += rd.AWS.ActiveConnectionCount
+			}
 		}
 		s.PeakConntrack = max(s.PeakConntrack, conntrack)
 		if s.GCP != nil {
 			s.GCP.OpenConnections = max(s.GCP.OpenConnections, open)
+		}
+		if s.AWS != nil {
+			s.AWS.ActiveConnectionCount = max(s.AWS.ActiveConnectionCount, active)
 		}
 		if off {
 			s.IPForwardOff += tick
@@ -123,4 +146,14 @@ func addGCP(w *scenario.GCPStats, g *sampler.GCPSample) {
 		w.DroppedSent[reason] += n
 	}
 	w.NewConnections += g.NewConnectionsDelta
+}
+
+// addAWS adds one box's NAT gateway reading of a tick to a window: the
+// counts' rise (ActiveConnectionCount is taken per tick by the caller).
+func addAWS(w *scenario.AWSStats, a *sampler.AWSSample) {
+	w.ErrorPortAllocation += a.ErrorPortAllocationDelta
+	w.PacketsDropCount += a.PacketsDropCountDelta
+	w.ConnectionAttemptCount += a.ConnectionAttemptCountDelta
+	w.ConnectionEstablishedCount += a.ConnectionEstablishedCountDelta
+	w.IdleTimeoutCount += a.IdleTimeoutCountDelta
 }

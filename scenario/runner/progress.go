@@ -25,6 +25,15 @@ type Live struct {
 	// NATMissing says a NAT box's reading of this tick failed or came
 	// too late: the NAT figures are then shown as n/a, never as 0.
 	NATMissing bool
+	// AWS is set when a NAT box is an AWS NAT gateway: its
+	// ErrorPortAllocation and IdleTimeoutCount since the run began,
+	// summed over such boxes.
+	AWS *LiveAWS
+}
+
+// LiveAWS is the part of a progress line of AWS NAT gateways.
+type LiveAWS struct {
+	ErrorPortAllocation, IdleTimeoutCount uint64
 }
 
 // natText is the NAT part of a progress line.
@@ -32,7 +41,11 @@ func (l Live) natText() string {
 	if l.NATMissing {
 		return "nat n/a (reading missing)"
 	}
-	return fmt.Sprintf("nat ports %5.1f%%  conntrack %6d", 100*l.PortUtilization, l.Conntrack)
+	s := fmt.Sprintf("nat ports %5.1f%%  conntrack %6d", 100*l.PortUtilization, l.Conntrack)
+	if a := l.AWS; a != nil {
+		s += fmt.Sprintf("  ErrorPortAllocation %d  IdleTimeoutCount %d", a.ErrorPortAllocation, a.IdleTimeoutCount)
+	}
+	return s
 }
 
 // Progress shows a run as it goes.

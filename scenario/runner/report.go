@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"time"
@@ -24,6 +25,14 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 		Duration: reports.Seconds(o.Run.Duration),
 		Totals:   reports.TotalsOf(o.Run.Counts),
 	}
+	if ch := r.sc.NATChange; ch != nil {
+		nc := &reports.NATConfig{File: ch.File, Form: ch.Form, Resource: ch.Resource,
+			Changes: []reports.NATSettingChange{}, Ignored: append([]string{}, ch.Ignored...)}
+		for _, c := range ch.Changes {
+			nc.Changes = append(nc.Changes, reports.NATSettingChange{NAT: c.NAT, Setting: c.Setting, Before: c.Before, After: c.After})
+		}
+		rep.NATConfig = nc
+	}
 	switch {
 	case res.Incomplete != "":
 		rep.Verdict, rep.Incomplete = reports.VerdictIncomplete, res.Incomplete
@@ -32,10 +41,13 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 	}
 	for i, n := range r.tb.Run.Spec.NATs {
 		box := reports.NATBox{Name: n.Name, Ports: n.Ports.String(), Mode: n.Mode, Hold: reports.Seconds(n.Hold)}
-		if n.Profile == testbed.ProfileGCPCloudNAT {
+		switch n.Profile {
+		case testbed.ProfileGCPCloudNAT:
 			// A Cloud NAT has no natlab mode: its profile says what it is.
 			box.Mode = n.Profile
 			box.Hold = reports.Seconds(time.Duration(n.GCP.TCPTimeWaitTimeoutSec) * time.Second)
+		case testbed.ProfileAWSNATGateway:
+			box.Mode = n.Profile // holds no closed port
 		}
 		for _, ip := range r.tb.Run.Layout.NATs[i].IPs {
 			box.IPs = append(box.IPs, ip.String())
@@ -65,12 +77,22 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 	ticks := nat.Samples()
 	for _, n := range r.tb.Run.Spec.NATs {
 		st := natStats(ticks, n.Name, -1, wholeRun, r.tick)
-		rep.NAT = append(rep.NAT, reports.NATSummary{Name: n.Name, AllocationFailures: st.AllocationFailures,
+		sum := reports.NATSummary{Name: n.Name, AllocationFailures: st.AllocationFailures,
 			PeakPortUtilization: st.PeakPortUtilization, PeakConntrack: st.PeakConntrack,
-			PeakPortsInUse: peakPortsInUse(ticks, n.Name), IPForwardOff: reports.Seconds(st.IPForwardOff)})
+			PeakPortsInUse: peakPortsInUse(ticks, n.Name), IPForwardOff: reports.Seconds(st.IPForwardOff)}
+		if a := st.AWS; a != nil {
+			sum.AWS = &reports.AWSMetrics{ErrorPortAllocation: a.ErrorPortAllocation, PacketsDropCount: a.PacketsDropCount,
+				ActiveConnectionCount: a.ActiveConnectionCount, ConnectionAttemptCount: a.ConnectionAttemptCount,
+				ConnectionEstablishedCount: a.ConnectionEstablishedCount, IdleTimeoutCount: a.IdleTimeoutCount}
+		}
+		rep.NAT = append(rep.NAT, sum)
 	}
 
 	rep.Faults = faultsOf(r.sc, markers, r.at)
+	rep.Apps = r.appReports(o)
+	rep.Candidates = r.candidateReports(func(nat string) time.Duration {
+		return natStats(ticks, nat, -1, wholeRun, r.tick).IPForwardOff
+	})
 	states := alarms.states()
 	for _, a := range r.sc.Alarms {
 		al := reports.Alarm{Name: a.Name, Metric: a.Metric, Threshold: threshold(a)}
@@ -163,6 +185,9 @@ func faultsOf(sc *scenario.Scenario, markers []chaos.Marker, at func(time.Durati
 			if len(m.Report) > 0 && m.Event == chaos.EventInject {
 				rf.Description += fmt.Sprintf(" %v", m.Report)
 			}
+			if f.Kind == "nat-config" {
+				rf.Effects = effectsOf(rf.Effects, m)
+			}
 		}
 		out = append(out, rf)
 	}
@@ -204,15 +229,20 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 			if rd.Err != "" {
 				continue // no reading this tick: a gap, not zeros
 			}
-			n := reports.NATSample{Conntrack: uint64(rd.ConntrackEntries), AllocationFailures: rd.AllocationFailuresDelta,
+			ns := reports.NATSample{Conntrack: uint64(rd.ConntrackEntries), AllocationFailures: rd.AllocationFailuresDelta,
 				PortUtilization: rd.PortUtilization, PortsInUse: uint64(max(rd.PortsInUse, 0)), IPForward: rd.IPForward}
+			if a := rd.AWS; a != nil {
+				ns.AWS = &reports.AWSMetrics{ErrorPortAllocation: a.ErrorPortAllocationDelta, PacketsDropCount: a.PacketsDropCountDelta,
+					ActiveConnectionCount: a.ActiveConnectionCount, ConnectionAttemptCount: a.ConnectionAttemptCountDelta,
+					ConnectionEstablishedCount: a.ConnectionEstablishedCountDelta, IdleTimeoutCount: a.IdleTimeoutCountDelta}
+			}
 			if prev, ok := s.NAT[rd.Host]; ok {
 				// A reading that came late by over half a tick rounds
 				// onto the next one's row: the row then covers both, so
 				// its rises add up and its levels are their peaks.
-				n = mergeNATSamples(prev, n)
+				ns = mergeNATSamples(prev, ns)
 			}
-			s.NAT[rd.Host] = n
+			s.NAT[rd.Host] = ns
 		}
 	}
 	keys := make([]time.Duration, 0, len(rows))
@@ -233,6 +263,35 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 	return out
 }
 
+// effectsOf adds what marker m reports of a nat-config fault to e: the
+// prediction at the inject, the observed counts at the revert.
+func effectsOf(e *reports.ConnectionEffects, m chaos.Marker) *reports.ConnectionEffects {
+	num := func(k string) (int, bool) {
+		switch v := m.Report[k].(type) {
+		case int:
+			return v, true
+		case float64:
+			return int(v), true
+		}
+		return 0, false
+	}
+	if m.Event == chaos.EventInject {
+		if n, ok := num("predicted_resets"); ok {
+			e = &reports.ConnectionEffects{PredictedResets: n}
+			e.PredictedDropped, _ = num("predicted_dropped")
+		}
+		return e
+	}
+	if e == nil || m.Event != chaos.EventRevert {
+		return e
+	}
+	if n, ok := num("observed_resets"); ok {
+		d, _ := num("observed_dropped")
+		e.ObservedResets, e.ObservedDropped = &n, &d
+	}
+	return e
+}
+
 // mergeNATSamples joins two readings of one NAT box that fall on one row.
 func mergeNATSamples(a, b reports.NATSample) reports.NATSample {
 	return reports.NATSample{
@@ -241,5 +300,21 @@ func mergeNATSamples(a, b reports.NATSample) reports.NATSample {
 		PortUtilization:    max(a.PortUtilization, b.PortUtilization),
 		PortsInUse:         max(a.PortsInUse, b.PortsInUse),
 		IPForward:          a.IPForward && b.IPForward,
+		AWS:                mergeAWS(a.AWS, b.AWS),
+	}
+}
+
+// mergeAWS joins the NAT gateway metrics of two readings on one row.
+func mergeAWS(a, b *reports.AWSMetrics) *reports.AWSMetrics {
+	if a == nil || b == nil {
+		return cmp.Or(b, a)
+	}
+	return &reports.AWSMetrics{
+		ErrorPortAllocation:        a.ErrorPortAllocation + b.ErrorPortAllocation,
+		PacketsDropCount:           a.PacketsDropCount + b.PacketsDropCount,
+		ActiveConnectionCount:      max(a.ActiveConnectionCount, b.ActiveConnectionCount),
+		ConnectionAttemptCount:     a.ConnectionAttemptCount + b.ConnectionAttemptCount,
+		ConnectionEstablishedCount: a.ConnectionEstablishedCount + b.ConnectionEstablishedCount,
+		IdleTimeoutCount:           a.IdleTimeoutCount + b.IdleTimeoutCount,
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/natlab/natlab/agent/wire"
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/reports"
@@ -28,6 +29,9 @@ type Options struct {
 	// NATSysctls is a candidate sysctl.conf applied to every NAT box after
 	// its own sysctls, before any load: how a config change is gated.
 	NATSysctls []natcfg.Sysctl
+	// Candidates are candidate sysctl.conf files, each for one NAT box or
+	// (NAT "") for all, applied after NATSysctls; the report lists them.
+	Candidates []Candidate
 	// Log receives the agents' log lines; nil discards them.
 	Log io.Writer
 	// Progress shows the run live; nil shows nothing.
@@ -99,6 +103,14 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	spec.NATs = append([]testbed.NATSpec(nil), spec.NATs...)
 	for i := range spec.NATs {
 		spec.NATs[i].Sysctls = append(append([]natcfg.Sysctl(nil), spec.NATs[i].Sysctls...), opts.NATSysctls...)
+		for _, c := range opts.Candidates {
+			if c.NAT == "" || c.NAT == spec.NATs[i].Name {
+				spec.NATs[i].Sysctls = append(spec.NATs[i].Sysctls, c.Sysctls...)
+			}
+		}
+	}
+	if err := checkCandidateNATs(spec, opts.Candidates); err != nil {
+		return nil, &testbed.InputError{Err: err}
 	}
 	scheduled, err := buildFaults(sc)
 	if err != nil {
@@ -159,6 +171,9 @@ type run struct {
 	tb     *testbed.Testbed
 	series *series
 	start  time.Time
+	sup    *supervisor
+	// finalApps are the app hosts' counters read after the last phase.
+	finalApps map[string]wire.AppStats
 
 	mu      sync.Mutex
 	phases  []phaseRun
@@ -171,6 +186,8 @@ type phaseRun struct {
 	start, end time.Duration
 	result     *loadgen.Result
 	backends   map[string]scenario.BackendStats
+	// targets are the client counts per load target (backend or app).
+	targets map[string]loadgen.Counts
 }
 
 func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, error) {
@@ -190,6 +207,7 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 		return nil, err
 	}
 	stopSampling := r.sample(ctx, nat)
+	stopSupervisor := r.supervise(ctx)
 
 	tlCtx, stopTimeline := context.WithCancel(ctx)
 	timelineDone := make(chan struct{})
@@ -212,6 +230,7 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 	// Whether the run is whole is settled here: an interrupt from now on
 	// cuts nothing short, and the cleanup below no longer heeds ctx.
 	interrupted := context.Cause(ctx)
+	stopSupervisor()
 	stopSampling()
 	stopTimeline()
 	<-timelineDone
@@ -220,6 +239,7 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 	r.opts.Progress.Note("cleaning up: reverting faults, writing the reports, removing the testbed")
 	revertErr := timeline.RevertAll(bg)
 
+	r.readApps(bg)
 	r.stage(StageReports)
 	incomplete := ""
 	switch {
@@ -230,7 +250,7 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 	case revertErr != nil:
 		incomplete = "a fault could not be reverted: " + revertErr.Error()
 	}
-	obs := r.observe(nat, alarms)
+	obs := r.observe(bg, nat, alarms)
 	verdicts := scenario.Evaluate(r.sc, obs)
 	res := &Result{Verdicts: verdicts, Incomplete: incomplete, Passed: incomplete == ""}
 	for _, v := range verdicts {
@@ -270,24 +290,22 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) erro
 		return err
 	}
 	var res *loadgen.Result
+	var perTarget map[string]loadgen.Counts
 	if len(loads) == 0 {
 		select {
 		case <-ctx.Done():
 		case <-time.After(ph.Duration):
 		}
-	} else if res, err = runPhase(ctx, w, loads); err != nil {
+	} else if res, perTarget, err = runPhase(ctx, w, loads); err != nil {
 		return fmt.Errorf("phase %s: %w", ph.Name, err)
 	}
 	after := r.backendStats(ctx)
 	delta := map[string]scenario.BackendStats{}
 	for name, a := range after {
-		b := before[name]
-		delta[name] = scenario.BackendStats{Accepted: since(a.Accepted, b.Accepted),
-			RegistrationsFailedClosed: since(a.RegistrationsFailedClosed, b.RegistrationsFailedClosed),
-			ListenDrops:               since(a.ListenDrops, b.ListenDrops)}
+		delta[name] = a.Since(before[name])
 	}
 	r.mu.Lock()
-	r.phases = append(r.phases, phaseRun{name: ph.Name, start: begin, end: time.Since(r.start), result: res, backends: delta})
+	r.phases = append(r.phases, phaseRun{name: ph.Name, start: begin, end: time.Since(r.start), result: res, backends: delta, targets: perTarget})
 	r.mu.Unlock()
 	return nil
 }
@@ -296,7 +314,7 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) erro
 func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats {
 	out := map[string]scenario.BackendStats{}
 	for _, b := range r.tb.Run.Spec.Backends {
-		st, err := r.tb.BackendStats(context.WithoutCancel(ctx), b.Name) // every server process, merged
+		st, err := r.tb.BackendWindowStats(context.WithoutCancel(ctx), b.Name) // every server process, merged
 		if err != nil {
 			continue // a killed backend has no counters to give
 		}
@@ -304,20 +322,21 @@ func (r *run) backendStats(ctx context.Context) map[string]scenario.BackendStats
 		for _, s := range st {
 			sum.Accepted += s.Accepted
 			sum.RegistrationsFailedClosed += s.Registrations.FailedClosed
+			sum.PeerResets += s.PeerResets
 			sum.ListenDrops = max(sum.ListenDrops, s.ListenDrops) // namespace-wide: the same in every server
+			sum.Registrations += s.Registrations.OK
+			sum.HolepunchRequests += s.Holepunch.Requests
+			sum.Verifications += s.Holepunch.Verified
+			sum.MappingChanged += s.Holepunch.MappingChanged
+			sum.FailedClients += s.Holepunch.FailedClients
+			sum.DependencyTimeouts += s.Holepunch.DependencyTimeouts
+			sum.ProbeTimeouts += s.Holepunch.ProbeTimeouts
+			sum.DependencyPeakInUse += uint64(max(s.Dependency.PeakInFlight, 0))
+			sum.DependencyPeakQueue += uint64(max(s.Dependency.PeakWaiting, 0))
 		}
 		out[b.Name] = sum
 	}
 	return out
-}
-
-// since is how much a counter rose from was to now; a counter below where
-// it was belongs to a restarted backend and counts from zero.
-func since(now, was uint64) uint64 {
-	if now < was {
-		return now
-	}
-	return now - was
 }
 
 func (r *run) onMarker(m chaos.Marker) {
@@ -358,9 +377,14 @@ func (r *run) newSampler(alarms *alarmSet) (*sampler.Sampler, error) {
 		for _, rd := range n.NATs {
 			missing = missing || rd.Err != ""
 		}
-		r.opts.Progress.Tick(Live{At: n.At, Phase: client.Phase,
+		live := Live{At: n.At, Phase: client.Phase,
 			OKPerSec: float64(client.OK()) / r.tick.Seconds(), ErrorsPerSec: float64(client.Errors()) / r.tick.Seconds(),
-			OpenConns: client.OpenConns, PortUtilization: util, Conntrack: uint64(conntrack), NATMissing: missing})
+			OpenConns: client.OpenConns, PortUtilization: util, Conntrack: uint64(conntrack), NATMissing: missing}
+		if epa, ok := n.Metric("nat.ErrorPortAllocation"); ok {
+			idle, _ := n.Metric("nat.IdleTimeoutCount")
+			live.AWS = &LiveAWS{ErrorPortAllocation: uint64(epa), IdleTimeoutCount: uint64(idle)}
+		}
+		r.opts.Progress.Tick(live)
 	}})
 }
 

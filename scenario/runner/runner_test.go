@@ -87,8 +87,17 @@ func TestNATStatsPerBoxAndForAll(t *testing.T) {
 }
 
 func TestSinceCountsARestartedCounterFromZero(t *testing.T) {
-	assert.Equal(t, uint64(7), since(10, 3))
-	assert.Equal(t, uint64(4), since(4, 90), "the backend restarted and counted 4 since")
+	now := scenario.BackendStats{Accepted: 10, Registrations: 4, DependencyPeakQueue: 5}
+	was := scenario.BackendStats{Accepted: 3, Registrations: 90, DependencyPeakQueue: 9}
+	got := now.Since(was)
+	assert.Equal(t, uint64(7), got.Accepted)
+	assert.Equal(t, uint64(4), got.Registrations, "the backend restarted and counted 4 since")
+	assert.Equal(t, uint64(5), got.DependencyPeakQueue, "a peak is the one read at the end of the window")
+	var run scenario.BackendStats
+	run.Add(got)
+	run.Add(scenario.BackendStats{Accepted: 1, DependencyPeakQueue: 2})
+	assert.Equal(t, uint64(8), run.Accepted, "counters of phases add up")
+	assert.Equal(t, uint64(5), run.DependencyPeakQueue, "the run's peak is its highest phase's")
 }
 
 // A hold opens connections of its own whatever the pool: it is split over

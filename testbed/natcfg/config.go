@@ -42,6 +42,8 @@ type Config struct {
 	Profile string `json:",omitempty"`
 	// GCP holds the settings of ProfileGCPCloudNAT (nil otherwise).
 	GCP *GCPConfig `json:",omitempty"`
+	// AWS holds the settings of ProfileAWSNATGateway (nil otherwise).
+	AWS *AWSConfig `json:",omitempty"`
 }
 
 // Pool is a set of NAT IPs that serves some origin blocks.
@@ -100,8 +102,19 @@ func (c Config) Validate() error {
 		if c.GCP != nil {
 			add("profile %q: gcp-cloud-nat settings need profile %q", c.Profile, ProfileGCPCloudNAT)
 		}
+		if c.AWS != nil {
+			add("profile %q: aws-nat-gateway settings need profile %q", c.Profile, ProfileAWSNATGateway)
+		}
 	case ProfileGCPCloudNAT:
 		errs = append(errs, c.validateGCP()...)
+		if c.AWS != nil {
+			add("profile %q: aws-nat-gateway settings need profile %q", c.Profile, ProfileAWSNATGateway)
+		}
+	case ProfileAWSNATGateway:
+		errs = append(errs, c.validateAWS()...)
+		if c.GCP != nil {
+			add("profile %q: gcp-cloud-nat settings need profile %q", c.Profile, ProfileGCPCloudNAT)
+		}
 	default:
 		add("profile %q: valid profiles are %q", c.Profile, Profiles)
 	}

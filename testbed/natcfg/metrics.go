@@ -18,7 +18,7 @@ type Metrics struct {
 	// ct count ceiling.
 	PolicyDrops uint64
 	// AllocationFailures is InsertFailed + Drop + PolicyDrops (AWS ErrorPortAllocation,
-	// GCP OUT_OF_RESOURCES).
+	// GCP OUT_OF_RESOURCES and ENDPOINT_INDEPENDENCE_CONFLICT).
 	AllocationFailures uint64
 	// IPForward is net.ipv4.ip_forward of the calling thread's namespace.
 	IPForward bool
@@ -37,6 +37,8 @@ type Metrics struct {
 	PoolUtilization map[string]float64
 	// GCP is the reading of the gcp-cloud-nat profile, nil for others.
 	GCP *GCPMetrics `json:",omitempty"`
+	// AWS is the reading of the aws-nat-gateway profile, nil for others.
+	AWS *AWSMetrics `json:",omitempty"`
 }
 
 // GCPMetrics are Cloud NAT's own metrics, named as Cloud Monitoring names
@@ -44,9 +46,10 @@ type Metrics struct {
 type GCPMetrics struct {
 	// VMs has one reading per VM (client address), in the config's order.
 	VMs []VMMetrics
-	// DroppedSent is dropped_sent_packets_count by reason
-	// (ReasonOutOfResources), cumulative: packets of new flows the NAT
-	// had no port for.
+	// DroppedSent is dropped_sent_packets_count by reason (DropReasons),
+	// cumulative: packets of new flows the NAT had no port for
+	// (ReasonOutOfResources) or could not keep their endpoint-independent
+	// mapping for (ReasonEndpointIndependenceConflict).
 	DroppedSent map[string]uint64
 	// NewConnections is new_connections_count, cumulative: connections
 	// the NAT translated (a dropped attempt is not one).

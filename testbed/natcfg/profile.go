@@ -22,13 +22,20 @@ const (
 )
 
 // Profiles lists the valid profiles, in the order messages name them.
-var Profiles = []string{ProfileLinux, ProfileGCPCloudNAT}
+var Profiles = []string{ProfileLinux, ProfileGCPCloudNAT, ProfileAWSNATGateway}
 
 // Drop reasons of GCPMetrics.DroppedSent, as Cloud NAT names them.
-const ReasonOutOfResources = "OUT_OF_RESOURCES"
+const (
+	// ReasonOutOfResources: a new flow found no free port in its VM's block.
+	ReasonOutOfResources = "OUT_OF_RESOURCES"
+	// ReasonEndpointIndependenceConflict: with endpoint-independent
+	// mapping, a new flow's fixed NAT ip:port is already taken towards
+	// its destination by another internal ip:port.
+	ReasonEndpointIndependenceConflict = "ENDPOINT_INDEPENDENCE_CONFLICT"
+)
 
 // DropReasons lists the reasons natlab counts.
-var DropReasons = []string{ReasonOutOfResources}
+var DropReasons = []string{ReasonOutOfResources, ReasonEndpointIndependenceConflict}
 
 // GCPCloudNAT defaults that are not settings of a scenario.
 const (
@@ -54,6 +61,12 @@ type GCPConfig struct {
 	// its usage to some destination reaches the block, and halve it again
 	// when unused.
 	DynamicPortAllocation bool `json:"dynamic_port_allocation,omitempty"`
+	// EndpointIndependentMapping keeps one NAT ip:port for every UDP flow
+	// of one internal ip:port, whatever its destination; a flow whose
+	// mapping is taken towards its destination is dropped
+	// (ReasonEndpointIndependenceConflict). Cloud NAT refuses it together
+	// with dynamic port allocation.
+	EndpointIndependentMapping bool `json:"endpoint_independent_mapping,omitempty"`
 	// The idle timeouts become conntrack timeouts.
 	EstablishedIdle time.Duration `json:"established_idle"`
 	TransitoryIdle  time.Duration `json:"transitory_idle"`
@@ -145,6 +158,9 @@ func (c Config) validateGCP() []error {
 	}
 	if !g.DynamicPortAllocation && g.MaxPorts != g.MinPorts {
 		add("max ports %d without dynamic port allocation: want min ports %d", g.MaxPorts, g.MinPorts)
+	}
+	if g.DynamicPortAllocation && g.EndpointIndependentMapping {
+		add("endpoint-independent mapping with dynamic port allocation: Cloud NAT allows one or the other")
 	}
 	if c.Hold <= 0 {
 		add("hold (tcp_time_wait_timeout) %s: must be positive", c.Hold)

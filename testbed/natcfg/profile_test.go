@@ -66,6 +66,7 @@ func TestGCPConfigValidate(t *testing.T) {
 		"no settings":     func(c *Config) { c.GCP = nil },
 		"max without dpa": func(c *Config) { g := *c.GCP; g.DynamicPortAllocation = false; c.GCP = &g },
 		"no hold":         func(c *Config) { c.Hold = 0 },
+		"eim with dpa":    func(c *Config) { g := *c.GCP; g.EndpointIndependentMapping = true; c.GCP = &g },
 		"unaligned block": func(c *Config) {
 			p := c.Pools[0]
 			p.Slices = append([]Slice(nil), p.Slices...)

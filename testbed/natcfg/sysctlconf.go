@@ -61,3 +61,11 @@ func ParseSysctlConf(r io.Reader, name string) ([]Sysctl, error) {
 	}
 	return out, nil
 }
+
+// ConfFile is a sysctl.conf-style file read on behalf of its reader (the
+// scenario parser reads a file beside an embedded scenario): its name, for
+// messages, and its content.
+type ConfFile struct {
+	Name string `json:"name"`
+	Data []byte `json:"-"`
+}

@@ -130,7 +130,11 @@ func (b *Backend) Create(ctx context.Context, run *testbed.Run) ([]testbed.Host,
 		}
 	}
 	for i, c := range l.Hosts {
-		h, err := b.newHost(c.Name, testbed.RoleClient)
+		role := testbed.RoleClient
+		if c.Role != "" {
+			role = c.Role
+		}
+		h, err := b.newHost(c.Name, role)
 		if err != nil {
 			return nil, err
 		}
@@ -144,6 +148,11 @@ func (b *Backend) Create(ctx context.Context, run *testbed.Run) ([]testbed.Host,
 		}
 		if err := h.route(netip.Prefix{}, bl.Gateway, testbed.HostInterface); err != nil {
 			return nil, err
+		}
+		for _, r := range testbed.AppRoutes(l, c) {
+			if err := h.route(r.Dst, r.Via, testbed.HostInterface); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for i, be := range l.Backends {

@@ -149,10 +149,13 @@ func TestRestartBringsBackEveryServerProcess(t *testing.T) {
 	require.Error(t, err, "stats of a killed backend")
 	require.NoError(t, tb.Restart(t.Context(), "api"))
 	require.Len(t, tb.Agents("api"), 3)
-	c := load(t, tb, "client", holdPlan(target(t, tb, "api", 8080), 300, time.Second)).Total.Counts
-	assert.Equal(t, uint64(300), c.Of(loadgen.OutcomeOK), pretty(c))
+	// 240 of the NAT's 256 ports: a hold beyond them would have dials
+	// left at the phase's end, which are cancelled.
+	const n = 240
+	c := load(t, tb, "client", holdPlan(target(t, tb, "api", 8080), n, time.Second)).Total.Counts
+	assert.Equal(t, uint64(n), c.Of(loadgen.OutcomeOK), pretty(c))
 	st := backendStats(t, tb, "api")
 	require.Len(t, st, 1)
 	assert.Equal(t, 3, st[0].Processes)
-	assert.Equal(t, uint64(300), st[0].Accepted, "accepted over the three new processes")
+	assert.Equal(t, uint64(n), st[0].Accepted, "accepted over the three new processes")
 }

@@ -47,6 +47,9 @@ type NATSample struct {
 	// GCP is Cloud NAT's own reading, for a NAT of profile gcp-cloud-nat
 	// (nil for others).
 	GCP *GCPSample `json:"gcp,omitempty"`
+	// AWS is the NAT gateway's own reading, for a NAT of profile
+	// aws-nat-gateway (nil for others).
+	AWS *AWSSample `json:"aws,omitempty"`
 }
 
 // GCPSample is one reading of Cloud NAT's metrics, named as Cloud
@@ -153,7 +156,12 @@ type BackendSample struct {
 // nat.allocated_ports and nat.port_usage (the highest of any VM),
 // nat.nat_allocation_failed (1 when any), nat.dropped_sent_packets_count
 // and nat.dropped_sent_packets_count.<REASON>, nat.new_connections_count
-// (each with a _delta of the tick), nat.open_connections (sums). Per
+// (each with a _delta of the tick), nat.open_connections (sums). AWS NAT
+// gateway's, over the NATs of profile aws-nat-gateway, by their
+// CloudWatch names: nat.ErrorPortAllocation, nat.PacketsDropCount,
+// nat.ConnectionAttemptCount, nat.ConnectionEstablishedCount,
+// nat.IdleTimeoutCount (each with a _delta of the tick) and
+// nat.ActiveConnectionCount (sums). Per
 // host: nat.<host>.<same>, backend.<host>.accepted,
 // backend.<host>.accepted_delta, backend.<host>.active,
 // backend.<host>.processes, backend.<host>.listen_drops,
@@ -161,6 +169,9 @@ type BackendSample struct {
 func (s Sample) Metric(name string) (float64, bool) {
 	if g, ok := strings.CutPrefix(name, "nat."); ok {
 		if v, found := s.gcpMetric(g); found {
+			return v, true
+		}
+		if v, found := s.awsMetric(g); found {
 			return v, true
 		}
 	}
@@ -258,6 +269,11 @@ func natMetric(n NATSample, name, prefix string) (float64, bool) {
 	}
 	if n.GCP != nil {
 		if v, ok := gcpMetric(n.GCP, name[len(p):]); ok {
+			return v, true
+		}
+	}
+	if n.AWS != nil {
+		if v, ok := awsMetric(n.AWS, name[len(p):]); ok {
 			return v, true
 		}
 	}

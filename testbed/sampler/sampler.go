@@ -183,6 +183,9 @@ func (s *Sampler) readNAT(ctx context.Context, host string) NATSample {
 	if m.GCP != nil {
 		out.GCP = gcpSample(m.GCP, first.GCP, last.GCP)
 	}
+	if m.AWS != nil {
+		out.AWS = awsSample(m.AWS, last.AWS)
+	}
 	return out
 }
 

@@ -37,6 +37,7 @@ func Merge(per ...[]Stats) []Stats {
 			m.Requests += s.Requests
 			m.Bytes += s.Bytes
 			m.Resets += s.Resets
+			m.PeerResets += s.PeerResets
 			m.AcceptErrors += s.AcceptErrors
 			m.Stalled += s.Stalled
 			m.Registrations.OK += s.Registrations.OK
@@ -45,6 +46,19 @@ func Merge(per ...[]Stats) []Stats {
 			m.Dependency.Waiting += s.Dependency.Waiting
 			m.Dependency.Lookups += s.Dependency.Lookups
 			m.Dependency.TimedOut += s.Dependency.TimedOut
+			// Peaks of several processes need not coincide: their sum
+			// is an upper bound of the host's peak.
+			m.Dependency.PeakInFlight += s.Dependency.PeakInFlight
+			m.Dependency.PeakWaiting += s.Dependency.PeakWaiting
+			m.Holepunch.Requests += s.Holepunch.Requests
+			m.Holepunch.Verified += s.Holepunch.Verified
+			m.Holepunch.Registered += s.Holepunch.Registered
+			m.Holepunch.FailedClosed += s.Holepunch.FailedClosed
+			m.Holepunch.DependencyTimeouts += s.Holepunch.DependencyTimeouts
+			m.Holepunch.ProbeTimeouts += s.Holepunch.ProbeTimeouts
+			m.Holepunch.MappingChanged += s.Holepunch.MappingChanged
+			m.Holepunch.FailedClients += s.Holepunch.FailedClients
+			m.Holepunch.InProgress += s.Holepunch.InProgress
 			m.ListenOverflows = max(m.ListenOverflows, s.ListenOverflows)
 			m.ListenDrops = max(m.ListenDrops, s.ListenDrops)
 			for k, v := range s.Status {

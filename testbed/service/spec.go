@@ -27,6 +27,12 @@ const (
 	// the client's source address through a dependency and fails closed
 	// (HTTP 503) when the verification times out.
 	Registrar Protocol = "registrar"
+	// Rendezvous is a UDP holepunch rendezvous service: a client's
+	// holepunch datagram creates its NAT mapping, the service looks the
+	// client up in its dependency, then verifies the mapping by probing
+	// back through it, and registers the client or fails closed (see
+	// agent/servers/rendezvous.go for the datagrams).
+	Rendezvous Protocol = "rendezvous"
 )
 
 // DefaultVerifyTimeout is how long the registrar waits for its dependency
@@ -38,7 +44,7 @@ var ErrInvalidSpec = errors.New("invalid server spec")
 
 // Protocols lists every protocol a Spec may name, in a stable order.
 func Protocols() []Protocol {
-	return []Protocol{TCPEcho, HTTP1, H2C, UDPEcho, Registrar}
+	return []Protocol{TCPEcho, HTTP1, H2C, UDPEcho, Registrar, Rendezvous}
 }
 
 // Valid reports whether p is a protocol this package serves.
@@ -58,10 +64,23 @@ func (p Protocol) IsHTTP() bool {
 
 // Network is the socket family p listens on: "tcp" or "udp".
 func (p Protocol) Network() string {
-	if p == UDPEcho {
+	if p == UDPEcho || p == Rendezvous {
 		return "udp"
 	}
 	return "tcp"
+}
+
+// HasDependency reports whether p verifies clients through a dependency
+// (a verification timeout and a dependency capacity apply to it).
+func (p Protocol) HasDependency() bool { return p == Registrar || p == Rendezvous }
+
+// Dependency is the standing capacity of a server's verification
+// dependency (the cache/database it looks clients up in).
+type Dependency struct {
+	// Concurrency is how many lookups run at once; 0 = unlimited.
+	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
+	// Latency is how long each lookup takes.
+	Latency time.Duration `json:"latency,omitempty" yaml:"latency,omitempty"`
 }
 
 // Spec describes one server.
@@ -74,8 +93,13 @@ type Spec struct {
 	// port 0 picks a free port (see Server.Addr). Host names are refused.
 	Addr string `json:"addr" yaml:"addr"`
 	// VerifyTimeout bounds the registrar's source-address verification;
-	// zero means DefaultVerifyTimeout. Only valid for the registrar.
+	// zero means DefaultVerifyTimeout. Only valid for the registrar and
+	// the rendezvous service.
 	VerifyTimeout time.Duration `json:"verify_timeout,omitempty" yaml:"verify_timeout,omitempty"`
+	// Dependency is the standing capacity of the verification dependency
+	// (zero: unlimited, no latency); a saturate fault changes it live.
+	// Only valid where VerifyTimeout is.
+	Dependency Dependency `json:"dependency,omitzero" yaml:"dependency,omitempty"`
 	// ReusePort sets SO_REUSEPORT on the listener, so several processes
 	// of one host can listen on the same ip:port and the kernel spreads
 	// connections over them.
@@ -102,8 +126,14 @@ func (s Spec) Validate() error {
 	if s.Backlog < 0 {
 		return fmt.Errorf("%w: server %q: backlog %d is negative", ErrInvalidSpec, s.Name, s.Backlog)
 	}
-	if s.VerifyTimeout != 0 && s.Protocol != Registrar {
-		return fmt.Errorf("%w: server %q: verify timeout applies to protocol %q only, not %q", ErrInvalidSpec, s.Name, Registrar, s.Protocol)
+	if s.VerifyTimeout != 0 && !s.Protocol.HasDependency() {
+		return fmt.Errorf("%w: server %q: verify timeout applies to protocols %q and %q only, not %q", ErrInvalidSpec, s.Name, Registrar, Rendezvous, s.Protocol)
+	}
+	if s.Dependency.Concurrency < 0 || s.Dependency.Latency < 0 {
+		return fmt.Errorf("%w: server %q: dependency concurrency %d and latency %v must not be negative", ErrInvalidSpec, s.Name, s.Dependency.Concurrency, s.Dependency.Latency)
+	}
+	if s.Dependency != (Dependency{}) && !s.Protocol.HasDependency() {
+		return fmt.Errorf("%w: server %q: a dependency applies to protocols %q and %q only, not %q", ErrInvalidSpec, s.Name, Registrar, Rendezvous, s.Protocol)
 	}
 	return nil
 }

@@ -15,13 +15,18 @@ type Stats struct {
 	// Active is TCP connections open now; for UDP, flows that sent a
 	// datagram within the last UDPFlowIdle.
 	Active int64 `json:"active"`
-	// Requests counts HTTP requests, echoed TCP reads and echoed datagrams.
+	// Requests counts HTTP requests, echoed TCP reads and echoed
+	// datagrams, and the rendezvous service's holepunch datagrams.
 	Requests uint64 `json:"requests"`
 	// Bytes counts bytes echoed back (TCP and UDP echo only).
 	Bytes uint64 `json:"bytes"`
 	// Resets counts connections the server aborted with an RST
 	// because SetReset was on.
 	Resets uint64 `json:"resets"`
+	// PeerResets counts connections a TCP echo server saw reset by the
+	// other side (a read failed with ECONNRESET): an RST from the client,
+	// or from a NAT in between.
+	PeerResets uint64 `json:"peer_resets,omitempty"`
 	// AcceptErrors counts failed accepts (e.g. EMFILE at the file limit).
 	AcceptErrors uint64 `json:"accept_errors"`
 	// Stalled counts requests or echo replies held back by Stall.
@@ -35,6 +40,8 @@ type Stats struct {
 	Registrations RegistrationStats `json:"registrations"`
 	// Dependency describes the registrar's verification dependency.
 	Dependency DependencyStats `json:"dependency"`
+	// Holepunch counts the rendezvous service's work (rendezvous only).
+	Holepunch HolepunchStats `json:"holepunch,omitzero"`
 	// ListenOverflows and ListenDrops are the TcpExt counters of the
 	// backend host's network namespace (/proc/net/netstat): SYNs or
 	// handshakes dropped because a listener's accept queue was full. They
@@ -54,6 +61,35 @@ type RegistrationStats struct {
 	// FailedClosed counts registrations refused with 503 because the
 	// verification did not complete in time.
 	FailedClosed uint64 `json:"failed_closed"`
+}
+
+// HolepunchStats counts what a rendezvous service did with holepunch
+// requests. Every request ends registered or failed closed, once:
+// Requests == Registered + FailedClosed + InProgress.
+type HolepunchStats struct {
+	// Requests counts holepunch datagrams received (redundant copies
+	// each count: each triggers its own lookup and probe).
+	Requests uint64 `json:"requests"`
+	// Verified counts probes answered through the mapping probed.
+	Verified uint64 `json:"verified"`
+	// Registered counts requests answered "registered".
+	Registered uint64 `json:"registered"`
+	// FailedClosed counts requests answered "refused": the dependency
+	// lookup or the probe did not complete within the verify timeout.
+	FailedClosed uint64 `json:"failed_closed"`
+	// DependencyTimeouts and ProbeTimeouts split FailedClosed by the
+	// step that ran out of time.
+	DependencyTimeouts uint64 `json:"dependency_timeouts"`
+	ProbeTimeouts      uint64 `json:"probe_timeouts"`
+	// MappingChanged counts requests whose claimed public ip:port (the
+	// mapping the client learned earlier) differs from the one they came
+	// from: the client's NAT mapping changed since it last registered.
+	MappingChanged uint64 `json:"mapping_changed"`
+	// FailedClients counts distinct clients (by the private ip:port they
+	// report) with at least one failed-closed request.
+	FailedClients uint64 `json:"failed_clients"`
+	// InProgress is requests being verified now.
+	InProgress int64 `json:"in_progress"`
 }
 
 // MaxListedPeers caps how many distinct source IPs PeerSummary.IPs lists.
@@ -91,6 +127,10 @@ type DependencyStats struct {
 	Lookups uint64 `json:"lookups"`
 	// TimedOut counts lookups whose caller gave up waiting.
 	TimedOut uint64 `json:"timed_out"`
+	// PeakInFlight and PeakWaiting are the highest InFlight and Waiting
+	// since the server started or its peaks were last reset.
+	PeakInFlight int64 `json:"peak_in_flight"`
+	PeakWaiting  int64 `json:"peak_waiting"`
 	// Mixed says the server processes merged here (Merge) do not all
 	// have the same Limit and Latency; those are the first one's.
 	Mixed bool `json:"mixed,omitempty"`

@@ -1,0 +1,205 @@
+package testbedtest
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/natcfg"
+	"github.com/natlab/natlab/testbed/sampler"
+	"github.com/natlab/natlab/testbed/service"
+)
+
+// The Cloud NAT checks run on every testbed backend (testbed/netns and
+// docker), each on a testbed the caller brings up from CloudNATSpec.
+
+// CloudNATSpec is one gcp-cloud-nat NAT with one NAT IP, one client host with
+// addresses source addresses (each a VM, and its link address one more)
+// and a TCP echo backend on 8080 and 8081.
+func CloudNATSpec(g testbed.GCPCloudNAT, addresses int) testbed.Spec {
+	return testbed.Spec{
+		NATs:    []testbed.NATSpec{{IPs: 1, Profile: testbed.ProfileGCPCloudNAT, GCP: &g}},
+		Clients: []testbed.ClientSpec{{Name: "client", Addresses: addresses}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080,
+			Extra: []testbed.BackendListener{{Protocol: service.TCPEcho, Port: 8081}}}},
+	}
+}
+
+// holdFrom keeps n connections open from srcs (round robin) to tgt for d.
+func holdFrom(tgt string, srcs []netip.Addr, n int, d, connectTimeout time.Duration) loadgen.Plan {
+	p := HoldPlan(tgt, n, d)
+	p.Sources = srcs
+	p.ConnectTimeout = connectTimeout
+	return p
+}
+
+func vmOf(t *testing.T, m natcfg.Metrics, vm netip.Addr) natcfg.VMMetrics {
+	t.Helper()
+	require.NotNil(t, m.GCP, "no gcp-cloud-nat reading")
+	for _, v := range m.GCP.VMs {
+		if v.VM == vm {
+			return v
+		}
+	}
+	t.Fatalf("no reading of VM %s", vm)
+	return natcfg.VMMetrics{}
+}
+
+// CheckCloudNATOutOfResources: Cloud NAT without dynamic port allocation (a
+// CloudNATSpec of MinPortsPerVM 64 and 10 addresses): 10 VMs with 64 ports each
+// hold 80 connections each to one destination. Exactly 64 of each VM's
+// connect, the other 16 time out: their SYNs are dropped as
+// OUT_OF_RESOURCES, three each within the 2.9 s connect timeout (the
+// first and the retransmits at 1 s and 2 s: Linux backs off linearly for
+// the first SYN retransmits, tcp_syn_linear_timeouts), although the NAT IP has 64,512 ports and
+// the VMs' blocks take 704. A VM with room still connects meanwhile.
+func CheckCloudNATOutOfResources(t *testing.T, tb *testbed.Testbed) {
+	vms := Sources(tb.Run.Layout, "client")
+	require.Len(t, vms, 10)
+	tgt := Target(t, tb.Run.Layout, "api", 8080)
+	// Three SYNs per failed connect need the connect deadline after the
+	// third (2 s after the first; the kernel's timers are exact) and before
+	// the fourth (3 s). The dialer starts its deadline before the connect()
+	// that sends the first SYN, so too few SYNs can only mean that gap: with
+	// 800 dials at once on a loaded machine (-race, -p 4) it passed the
+	// 0.5 s a 2.5 s timeout left (477 of 480 counted). 2.9 s leaves 0.9 s
+	// either way.
+	wait := LoadAsync(t, tb, "client", holdFrom(tgt, vms, 800, 6*time.Second, 2900*time.Millisecond))
+	full := func() bool {
+		m := NATMetrics(t, tb, "nat")
+		for _, vm := range vms {
+			if m.GCP == nil || vmOf(t, m, vm).PortUsage < 64 {
+				return false
+			}
+		}
+		return true
+	}
+	// full reads metrics through require: it is polled in the test's
+	// goroutine, with a deadline for a loaded machine, not a speed claim.
+	WaitFor(t, 20*time.Second, full, "every VM's block should fill")
+	link := tb.Run.Layout.Hosts[0].Link
+	other := Load(t, tb, "client", holdFrom(tgt, []netip.Addr{link}, 10, time.Second, 2500*time.Millisecond))
+	assert.Equal(t, uint64(10), other.Total.Counts.Of(loadgen.OutcomeOK), "a VM with free ports connects: %s", Pretty(other.Total.Counts))
+
+	c := wait().Total.Counts
+	assert.Equal(t, uint64(640), c.Of(loadgen.OutcomeOK), Pretty(c))
+	assert.Equal(t, uint64(160), c.Of(loadgen.OutcomeConnectTimeout), Pretty(c))
+	assert.Zero(t, c.Of(loadgen.OutcomeRefused)+c.Of(loadgen.OutcomeReset), "out of ports is a silent drop")
+
+	m := NATMetrics(t, tb, "nat")
+	assert.Equal(t, uint64(480), m.GCP.DroppedSent[natcfg.ReasonOutOfResources], "three SYNs of each of the 160 failed connects")
+	for _, vm := range vms {
+		v := vmOf(t, m, vm)
+		assert.Equal(t, 64, v.AllocatedPorts, "VM %s", vm)
+		assert.Equal(t, 64, v.PortUsage, "VM %s: closed connections hold their ports for the TIME_WAIT timeout", vm)
+		assert.Equal(t, uint64(48), v.Dropped, "VM %s", vm)
+	}
+	assert.Equal(t, 64, vmOf(t, m, link).AllocatedPorts)
+	assert.False(t, m.GCP.AllocationFailed, "static allocation never fails to allocate: the VMs are at their minimum")
+	assert.Equal(t, uint64(650), m.GCP.NewConnections)
+	assert.GreaterOrEqual(t, m.AllocationFailures, uint64(480), "the generic allocation failures include Cloud NAT's drops")
+}
+
+// CheckCloudNATDynamicPortAllocation: with dynamic port allocation and
+// max_ports_per_vm 128 (a CloudNATSpec of 10 addresses) the same load all
+// connects: each VM's allocation grows from 64 to 128 (the SYNs dropped
+// before it did are retransmitted into the bigger block), as the samples
+// show; the idle VM keeps its 64.
+func CheckCloudNATDynamicPortAllocation(t *testing.T, tb *testbed.Testbed) {
+	vms := Sources(tb.Run.Layout, "client")
+	smp, err := sampler.New(tb, sampler.Options{Tick: 200 * time.Millisecond, NATs: []string{"nat"}})
+	require.NoError(t, err)
+	before := NATMetrics(t, tb, "nat")
+	smp.Take(context.Background()) // the baseline, before any load
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = smp.Run(ctx, time.Now()) }()
+	// 5 s to connect: SYNs are retransmitted at 1, 2, 3 and 4 s, so a
+	// slow round of the allocator on a busy machine is not a failure.
+	res := Load(t, tb, "client", holdFrom(Target(t, tb.Run.Layout, "api", 8080), vms, 800, 7*time.Second, 5*time.Second))
+	stop()
+	<-done
+
+	c := res.Total.Counts
+	m := NATMetrics(t, tb, "nat")
+	assert.Equal(t, uint64(800), c.Of(loadgen.OutcomeOK), "%s\n%s", Pretty(c), Pretty(m.GCP))
+	samples := smp.Samples()
+	require.GreaterOrEqual(t, len(samples), 10)
+	first, last := samples[0].NATs[0].GCP, samples[len(samples)-1].NATs[0].GCP
+	require.NotNil(t, first)
+	require.NotNil(t, last)
+	for _, vm := range vms {
+		assert.Equal(t, 64, first.AllocatedPorts[vm.String()], "VM %s starts at min_ports_per_vm", vm)
+		assert.Equal(t, 128, last.AllocatedPorts[vm.String()], "VM %s grew to max_ports_per_vm", vm)
+		assert.Equal(t, 80, last.PortUsage[vm.String()], "VM %s", vm)
+	}
+	link := tb.Run.Layout.Hosts[0].Link.String()
+	assert.Equal(t, 64, last.AllocatedPorts[link], "an idle VM keeps its minimum")
+	// A SYN dropped as OUT_OF_RESOURCES is no connection; one that lost
+	// a race for its port to a SYN on the other CPU (insert_failed) was
+	// counted before its retransmit got through.
+	assert.Equal(t, 800+(m.InsertFailed-before.InsertFailed), last.NewConnections, "insert_failed %d -> %d", before.InsertFailed, m.InsertFailed)
+	for _, s := range samples {
+		if g := s.NATs[0].GCP; g != nil {
+			assert.False(t, g.AllocationFailed, "at %s: every block had room to double", s.At)
+		}
+	}
+}
+
+// CheckCloudNATPortsArePerDestination: ports are per destination; one VM
+// (a CloudNATSpec of MinPortsPerVM 64 and 1 address) with 64 ports holds 64 connections to
+// each of two destinations at once.
+func CheckCloudNATPortsArePerDestination(t *testing.T, tb *testbed.Testbed) {
+	vm := Sources(tb.Run.Layout, "client")
+	w1 := LoadAsync(t, tb, "client", holdFrom(Target(t, tb.Run.Layout, "api", 8080), vm, 64, 3*time.Second, 2500*time.Millisecond))
+	w2 := LoadAsync(t, tb, "client", holdFrom(Target(t, tb.Run.Layout, "api", 8081), vm, 64, 3*time.Second, 2500*time.Millisecond))
+	rs := []*loadgen.Result{w1(), w2()}
+	for _, r := range rs {
+		assert.Equal(t, uint64(64), r.Total.Counts.Of(loadgen.OutcomeOK), Pretty(r.Total.Counts))
+	}
+	m := NATMetrics(t, tb, "nat")
+	assert.Zero(t, m.GCP.DroppedSent[natcfg.ReasonOutOfResources])
+	assert.Equal(t, 64, vmOf(t, m, vm[0]).PortUsage, "port usage is the most to one destination")
+}
+
+// CheckCloudNATTimeWait: a closed connection holds its port for
+// tcp_time_wait_timeout_sec, so a
+// VM with 64 ports sustains 64/timeout unpooled connections a second:
+// 16/s at 4 s, 32/s at 2 s. Above the rate, the first 64 connect and the
+// rest of the 3.5 s (1.75 s) are dropped before any hold ends; below it,
+// all connect. Halving the timeout doubles the rate.
+func CheckCloudNATTimeWait(t *testing.T, up func(testing.TB, testbed.Spec) *testbed.Testbed) {
+	for _, tc := range []struct {
+		name     string
+		timeWait int
+		rate     int
+		d        time.Duration
+		ok       uint64
+	}{
+		{"4s hold at 12/s (under 16/s)", 4, 12, 6 * time.Second, 72},
+		{"4s hold at 24/s (over 16/s)", 4, 24, 3500 * time.Millisecond, 64},
+		{"2s hold at 24/s (under 32/s)", 2, 24, 3500 * time.Millisecond, 84},
+		{"2s hold at 48/s (over 32/s)", 2, 48, 1750 * time.Millisecond, 64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := up(t, CloudNATSpec(testbed.GCPCloudNAT{MinPortsPerVM: 64, TCPTimeWaitTimeoutSec: tc.timeWait}, 1))
+			plan := OpenPlan(Target(t, tb.Run.Layout, "api", 8080), loadgen.Strategy{Kind: loadgen.KindTCP, Pool: loadgen.PoolNone}, tc.rate, tc.d)
+			plan.Sources = Sources(tb.Run.Layout, "client")
+			// Under 1 s: a dropped SYN is never retransmitted.
+			plan.ConnectTimeout = 900 * time.Millisecond
+			c := Load(t, tb, "client", plan).Total.Counts
+			attempts := uint64(float64(tc.rate) * tc.d.Seconds())
+			require.Equal(t, attempts, c.Attempts, Pretty(c))
+			assert.Equal(t, tc.ok, c.Of(loadgen.OutcomeOK), Pretty(c))
+			assert.Equal(t, attempts-tc.ok, c.Of(loadgen.OutcomeConnectTimeout), Pretty(c))
+			m := NATMetrics(t, tb, "nat")
+			assert.Equal(t, attempts-tc.ok, m.GCP.DroppedSent[natcfg.ReasonOutOfResources], "each failed connect is one SYN dropped on a held port")
+		})
+	}
+}
