@@ -48,23 +48,34 @@ func newDialer(p Plan, network string, rec *recorder) (*dialer, error) {
 	return d, nil
 }
 
-// source returns the local address of the next connection (invalid = any).
-func (d *dialer) source() netip.Addr {
+// sourceIndex returns the index in sources of the next connection's local
+// address, round-robin or at random (-1 when there are no sources).
+func (d *dialer) sourceIndex() int {
 	switch n := len(d.sources); {
 	case n == 0:
-		return netip.Addr{}
+		return -1
 	case d.random:
-		return d.sources[rand.IntN(n)]
+		return rand.IntN(n)
 	default:
-		return d.sources[(d.next.Add(1)-1)%uint64(n)]
+		return int((d.next.Add(1) - 1) % uint64(n))
 	}
 }
 
-// dial opens one connection for phase ph. On success it records the
-// handshake time; the returned conn decrements the open gauge on Close.
+// dial opens one connection for phase ph from the next source address.
+// On success it records the handshake time; the returned conn decrements
+// the open gauge on Close.
 func (d *dialer) dial(ctx context.Context, ph *phaseRec) (net.Conn, error) {
+	var src netip.Addr
+	if i := d.sourceIndex(); i >= 0 {
+		src = d.sources[i]
+	}
+	return d.dialFrom(ctx, ph, src)
+}
+
+// dialFrom is dial from the local address src (invalid = any).
+func (d *dialer) dialFrom(ctx context.Context, ph *phaseRec, src netip.Addr) (net.Conn, error) {
 	nd := net.Dialer{Timeout: d.timeout, Control: func(_, _ string, rc syscall.RawConn) error { return d.opts.apply(rc) }}
-	if src := d.source(); src.IsValid() {
+	if src.IsValid() {
 		if d.network == "udp" {
 			nd.LocalAddr = &net.UDPAddr{IP: src.AsSlice()}
 		} else {

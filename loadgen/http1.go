@@ -19,7 +19,7 @@ import (
 // sends "Connection: close" and closes after the answer.
 type http1Conduit struct {
 	d       *dialer
-	pool    *pool
+	pool    *pools
 	req     []byte // the whole request, built once
 	timeout time.Duration
 	readers sync.Pool
@@ -44,7 +44,7 @@ func newHTTP1(p Plan, d *dialer) *http1Conduit {
 	h := &http1Conduit{d: d, req: b.Bytes(), timeout: p.RequestTimeout}
 	h.readers.New = func() any { return bufio.NewReaderSize(nil, 4096) }
 	if s.Pool == PoolKeepAlive {
-		h.pool = newPool(s, p.RequestTimeout, d.dial)
+		h.pool = newPools(s, p.RequestTimeout, d)
 	}
 	return h
 }

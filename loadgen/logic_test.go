@@ -160,6 +160,29 @@ func TestValidate(t *testing.T) {
 	if len(fields) != 10 {
 		t.Errorf("want 10 problems reported at once, got %d:\n%v", len(fields), err)
 	}
+
+	// A pool's scope: one of two names, not for h2c.
+	for _, c := range []struct {
+		s    Strategy
+		want string
+	}{
+		{Strategy{Kind: KindHTTP1, Pool: PoolKeepAlive, PoolPer: "server"}, `"server": want "load" (one pool for the load) or "source"`},
+		{Strategy{Kind: KindH2C, Pool: PoolKeepAlive, PoolPer: PoolPerSource}, "h2c multiplexes over one pool per load"},
+	} {
+		p := validPlan()
+		p.Strategy = c.s
+		fields, _ := field.List(p.Validate())
+		if len(fields) != 1 || fields[0].Path != "strategy.pool_per" || !strings.Contains(fields[0].Msg, c.want) {
+			t.Errorf("%+v: want one problem at strategy.pool_per saying %q, got %v", c.s, c.want, fields)
+		}
+	}
+	for _, st := range []Strategy{{Kind: KindTCP, Pool: PoolKeepAlive, PoolPer: PoolPerSource}, {Kind: KindHTTP1, Pool: PoolNone, PoolPer: PoolPerSource}} {
+		p := validPlan()
+		p.Strategy = st
+		if err := p.Validate(); err != nil {
+			t.Errorf("%+v is valid (a scope without a pool has no effect): %v", st, err)
+		}
+	}
 }
 
 func TestPlanJSONRoundTrip(t *testing.T) {

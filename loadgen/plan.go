@@ -27,6 +27,17 @@ const (
 	PoolKeepAlive = "keepalive"
 )
 
+// Pool scopes: what one keep-alive pool of PoolSize connections serves.
+const (
+	// PoolPerLoad is one pool for the whole load, shared by every source
+	// address (the default).
+	PoolPerLoad = "load"
+	// PoolPerSource is one pool per source address, as that many servers
+	// each with its own keep-alive pool have: a load of N sources holds up
+	// to N x PoolSize connections, PoolSize from each address.
+	PoolPerSource = "source"
+)
+
 // Source picks.
 const (
 	PickRoundRobin = "round-robin"
@@ -91,6 +102,10 @@ type Strategy struct {
 	Pool string `json:"pool,omitempty"`
 	// PoolSize is the most connections a pool opens (default 1).
 	PoolSize int `json:"pool_size,omitempty"`
+	// PoolPer is PoolPerLoad (default) or PoolPerSource: whether one pool
+	// serves the load or each source address has its own (no effect
+	// without a keep-alive pool).
+	PoolPer string `json:"pool_per,omitempty"`
 	// IdleTimeout closes pooled connections idle this long (0 = never).
 	IdleTimeout time.Duration `json:"idle_timeout,omitempty"`
 	// MaxConnAge retires pooled connections this old (0 = never).
@@ -171,6 +186,9 @@ func (p Plan) WithDefaults() Plan {
 	}
 	if s.PoolSize == 0 {
 		s.PoolSize = DefaultPoolSize
+	}
+	if s.PoolPer == "" {
+		s.PoolPer = PoolPerLoad
 	}
 	if s.Path == "" {
 		s.Path = DefaultPath

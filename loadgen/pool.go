@@ -17,6 +17,7 @@ var errPoolTimeout = errors.New("no pooled connection free within the request ti
 // pconn is a pooled connection with its bookkeeping.
 type pconn struct {
 	net.Conn
+	owner    *pool          // the pool that lent it
 	br       *bufio.Reader  // for protocols that parse answers (http1)
 	mapped   netip.AddrPort // holepunch: the public mapping last reported
 	born     time.Time
@@ -48,6 +49,51 @@ func newPool(s Strategy, wait time.Duration, dial func(context.Context, *phaseRe
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go p.reap()
 	return p
+}
+
+// pools are the keep-alive pools of one load: a single pool that every
+// source address shares (PoolPerLoad), or one pool per source address
+// (PoolPerSource), each opening at most PoolSize connections from its
+// address. An attempt picks its source first, round-robin or at random as
+// the plan says, then borrows from that source's pool.
+type pools struct {
+	one *pool   // PoolPerLoad
+	per []*pool // PoolPerSource, by source index
+	d   *dialer
+}
+
+func newPools(s Strategy, wait time.Duration, d *dialer) *pools {
+	if s.PoolPer != PoolPerSource || len(d.sources) == 0 {
+		return &pools{one: newPool(s, wait, d.dial)}
+	}
+	ps := &pools{per: make([]*pool, len(d.sources)), d: d}
+	for i, src := range d.sources {
+		ps.per[i] = newPool(s, wait, func(ctx context.Context, ph *phaseRec) (net.Conn, error) {
+			return d.dialFrom(ctx, ph, src)
+		})
+	}
+	return ps
+}
+
+// get lends a connection of the next source's pool (see pool.get).
+func (ps *pools) get(ctx context.Context, ph *phaseRec) (*pconn, bool, error) {
+	if ps.one != nil {
+		return ps.one.get(ctx, ph)
+	}
+	return ps.per[ps.d.sourceIndex()].get(ctx, ph)
+}
+
+// put returns c to the pool that lent it.
+func (ps *pools) put(c *pconn, reuse bool) { c.owner.put(c, reuse) }
+
+// close closes every pool.
+func (ps *pools) close() {
+	if ps.one != nil {
+		ps.one.close()
+	}
+	for _, p := range ps.per {
+		p.close()
+	}
 }
 
 // expired reports whether c must not be lent again.
@@ -97,7 +143,7 @@ func (p *pool) get(ctx context.Context, ph *phaseRec) (c *pconn, dialErr bool, e
 		<-p.slots
 		return nil, true, err
 	}
-	return &pconn{Conn: nc, born: time.Now(), lastUsed: time.Now()}, false, nil
+	return &pconn{Conn: nc, owner: p, born: time.Now(), lastUsed: time.Now()}, false, nil
 }
 
 // put returns a lent connection; broken ones (reuse false) are closed.

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"net"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 )
@@ -127,5 +128,50 @@ func TestSourcesRoundRobin(t *testing.T) {
 		if seen[s.String()] != 3 {
 			t.Fatalf("round-robin over 3 sources, 9 dials: got %v", seen)
 		}
+	}
+}
+
+// With PoolPerSource every source address has its own pool of PoolSize,
+// as that many servers each with a keep-alive pool would: 16 workers over
+// 5 sources want 3 or 4 connections from each address at once, and each
+// address opens exactly its 2, 10 in all, where one pool for the load
+// opens 2 in all.
+func TestPoolPerSource(t *testing.T) {
+	requireRoot(t)
+	var mu sync.Mutex
+	from := map[string]int{}
+	ln := serve(t, func(c net.Conn) {
+		mu.Lock()
+		from[c.RemoteAddr().(*net.TCPAddr).IP.String()]++
+		mu.Unlock()
+		echoHandler(c)
+	})
+	var srcs []netip.Addr
+	for i := range 5 {
+		srcs = append(srcs, netip.AddrFrom4([4]byte{127, 0, 0, byte(10 + i)}))
+	}
+	p := Plan{Target: ln.Addr().String(), Sources: srcs, Phases: closedPhase(400*time.Millisecond, 16),
+		Strategy: Strategy{Kind: KindTCP, Pool: PoolKeepAlive, PoolSize: 2, PoolPer: PoolPerSource}}
+	res := runPlan(t, p)
+	c := res.Total.Counts
+	if c.Attempts == 0 || c.Of(OutcomeOK) != c.Attempts {
+		t.Fatalf("want every attempt ok, got %v", c.Outcomes)
+	}
+	mu.Lock()
+	for _, s := range srcs {
+		if from[s.String()] != 2 {
+			t.Errorf("source %s opened %d connections, want its pool's 2 (all: %v)", s, from[s.String()], from)
+		}
+	}
+	mu.Unlock()
+	if got := ln.accepts.Load(); got != 10 || c.NewConns != 10 {
+		t.Fatalf("5 sources x pool of 2: %d connections accepted, loadgen counted %d, want 10", got, c.NewConns)
+	}
+
+	ln2 := serve(t, echoHandler)
+	p.Target, p.Strategy.PoolPer = ln2.Addr().String(), PoolPerLoad
+	res = runPlan(t, p)
+	if got := ln2.accepts.Load(); got != 2 || res.Total.Counts.NewConns != 2 {
+		t.Fatalf("one pool of 2 for the load: %d connections accepted, loadgen counted %d, want 2", got, res.Total.Counts.NewConns)
 	}
 }

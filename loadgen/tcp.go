@@ -18,7 +18,7 @@ const bigPayload = 64 << 10
 // connection per attempt (client closes first) or on pooled connections.
 type tcpConduit struct {
 	d       *dialer
-	pool    *pool // nil when unpooled
+	pool    *pools // nil when unpooled
 	payload []byte
 	timeout time.Duration
 	bufs    sync.Pool
@@ -28,7 +28,7 @@ func newTCP(p Plan, d *dialer) *tcpConduit {
 	t := &tcpConduit{d: d, payload: bytes.Repeat([]byte{'x'}, p.Strategy.Payload), timeout: p.RequestTimeout}
 	t.bufs.New = func() any { b := make([]byte, len(t.payload)); return &b }
 	if p.Strategy.Pool == PoolKeepAlive {
-		t.pool = newPool(p.Strategy, p.RequestTimeout, d.dial)
+		t.pool = newPools(p.Strategy, p.RequestTimeout, d)
 	}
 	return t
 }

@@ -20,7 +20,7 @@ const udpHeader = 8
 // sockets (PoolSize 1 = one socket for the whole run).
 type udpConduit struct {
 	d       *dialer
-	pool    *pool
+	pool    *pools
 	size    int
 	timeout time.Duration
 	seq     atomic.Uint64
@@ -35,7 +35,7 @@ func newUDP(p Plan, d *dialer) *udpConduit {
 		return &b
 	}
 	if p.Strategy.Pool == PoolKeepAlive {
-		u.pool = newPool(p.Strategy, p.RequestTimeout, d.dial)
+		u.pool = newPools(p.Strategy, p.RequestTimeout, d)
 	}
 	return u
 }

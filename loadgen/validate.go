@@ -83,6 +83,19 @@ func (s Strategy) validate() error {
 		errs = append(errs, &field.Error{Path: "pool", Msg: fmt.Sprintf("%q: want %q or %q", s.Pool, PoolNone, PoolKeepAlive),
 			Valid: []string{PoolNone, PoolKeepAlive}})
 	}
+	switch s.PoolPer {
+	case "", PoolPerLoad:
+	case PoolPerSource:
+		// Without a keep-alive pool it has no effect, so that one --vary
+		// compares a per-source pool with no pool at all.
+		if s.Kind == KindH2C {
+			errs = append(errs, &field.Error{Path: "pool_per", Msg: fmt.Sprintf("%q: h2c multiplexes over one pool per load; use %q", s.PoolPer, PoolPerLoad),
+				Valid: []string{PoolPerLoad}})
+		}
+	default:
+		errs = append(errs, &field.Error{Path: "pool_per", Msg: fmt.Sprintf("%q: want %q (one pool for the load) or %q (one pool per source address)", s.PoolPer, PoolPerLoad, PoolPerSource),
+			Valid: []string{PoolPerLoad, PoolPerSource}})
+	}
 	if s.PoolSize < 0 {
 		bad("pool_size", "%d: want >= 1 (0 = %d)", s.PoolSize, DefaultPoolSize)
 	}

@@ -28,6 +28,9 @@
 //	request.p50 (p90 p95 p99 p999 max mean)  request latency (duration)
 //	lost                       held connections lost before the end of their phase
 //	lost.<class>               those lost one way, e.g. lost.reset, lost.closed
+//	new_conns                  connections the clients established (a keep-alive pool's, or one per unpooled attempt)
+//	first_failure              start of the first tick in which an attempt failed, since the start of the run (duration; the run's, whatever the phase)
+//	last_failure               end of the last such tick (duration; the run's)
 //
 // NAT metrics:
 //

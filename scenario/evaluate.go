@@ -72,6 +72,10 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 		return float64(c.Of(loadgen.OutcomeOK)) / w.Duration.Seconds(), ""
 	case "lost":
 		return float64(c.Lost), ""
+	case "new_conns":
+		return float64(c.NewConns), ""
+	case "first_failure", "last_failure":
+		return failureTime(metric, o)
 	case "nat.allocation_failures":
 		return float64(w.NAT.AllocationFailures), ""
 	case "nat.peak_port_utilization":
@@ -149,6 +153,26 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 		return float64(*n), ""
 	}
 	return 0, fmt.Sprintf("unknown metric %q", metric)
+}
+
+// failureTime is when the run's failures were seen, since its start, in
+// nanoseconds: first_failure is the start of the first tick in which an
+// attempt ended in failure, last_failure the end of the last one. A
+// failure is seen when its attempt ends (a connect timeout its timeout
+// after the attempt began), to the tick.
+func failureTime(metric string, o *Observed) (float64, string) {
+	if o.FirstFailure == nil {
+		return 0, "no attempt failed"
+	}
+	if metric == "first_failure" {
+		return float64(*o.FirstFailure), ""
+	}
+	for i := len(o.Series) - 1; i >= 0; i-- {
+		if o.Series[i].Errors > 0 {
+			return float64(o.Series[i].At), ""
+		}
+	}
+	return 0, "no tick counted a failure"
 }
 
 // latency returns a summary of a histogram in nanoseconds.

@@ -255,6 +255,28 @@ func TestLostByClass(t *testing.T) {
 	assert.True(t, got[1].Passed, got[1].Observed)
 }
 
+// first_failure and last_failure bound the run's failure window to the
+// tick: the start of the first tick that saw a failure, the end of the
+// last; a run without failures has no window, and new_conns reads the
+// connections established.
+func TestFailureWindowAndNewConns(t *testing.T) {
+	s := evalScenario(t, "assert:\n  - {expect: first_failure == 3s}\n  - {expect: last_failure == 5s}\n  - {expect: new_conns == 7}\n")
+	first := 3 * time.Second
+	series := []Point{{At: time.Second}, {At: 2 * time.Second}, {At: 3 * time.Second},
+		{At: 4 * time.Second, Errors: 2}, {At: 5 * time.Second, Errors: 1}, {At: 6 * time.Second}}
+	c := loadgen.Counts{Attempts: 7, NewConns: 7, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 7}}
+	got := Evaluate(s, &Observed{Run: Window{Duration: 6 * time.Second, Counts: c}, Series: series, FirstFailure: &first})
+	for _, v := range got {
+		assert.True(t, v.Passed, "%s: observed %s", v.Name, v.Observed)
+	}
+	assert.Equal(t, "3s", got[0].Observed)
+	assert.Equal(t, "5s", got[1].Observed)
+
+	got = Evaluate(s, &Observed{Run: Window{Duration: 6 * time.Second, Counts: c}, Series: series[:3]})
+	assert.False(t, got[0].Passed)
+	assert.Equal(t, "no data: no attempt failed", got[0].Observed)
+}
+
 // fault.<name>.* reads a nat-config fault's effects over the whole run;
 // a fault never injected, or never reverted, has no data.
 func TestEvaluateNATConfigEffects(t *testing.T) {

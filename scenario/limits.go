@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -93,10 +94,15 @@ type loadAt struct {
 // client host, when the load says so, and the key that says it: hold
 // and concurrency, or the pool size of a pooled load. An unpooled open
 // schedule keeps as many as the answers' latency makes: not known here.
-func heldConns(l LoadSpec) (int, string) {
+// A pool per source address holds its size from each of the host's
+// sources addresses.
+func heldConns(l LoadSpec, sources int) (int, string) {
 	s, st := l.Schedule, l.Strategy
 	pooled := st.Pool == loadgen.PoolKeepAlive || st.Kind == loadgen.KindH2C
 	pool := max(st.PoolSize, 1)
+	if pooled && st.PoolPer == loadgen.PoolPerSource {
+		pool *= max(sources, 1)
+	}
 	switch s.Kind {
 	case loadgen.ScheduleHold:
 		return s.Hold, "hold" // a hold opens its own connections, pooled or not
@@ -117,6 +123,18 @@ func heldConns(l LoadSpec) (int, string) {
 		return pool, "pool_size"
 	}
 	return 0, ""
+}
+
+// maxAddresses is the most source addresses any of the client hosts
+// named carries.
+func maxAddresses(spec *testbed.Spec, hosts []string) int {
+	n := 0
+	for _, c := range spec.Clients {
+		if slices.Contains(hosts, c.Name) {
+			n = max(n, c.Addresses)
+		}
+	}
+	return n
 }
 
 // peakRate is the highest arrival rate of a load's schedule, per second,
@@ -166,7 +184,7 @@ func (p *parser) limits(ph Phase, loads []loadAt, spec *testbed.Spec) {
 	for _, la := range loads {
 		l, on := la.spec, hostsOf(la.spec)
 		hosts := int64(len(on))
-		n, key := heldConns(l)
+		n, key := heldConns(l, maxAddresses(spec, on))
 		if n > 0 {
 			at := keyPosIn(la.m, key)
 			split := (n + MaxConnsPerAgent - 1) / MaxConnsPerAgent

@@ -19,7 +19,7 @@ import (
 var (
 	phaseKeys    = []string{"name", "duration", "load"}
 	scheduleKeys = []string{"rate", "concurrency", "ramp", "spike", "hold"}
-	loadKeys     = append([]string{"client", "target", "strategy", "pool", "pool_size", "idle_timeout", "max_conn_age",
+	loadKeys     = append([]string{"client", "target", "strategy", "pool", "pool_size", "pool_per", "idle_timeout", "max_conn_age",
 		"max_requests_per_conn", "path", "payload", "linger0", "local_ports", "source_pick", "connect_timeout",
 		"request_timeout", "max_in_flight", "redundancy"}, scheduleKeys...)
 	rampKeys   = []string{"from", "to"}
@@ -129,6 +129,7 @@ func (p *parser) load(n *yaml.Node, ph Phase, spec *testbed.Spec, tick time.Dura
 	str("strategy", &l.Strategy.Kind)
 	str("pool", &l.Strategy.Pool)
 	num("pool_size", 1, &l.Strategy.PoolSize)
+	str("pool_per", &l.Strategy.PoolPer)
 	dur("idle_timeout", &l.Strategy.IdleTimeout)
 	dur("max_conn_age", &l.Strategy.MaxConnAge)
 	num("max_requests_per_conn", 0, &l.Strategy.MaxRequestsPerConn)

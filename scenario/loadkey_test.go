@@ -27,6 +27,7 @@ func TestLoadKeysOfPlanFields(t *testing.T) {
 		{"strategy.kind", false, "strategy"},
 		{"strategy.pool", false, "pool"},
 		{"strategy.pool_size", false, "pool_size"},
+		{"strategy.pool_per", false, "pool_per"},
 		{"strategy.local_ports", false, "local_ports"},
 		{"max_in_flight", false, "max_in_flight"},
 		{"source_pick", false, "source_pick"},

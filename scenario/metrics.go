@@ -42,6 +42,9 @@ var staticMetrics = func() map[string]metricSpec {
 		"error_rate":                 {kind: kindRatio},
 		"throughput":                 {kind: kindRate},
 		"lost":                       {kind: kindCount},
+		"new_conns":                  {kind: kindCount},
+		"first_failure":              {kind: kindDuration, unit: time.Second},
+		"last_failure":               {kind: kindDuration, unit: time.Second},
 		"nat.allocation_failures":    {kind: kindCount},
 		"nat.peak_port_utilization":  {kind: kindRatio},
 		"nat.peak_conntrack":         {kind: kindCount},
@@ -112,7 +115,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // metricsHelp lists the assertion metrics for messages.
-const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<class>, outcomes.<class>, " +
+const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<class>, new_conns, first_failure, last_failure, outcomes.<class>, " +
 	"connect.<p50|p90|p95|p99|p999|max|mean>, request.<same>, nat.allocation_failures, " +
 	"nat.peak_port_utilization, nat.peak_conntrack, nat.ip_forward_off_seconds, " +
 	"nat.<allocated_ports|port_usage|nat_allocation_failed|dropped_sent_packets_count|new_connections_count|open_connections> (gcp-cloud-nat), " +

@@ -45,7 +45,7 @@ func (o Options) machine() Machine {
 	return ReadMachine()
 }
 
-var topKeys = []string{"name", "description", "testbed", "tick", "phases", "faults", "alarms", "assert"}
+var topKeys = []string{"name", "description", "incident", "kind", "testbed", "tick", "phases", "faults", "alarms", "assert"}
 
 // Load reads and parses the scenario file at path. Problems in the file are
 // returned as *Errors; a file that cannot be read gives a plain error.
@@ -121,6 +121,7 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 	if v := m.get("description"); v != nil {
 		s.Description, _ = p.str(v, "description")
 	}
+	p.meta(m, s)
 	if v := m.get("tick"); v != nil {
 		if d, ok := p.duration(v, "tick"); ok {
 			if d < loadgen.MinTick {

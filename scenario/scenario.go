@@ -15,6 +15,12 @@ type Scenario struct {
 	Name string `json:"name"`
 	// Description says what the scenario reproduces.
 	Description string `json:"description,omitempty"`
+	// Incident is the number of the incident report the scenario belongs
+	// to ("001"), empty for none.
+	Incident string `json:"incident,omitempty"`
+	// Kind is what the scenario is to its incident: KindIncident, KindFix,
+	// KindGate or KindDemo (empty when not given).
+	Kind string `json:"kind,omitempty"`
 	// File is the name the scenario was parsed from.
 	File string `json:"file"`
 	// Testbed is the normalized topology.
