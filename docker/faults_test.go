@@ -2,6 +2,7 @@ package docker_test
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
 	tt "github.com/natlab/natlab/testbed/testbedtest"
 )
@@ -60,7 +62,19 @@ var dockerFaultCases = map[string][]faultCase{
 		NATs:     []testbed.NATSpec{{IPs: 1, Profile: testbed.ProfileGCPCloudNAT, GCP: &testbed.GCPCloudNAT{MinPortsPerVM: 256}}},
 		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 2}},
 		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080}},
-	}, checkNATConfigMinPorts}},
+	}, checkNATConfigMinPorts}, {"dpa off after growth", testbed.Spec{
+		NATs:     []testbed.NATSpec{{IPs: 1, Profile: testbed.ProfileGCPCloudNAT, GCP: &testbed.GCPCloudNAT{MinPortsPerVM: 64, MaxPortsPerVM: 128, EnableDynamicPortAllocation: true}}},
+		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 2}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080}},
+	}, checkNATConfigDPAOff}, {"eim on", testbed.Spec{
+		NATs:     []testbed.NATSpec{{IPs: 1, Profile: testbed.ProfileGCPCloudNAT, GCP: &testbed.GCPCloudNAT{MinPortsPerVM: 64}}},
+		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 2}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080}},
+	}, checkNATConfigEIMOn}, {"remove a NAT IP", testbed.Spec{
+		NATs:     []testbed.NATSpec{{IPs: 2, Ports: portrange.Range{First: 1024, Last: 1279}}},
+		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 16}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080}},
+	}, checkNATConfigRemoveIP}},
 }
 
 // Every fault kind of the registry works on the docker backend: its
@@ -417,4 +431,85 @@ func checkNATConfigMinPorts(t *testing.T, env chaos.Env) {
 	rep = f.(chaos.Reporter).Report()
 	assert.Equal(t, 384, rep["observed_resets"], pretty(rep))
 	assert.Equal(t, 0, rep["observed_dropped"], pretty(rep))
+}
+
+// busyPool keeps n pooled connections from the client's addresses busy
+// for 10 s (n closed-loop workers over a pool of n), so that every
+// connection meets a change with its next request.
+func busyPool(t *testing.T, env chaos.Env, n int, requestTimeout time.Duration) loadgen.Plan {
+	return loadgen.Plan{
+		Target:         tt.Target(t, env.Layout(), "api", 8080),
+		Sources:        tt.Sources(env.Layout(), "client"),
+		Strategy:       loadgen.Strategy{Kind: loadgen.KindTCP, Pool: loadgen.PoolKeepAlive, PoolSize: n},
+		Phases:         []loadgen.Phase{{Name: "p", Duration: 10 * time.Second, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: n}}},
+		ConnectTimeout: 2500 * time.Millisecond,
+		RequestTimeout: requestTimeout,
+	}
+}
+
+// changeUnderLoad waits until ready holds under a busyPool load of n,
+// injects the nat-config change params, and returns the fault, its
+// prediction and the load's counts; the revert gives its observation.
+func changeUnderLoad(t *testing.T, env chaos.Env, n int, requestTimeout time.Duration, ready func(natcfg.Metrics) bool, params map[string]any) (chaos.Fault, map[string]any, loadgen.Counts) {
+	t.Helper()
+	start := time.Now()
+	wait := tt.LoadAsync(t, env, "client", busyPool(t, env, n, requestTimeout))
+	// Polled in the test's goroutine, with a deadline for a loaded machine.
+	tt.WaitFor(t, 20*time.Second, func() bool { return ready(tt.NATMetrics(t, env, "nat")) }, "the %d pooled connections through the NAT", n)
+	f := newFault(t, env, "nat-config", "nat", params)
+	inject(t, env, f)
+	if took := time.Since(start); took > 7*time.Second {
+		t.Fatalf("the change came %s into a 10s load: too late to judge its effects on this machine now", took.Round(time.Millisecond))
+	}
+	predicted := maps.Clone(f.(chaos.Reporter).Report())
+	return f, predicted, wait().Total.Counts
+}
+
+// Dynamic port allocation turned off after two VMs grew to 128 ports
+// under 80 busy connections each: each restarts at its 64 first ports, so
+// the 16 a VM on the upper half are reset (32), as predicted, observed
+// and seen by the clients; none times out.
+func checkNATConfigDPAOff(t *testing.T, env chaos.Env) {
+	grown := func(m natcfg.Metrics) bool { return m.GCP != nil && m.GCP.OpenConnections == 160 }
+	f, predicted, c := changeUnderLoad(t, env, 160, 5*time.Second, grown, map[string]any{"enable_dynamic_port_allocation": false})
+	assert.Equal(t, 32, predicted["predicted_resets"], pretty(predicted))
+	assert.Equal(t, uint64(32), c.Of(loadgen.OutcomeReset), pretty(c))
+	assert.Zero(t, c.Of(loadgen.OutcomeReadTimeout), pretty(c))
+	revert(t, env, f)
+	assert.Equal(t, 32, f.(chaos.Reporter).Report()["observed_resets"])
+}
+
+// Turning endpoint-independent mapping on leaves every VM's block where
+// it is: no connection is predicted, reset or dropped, and the 80 go on.
+func checkNATConfigEIMOn(t *testing.T, env chaos.Env) {
+	up := func(m natcfg.Metrics) bool { return m.GCP != nil && m.GCP.OpenConnections == 80 }
+	f, predicted, c := changeUnderLoad(t, env, 80, 5*time.Second, up, map[string]any{"enable_endpoint_independent_mapping": true})
+	assert.Equal(t, 0, predicted["predicted_resets"], pretty(predicted))
+	assert.Equal(t, 0, predicted["predicted_dropped"], pretty(predicted))
+	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), "every request answered: %s", pretty(c))
+	assert.Equal(t, uint64(80), c.NewConns, "no connection was made again")
+	revert(t, env, f)
+	rep := f.(chaos.Reporter).Report()
+	assert.Equal(t, 0, rep["observed_resets"], pretty(rep))
+	assert.Equal(t, 0, rep["observed_dropped"], pretty(rep))
+}
+
+// Removing one of two NAT IPs (linux) under 48 busy connections from 16
+// addresses: the answers to the connections on the removed IP are
+// dropped (no RST), so exactly those time out on read, as many as the NAT
+// predicted and observed; every other request is answered.
+func checkNATConfigRemoveIP(t *testing.T, env chaos.Env) {
+	up := func(m natcfg.Metrics) bool { return m.ConntrackEntries >= 48 }
+	// No reset comes: 1.5 s is long past any answer (milliseconds).
+	f, predicted, c := changeUnderLoad(t, env, 48, 1500*time.Millisecond, up, map[string]any{"ips": 1})
+	dropped, _ := predicted["predicted_dropped"].(int)
+	// The kernel spreads the flows over both IPs by a hash of source and
+	// destination: all 48 on one IP has odds of 2^-15 with 16 sources.
+	require.True(t, dropped > 0 && dropped < 48, "%d of the 48 predicted on the removed IP: %s", dropped, pretty(predicted))
+	assert.Equal(t, 0, predicted["predicted_resets"], pretty(predicted))
+	assert.Equal(t, uint64(dropped), c.Of(loadgen.OutcomeReadTimeout), "the clients of the removed IP time out on read: %s", pretty(c))
+	assert.Zero(t, c.Of(loadgen.OutcomeReset), "a dropped answer is no RST: %s", pretty(c))
+	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK)+uint64(dropped), "every other request was answered: %s", pretty(c))
+	revert(t, env, f)
+	assert.Equal(t, dropped, f.(chaos.Reporter).Report()["observed_dropped"])
 }
