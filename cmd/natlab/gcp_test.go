@@ -186,6 +186,77 @@ phases:
 	assert.Contains(t, stderr, "min_ports_per_vm must be a power of two of at least 32")
 }
 
+// Dynamic port allocation through `natlab run`: two VMs that start with
+// 64 ports each hold 80 connections; every allocation doubles to 128
+// (SYNs dropped before it did are retransmitted into the bigger block;
+// 5 s to connect leaves four retransmits), so all 160 connect. A quiet
+// first phase gives readings before any load. samples.csv shows the
+// allocation of the VM with the most going from 64 to 128 and never back
+// within the run, and report.json each VM's peak: 128 ports and 80 in
+// use for the two client addresses, 64 and none for the host's link
+// address.
+const cloudNATDPAScenario = `name: cloud-nat-dpa
+testbed:
+  nat: {profile: gcp-cloud-nat, nat_ips: 1, min_ports_per_vm: 64, max_ports_per_vm: 128, enable_dynamic_port_allocation: true}
+  clients: {hosts: 1, addresses: 2}
+  backends: [{name: api, protocol: tcp-echo, port: 8080}]
+phases:
+  - {name: quiet, duration: 2s}
+  - {name: hold, duration: 7s, load: {strategy: tcp, hold: 160, connect_timeout: 5s}}
+assert:
+  - {phase: hold, expect: ok == 160}
+  - {phase: quiet, expect: nat.allocated_ports == 64}
+  - {phase: hold, expect: nat.allocated_ports == 128}
+  - {expect: nat.nat_allocation_failed == false}
+`
+
+func TestRunCloudNATDynamicPortAllocation(t *testing.T) {
+	requireRoot(t)
+	out := t.TempDir()
+	code, stdout, stderr := run(t, "run", writeScenario(t, cloudNATDPAScenario), "--out", out)
+	if code != ExitPass {
+		logFailed(t, out)
+	}
+	require.Equal(t, ExitPass, code, stdout+stderr)
+	assert.Contains(t, stdout, "PASS: all 4 assertions held")
+	rep := checkRunDir(t, out)
+
+	tab := readCSV(t, filepath.Join(out, "samples.csv"))
+	var allocs []int
+	for i, row := range tab.rows {
+		if row["nat.nat.allocated_ports"] != "" {
+			allocs = append(allocs, int(tab.float(t, i, "nat.nat.allocated_ports")))
+		}
+	}
+	t.Logf("allocated_ports by tick: %v", allocs)
+	require.NotEmpty(t, allocs)
+	assert.Equal(t, 64, allocs[0], "the first reading, before any load")
+	assert.Equal(t, 128, allocs[len(allocs)-1], "the last, with 80 held per VM")
+	for i := 1; i < len(allocs); i++ {
+		assert.Contains(t, []int{64, 128}, allocs[i], "an allocation doubles, from 64 to 128")
+		assert.GreaterOrEqual(t, allocs[i], allocs[i-1], "no shrink while the connections are held")
+	}
+
+	require.Len(t, rep.NAT, 1)
+	g := rep.NAT[0].GCP
+	require.NotNil(t, g)
+	var busy []reports.GCPVM
+	for _, vm := range g.VMs {
+		if vm.PortUsage == 0 {
+			assert.Equal(t, 64, vm.AllocatedPorts, "an idle VM keeps its minimum: %s", vm.VM)
+			continue
+		}
+		assert.Equal(t, reports.GCPVM{VM: vm.VM, AllocatedPorts: 128, PortUsage: 80}, vm)
+		busy = append(busy, vm)
+	}
+	assert.Len(t, g.VMs, 3, "two client addresses and the host's link address: %v", g.VMs)
+	require.Len(t, busy, 2, "%v", g.VMs)
+	md := readFile(t, filepath.Join(out, "report.md"))
+	for _, vm := range busy {
+		assert.Contains(t, md, "| "+vm.VM+" | 128 | 80 |")
+	}
+}
+
 // Endpoint-independent mapping through `natlab run`, on both testbeds:
 // every datagram leaves the VM from port 40000 (local_ports is a range of
 // one; one worker, so no two sockets want it at once), first to stun1,
