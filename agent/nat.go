@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -53,6 +54,35 @@ func (n *natRole) register(h wire.Handlers) {
 			return nil, err
 		}
 		return b.Flush(f)
+	}
+	h[wire.OpNATChange] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var cfg natcfg.Config
+		if err := wire.Decode(args, &cfg); err != nil {
+			return nil, err
+		}
+		b, err := n.open()
+		if err != nil {
+			return nil, err
+		}
+		return b.Change(cfg)
+	}
+	h[wire.OpNATObserved] = func(context.Context, json.RawMessage, wire.Emitter) (any, error) {
+		b, err := n.open()
+		if err != nil {
+			return nil, err
+		}
+		return b.Observed()
+	}
+	h[wire.OpNATConfig] = func(context.Context, json.RawMessage, wire.Emitter) (any, error) {
+		b, err := n.open()
+		if err != nil {
+			return nil, err
+		}
+		cfg, ok := b.Config()
+		if !ok {
+			return nil, errors.New("no nat config applied")
+		}
+		return cfg, nil
 	}
 	h[wire.OpDropInstall] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
 		var s wire.DropRule

@@ -118,6 +118,19 @@ func (r *reader) mapping(key string) (map[string]any, bool) {
 	return m, true
 }
 
+// boolean reads true or false.
+func (r *reader) boolean(key string) (bool, bool) {
+	v, ok := r.get(key)
+	if !ok {
+		return false, false
+	}
+	b, ok := v.(bool)
+	if !ok {
+		r.bad(key, "want true or false, got %s", describe(v))
+	}
+	return b, ok
+}
+
 // oneOf reads a string that must be one of choices.
 func (r *reader) oneOf(key string, choices ...string) (string, bool) {
 	s, ok := r.str(key)

@@ -87,7 +87,7 @@ func TestValidateParams(t *testing.T) {
 
 func TestCatalog(t *testing.T) {
 	names := chaos.Catalog{}.Kinds()
-	assert.Equal(t, []string{"conntrack-flush", "conntrack-timeouts", "drop", "kill", "link", "restart", "saturate", "snat", "sysctl"}, names)
+	assert.Equal(t, []string{"conntrack-flush", "conntrack-timeouts", "drop", "kill", "link", "nat-config", "restart", "saturate", "snat", "sysctl"}, names)
 	_, err := chaos.Catalog{}.Build("flood", "nat", paramSpec(), nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown fault kind "flood", valid kinds: conntrack-flush, conntrack-timeouts, drop`)
@@ -190,6 +190,7 @@ func TestFaultsNameTheStateTheyTouch(t *testing.T) {
 		{"sysctl", "nat", map[string]any{"set": map[string]any{"net.ipv4.ip_forward": 0, "net/ipv4/tcp_fin_timeout": 30}}, []string{"sysctl net.ipv4.ip_forward", "sysctl net.ipv4.tcp_fin_timeout"}},
 		{"conntrack-timeouts", "nat", map[string]any{"udp": 5}, []string{"sysctl net.netfilter.nf_conntrack_udp_timeout"}},
 		{"snat", "nat", map[string]any{"port_selection": "random"}, []string{"snat"}},
+		{"nat-config", "nat", map[string]any{"ips": 1}, []string{"snat"}},
 		{"link", "nat", nil, []string{"link wan0"}},
 		{"link", "api", nil, []string{"link eth0"}},
 		{"drop", "nat", map[string]any{"percent": 5}, []string{"drop rules"}},

@@ -22,6 +22,7 @@ var kinds = []Kind{
 	killKind,
 	restartKind,
 	saturateKind,
+	natConfigKind,
 }
 
 // Kinds returns every fault kind.

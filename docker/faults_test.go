@@ -56,6 +56,11 @@ var dockerFaultCases = map[string][]faultCase{
 	},
 	"restart":  {{"backend", tt.OneNAT(testbed.NATSpec{}), checkRestartBackend}},
 	"saturate": {{"registrar fails closed", tt.OneNAT(testbed.NATSpec{}, testbed.BackendSpec{Name: "reg", Protocol: service.Registrar, Port: 8080}), checkSaturate}},
+	"nat-config": {{"min ports 256 to 64", testbed.Spec{
+		NATs:     []testbed.NATSpec{{IPs: 1, Profile: testbed.ProfileGCPCloudNAT, GCP: &testbed.GCPCloudNAT{MinPortsPerVM: 256}}},
+		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 2}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080}},
+	}, checkNATConfigMinPorts}},
 }
 
 // Every fault kind of the registry works on the docker backend: its
@@ -357,4 +362,59 @@ func checkSaturate(t *testing.T, env chaos.Env) {
 	assert.Zero(t, st[0].Dependency.Limit, "cap lifted")
 	c = tt.Load(t, env, "client", plan).Total.Counts
 	assert.Equal(t, c.Attempts, c.Of(loadgen.OutcomeOK), "registrations succeed again: %s", pretty(c))
+}
+
+// Lowering min_ports_per_vm from 256 to 64 under 512 busy pooled
+// connections that fill both VMs' blocks: each VM keeps the first 64
+// ports of its block, so exactly 2 x 192 connections are reset, as the
+// NAT predicted, as the kernel counted and as the clients saw (the netns
+// test in chaos/ reads the same figure port by port from conntrack).
+// Every connection carries a request again within moments, and meets the
+// reset with it (a request in flight at the change still gets its answer).
+func checkNATConfigMinPorts(t *testing.T, env chaos.Env) {
+	vms := tt.Sources(env.Layout(), "client")
+	require.Len(t, vms, 2)
+	plan := loadgen.Plan{
+		Target:         tt.Target(t, env.Layout(), "api", 8080),
+		Sources:        vms,
+		Strategy:       loadgen.Strategy{Kind: loadgen.KindTCP, Pool: loadgen.PoolKeepAlive, PoolSize: 512},
+		Phases:         []loadgen.Phase{{Name: "p", Duration: 10 * time.Second, Schedule: loadgen.Schedule{Kind: loadgen.ScheduleClosed, Concurrency: 512}}},
+		ConnectTimeout: 2500 * time.Millisecond,
+		RequestTimeout: 5 * time.Second,
+	}
+	start := time.Now()
+	wait := tt.LoadAsync(t, env, "client", plan)
+	// Polled in the test's goroutine, with a deadline for a loaded machine.
+	tt.WaitFor(t, 20*time.Second, func() bool {
+		m := tt.NATMetrics(t, env, "nat")
+		if m.GCP == nil || m.GCP.OpenConnections != 512 {
+			return false
+		}
+		for _, v := range m.GCP.VMs {
+			if v.VM == vms[0] || v.VM == vms[1] {
+				if v.PortUsage != 256 {
+					return false
+				}
+			}
+		}
+		return true
+	}, "both VMs' 256 ports in use")
+	f := newFault(t, env, "nat-config", "nat", map[string]any{"min_ports_per_vm": 64})
+	inject(t, env, f)
+	// A reset the pool meets after its last attempt is no outcome: the
+	// load must go on past the change.
+	if took := time.Since(start); took > 7*time.Second {
+		t.Fatalf("the change came %s into a 10s load: too late to judge its effects on this machine now", took.Round(time.Millisecond))
+	}
+	rep := f.(chaos.Reporter).Report()
+	assert.Equal(t, 384, rep["predicted_resets"], pretty(rep))
+	assert.Equal(t, 0, rep["removed"], "a reset flow's entry stays until the reset is sent: %s", pretty(rep))
+	c := wait().Total.Counts
+	t.Logf("outcomes %s", pretty(c.Outcomes))
+	assert.Equal(t, uint64(384), c.Of(loadgen.OutcomeReset), pretty(c))
+	assert.Zero(t, c.Of(loadgen.OutcomeReadTimeout), "the 128 kept connections went on: %s", pretty(c))
+	revert(t, env, f)
+	rep = f.(chaos.Reporter).Report()
+	assert.Equal(t, 384, rep["observed_resets"], pretty(rep))
+	assert.Equal(t, 0, rep["observed_dropped"], pretty(rep))
 }

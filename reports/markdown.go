@@ -90,6 +90,17 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 				r.faultStart(f), r.windowEnd(f), mdText(faultNote(f))})
 		}
 		mdTable(b, []string{"Fault", "Kind", "Host", "What", "Injected", "Reverted", "Problem"}, rows)
+		var eff [][]string
+		for _, f := range r.Faults {
+			if e := f.Effects; e != nil {
+				eff = append(eff, []string{mdText(f.Name), fmt.Sprint(e.PredictedResets), observedCount(e.ObservedResets),
+					fmt.Sprint(e.PredictedDropped), observedCount(e.ObservedDropped)})
+			}
+		}
+		if len(eff) > 0 {
+			b.WriteString("Effects of NAT config changes on live connections (predicted before the change, observed after it):\n\n")
+			mdTable(b, []string{"Fault", "Resets predicted", "Resets observed", "Dropped predicted", "Dropped observed"}, eff)
+		}
 	}
 	if len(r.Candidates) > 0 {
 		b.WriteString("### Candidate sysctls\n\n")
@@ -149,4 +160,12 @@ func mdCode(s string) string {
 	}
 	s = strings.NewReplacer("`", "'", "|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 	return "`" + s + "`"
+}
+
+// observedCount writes an observed count, or that none was read.
+func observedCount(n *int) string {
+	if n == nil {
+		return "not read (never reverted)"
+	}
+	return fmt.Sprint(*n)
 }

@@ -262,6 +262,27 @@ type Fault struct {
 	// VerifyError says how the state after the revert differs from the
 	// state recorded before the inject.
 	VerifyError string `json:"verify_error,omitempty"`
+	// Effects are a NAT config change's effects on live connections
+	// (kind nat-config); absent for other kinds.
+	Effects *ConnectionEffects `json:"effects,omitempty"`
+}
+
+// ConnectionEffects are what a live NAT config change did to the live
+// connections: the NAT agent's prediction from conntrack before the
+// change, and what the kernel counted after it.
+type ConnectionEffects struct {
+	// PredictedResets are the TCP connections that lose their NAT port
+	// while their NAT IP stays: each is reset on its next packet.
+	PredictedResets int `json:"predicted_resets"`
+	// PredictedDropped are the connections on a NAT IP the change
+	// removed: their return traffic is dropped.
+	PredictedDropped int `json:"predicted_dropped"`
+	// ObservedResets and ObservedDropped count, each connection once,
+	// the resets the NAT sent and the connections whose return traffic
+	// it dropped, up to the revert (or the end of the run); nil when the
+	// fault was never reverted.
+	ObservedResets  *int `json:"observed_resets"`
+	ObservedDropped *int `json:"observed_dropped"`
 }
 
 // Alarm is one alarm the scenario watched.

@@ -26,6 +26,22 @@ func TestJSONValidatesAgainstSchema(t *testing.T) {
 	require.NoError(t, Render(&buf, inc, "json"))
 	require.NoError(t, schematest.Validate("report.schema.json", buf.Bytes()))
 
+	// A nat-config fault's effects, observed and not yet observed.
+	eff := fixture()
+	n := 384
+	eff.Faults = append(eff.Faults,
+		Fault{Name: "lower", Kind: "nat-config", Host: "nat", Effects: &ConnectionEffects{PredictedResets: 384, ObservedResets: &n, ObservedDropped: new(int)}},
+		Fault{Name: "later", Kind: "nat-config", Host: "nat", Effects: &ConnectionEffects{PredictedDropped: 3}})
+	buf.Reset()
+	require.NoError(t, Render(&buf, eff, "json"))
+	require.NoError(t, schematest.Validate("report.schema.json", buf.Bytes()))
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &doc))
+	faults := doc["faults"].([]any)
+	faults[len(faults)-1].(map[string]any)["effects"].(map[string]any)["predicted_resets"] = -1
+	bad, _ := json.Marshal(doc)
+	require.Error(t, schematest.Validate("report.schema.json", bad), "a negative count of resets")
+
 	c := compareFixture()
 	c.Variants = append(c.Variants, FailedVariant("udp", []string{"phases[*].load.strategy=udp"}, "04-udp", "not run: the comparison was interrupted"))
 	c.Judge()

@@ -77,6 +77,13 @@
 //	alarm.<name>.fired_before_first_failure  whether it fired before the first failed attempt (bool)
 //	alarm.<name>.first_fired                 when it first fired, since the start (duration)
 //
+// NAT config change metrics (a nat-config fault, over the whole run):
+//
+//	fault.<name>.predicted_resets   connections the NAT predicted, before the change, it would reset
+//	fault.<name>.predicted_dropped  connections on removed NAT IPs, whose return traffic it drops
+//	fault.<name>.observed_resets    connections it reset, each once, up to the revert
+//	fault.<name>.observed_dropped   connections whose return traffic it dropped, up to the revert
+//
 // A recovery's expect uses a per-tick metric: attempts, ok, errors,
 // error_rate or throughput. With beyond it must also take longer than
 // that after the revert.

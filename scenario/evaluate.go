@@ -126,6 +126,27 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 			}
 			return float64(st.FirstFired), ""
 		}
+	case "fault":
+		name, field, _ := strings.Cut(rest, ".")
+		e, ok := o.Effects[name]
+		if !ok {
+			return 0, fmt.Sprintf("fault %q was never injected", name)
+		}
+		var n *int
+		switch field {
+		case "predicted_resets":
+			n = &e.PredictedResets
+		case "predicted_dropped":
+			n = &e.PredictedDropped
+		case "observed_resets":
+			n = e.ObservedResets
+		default:
+			n = e.ObservedDropped
+		}
+		if n == nil {
+			return 0, fmt.Sprintf("fault %q was never reverted, so what it did was not read", name)
+		}
+		return float64(*n), ""
 	}
 	return 0, fmt.Sprintf("unknown metric %q", metric)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/testbed"
 )
 
 // evalScenario parses validBase (a 10s phase p1) with extra sections.
@@ -252,4 +253,42 @@ func TestLostByClass(t *testing.T) {
 	got := Evaluate(s, &Observed{Run: Window{Duration: time.Second, Counts: c}})
 	assert.True(t, got[0].Passed, got[0].Observed)
 	assert.True(t, got[1].Passed, got[1].Observed)
+}
+
+// fault.<name>.* reads a nat-config fault's effects over the whole run;
+// a fault never injected, or never reverted, has no data.
+func TestEvaluateNATConfigEffects(t *testing.T) {
+	src := validBase + `faults:
+  - {name: lower, at: 2s, kind: nat-config, min_ports_per_vm: 64}
+assert:
+  - {expect: fault.lower.predicted_resets == 384}
+  - {expect: fault.lower.observed_resets == 384}
+  - {expect: fault.lower.predicted_dropped == 0}
+  - {expect: fault.lower.observed_dropped == 0}
+`
+	s, err := Parse("eval.yaml", []byte(src), Options{Faults: natConfigCatalog{}})
+	require.NoError(t, err)
+	n, zero := 384, 0
+	o := &Observed{Effects: map[string]FaultEffects{"lower": {PredictedResets: 384, ObservedResets: &n, ObservedDropped: &zero}}}
+	for _, v := range Evaluate(s, o) {
+		assert.True(t, v.Passed, "%s: %s", v.Expected, v.Observed)
+	}
+	o.Effects["lower"] = FaultEffects{PredictedResets: 384}
+	v := Evaluate(s, o)
+	assert.True(t, v[0].Passed)
+	assert.Equal(t, `no data: fault "lower" was never reverted, so what it did was not read`, v[1].Observed)
+	v = Evaluate(s, &Observed{})
+	assert.Equal(t, `no data: fault "lower" was never injected`, v[0].Observed)
+}
+
+// natConfigCatalog is testCatalog with a nat-config kind.
+type natConfigCatalog struct{ testCatalog }
+
+func (natConfigCatalog) Kinds() []string { return append(testCatalog{}.Kinds(), FaultKindNATConfig) }
+
+func (c natConfigCatalog) Build(kind, host string, spec *testbed.Spec, params map[string]any) (any, error) {
+	if kind == FaultKindNATConfig {
+		return &testFault{kind: kind, touches: []string{"snat"}}, nil
+	}
+	return c.testCatalog.Build(kind, host, spec, params)
 }

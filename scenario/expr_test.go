@@ -8,7 +8,7 @@ import (
 )
 
 func TestParseExpr(t *testing.T) {
-	env := metricEnv{backends: []string{"api"}, alarms: []string{"hot"}}
+	env := metricEnv{backends: []string{"api"}, alarms: []string{"hot"}, natConfigs: []string{"lower"}}
 	cases := []struct {
 		text  string
 		op    string
@@ -26,6 +26,9 @@ func TestParseExpr(t *testing.T) {
 		{text: "alarm.hot.fired != false", op: "!=", value: 0},
 		{text: "outcomes.addr_not_avail == 0", op: "==", value: 0},
 		{text: "backend.api.accepted > 1e3", op: ">", value: 1000},
+		{text: "fault.lower.observed_resets == 384", op: "==", value: 384},
+		{text: "fault.lower.resets == 1", err: `unknown fault metric "fault.lower.resets": valid are fault.lower.<predicted_resets|predicted_dropped|observed_resets|observed_dropped>`},
+		{text: "fault.other.observed_resets == 1", err: `metric "fault.other.observed_resets" names "other", which is no fault of kind nat-config: those faults are lower`},
 		{text: "", err: `condition "": want METRIC OP VALUE such as "error_rate < 1%"`},
 		{text: "error_rate", err: `condition "error_rate": want an operator after "error_rate": valid operators are < <= > >= == !=`, off: 10},
 		{text: "error_rate = 1%", err: `bad operator "=" in "error_rate = 1%": valid operators are < <= > >= == !=`, off: 11},

@@ -64,7 +64,14 @@ var staticMetrics = func() map[string]metricSpec {
 var (
 	backendFields = append(sortedKeys(backendCounters), sortedKeys(backendPeaks)...)
 	alarmFields   = []string{"fired", "fired_before_first_failure", "first_fired"}
+	// faultFields are the figures of a nat-config fault: its effects on
+	// live connections, predicted before the change and observed after.
+	faultFields = []string{"predicted_resets", "predicted_dropped", "observed_resets", "observed_dropped"}
 )
+
+// FaultKindNATConfig is the fault kind whose effects fault.<name>.*
+// metrics read (chaos registers it).
+const FaultKindNATConfig = "nat-config"
 
 // tickMetrics can be judged on a single tick: the metrics of a recovery.
 var tickMetrics = []string{"attempts", "ok", "errors", "error_rate", "throughput"}
@@ -113,13 +120,16 @@ const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<c
 	"nat.<ErrorPortAllocation|PacketsDropCount|ActiveConnectionCount|ConnectionAttemptCount|ConnectionEstablishedCount|IdleTimeoutCount> (aws-nat-gateway), " +
 	"backend.<name>.<accepted|registrations|registrations_failed_closed|listen_drops|peer_resets|holepunch_requests|verifications|" +
 	"mapping_changed|failed_clients|dependency_timeouts|probe_timeouts|dependency_peak_in_use|dependency_peak_queue>, alarm.<name>.<fired|fired_before_first_failure|first_fired>, " +
-	"app.<name>.<attempts|errors|error_rate|health_check_failures|restarts|boot_attempts|time_to_serve|serving>"
+	"app.<name>.<attempts|errors|error_rate|health_check_failures|restarts|boot_attempts|time_to_serve|serving>, " +
+	"fault.<name>.<predicted_resets|predicted_dropped|observed_resets|observed_dropped> (nat-config)"
 
 // metricEnv is what a metric name may refer to.
 type metricEnv struct {
 	backends []string
 	alarms   []string
 	apps     []string
+	// natConfigs are the faults of kind nat-config.
+	natConfigs []string
 }
 
 // lookupMetric types an assertion metric, or explains why it is not one.
@@ -164,6 +174,16 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 				" valid are alarm." + parts[1] + ".<" + strings.Join(alarmFields, "|") + ">"
 		}
 		return s, ""
+	case parts[0] == "fault" && len(parts) == 3:
+		if !slices.Contains(env.natConfigs, parts[1]) {
+			return metricSpec{}, "metric " + quote(name) + " names " + quote(parts[1]) + ", which is no fault of kind " + FaultKindNATConfig + ":" +
+				didYouMean(parts[1], env.natConfigs) + " those faults are " + orNone(env.natConfigs)
+		}
+		if !slices.Contains(faultFields, parts[2]) {
+			return metricSpec{}, "unknown fault metric " + quote(name) + ":" + didYouMean(parts[2], faultFields) +
+				" valid are fault." + parts[1] + ".<" + strings.Join(faultFields, "|") + ">"
+		}
+		return metricSpec{kind: kindCount, ref: "fault", refName: parts[1], field: parts[2]}, ""
 	}
 	candidates := sortedKeys(staticMetrics)
 	for _, b := range env.backends {
@@ -174,6 +194,11 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	for _, a := range env.alarms {
 		for _, f := range alarmFields {
 			candidates = append(candidates, "alarm."+a+"."+f)
+		}
+	}
+	for _, f := range env.natConfigs {
+		for _, x := range faultFields {
+			candidates = append(candidates, "fault."+f+"."+x)
 		}
 	}
 	for _, o := range outcomeNames() {

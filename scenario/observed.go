@@ -21,6 +21,19 @@ type Observed struct {
 	Alarms map[string]AlarmState `json:"alarms"`
 	// FirstFailure is when the first attempt failed (nil: none did).
 	FirstFailure *time.Duration `json:"first_failure,omitempty"`
+	// Effects are the effects on live connections of each nat-config
+	// fault (by name) that was injected.
+	Effects map[string]FaultEffects `json:"effects,omitempty"`
+}
+
+// FaultEffects are what a nat-config fault did to live connections:
+// predicted by the NAT before the change, observed after it (nil until
+// its revert read them).
+type FaultEffects struct {
+	PredictedResets  int  `json:"predicted_resets"`
+	PredictedDropped int  `json:"predicted_dropped"`
+	ObservedResets   *int `json:"observed_resets,omitempty"`
+	ObservedDropped  *int `json:"observed_dropped,omitempty"`
 }
 
 // Window is what happened during a phase or the whole run.

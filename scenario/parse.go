@@ -159,6 +159,9 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 		}
 		for _, f := range s.Faults {
 			env.faults[f.Name] = f
+			if f.Kind == FaultKindNATConfig {
+				env.metrics.natConfigs = append(env.metrics.natConfigs, f.Name)
+			}
 		}
 		s.Asserts = p.asserts(v, env)
 	}

@@ -52,22 +52,13 @@ func validateAWS(p string, n NATSpec) []error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, field.Errorf(p+"."+key, format, args...))
 	}
-	linuxOnly := "is a setting of profile %q, not %q: %s"
-	if n.Mode != "" {
-		bad("mode", linuxOnly, ProfileLinux, ProfileAWSNATGateway, "a NAT gateway holds no closed connection's port")
-	}
-	if n.Hold != 0 {
-		bad("hold", linuxOnly, ProfileLinux, ProfileAWSNATGateway, "a NAT gateway holds no closed connection's port")
-	}
-	if n.Allocation != "" {
-		bad("allocation", linuxOnly, ProfileLinux, ProfileAWSNATGateway, "a NAT gateway shares its ports between all clients")
-	}
-	if n.PortsPerHost != 0 {
-		bad("ports_per_host", linuxOnly, ProfileLinux, ProfileAWSNATGateway, "a NAT gateway shares its ports between all clients")
-	}
-	if len(n.Pools) > 0 {
-		bad("pools", linuxOnly, ProfileLinux, ProfileAWSNATGateway, "one NAT gateway serves every block behind it; for separate NAT IPs use one NAT per block")
-	}
+	errs = append(errs, refuseLinuxKeys(p, ProfileAWSNATGateway, []linuxKey{
+		{"mode", n.Mode != "", "a NAT gateway holds no closed connection's port"},
+		{"hold", n.Hold != 0, "a NAT gateway holds no closed connection's port"},
+		{"allocation", n.Allocation != "", "a NAT gateway shares its ports between all clients"},
+		{"ports_per_host", n.PortsPerHost != 0, "a NAT gateway shares its ports between all clients"},
+		{"pools", len(n.Pools) > 0, "one NAT gateway serves every block behind it; for separate NAT IPs use one NAT per block"},
+	})...)
 	if n.IPs > AWSMaxNATIPs {
 		bad("ips", "%d NAT IPs: a NAT gateway has at most %d (one primary and seven secondary IPv4 addresses)", n.IPs, AWSMaxNATIPs)
 	}

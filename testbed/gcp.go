@@ -94,25 +94,14 @@ func validateGCP(p string, n NATSpec) []error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, field.Errorf(p+"."+key, format, args...))
 	}
-	linuxOnly := "is a setting of profile %q, not %q: %s"
-	if n.Mode != "" {
-		bad("mode", linuxOnly, ProfileLinux, ProfileGCPCloudNAT, "Cloud NAT always holds a closed connection's port, for tcp_time_wait_timeout_sec")
-	}
-	if n.Hold != 0 {
-		bad("hold", linuxOnly, ProfileLinux, ProfileGCPCloudNAT, "use tcp_time_wait_timeout_sec")
-	}
-	if n.Allocation != "" {
-		bad("allocation", linuxOnly, ProfileLinux, ProfileGCPCloudNAT, "use enable_dynamic_port_allocation")
-	}
-	if n.PortsPerHost != 0 {
-		bad("ports_per_host", linuxOnly, ProfileLinux, ProfileGCPCloudNAT, "use min_ports_per_vm")
-	}
-	if len(n.Pools) > 0 {
-		bad("pools", linuxOnly, ProfileLinux, ProfileGCPCloudNAT, "one Cloud NAT gateway serves every block behind it")
-	}
-	if n.Ports != GCPPorts {
-		bad("ports", linuxOnly, ProfileLinux, ProfileGCPCloudNAT, "every Cloud NAT IP offers ports "+GCPPorts.String()+" (64,512 ports)")
-	}
+	errs = append(errs, refuseLinuxKeys(p, ProfileGCPCloudNAT, []linuxKey{
+		{"mode", n.Mode != "", "Cloud NAT always holds a closed connection's port, for tcp_time_wait_timeout_sec"},
+		{"hold", n.Hold != 0, "use tcp_time_wait_timeout_sec"},
+		{"allocation", n.Allocation != "", "use enable_dynamic_port_allocation"},
+		{"ports_per_host", n.PortsPerHost != 0, "use min_ports_per_vm"},
+		{"pools", len(n.Pools) > 0, "one Cloud NAT gateway serves every block behind it"},
+		{"ports", n.Ports != GCPPorts, "every Cloud NAT IP offers ports " + GCPPorts.String() + " (64,512 ports)"},
+	})...)
 	g := n.GCP
 	if g == nil {
 		return append(errs, field.Errorf(p, "profile %q has no settings: normalize the spec first", ProfileGCPCloudNAT))
@@ -251,4 +240,23 @@ func gcpNATConfig(spec *NATSpec, l *Layout, nl NATLayout, name string) (natcfg.C
 			UDPIdle:                    sec(g.UDPIdleTimeoutSec),
 		},
 	}, nil
+}
+
+// linuxKey is a setting of the linux profile that a managed profile
+// refuses: its key, whether the spec sets it, and what to use instead.
+type linuxKey struct {
+	key    string
+	set    bool
+	reason string
+}
+
+// refuseLinuxKeys names each linux-only setting a NAT of profile sets.
+func refuseLinuxKeys(p, profile string, keys []linuxKey) []error {
+	var errs []error
+	for _, k := range keys {
+		if k.set {
+			errs = append(errs, field.Errorf(p+"."+k.key, "is a setting of profile %q, not %q: %s", ProfileLinux, profile, k.reason))
+		}
+	}
+	return errs
 }

@@ -31,6 +31,9 @@ type Box struct {
 	run running
 	// pins keeps the kernel from evicting held ports (pin.go).
 	pins *pinner
+	// reap deletes the entries of the flows the last change reset
+	// (change.go); nil when none.
+	reap *reaper
 	// raw is the socket of aws-nat-gateway's idle-timeout probes (-1:
 	// none, rawErr says why).
 	raw    int
@@ -97,6 +100,12 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.applyLocked(cfg, nil)
+}
+
+// applyLocked installs cfg, with the rules of a live change when ch is
+// not nil (change.go); b.mu is held and the profile's loop is stopped.
+func (b *Box) applyLocked(cfg natcfg.Config, ch *changeRules) error {
 	t := natTable()
 	chs := chains(t)
 	byName := map[string]*nftables.Chain{}
@@ -105,6 +114,9 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 	}
 	prof := profileOf(cfg.Profile)
 	p := prof.build(cfg, t, byName)
+	if ch != nil {
+		p = ch.prepend(p, t, byName)
+	}
 	dropped, err := b.policyDrops()
 	if err != nil {
 		return fmt.Errorf("apply nat config: %w", err)
@@ -204,11 +216,14 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 // must be called without b.mu: the loop takes it on every round.
 func (b *Box) stopRunning() {
 	b.mu.Lock()
-	r := b.run
-	b.run = nil
+	r, rp := b.run, b.reap
+	b.run, b.reap = nil, nil
 	b.mu.Unlock()
 	if r != nil {
 		r.stop()
+	}
+	if rp != nil {
+		rp.stop()
 	}
 }
 

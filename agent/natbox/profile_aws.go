@@ -221,15 +221,8 @@ func (awsProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nfta
 
 // awsSNAT translates to the address in reg 1 over the ports in reg 3..4.
 func awsSNAT(c natcfg.Config) expr.Any {
-	n := &expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1,
-		RegProtoMin: reg3, RegProtoMax: reg4, Specified: true}
-	switch c.PortSelection {
-	case natcfg.PortSelectionRandom:
-		n.Random = true
-	case natcfg.PortSelectionFullyRandom:
-		n.FullyRandom = true
-	}
-	return n
+	return withPortSelection(&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1,
+		RegProtoMin: reg3, RegProtoMax: reg4, Specified: true}, c)
 }
 
 func tcpOnly() []expr.Any {

@@ -217,8 +217,12 @@ func (gcpProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nfta
 
 // gcpSNAT translates to the block the vmports lookup left in reg 1..4.
 func gcpSNAT(c natcfg.Config) expr.Any {
-	n := &expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4,
-		RegAddrMin: reg1, RegProtoMin: reg32b, RegAddrMax: reg32c, RegProtoMax: reg32d, Specified: true}
+	return withPortSelection(&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4,
+		RegAddrMin: reg1, RegProtoMin: reg32b, RegAddrMax: reg32c, RegProtoMax: reg32d, Specified: true}, c)
+}
+
+// withPortSelection sets the port selection of c on the SNAT n.
+func withPortSelection(n *expr.NAT, c natcfg.Config) *expr.NAT {
 	switch c.PortSelection {
 	case natcfg.PortSelectionRandom:
 		n.Random = true

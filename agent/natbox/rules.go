@@ -184,12 +184,7 @@ func snat(c natcfg.Config, ports portrange.Range, addrRange bool) []expr.Any {
 	if addrRange {
 		n.RegAddrMax = reg2
 	}
-	switch c.PortSelection {
-	case natcfg.PortSelectionRandom:
-		n.Random = true
-	case natcfg.PortSelectionFullyRandom:
-		n.FullyRandom = true
-	}
+	withPortSelection(n, c)
 	return []expr.Any{
 		&expr.Immediate{Register: reg3, Data: binaryutil.BigEndian.PutUint16(ports.First)},
 		&expr.Immediate{Register: reg4, Data: binaryutil.BigEndian.PutUint16(ports.Last)},

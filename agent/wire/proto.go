@@ -57,6 +57,13 @@ const (
 	OpNATMetrics  = "nat.metrics"  // -> natcfg.Metrics
 	OpNATFlush    = "nat.flush"    // natcfg.FlushFilter -> int
 	OpNATSnapshot = "nat.snapshot" // -> string
+	// OpNATChange applies a config live with its effects on live
+	// connections (natbox.Box.Change): natcfg.Config -> natcfg.ChangeResult.
+	OpNATChange = "nat.change"
+	// OpNATObserved counts the last change's effects so far -> natcfg.ChangeObserved.
+	OpNATObserved = "nat.observed"
+	// OpNATConfig returns the config in force -> natcfg.Config.
+	OpNATConfig = "nat.config"
 
 	OpDropInstall  = "drop.install"  // droprules.Spec
 	OpDropRemove   = "drop.remove"   // chain name -> packets dropped

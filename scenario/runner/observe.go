@@ -7,6 +7,7 @@ import (
 
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed/sampler"
 )
@@ -57,7 +58,11 @@ func (r *run) observe(ctx context.Context, nat *sampler.Sampler, alarms *alarmSe
 			o.FirstFailure = &first
 		}
 	}
+	effects := map[string]*reports.ConnectionEffects{}
 	for _, m := range markers {
+		if e := effectsOf(effects[m.Fault], m); e != nil {
+			effects[m.Fault] = e
+		}
 		ft := o.FaultTimes[m.Fault]
 		switch {
 		case m.Event == chaos.EventInject && m.Err == "":
@@ -66,6 +71,13 @@ func (r *run) observe(ctx context.Context, nat *sampler.Sampler, alarms *alarmSe
 			ft.Reverted = m.At
 		}
 		o.FaultTimes[m.Fault] = ft
+	}
+	for name, e := range effects {
+		if o.Effects == nil {
+			o.Effects = map[string]scenario.FaultEffects{}
+		}
+		o.Effects[name] = scenario.FaultEffects{PredictedResets: e.PredictedResets, PredictedDropped: e.PredictedDropped,
+			ObservedResets: e.ObservedResets, ObservedDropped: e.ObservedDropped}
 	}
 	return o
 }

@@ -192,6 +192,9 @@ func faultsOf(sc *scenario.Scenario, markers []chaos.Marker, at func(time.Durati
 			if len(m.Report) > 0 && m.Event == chaos.EventInject {
 				rf.Description += fmt.Sprintf(" %v", m.Report)
 			}
+			if f.Kind == "nat-config" {
+				rf.Effects = effectsOf(rf.Effects, m)
+			}
 		}
 		out = append(out, rf)
 	}
@@ -270,6 +273,35 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 		out = append(out, *s)
 	}
 	return out
+}
+
+// effectsOf adds what marker m reports of a nat-config fault to e: the
+// prediction at the inject, the observed counts at the revert.
+func effectsOf(e *reports.ConnectionEffects, m chaos.Marker) *reports.ConnectionEffects {
+	num := func(k string) (int, bool) {
+		switch v := m.Report[k].(type) {
+		case int:
+			return v, true
+		case float64:
+			return int(v), true
+		}
+		return 0, false
+	}
+	if m.Event == chaos.EventInject {
+		if n, ok := num("predicted_resets"); ok {
+			e = &reports.ConnectionEffects{PredictedResets: n}
+			e.PredictedDropped, _ = num("predicted_dropped")
+		}
+		return e
+	}
+	if e == nil || m.Event != chaos.EventRevert {
+		return e
+	}
+	if n, ok := num("observed_resets"); ok {
+		d, _ := num("observed_dropped")
+		e.ObservedResets, e.ObservedDropped = &n, &d
+	}
+	return e
 }
 
 // mergeNATSamples joins two readings of one NAT box that fall on one row.
