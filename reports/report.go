@@ -210,15 +210,6 @@ type GCPMetrics struct {
 	VMs []GCPVM `json:"vms,omitempty"`
 }
 
-// DroppedSentTotal is dropped_sent_packets_count over every reason.
-func (g *GCPMetrics) DroppedSentTotal() uint64 {
-	var n uint64
-	for _, v := range g.DroppedSent {
-		n += v
-	}
-	return n
-}
-
 // GCPVM is one VM (client address) behind a Cloud NAT over a run.
 type GCPVM struct {
 	VM             string `json:"vm"`
