@@ -12,6 +12,7 @@ import (
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/loadgen"
 	"github.com/natlab/natlab/scenario/runner"
+	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/sampler"
 )
 
@@ -70,7 +71,20 @@ var (
 	}
 )
 
+// A Cloud NAT's metrics under their Cloud Monitoring names (profile
+// gcp-cloud-nat): per VM (client address) its ports now, the counts
+// since the run began (drops by reason), the open connections now.
+var (
+	descGCPAllocated = desc("natlab_nat_gcp_allocated_ports", "Cloud NAT: ports allocated to the VM now (allocated_ports).", "nat", "vm")
+	descGCPUsage     = desc("natlab_nat_gcp_port_usage", "Cloud NAT: the VM's most ports in use towards one destination ip:port:protocol now (port_usage).", "nat", "vm")
+	descGCPFailed    = desc("natlab_nat_gcp_nat_allocation_failed", "Cloud NAT: 1 when some VM needs more ports than it can be given (nat_allocation_failed).", "nat")
+	descGCPDropped   = desc("natlab_nat_gcp_dropped_sent_packets_count_total", "Cloud NAT: packets from VMs it dropped, by reason (dropped_sent_packets_count).", "nat", "reason")
+	descGCPNewConns  = desc("natlab_nat_gcp_new_connections_count_total", "Cloud NAT: connections it created (new_connections_count).", "nat")
+	descGCPOpen      = desc("natlab_nat_gcp_open_connections", "Cloud NAT: connections open through it now (open_connections).", "nat")
+)
+
 func init() {
+	allDescs = append(allDescs, descGCPAllocated, descGCPUsage, descGCPFailed, descGCPDropped, descGCPNewConns, descGCPOpen)
 	for _, name := range awsCountNames {
 		d := desc("natlab_nat_aws_"+name+"_total", awsCountHelp[name], "nat")
 		descAWSCounts[name] = d
@@ -254,6 +268,9 @@ func (s *runState) Collect(ch chan<- prometheus.Metric) {
 			}
 			gauge(descAWSActive, float64(a.ActiveConnectionCount), name)
 		}
+		if g := rd.GCP; g != nil {
+			collectGCP(g, name, gauge, counter)
+		}
 	}
 	for _, f := range s.info.Faults {
 		v := 0.0
@@ -262,6 +279,26 @@ func (s *runState) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(descFault, v, f.Name, f.Kind, f.Host)
 	}
+}
+
+// collectGCP serves one Cloud NAT's reading.
+func collectGCP(g *sampler.GCPSample, nat string, gauge, counter func(*prometheus.Desc, float64, ...string)) {
+	for _, vm := range sortedKeys(g.AllocatedPorts) {
+		gauge(descGCPAllocated, float64(g.AllocatedPorts[vm]), nat, vm)
+	}
+	for _, vm := range sortedKeys(g.PortUsage) {
+		gauge(descGCPUsage, float64(g.PortUsage[vm]), nat, vm)
+	}
+	failed := 0.0
+	if g.AllocationFailed {
+		failed = 1
+	}
+	gauge(descGCPFailed, failed, nat)
+	for _, reason := range natcfg.DropReasons {
+		counter(descGCPDropped, float64(g.DroppedSent[reason]), nat, reason)
+	}
+	counter(descGCPNewConns, float64(g.NewConnections), nat)
+	gauge(descGCPOpen, float64(g.OpenConnections), nat)
 }
 
 // constHistogram turns an HDR histogram into a Prometheus one with
@@ -276,7 +313,7 @@ func constHistogram(d *prometheus.Desc, h *loadgen.Histogram, labels []string) p
 	return prometheus.MustNewConstHistogram(d, n, h.Mean().Seconds()*float64(n), buckets, labels...)
 }
 
-func sortedKeys(m map[string]float64) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range maps.Keys(m) {
 		keys = append(keys, k)

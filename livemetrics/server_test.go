@@ -65,7 +65,7 @@ func TestServerServesTheRun(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, scrape(t, s.URL()), "natlab_", "nothing before the run begins")
 
-	s.run.Begin(runner.RunInfo{RunID: "nl-1", Scenario: "exhaust", NATs: []string{"nat"},
+	s.run.Begin(runner.RunInfo{RunID: "nl-1", Scenario: "exhaust", NATs: []string{"nat", "cloudnat"},
 		Faults: []runner.FaultInfo{{Name: "fwd-off", Kind: "sysctl", Host: "nat"}}})
 	h := loadgen.TickHistograms{Connect: loadgen.NewHistogram(), Request: loadgen.NewHistogram(), Failed: loadgen.NewHistogram()}
 	h.Request.Record(3 * time.Millisecond)
@@ -76,7 +76,10 @@ func TestServerServesTheRun(t *testing.T) {
 		Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 1}},
 		sampler.Sample{NATs: []sampler.NATSample{{Host: "nat", ConntrackEntries: 40, AllocationFailures: 7, PortsInUse: 100,
 			PortUtilization: 0.75, IPUtilization: map[string]float64{"198.19.0.10": 0.75}, IPForward: true,
-			AWS: &sampler.AWSSample{ErrorPortAllocation: 50, IdleTimeoutCount: 8, ActiveConnectionCount: 92}}}})
+			AWS: &sampler.AWSSample{ErrorPortAllocation: 50, IdleTimeoutCount: 8, ActiveConnectionCount: 92}},
+			{Host: "cloudnat", IPForward: true, GCP: &sampler.GCPSample{
+				AllocatedPorts: map[string]int{"198.18.0.10": 128, "198.18.0.11": 64}, PortUsage: map[string]int{"198.18.0.10": 80, "198.18.0.11": 64},
+				AllocationFailed: true, DroppedSent: map[string]uint64{"OUT_OF_RESOURCES": 96}, NewConnections: 144, OpenConnections: 120}}}})
 	s.run.Marker(chaos.Marker{Fault: "fwd-off", Event: chaos.EventInject})
 
 	body := scrape(t, s.URL())
@@ -85,6 +88,7 @@ func TestServerServesTheRun(t *testing.T) {
 	require.NoError(t, err)
 	run := []string{"run_id", "nl-1", "scenario", "exhaust"}
 	nat := append([]string{"nat", "nat"}, run...)
+	gcp := append([]string{"nat", "cloudnat"}, run...)
 	for _, c := range []struct {
 		name   string
 		labels []string
@@ -108,6 +112,14 @@ func TestServerServesTheRun(t *testing.T) {
 		{"natlab_nat_aws_IdleTimeoutCount_total", nat, 8},
 		{"natlab_nat_aws_PacketsDropCount_total", nat, 0},
 		{"natlab_nat_aws_ActiveConnectionCount", nat, 92},
+		{"natlab_nat_gcp_allocated_ports", append([]string{"vm", "198.18.0.10"}, gcp...), 128},
+		{"natlab_nat_gcp_allocated_ports", append([]string{"vm", "198.18.0.11"}, gcp...), 64},
+		{"natlab_nat_gcp_port_usage", append([]string{"vm", "198.18.0.10"}, gcp...), 80},
+		{"natlab_nat_gcp_nat_allocation_failed", gcp, 1},
+		{"natlab_nat_gcp_dropped_sent_packets_count_total", append([]string{"reason", "OUT_OF_RESOURCES"}, gcp...), 96},
+		{"natlab_nat_gcp_dropped_sent_packets_count_total", append([]string{"reason", "ENDPOINT_INDEPENDENCE_CONFLICT"}, gcp...), 0},
+		{"natlab_nat_gcp_new_connections_count_total", gcp, 144},
+		{"natlab_nat_gcp_open_connections", gcp, 120},
 		{"natlab_fault_active", append([]string{"fault", "fwd-off", "kind", "sysctl", "host", "nat"}, run...), 1},
 	} {
 		got, ok := f.Value(c.name, c.labels...)
@@ -115,6 +127,8 @@ func TestServerServesTheRun(t *testing.T) {
 			assert.Equal(t, c.want, got, "%s%v", c.name, c.labels)
 		}
 	}
+	_, ok := f.Value("natlab_nat_gcp_open_connections", nat...)
+	assert.False(t, ok, "a box of another profile serves no Cloud NAT metrics")
 	n, ok := f.Bucket("natlab_client_failed_attempt_duration_seconds", 1, run...)
 	assert.True(t, ok)
 	assert.Equal(t, uint64(0), n, "the 2s failure is above the 1s bucket")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 // csvWriter writes samples.csv: one row per tick, a stable set of columns.
@@ -106,6 +107,9 @@ func csvColumns(r *Report) []column {
 				natColumn(p+"ConnectionEstablishedCount", n, aws(func(a *AWSMetrics) string { return u(a.ConnectionEstablishedCount) })),
 				natColumn(p+"IdleTimeoutCount", n, aws(func(a *AWSMetrics) string { return u(a.IdleTimeoutCount) })),
 			)
+		}
+		if gcpNAT(r, n) {
+			cols = append(cols, gcpColumns(p, n)...)
 		}
 	}
 	return cols
@@ -259,7 +263,14 @@ func ReadSamples(rd io.Reader) ([]Sample, error) {
 					continue
 				}
 				name, field := rest[:dot], rest[dot+1:]
+				if box, reason, ok := strings.Cut(rest, "."+gcpDropColumn+"."); ok {
+					name, field = box, gcpDropColumn+"."+reason
+				}
 				n := s.NAT[name]
+				if readGCPColumn(&n, field, v, u, f) {
+					s.NAT[name] = n
+					continue
+				}
 				switch field {
 				case "conntrack":
 					n.Conntrack = u(v)
@@ -296,6 +307,83 @@ func awsNAT(r *Report, n string) bool {
 	}
 	for i := range r.Samples {
 		if v, ok := r.Samples[i].NAT[n]; ok && v.AWS != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// gcpDropColumn starts the name of a Cloud NAT drop column: one per
+// reason, nat.BOX.dropped_sent_packets_count.REASON.
+const gcpDropColumn = "dropped_sent_packets_count"
+
+// gcpColumns are a Cloud NAT's columns, after the box's other columns:
+// allocated_ports and port_usage of the VM with the most and open
+// connections at the tick's end, nat_allocation_failed (1 or 0), and the
+// counts' rise in the tick, drops one column per reason.
+func gcpColumns(p, n string) []column {
+	gcp := func(f func(g *GCPMetrics) string) func(NATSample) string {
+		return func(v NATSample) string {
+			if v.GCP == nil {
+				return ""
+			}
+			return f(v.GCP)
+		}
+	}
+	cols := []column{
+		natColumn(p+"allocated_ports", n, gcp(func(g *GCPMetrics) string { return strconv.Itoa(g.AllocatedPorts) })),
+		natColumn(p+"port_usage", n, gcp(func(g *GCPMetrics) string { return strconv.Itoa(g.PortUsage) })),
+		natColumn(p+"nat_allocation_failed", n, gcp(func(g *GCPMetrics) string { return bit(g.AllocationFailed) })),
+	}
+	for _, reason := range natcfg.DropReasons {
+		cols = append(cols, natColumn(p+gcpDropColumn+"."+reason, n,
+			gcp(func(g *GCPMetrics) string { return strconv.FormatUint(g.DroppedSent[reason], 10) })))
+	}
+	return append(cols,
+		natColumn(p+"new_connections_count", n, gcp(func(g *GCPMetrics) string { return strconv.FormatUint(g.NewConnections, 10) })),
+		natColumn(p+"open_connections", n, gcp(func(g *GCPMetrics) string { return strconv.Itoa(g.OpenConnections) })),
+	)
+}
+
+// readGCPColumn reads a Cloud NAT cell of samples.csv into n; it is false
+// for the box's other columns.
+func readGCPColumn(n *NATSample, field, v string, u func(string) uint64, f func(string) float64) bool {
+	g := n.GCP
+	if g == nil {
+		g = &GCPMetrics{DroppedSent: map[string]uint64{}}
+	}
+	switch field {
+	case "allocated_ports":
+		g.AllocatedPorts = int(f(v))
+	case "port_usage":
+		g.PortUsage = int(f(v))
+	case "nat_allocation_failed":
+		g.AllocationFailed = v == "1"
+	case "new_connections_count":
+		g.NewConnections = u(v)
+	case "open_connections":
+		g.OpenConnections = int(f(v))
+	default:
+		reason, ok := strings.CutPrefix(field, gcpDropColumn+".")
+		if !ok {
+			return false
+		}
+		g.DroppedSent[reason] = u(v)
+	}
+	n.GCP = g
+	return true
+}
+
+// gcpNAT reports whether NAT box n is a Cloud NAT: its summary or a
+// sample carries Cloud NAT's metrics.
+func gcpNAT(r *Report, n string) bool {
+	for _, s := range r.NAT {
+		if s.Name == n && s.GCP != nil {
+			return true
+		}
+	}
+	for i := range r.Samples {
+		if v, ok := r.Samples[i].NAT[n]; ok && v.GCP != nil {
 			return true
 		}
 	}

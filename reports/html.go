@@ -42,6 +42,8 @@ type htmlPage struct {
 	NATHead    []string
 	NAT        [][]string
 	AWS        []string
+	GCP        []gcpBox
+	GCPVMHead  []string
 	Faults     [][]string
 	Alarms     [][]string
 	Charts     []htmlChart
@@ -83,7 +85,8 @@ func newHTMLPage(r *Report) (*htmlPage, error) {
 	same := func(s string) string { return s } // html/template escapes
 	p := &htmlPage{R: r, Title: fmt.Sprintf("natlab %s: %s", r.Scenario.Name, verdictWord(r.Verdict)),
 		Verdict: verdictWord(r.Verdict), VerdictCSS: string(r.Verdict), Summary: r.summaryLine(),
-		RunLine: r.runLine(), LoadHead: loadHead, Load: r.loadRows(same), NATHead: natHead, NAT: r.natRows(same), AWS: r.awsLines(same), Schema: SchemaVersion}
+		RunLine: r.runLine(), LoadHead: loadHead, Load: r.loadRows(same), NATHead: natHead, NAT: r.natRows(same), AWS: r.awsLines(same),
+		GCP: r.gcpBoxes(same), GCPVMHead: gcpVMHead, Schema: SchemaVersion}
 	for _, n := range r.Testbed.NATs {
 		p.NATBoxes = append(p.NATBoxes, natBoxLine(n))
 	}

@@ -71,6 +71,12 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 		for _, l := range r.awsLines(mdCode) {
 			b.WriteString(l + "\n\n")
 		}
+		for _, g := range r.gcpBoxes(mdCode) {
+			b.WriteString(g.Line + "\n\n")
+			if len(g.VMs) > 0 {
+				mdTable(b, gcpVMHead, g.VMs)
+			}
+		}
 	}
 	if sm := r.Sampling; sm != nil {
 		fmt.Fprintf(b, "Sampling: tick %gs, %d late ticks (started more than 20%% of the tick late; latest %.3fs), %d missing NAT readings.\n\n",

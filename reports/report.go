@@ -184,6 +184,37 @@ type NATSummary struct {
 	// AWS is an AWS NAT gateway's CloudWatch metrics over the run (the
 	// counts' Sum, ActiveConnectionCount's Max); absent for other profiles.
 	AWS *AWSMetrics `json:"aws,omitempty"`
+	// GCP is a Cloud NAT's metrics over the run (profile gcp-cloud-nat),
+	// with each VM's peak allocation and usage; absent for other
+	// profiles.
+	GCP *GCPMetrics `json:"gcp,omitempty"`
+}
+
+// GCPMetrics are a Cloud NAT's metrics under their Cloud Monitoring
+// names (router.googleapis.com/nat/): over a run, the gauges' highest
+// sampled value, whether nat_allocation_failed was ever true and the
+// counts' rise; over one tick, the gauges at its end and the counts'
+// rise in it.
+type GCPMetrics struct {
+	// AllocatedPorts and PortUsage are those of the VM with the most.
+	AllocatedPorts   int  `json:"allocated_ports"`
+	PortUsage        int  `json:"port_usage"`
+	AllocationFailed bool `json:"nat_allocation_failed"`
+	// DroppedSent is dropped_sent_packets_count by reason, every reason
+	// natlab counts present (zeros included).
+	DroppedSent     map[string]uint64 `json:"dropped_sent_packets_count"`
+	NewConnections  uint64            `json:"new_connections_count"`
+	OpenConnections int               `json:"open_connections"`
+	// VMs are each VM's highest sampled allocated_ports and port_usage,
+	// by address (over a run only).
+	VMs []GCPVM `json:"vms,omitempty"`
+}
+
+// GCPVM is one VM (client address) behind a Cloud NAT over a run.
+type GCPVM struct {
+	VM             string `json:"vm"`
+	AllocatedPorts int    `json:"allocated_ports"`
+	PortUsage      int    `json:"port_usage"`
 }
 
 // AWSMetrics are an AWS NAT gateway's metrics under their CloudWatch
@@ -293,6 +324,9 @@ type NATSample struct {
 	// AWS is an AWS NAT gateway's reading: the counts' rise over the
 	// tick, ActiveConnectionCount at its end; absent for other profiles.
 	AWS *AWSMetrics `json:"aws,omitempty"`
+	// GCP is a Cloud NAT's reading (GCPMetrics, without VMs); absent for
+	// other profiles.
+	GCP *GCPMetrics `json:"gcp,omitempty"`
 }
 
 // MarkerKind is what a Marker marks.

@@ -2,7 +2,10 @@ package reports
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/natlab/natlab/testbed/natcfg"
 )
 
 // Rows shared by the markdown and HTML tables. esc escapes the free text of
@@ -129,6 +132,40 @@ func (r *Report) awsLines(name func(string) string) []string {
 			out = append(out, fmt.Sprintf("NAT gateway %s, CloudWatch metrics over the run: ErrorPortAllocation %d, PacketsDropCount %d, ActiveConnectionCount (max) %d, ConnectionAttemptCount %d, ConnectionEstablishedCount %d, IdleTimeoutCount %d.",
 				name(n.Name), a.ErrorPortAllocation, a.PacketsDropCount, a.ActiveConnectionCount, a.ConnectionAttemptCount, a.ConnectionEstablishedCount, a.IdleTimeoutCount))
 		}
+	}
+	return out
+}
+
+// gcpBox is what the reports say of one Cloud NAT: its metrics over the
+// run in a line, and a row per VM.
+type gcpBox struct {
+	Line string
+	VMs  [][]string
+}
+
+// gcpVMHead is the header of a Cloud NAT's table of VMs.
+var gcpVMHead = []string{"VM", "Peak allocated_ports", "Peak port_usage"}
+
+// gcpBoxes say, per Cloud NAT, its metrics over the run under their Cloud
+// Monitoring names, and each VM's peak allocation and usage; name quotes
+// a box name for the format.
+func (r *Report) gcpBoxes(name func(string) string) []gcpBox {
+	var out []gcpBox
+	for _, n := range r.NAT {
+		g := n.GCP
+		if g == nil {
+			continue
+		}
+		drops := make([]string, 0, len(natcfg.DropReasons))
+		for _, reason := range natcfg.DropReasons {
+			drops = append(drops, fmt.Sprintf("%s %d", reason, g.DroppedSent[reason]))
+		}
+		b := gcpBox{Line: fmt.Sprintf("Cloud NAT %s, metrics over the run: allocated_ports (max VM) %d, port_usage (max VM) %d, nat_allocation_failed %t, dropped_sent_packets_count %s, new_connections_count %d, open_connections (max) %d.",
+			name(n.Name), g.AllocatedPorts, g.PortUsage, g.AllocationFailed, strings.Join(drops, ", "), g.NewConnections, g.OpenConnections)}
+		for _, vm := range g.VMs {
+			b.VMs = append(b.VMs, []string{vm.VM, strconv.Itoa(vm.AllocatedPorts), strconv.Itoa(vm.PortUsage)})
+		}
+		out = append(out, b)
 	}
 	return out
 }

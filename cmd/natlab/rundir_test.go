@@ -175,7 +175,57 @@ func checkSamplesCSV(t *testing.T, path string, rep *reports.Report) {
 		assert.Equal(t, n.PeakConntrack, peak, "NAT %s: peak conntrack is the highest tick", n.Name)
 		assert.InDelta(t, n.PeakPortUtilization, util, 0.00005, "NAT %s: peak port utilization is the highest tick", n.Name)
 		assert.InDelta(t, n.IPForwardOff.Float(), float64(off)*tick, 1e-6, "NAT %s: ip_forward off for %d ticks", n.Name, off)
+		if n.GCP != nil {
+			checkCloudNATColumns(t, tab, rep, n)
+		}
 	}
+}
+
+// checkCloudNATColumns checks a Cloud NAT's columns of samples.csv against
+// report.json: each row is its sample, the drops of each reason and the
+// new connections summed over the rows are the run's, the gauges' highest
+// row is the run's peak, nat_allocation_failed is 1 in some row exactly
+// when it was ever true, and the VM with the most ports in the summary
+// has the run's peak allocation and usage.
+func checkCloudNATColumns(t *testing.T, tab csvTable, rep *reports.Report, n reports.NATSummary) {
+	t.Helper()
+	p := "nat." + n.Name + "."
+	drops := map[string]uint64{}
+	var newConns uint64
+	alloc, usage, open := 0, 0, 0
+	failed := false
+	for i, row := range tab.rows {
+		if row[p+"allocated_ports"] == "" {
+			continue // no reading of this box in this tick
+		}
+		g := rep.Samples[i].NAT[n.Name].GCP
+		if !assert.NotNil(t, g, "row %d has Cloud NAT figures of %s that report.json lacks", i+1, n.Name) {
+			continue
+		}
+		for reason := range n.GCP.DroppedSent {
+			d := uint64(tab.float(t, i, p+"dropped_sent_packets_count."+reason))
+			assert.Equal(t, g.DroppedSent[reason], d, "row %d: %sdropped_sent_packets_count.%s", i+1, p, reason)
+			drops[reason] += d
+		}
+		newConns += uint64(tab.float(t, i, p+"new_connections_count"))
+		alloc = max(alloc, int(tab.float(t, i, p+"allocated_ports")))
+		usage = max(usage, int(tab.float(t, i, p+"port_usage")))
+		open = max(open, int(tab.float(t, i, p+"open_connections")))
+		failed = failed || row[p+"nat_allocation_failed"] == "1"
+		assert.Equal(t, g.AllocatedPorts, int(tab.float(t, i, p+"allocated_ports")), "row %d: %sallocated_ports", i+1, p)
+	}
+	assert.Equal(t, n.GCP.DroppedSent, drops, "NAT %s: drops by reason summed over the ticks are the run's", n.Name)
+	assert.Equal(t, n.GCP.NewConnections, newConns, "NAT %s: new_connections_count summed over the ticks is the run's", n.Name)
+	assert.Equal(t, n.GCP.AllocatedPorts, alloc, "NAT %s: allocated_ports is the highest tick", n.Name)
+	assert.Equal(t, n.GCP.PortUsage, usage, "NAT %s: port_usage is the highest tick", n.Name)
+	assert.Equal(t, n.GCP.OpenConnections, open, "NAT %s: open_connections is the highest tick", n.Name)
+	assert.Equal(t, n.GCP.AllocationFailed, failed, "NAT %s: nat_allocation_failed", n.Name)
+	vmAlloc, vmUsage := 0, 0
+	for _, vm := range n.GCP.VMs {
+		vmAlloc, vmUsage = max(vmAlloc, vm.AllocatedPorts), max(vmUsage, vm.PortUsage)
+	}
+	assert.Equal(t, n.GCP.AllocatedPorts, vmAlloc, "NAT %s: the highest VM's peak allocation is the run's", n.Name)
+	assert.Equal(t, n.GCP.PortUsage, vmUsage, "NAT %s: the highest VM's peak usage is the run's", n.Name)
 }
 
 type junitDoc struct {

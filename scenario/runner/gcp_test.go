@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed/sampler"
 )
@@ -59,4 +60,42 @@ func TestNATStatsOfAWSNATGateway(t *testing.T) {
 	assert.Equal(t, 8.0, v)
 	v, _ = tickValue("nat.ActiveConnectionCount", ClientTick{Interval: sec}, ticks[1])
 	assert.Equal(t, 151.0, v)
+}
+
+// Cloud NAT's readings in report rows: the VM with the most, every drop
+// reason (zeros too), the tick's rises. Two readings on one row (the
+// first late by over half a tick) add their rises and keep their levels'
+// peaks, so samples.csv still sums to the report's figures; the summary
+// has each VM's peaks, in address order.
+func TestCloudNATInReportRows(t *testing.T) {
+	sec := time.Second
+	read := func(at time.Duration, alloc10, usage10, open int, failed bool, oor, newConns uint64) sampler.Sample {
+		return sampler.Sample{At: at, NATs: []sampler.NATSample{{Host: "nat", IPForward: true, GCP: &sampler.GCPSample{
+			AllocatedPorts: map[string]int{"198.18.0.10": alloc10, "198.18.0.9": 64}, PortUsage: map[string]int{"198.18.0.10": usage10, "198.18.0.9": 30},
+			AllocationFailed: failed, OpenConnections: open,
+			DroppedSentDelta: map[string]uint64{"OUT_OF_RESOURCES": oor}, NewConnectionsDelta: newConns}}}}
+	}
+	ticks := []sampler.Sample{
+		read(1*sec, 64, 64, 94, true, 16, 94),
+		read(2600*time.Millisecond, 128, 80, 110, false, 4, 16),
+		read(3100*time.Millisecond, 128, 70, 100, false, 2, 0),
+	}
+	r := &run{tick: sec, series: newSeries(sec, nil)}
+	rows := r.samples(ticks)
+	require.Len(t, rows, 2)
+	assert.Equal(t, &reports.GCPMetrics{AllocatedPorts: 64, PortUsage: 64, AllocationFailed: true, OpenConnections: 94,
+		DroppedSent: map[string]uint64{"OUT_OF_RESOURCES": 16, "ENDPOINT_INDEPENDENCE_CONFLICT": 0}, NewConnections: 94}, rows[0].NAT["nat"].GCP)
+	assert.Equal(t, &reports.GCPMetrics{AllocatedPorts: 128, PortUsage: 80, OpenConnections: 110,
+		DroppedSent: map[string]uint64{"OUT_OF_RESOURCES": 6, "ENDPOINT_INDEPENDENCE_CONFLICT": 0}, NewConnections: 16}, rows[1].NAT["nat"].GCP)
+
+	assert.Equal(t, []reports.GCPVM{{VM: "198.18.0.9", AllocatedPorts: 64, PortUsage: 30}, {VM: "198.18.0.10", AllocatedPorts: 128, PortUsage: 80}},
+		gcpVMs(ticks, "nat"))
+	assert.Empty(t, gcpVMs(ticks, "other"))
+}
+
+// The progress line shows Cloud NAT's figures after the NAT's own.
+func TestLiveLineOfCloudNAT(t *testing.T) {
+	l := Live{At: 3 * time.Second, Phase: "hold", PortUtilization: 0.5, Conntrack: 128,
+		GCP: &LiveGCP{AllocatedPorts: 64, PortUsage: 64, OutOfResources: 96}}
+	assert.Contains(t, l.line(), "conntrack    128  allocated_ports 64  port_usage 64  OUT_OF_RESOURCES 96  ENDPOINT_INDEPENDENCE_CONFLICT 0")
 }

@@ -29,6 +29,16 @@ type Live struct {
 	// ErrorPortAllocation and IdleTimeoutCount since the run began,
 	// summed over such boxes.
 	AWS *LiveAWS
+	// GCP is set when a NAT box is a Cloud NAT: allocated_ports and
+	// port_usage of the VM with the most now, and the packets dropped
+	// since the run began by reason, over such boxes.
+	GCP *LiveGCP
+}
+
+// LiveGCP is the part of a progress line of Cloud NATs.
+type LiveGCP struct {
+	AllocatedPorts, PortUsage                    int
+	OutOfResources, EndpointIndependenceConflict uint64
 }
 
 // LiveAWS is the part of a progress line of AWS NAT gateways.
@@ -44,6 +54,10 @@ func (l Live) natText() string {
 	s := fmt.Sprintf("nat ports %5.1f%%  conntrack %6d", 100*l.PortUtilization, l.Conntrack)
 	if a := l.AWS; a != nil {
 		s += fmt.Sprintf("  ErrorPortAllocation %d  IdleTimeoutCount %d", a.ErrorPortAllocation, a.IdleTimeoutCount)
+	}
+	if g := l.GCP; g != nil {
+		s += fmt.Sprintf("  allocated_ports %d  port_usage %d  OUT_OF_RESOURCES %d  ENDPOINT_INDEPENDENCE_CONFLICT %d",
+			g.AllocatedPorts, g.PortUsage, g.OutOfResources, g.EndpointIndependenceConflict)
 	}
 	return s
 }

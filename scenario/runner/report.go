@@ -3,6 +3,7 @@ package runner
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"sort"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/scenario"
 	"github.com/natlab/natlab/testbed"
+	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/sampler"
 )
 
@@ -84,6 +86,11 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 			sum.AWS = &reports.AWSMetrics{ErrorPortAllocation: a.ErrorPortAllocation, PacketsDropCount: a.PacketsDropCount,
 				ActiveConnectionCount: a.ActiveConnectionCount, ConnectionAttemptCount: a.ConnectionAttemptCount,
 				ConnectionEstablishedCount: a.ConnectionEstablishedCount, IdleTimeoutCount: a.IdleTimeoutCount}
+		}
+		if g := st.GCP; g != nil {
+			sum.GCP = &reports.GCPMetrics{AllocatedPorts: g.AllocatedPorts, PortUsage: g.PortUsage,
+				AllocationFailed: g.AllocationFailed, DroppedSent: dropsByReason(g.DroppedSent),
+				NewConnections: g.NewConnections, OpenConnections: g.OpenConnections, VMs: gcpVMs(ticks, n.Name)}
 		}
 		rep.NAT = append(rep.NAT, sum)
 	}
@@ -236,6 +243,11 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 					ActiveConnectionCount: a.ActiveConnectionCount, ConnectionAttemptCount: a.ConnectionAttemptCountDelta,
 					ConnectionEstablishedCount: a.ConnectionEstablishedCountDelta, IdleTimeoutCount: a.IdleTimeoutCountDelta}
 			}
+			if g := rd.GCP; g != nil {
+				ns.GCP = &reports.GCPMetrics{AllocatedPorts: g.MaxAllocatedPorts(), PortUsage: g.MaxPortUsage(),
+					AllocationFailed: g.AllocationFailed, DroppedSent: dropsByReason(g.DroppedSentDelta),
+					NewConnections: g.NewConnectionsDelta, OpenConnections: g.OpenConnections}
+			}
 			if prev, ok := s.NAT[rd.Host]; ok {
 				// A reading that came late by over half a tick rounds
 				// onto the next one's row: the row then covers both, so
@@ -301,7 +313,90 @@ func mergeNATSamples(a, b reports.NATSample) reports.NATSample {
 		PortsInUse:         max(a.PortsInUse, b.PortsInUse),
 		IPForward:          a.IPForward && b.IPForward,
 		AWS:                mergeAWS(a.AWS, b.AWS),
+		GCP:                mergeGCP(a.GCP, b.GCP),
 	}
+}
+
+// mergeGCP joins the Cloud NAT metrics of two readings on one row: the
+// gauges' peak, a failure in either, the counts' sum.
+func mergeGCP(a, b *reports.GCPMetrics) *reports.GCPMetrics {
+	if a == nil || b == nil {
+		return cmp.Or(b, a)
+	}
+	drops := dropsByReason(a.DroppedSent)
+	for reason, n := range b.DroppedSent {
+		drops[reason] += n
+	}
+	return &reports.GCPMetrics{
+		AllocatedPorts:   max(a.AllocatedPorts, b.AllocatedPorts),
+		PortUsage:        max(a.PortUsage, b.PortUsage),
+		AllocationFailed: a.AllocationFailed || b.AllocationFailed,
+		DroppedSent:      drops,
+		NewConnections:   a.NewConnections + b.NewConnections,
+		OpenConnections:  max(a.OpenConnections, b.OpenConnections),
+	}
+}
+
+// dropsByReason copies Cloud NAT drop counts with every reason natlab
+// counts present, so that reports carry the zeros too.
+func dropsByReason(m map[string]uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(natcfg.DropReasons))
+	for _, r := range natcfg.DropReasons {
+		out[r] = 0
+	}
+	for r, n := range m {
+		out[r] += n
+	}
+	return out
+}
+
+// gcpVMs is each VM's highest sampled allocated_ports and port_usage
+// behind Cloud NAT box host, by address.
+func gcpVMs(ticks []sampler.Sample, host string) []reports.GCPVM {
+	peaks := map[string]*reports.GCPVM{}
+	for _, t := range ticks {
+		for _, rd := range t.NATs {
+			if rd.Err != "" || rd.Host != host || rd.GCP == nil {
+				continue
+			}
+			for vm, n := range rd.GCP.AllocatedPorts {
+				p := peaks[vm]
+				if p == nil {
+					p = &reports.GCPVM{VM: vm}
+					peaks[vm] = p
+				}
+				p.AllocatedPorts = max(p.AllocatedPorts, n)
+			}
+			for vm, n := range rd.GCP.PortUsage {
+				p := peaks[vm]
+				if p == nil {
+					p = &reports.GCPVM{VM: vm}
+					peaks[vm] = p
+				}
+				p.PortUsage = max(p.PortUsage, n)
+			}
+		}
+	}
+	out := make([]reports.GCPVM, 0, len(peaks))
+	for _, p := range peaks {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool { return vmLess(out[i].VM, out[j].VM) })
+	return out
+}
+
+// vmLess orders VM addresses as addresses (198.18.0.9 before
+// 198.18.0.10), and anything else after them by text.
+func vmLess(a, b string) bool {
+	x, errX := netip.ParseAddr(a)
+	y, errY := netip.ParseAddr(b)
+	switch {
+	case errX == nil && errY == nil:
+		return x.Less(y)
+	case errX == nil || errY == nil:
+		return errX == nil
+	}
+	return a < b
 }
 
 // mergeAWS joins the NAT gateway metrics of two readings on one row.

@@ -384,6 +384,13 @@ func (r *run) newSampler(alarms *alarmSet) (*sampler.Sampler, error) {
 			idle, _ := n.Metric("nat.IdleTimeoutCount")
 			live.AWS = &LiveAWS{ErrorPortAllocation: uint64(epa), IdleTimeoutCount: uint64(idle)}
 		}
+		if alloc, ok := n.Metric("nat.allocated_ports"); ok {
+			usage, _ := n.Metric("nat.port_usage")
+			oor, _ := n.Metric("nat.dropped_sent_packets_count." + natcfg.ReasonOutOfResources)
+			eic, _ := n.Metric("nat.dropped_sent_packets_count." + natcfg.ReasonEndpointIndependenceConflict)
+			live.GCP = &LiveGCP{AllocatedPorts: int(alloc), PortUsage: int(usage),
+				OutOfResources: uint64(oor), EndpointIndependenceConflict: uint64(eic)}
+		}
 		r.opts.Progress.Tick(live)
 	}})
 }
