@@ -50,11 +50,11 @@ func Run(ctx context.Context, p Plan, onSample func(Sample)) (*Result, error) {
 			select {
 			case <-stopSampling:
 				return
-			case <-t.C:
-				// The counters are read now, so the sample ends now: a
-				// tick taken late (a busy machine) must not count the
-				// attempts after its due time as inside it.
-				s := smp.take(time.Now(), p.Phases[r.phase.Load()].Name)
+			case now := <-t.C:
+				// Stamped with the tick's time, so that every agent's
+				// samples fall on the run's grid of ticks even when this
+				// goroutine reads them a little late.
+				s := smp.take(now, p.Phases[r.phase.Load()].Name)
 				if onSample != nil {
 					onSample(s)
 				}
