@@ -3,6 +3,7 @@ package natbox
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -30,6 +31,7 @@ func (b *Box) Metrics() (natcfg.Metrics, error) {
 	if err != nil {
 		return m, fmt.Errorf("metrics: conntrack stats: %w", err)
 	}
+	m.ReadAt = time.Now()
 	for _, s := range stats {
 		m.InsertFailed += uint64(s.InsertFailed)
 		m.Drop += uint64(s.Drop)

@@ -93,16 +93,20 @@ const wholeRun = time.Duration(math.MaxInt64)
 func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration) scenario.NATStats {
 	var s scenario.NATStats
 	for _, t := range ticks {
-		if t.At <= from || t.At > to {
-			continue
-		}
 		var conntrack uint64
 		open, active := 0, 0
-		off := false
+		off, in := false, false
 		for _, rd := range t.NATs {
 			if rd.Err != "" || (host != "" && rd.Host != host) {
 				continue
 			}
+			// A reading belongs to the window in which the box read its
+			// counters: one that started in a phase's last tick but read
+			// after the next phase began holds that phase's failures.
+			if at := readAt(t, rd); at <= from || at > to {
+				continue
+			}
+			in = true
 			s.AllocationFailures += rd.AllocationFailuresDelta
 			s.PeakPortUtilization = max(s.PeakPortUtilization, rd.PortUtilization)
 			conntrack += uint64(rd.ConntrackEntries)
@@ -122,6 +126,9 @@ func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration)
 				active += rd.AWS.ActiveConnectionCount
 			}
 		}
+		if !in {
+			continue
+		}
 		s.PeakConntrack = max(s.PeakConntrack, conntrack)
 		if s.GCP != nil {
 			s.GCP.OpenConnections = max(s.GCP.OpenConnections, open)
@@ -134,6 +141,15 @@ func natStats(ticks []sampler.Sample, host string, from, to, tick time.Duration)
 		}
 	}
 	return s
+}
+
+// readAt is when a tick's NAT reading read its counters: ReadAt, or the
+// tick's time for readings that do not say.
+func readAt(t sampler.Sample, rd sampler.NATSample) time.Duration {
+	if rd.ReadAt > 0 {
+		return rd.ReadAt
+	}
+	return t.At
 }
 
 // addGCP adds one box's Cloud NAT reading of a tick to a window: the

@@ -86,6 +86,25 @@ func TestNATStatsPerBoxAndForAll(t *testing.T) {
 	assert.Equal(t, uint64(3), natStats(ticks, "a", sec, 2*sec, sec).AllocationFailures, "window (1s, 2s]")
 }
 
+// A reading that started in a phase's last tick but read its counters
+// after the next phase began (a loaded box answers late) holds the next
+// phase's failures and utilization: it belongs to the window in which the
+// box read, not the one in which it was asked.
+func TestNATStatsPlacesALateReadingByWhenTheBoxRead(t *testing.T) {
+	sec := time.Second
+	ticks := []sampler.Sample{
+		{At: 24 * sec, NATs: []sampler.NATSample{{Host: "nat", ReadAt: 24*sec + 10*time.Millisecond, PortUtilization: 0.73, IPForward: true}}},
+		{At: 25 * sec, NATs: []sampler.NATSample{{Host: "nat", ReadAt: 25*sec + 800*time.Millisecond, AllocationFailuresDelta: 13, PortUtilization: 0.92, IPForward: true}}},
+		{At: 26 * sec, NATs: []sampler.NATSample{{Host: "nat", AllocationFailuresDelta: 200, PortUtilization: 0.99, IPForward: true}}},
+	}
+	day := natStats(ticks, "", 0, 25*sec+50*time.Millisecond, sec)
+	assert.Equal(t, scenario.NATStats{PeakPortUtilization: 0.73, PeakConntrack: 0}, day, "the day phase ends at 25.05 s")
+	surge := natStats(ticks, "", 25*sec+50*time.Millisecond, 33*sec, sec)
+	assert.Equal(t, uint64(213), surge.AllocationFailures)
+	assert.Equal(t, 0.99, surge.PeakPortUtilization)
+	assert.Equal(t, uint64(213), natStats(ticks, "", -1, wholeRun, sec).AllocationFailures, "the whole run has every reading once")
+}
+
 func TestSinceCountsARestartedCounterFromZero(t *testing.T) {
 	now := scenario.BackendStats{Accepted: 10, Registrations: 4, DependencyPeakQueue: 5}
 	was := scenario.BackendStats{Accepted: 3, Registrations: 90, DependencyPeakQueue: 9}

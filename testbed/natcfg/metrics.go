@@ -2,12 +2,17 @@ package natcfg
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/natlab/natlab/internal/portrange"
 )
 
 // Metrics is one reading of the NAT box, with the names operators know.
 type Metrics struct {
+	// ReadAt is when the NAT box read its counters (wall clock; the
+	// testbed's hosts share one kernel clock): a reading that answers late
+	// still says when its counts were true.
+	ReadAt time.Time `json:",omitzero"`
 	// ConntrackEntries is the number of conntrack entries in the namespace.
 	ConntrackEntries int
 	// InsertFailed, Drop and EarlyDrop are conntrack statistics summed over

@@ -24,6 +24,11 @@ type NATSample struct {
 	// Err is set when the reading failed (e.g. the agent was killed);
 	// the other fields are then zero.
 	Err string `json:"error,omitempty"`
+	// ReadAt is when, since the sampler started, the NAT box read its
+	// counters: At or later, by as long as the reading took to start on
+	// the box. Windows (phases) take a reading by ReadAt, so the failures
+	// it counts are never put in a window that ended before they happened.
+	ReadAt time.Duration `json:"read_at"`
 	// ConntrackEntries is the number of conntrack entries.
 	ConntrackEntries int `json:"conntrack_entries"`
 	// AllocationFailures is insert_failed + drop since the sampler

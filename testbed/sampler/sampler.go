@@ -115,7 +115,7 @@ func (s *Sampler) take(ctx context.Context, due time.Time) Sample {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			smp.NATs[i] = s.readNAT(ctx, h)
+			smp.NATs[i] = s.readNAT(ctx, h, start, smp.At)
 		}()
 	}
 	for i, h := range s.opts.Backends {
@@ -145,12 +145,18 @@ func (s *Sampler) call(ctx context.Context, host, op string, result any) error {
 	return conn.Call(cctx, op, nil, result)
 }
 
-func (s *Sampler) readNAT(ctx context.Context, host string) NATSample {
-	out := NATSample{Host: host}
+// readNAT reads one NAT box for the tick at since start.
+func (s *Sampler) readNAT(ctx context.Context, host string, start time.Time, at time.Duration) NATSample {
+	out := NATSample{Host: host, ReadAt: at}
 	var m natcfg.Metrics
 	if err := s.call(ctx, host, wire.OpNATMetrics, &m); err != nil {
 		out.Err = err.Error()
 		return out
+	}
+	if !m.ReadAt.IsZero() {
+		// The box's clock is the sampler's (one kernel); a reading is
+		// never placed before its tick.
+		out.ReadAt = max(at, m.ReadAt.Sub(start))
 	}
 	s.mu.Lock()
 	first, seen := s.firstNAT[host]
