@@ -17,7 +17,14 @@ import (
 // the managed-NAT hold of closed flows.
 type linuxProfile struct{}
 
-func (linuxProfile) start(*Box, natcfg.Config) running { return nil }
+// start pins closed flows in managed mode (pin.go): the kernel must not
+// give away a port the hold keeps. It has no control loop.
+func (linuxProfile) start(b *Box, c natcfg.Config) running {
+	if c.Hold > 0 {
+		b.pins.pin(&pinRule{hold: holdTimeoutSeconds(c.Hold)})
+	}
+	return nil
+}
 
 func (linuxProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nftables.Chain) *plan {
 	p := &plan{}
