@@ -31,7 +31,10 @@ type pinRule struct {
 	// sources are the client addresses whose flows are pinned; nil pins
 	// every translated flow.
 	sources map[netip.Addr]bool
-	hold    uint32 // seconds
+	// hold is the pinned entries' timeout in seconds; 0 keeps the one
+	// the kernel gave the closed state (a ct timeout policy's), so a
+	// pin that comes late does not lengthen the hold.
+	hold uint32
 }
 
 // pinner pins closed entries from conntrack's update events, on sockets

@@ -21,7 +21,8 @@ type linuxProfile struct{}
 // give away a port the hold keeps. It has no control loop.
 func (linuxProfile) start(b *Box, c natcfg.Config) running {
 	if c.Hold > 0 {
-		b.pins.pin(&pinRule{hold: holdTimeoutSeconds(c.Hold)})
+		// The hold's ct timeout policy gave the entry its timeout.
+		b.pins.pin(&pinRule{})
 	}
 	return nil
 }
