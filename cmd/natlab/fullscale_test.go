@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -314,7 +315,18 @@ func (p *natProbe) checkSampling(t *testing.T, tick time.Duration) {
 	}
 	late, worst := sampler.LateTicks(samplesOf(p.ticks), tick)
 	onTime := float64(len(p.ticks)-late) / float64(len(p.ticks))
-	assert.GreaterOrEqual(t, onTime, 0.95, "ticks within 20%% of the %s tick: %d of %d late (latest %s)", tick, late, len(p.ticks), worst)
+	if !assert.GreaterOrEqual(t, onTime, 0.95, "ticks within 20%% of the %s tick: %d of %d late (latest %s)", tick, late, len(p.ticks), worst) {
+		for i, tk := range p.ticks {
+			if tk.s.Late > tick/5 {
+				start := tk.s.Time.Add(-tk.s.At)
+				var reads []string
+				for _, n := range tk.s.NATs {
+					reads = append(reads, fmt.Sprintf("%s read %s after its tick, in %s", n.Host, n.ReadAt-tk.s.At, tk.got.Sub(start.Add(n.ReadAt)).Round(time.Millisecond)))
+				}
+				t.Logf("late sample %d at %s: %s late; %s", i, tk.s.At.Round(time.Millisecond), tk.s.Late.Round(time.Millisecond), strings.Join(reads, ", "))
+			}
+		}
+	}
 
 	counts := p.counts // in order of sent
 	missing, compared, peak := 0, 0, 0
