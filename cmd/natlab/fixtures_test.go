@@ -49,6 +49,7 @@ func TestFixturesEndToEnd(t *testing.T) {
 			took := time.Since(start).Round(10 * time.Millisecond)
 			times = append(times, "  "+name+": "+took.String())
 			t.Logf("%s took %s", name, took)
+			probe.check(t, dir)
 			if code != ExitPass {
 				logFailed(t, dir)
 				t.Fatalf("natlab run %s exited %d, want %d\n%s%s", name, code, ExitPass, stdout, stderr)
@@ -57,9 +58,6 @@ func TestFixturesEndToEnd(t *testing.T) {
 			rep := checkRunDir(t, dir)
 			assert.Equal(t, reports.VerdictPass, rep.Verdict)
 			assert.Equal(t, name, rep.Scenario.Name)
-			if probe != nil {
-				probe.checkSampling(t, rep.Sampling.Tick.D())
-			}
 			assert.NotEmpty(t, rep.Assertions, "a fixture judges its run")
 			assert.Positive(t, rep.Totals.Attempts)
 			for _, f := range rep.Faults {
@@ -116,6 +114,7 @@ func TestFixturesOnDocker(t *testing.T) {
 			start := time.Now()
 			code, stdout, stderr := run(t, "run", name, "--testbed", "docker", "--out", dir)
 			t.Logf("%s on docker took %s", name, time.Since(start).Round(10*time.Millisecond))
+			probe.check(t, dir)
 			if code != ExitPass {
 				logFailed(t, dir)
 				t.Fatalf("natlab run %s --testbed docker exited %d, want %d\n%s%s", name, code, ExitPass, stdout, stderr)
@@ -123,9 +122,6 @@ func TestFixturesOnDocker(t *testing.T) {
 			rep := checkRunDir(t, dir)
 			assert.Equal(t, reports.VerdictPass, rep.Verdict)
 			assert.Equal(t, "docker", rep.Testbed.Backend)
-			if probe != nil {
-				probe.checkSampling(t, rep.Sampling.Tick.D())
-			}
 			for _, f := range rep.Faults {
 				assert.NotNil(t, f.RevertedAt, "fault %s reverted", f.Name)
 				assert.Empty(t, f.Error, "fault %s", f.Name)

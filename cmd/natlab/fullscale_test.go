@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -25,12 +26,13 @@ import (
 	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/docker"
 	"github.com/natlab/natlab/loadgen"
+	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/scenario/runner"
 	"github.com/natlab/natlab/testbed/netns"
 	"github.com/natlab/natlab/testbed/sampler"
 )
 
-// fullScale says whether the full-scale fixtures run here: only with
+// skipUnlessFullScale skips a full-scale fixture unless it runs here: only with
 // NATLAB_FULL_SCALE=1 and without -race (.ci/run's full-scale step).
 // Measured: under -race the agents are instrumented and the full-scale
 // runs miss their figures (NAT readings past ~20,000 entries land late or
@@ -368,6 +370,21 @@ func (p *natProbe) checkSampling(t *testing.T, tick time.Duration) {
 	t.Logf("%d samples, %d late (latest %s), %d NAT readings compared with %d direct counts (peak %d, widest change around a reading %d), %d missing",
 		len(p.ticks), late, worst, compared, len(counts), peak, widest, missing)
 	assert.Positive(t, compared, "NAT readings compared")
+}
+
+// check runs checkSampling after the run that wrote dir, whatever its
+// verdict (the sampling is judged on its own), at the run's tick; a nil
+// probe checks nothing.
+func (p *natProbe) check(t *testing.T, dir string) {
+	t.Helper()
+	if p == nil {
+		return
+	}
+	tick := sampler.DefaultTick
+	if rep, err := reports.Read(filepath.Join(dir, "report.json")); err == nil && rep.Sampling != nil {
+		tick = rep.Sampling.Tick.D()
+	}
+	p.checkSampling(t, tick)
 }
 
 func samplesOf(ts []natTick) []sampler.Sample {
