@@ -325,7 +325,19 @@ func (p *natProbe) checkSampling(t *testing.T, tick time.Duration) {
 				for _, n := range tk.s.NATs {
 					reads = append(reads, fmt.Sprintf("%s read %s after its tick, in %s", n.Host, n.ReadAt-tk.s.At, tk.got.Sub(start.Add(n.ReadAt)).Round(time.Millisecond)))
 				}
-				t.Logf("late sample %d at %s: %s late; %s", i, tk.s.At.Round(time.Millisecond), tk.s.Late.Round(time.Millisecond), strings.Join(reads, ", "))
+				prev := ""
+				if i > 0 {
+					// What held the tick up: the sample before, from its
+					// start until the sampler handed it on.
+					pt := p.ticks[i-1]
+					pstart := pt.s.Time.Add(-pt.s.At)
+					var preads []string
+					for _, n := range pt.s.NATs {
+						preads = append(preads, fmt.Sprintf("its %s reading done %s after it began", n.Host, pt.got.Sub(pstart.Add(n.ReadAt)).Round(time.Millisecond)))
+					}
+					prev = fmt.Sprintf("; the sample before took %s (%s)", pt.got.Sub(pt.s.Time).Round(time.Millisecond), strings.Join(preads, ", "))
+				}
+				t.Logf("late sample %d at %s: %s late; %s%s", i, tk.s.At.Round(time.Millisecond), tk.s.Late.Round(time.Millisecond), strings.Join(reads, ", "), prev)
 			}
 		}
 	}
