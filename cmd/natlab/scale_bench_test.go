@@ -94,6 +94,9 @@ func BenchmarkScale(b *testing.B) {
 					late, missing = late+rep.Sampling.LateTicks, missing+rep.Sampling.MissingNATReadings
 				}
 			}
+			// Logged too: a failed benchmark's metrics are not printed.
+			b.Logf("%s: wall %.1f s, peak summed RSS %.0f MiB, %d late ticks, %d missing NAT readings",
+				st.name, wall/float64(b.N), rss, late/b.N, missing/b.N)
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(wall/float64(b.N), "wall-s")
 			b.ReportMetric(rss, "peak-rss-MiB")
