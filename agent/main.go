@@ -13,7 +13,6 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 
 	"github.com/natlab/natlab/agent/wire"
@@ -48,9 +47,6 @@ func Main(args []string) int {
 	}
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
 	raiseFileLimit()
-	if role == RoleNAT {
-		raisePriority(natNice)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	if role == roleInit {
@@ -120,36 +116,5 @@ func raiseFileLimit() {
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
 		lim.Cur = lim.Max
 		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-	}
-}
-
-// natNice is the NAT agent's nice value. The NAT agent reads the box every
-// tick (a conntrack dump of up to 100,000 entries, ~0.25 s of CPU); on a
-// 2-core machine it shares the CPUs with the client agents and backend
-// servers whose load it measures, and at nice 0 it got a share among
-// dozens of busy threads: readings overran the tick or missed the
-// sampler's deadline while the table was full (issue 9). The readings
-// are the control plane: a higher weight lets them keep pace.
-const natNice = -10
-
-// raisePriority sets the nice value of every thread of the process (Linux
-// keeps it per thread; threads started later inherit it from their
-// creator). Without the privilege (a container without CAP_SYS_NICE) the
-// agent runs at its old priority and says so.
-func raisePriority(nice int) {
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		log.Printf("nice %d: %v", nice, err)
-		return
-	}
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
-		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil {
-			log.Printf("nice %d: thread %d: %v (the agent keeps its priority)", nice, tid, err)
-			return
-		}
 	}
 }

@@ -194,12 +194,6 @@ func (b *Backend) createHost(ctx context.Context, image string, p hostPlan, netI
 			// is not used: it fails where docker itself runs without every
 			// capability.
 			hc.CapAdd = []string{"NET_ADMIN", "NET_RAW"}
-			if p.Role == testbed.RoleNAT {
-				// The NAT agent raises its own priority so that its
-				// per-tick reading keeps pace with the load (agent's
-				// natNice).
-				hc.CapAdd = append(hc.CapAdd, "SYS_NICE")
-			}
 			hc.ReadonlyPaths = readonlyPaths
 		},
 		EndpointSettingsModifier: func(es map[string]*network.EndpointSettings) {
