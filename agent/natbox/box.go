@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/ti-mo/conntrack"
-	"github.com/ti-mo/netfilter"
 	"golang.org/x/sys/unix"
 
 	"github.com/natlab/natlab/testbed/natcfg"
@@ -22,7 +21,7 @@ type Box struct {
 	nft *nftables.Conn
 	ct  *conntrack.Conn
 	// dump is the socket of the light per-tick dump (tuples.go).
-	dump *netfilter.Conn
+	dump *tupleDumper
 	cfg  *natcfg.Config
 	// carried is what the drop rules counted before a re-apply replaced
 	// them (and their counters), so PolicyDrops never goes backwards.

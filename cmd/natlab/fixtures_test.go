@@ -31,17 +31,15 @@ func TestFixturesEndToEnd(t *testing.T) {
 	t.Cleanup(func() { t.Logf("wall time per fixture:\n%s", strings.Join(times, "\n")) })
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			if strings.HasPrefix(name, "nat-port-exhaustion-full") {
-				// Measured: under -race the agents are instrumented and
-				// the full-scale run misses its figures (NAT readings
-				// past ~20,000 entries land late or not at all, and
-				// thousands more connects time out). Without -race the
-				// counts are exact (64,512 and 1,488 in every run since
-				// the 8 s connect timeout): .ci/run runs them in a step
-				// of their own, gating, with NATLAB_FULL_SCALE=1.
-				if raceEnabled || os.Getenv("NATLAB_FULL_SCALE") != "1" {
-					t.Skip("full-scale fixture: .ci/run runs it without -race with NATLAB_FULL_SCALE=1 (a step of its own)")
-				}
+			var probe *natProbe
+			if isFullScale(name) {
+				// Without -race the counts are exact (64,512 and 1,488
+				// in every run since the 8 s connect timeout): .ci/run
+				// runs them in a step of their own, gating. While they
+				// run, the test counts the NAT's table itself and holds
+				// every sample to it (checkSampling).
+				skipUnlessFullScale(t)
+				probe = watchFullScale(t, "netns")
 			}
 			dir := t.TempDir()
 			before := leftovers(t)
@@ -51,6 +49,7 @@ func TestFixturesEndToEnd(t *testing.T) {
 			took := time.Since(start).Round(10 * time.Millisecond)
 			times = append(times, "  "+name+": "+took.String())
 			t.Logf("%s took %s", name, took)
+			probe.check(t, dir)
 			if code != ExitPass {
 				logFailed(t, dir)
 				t.Fatalf("natlab run %s exited %d, want %d\n%s%s", name, code, ExitPass, stdout, stderr)
@@ -104,13 +103,21 @@ var dockerParity = []string{
 // network of a run survives it.
 func TestFixturesOnDocker(t *testing.T) {
 	requireDocker(t)
-	for _, name := range dockerParity {
+	for _, name := range append(dockerParity, fullScaleFixtures...) {
 		t.Run(name, func(t *testing.T) {
 			require.Contains(t, fixtures.Scenarios(), name)
+			var probe *natProbe
+			if isFullScale(name) {
+				// The same exact counts as on netns (TestFixturesEndToEnd),
+				// in the full-scale step of .ci/run.
+				skipUnlessFullScale(t)
+				probe = watchFullScale(t, "docker")
+			}
 			dir := t.TempDir()
 			start := time.Now()
 			code, stdout, stderr := run(t, "run", name, "--testbed", "docker", "--out", dir)
 			t.Logf("%s on docker took %s", name, time.Since(start).Round(10*time.Millisecond))
+			probe.check(t, dir)
 			if code != ExitPass {
 				logFailed(t, dir)
 				t.Fatalf("natlab run %s --testbed docker exited %d, want %d\n%s%s", name, code, ExitPass, stdout, stderr)

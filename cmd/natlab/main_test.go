@@ -57,7 +57,7 @@ func holdUp() {
 	select {}
 }
 
-func run(t *testing.T, args ...string) (int, string, string) {
+func run(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := Execute(args, &out, &errOut)

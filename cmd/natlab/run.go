@@ -118,6 +118,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 		return err
 	}
 	defer stopMetrics()
+	watch = teeWatchers(watch, watchRuns)
 	out := f.out
 	if out == "" {
 		out = filepath.Join("natlab-runs", sc.Name+"-"+time.Now().Format("20060102-150405"))
