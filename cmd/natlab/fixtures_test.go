@@ -79,8 +79,12 @@ func TestFixturesEndToEnd(t *testing.T) {
 // place, the live Cloud NAT change (its resets come from the NAT
 // container's kernel), and incident 001 with its fixes (the same exact
 // figures: 1,024 ok and 1,626 timeouts, each fix's failures gone or
-// bounded; 28-38 s each on docker).
+// bounded; 28-38 s each on docker), and incident 000 as it happened with
+// its rollback (the Cloud NAT change's resets in the NAT container's
+// kernel, the app tier's 502s in its own container).
 var dockerParity = []string{
+	"cloud-nat-remediation",
+	"cloud-nat-remediation-rollback",
 	"holepunch-mapping-change",
 	"holepunch-surge",
 	"holepunch-surge-cause",
