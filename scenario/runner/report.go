@@ -110,6 +110,7 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 		rep.Alarms = append(rep.Alarms, al)
 	}
 	rep.Samples = r.samples(ticks)
+	preChange(rep)
 	late, worst := sampler.LateTicks(ticks, r.tick)
 	sm := &reports.Sampling{Tick: reports.Seconds(r.tick), LateTicks: late, MaxLate: reports.Seconds(worst)}
 	for _, t := range ticks {
@@ -273,6 +274,35 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 		out = append(out, *s)
 	}
 	return out
+}
+
+// preChange gives each nat-config fault's effects the NAT's last sampled
+// reading before the change (the report's pre-change check).
+func preChange(rep *reports.Report) {
+	for i := range rep.Faults {
+		f := &rep.Faults[i]
+		if f.Effects == nil || f.InjectedAt == nil {
+			continue
+		}
+		at := f.InjectedAt.Sub(rep.Started).Seconds()
+		var last *reports.Sample
+		for j := range rep.Samples {
+			s := &rep.Samples[j]
+			if _, ok := s.NAT[f.Host]; ok && s.T < at {
+				last = s
+			}
+		}
+		if last == nil {
+			continue
+		}
+		n := last.NAT[f.Host]
+		b := &reports.PreChange{T: last.T, PortUtilization: n.PortUtilization}
+		if g := n.GCP; g != nil {
+			usage, alloc := g.PortUsage, g.AllocatedPorts
+			b.PortUsage, b.AllocatedPorts = &usage, &alloc
+		}
+		f.Effects.Before = b
+	}
 }
 
 // effectsOf adds what marker m reports of a nat-config fault to e: the
