@@ -110,7 +110,7 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 		rep.Alarms = append(rep.Alarms, al)
 	}
 	rep.Samples = r.samples(ticks)
-	preChange(rep)
+	preChange(rep, ticks)
 	late, worst := sampler.LateTicks(ticks, r.tick)
 	sm := &reports.Sampling{Tick: reports.Seconds(r.tick), LateTicks: late, MaxLate: reports.Seconds(worst)}
 	for _, t := range ticks {
@@ -276,29 +276,32 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 	return out
 }
 
-// preChange gives each nat-config fault's effects the NAT's last sampled
-// reading before the change (the report's pre-change check).
-func preChange(rep *reports.Report) {
+// preChange gives each nat-config fault's effects its NAT's last reading
+// before the change (the report's pre-change check): the last one the
+// box took (ReadAt) before the inject began, whichever row of the report
+// it landed on.
+func preChange(rep *reports.Report, ticks []sampler.Sample) {
 	for i := range rep.Faults {
 		f := &rep.Faults[i]
 		if f.Effects == nil || f.InjectedAt == nil {
 			continue
 		}
-		at := f.InjectedAt.Sub(rep.Started).Seconds()
-		var last *reports.Sample
-		for j := range rep.Samples {
-			s := &rep.Samples[j]
-			if _, ok := s.NAT[f.Host]; ok && s.T < at {
-				last = s
+		at := f.InjectedAt.Sub(rep.Started)
+		var last *sampler.NATSample
+		for j := range ticks {
+			for k := range ticks[j].NATs {
+				rd := &ticks[j].NATs[k]
+				if rd.Host == f.Host && rd.Err == "" && rd.ReadAt < at && (last == nil || rd.ReadAt > last.ReadAt) {
+					last = rd
+				}
 			}
 		}
 		if last == nil {
 			continue
 		}
-		n := last.NAT[f.Host]
-		b := &reports.PreChange{T: last.T, PortUtilization: n.PortUtilization}
-		if g := n.GCP; g != nil {
-			usage, alloc := g.PortUsage, g.AllocatedPorts
+		b := &reports.PreChange{T: last.ReadAt.Seconds(), PortUtilization: last.PortUtilization}
+		if g := last.GCP; g != nil {
+			usage, alloc := g.MaxPortUsage(), g.MaxAllocatedPorts()
 			b.PortUsage, b.AllocatedPorts = &usage, &alloc
 		}
 		f.Effects.Before = b
