@@ -7,13 +7,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/natlab/natlab/chaos"
 	"github.com/natlab/natlab/reports"
 	"github.com/natlab/natlab/testbed/sampler"
 )
 
 // A nat-config fault's pre-change check takes its NAT's last reading the
-// box took before the inject began (a tick due before the inject whose
-// reading came late, after it, is not one), with a Cloud NAT's
+// box took before the inject was due (a tick due before it whose reading
+// came late, after it, is not one; nor is a reading taken while the
+// change ran, before its marker), with a Cloud NAT's
 // port_usage and allocated_ports of the VM with the most; a fault
 // injected before any reading gets none, a failed reading is skipped.
 func TestPreChangeReading(t *testing.T) {
@@ -40,14 +42,22 @@ func TestPreChangeReading(t *testing.T) {
 		tick(30, 30.01, 0, nil, "agent gone"),
 		tick(31, 31.01, 0.28, gcp(80, 256), ""),
 	}
+	// The remediation was due at 26.5 s and done at 27.5 s: the reading
+	// at 27.01 s came while it ran.
+	markers := []chaos.Marker{
+		{Fault: "remediate", Event: chaos.EventInject, Planned: sec(26.5), At: sec(27.5)},
+		{Fault: "first", Event: chaos.EventInject, Planned: sec(10), At: sec(10)},
+		{Fault: "early", Event: chaos.EventInject, Planned: sec(1), At: sec(1)},
+		{Fault: "remediate", Event: chaos.EventRevert, Planned: sec(40), At: sec(40)},
+	}
 	rep := &reports.Report{Started: start,
 		Faults: []reports.Fault{
-			{Name: "remediate", Kind: "nat-config", Host: "nat", InjectedAt: at(26.5), Effects: &reports.ConnectionEffects{PredictedResets: 260}},
+			{Name: "remediate", Kind: "nat-config", Host: "nat", InjectedAt: at(27.5), Effects: &reports.ConnectionEffects{PredictedResets: 260}},
 			{Name: "first", Kind: "nat-config", Host: "nat", InjectedAt: at(10), Effects: &reports.ConnectionEffects{}},
 			{Name: "early", Kind: "nat-config", Host: "nat", InjectedAt: at(1), Effects: &reports.ConnectionEffects{}},
 			{Name: "flush", Kind: "conntrack-flush", Host: "nat", InjectedAt: at(26)},
 		}}
-	preChange(rep, ticks)
+	preChange(rep, ticks, markers)
 	b := rep.Faults[0].Effects.Before
 	require.NotNil(t, b)
 	assert.Equal(t, 25.03, b.T)
