@@ -51,7 +51,7 @@ var (
 	descIPUtil      = desc("natlab_nat_port_utilization", "Share of a NAT IP's ports in use towards its busiest destination (0..1).", "nat", "nat_ip")
 	descPoolUtil    = desc("natlab_nat_pool_port_utilization", "Share of a NAT pool's ports in use towards its busiest destination (0..1).", "nat", "pool")
 	descPortsInUse  = desc("natlab_nat_ports_in_use", "NAT IP and port pairs mapped towards each destination, held ones included.", "nat")
-	descAllocFail   = desc("natlab_nat_allocation_failures_total", "New flows the NAT box could not give a port (conntrack insert_failed + drop + natlab's drop rules).", "nat")
+	descAllocFail   = desc("natlab_nat_allocation_failures_total", "New flows the NAT box could not give a port (flows conntrack dropped, each once, + natlab's drop rules).", "nat")
 	descIPForward   = desc("natlab_nat_ip_forward", "net.ipv4.ip_forward of the NAT box (1 on, 0 off).", "nat")
 	descFault       = desc("natlab_fault_active", "1 while the fault is injected and not yet reverted.", "fault", "kind", "host")
 )

@@ -168,7 +168,7 @@ type Quantiles struct {
 // NATSummary is what one NAT box saw over the run.
 type NATSummary struct {
 	Name string `json:"name"`
-	// AllocationFailures is the rise of conntrack insert_failed + drop.
+	// AllocationFailures is the rise of new flows the NAT could not map (conntrack drops, each once, and natlab's drop rules).
 	AllocationFailures uint64 `json:"allocation_failures"`
 	// PeakPortUtilization is the highest port utilization of any NAT IP
 	// towards any destination (0..1).
@@ -328,7 +328,7 @@ type Sample struct {
 // NATSample is one reading of a NAT box.
 type NATSample struct {
 	Conntrack uint64 `json:"conntrack"`
-	// AllocationFailures is the rise of insert_failed + drop over the tick.
+	// AllocationFailures is the rise of new flows the NAT could not map over the tick.
 	AllocationFailures uint64 `json:"allocation_failures"`
 	// PortUtilization is the max over NAT IPs (and destinations), 0..1.
 	PortUtilization float64 `json:"port_utilization"`

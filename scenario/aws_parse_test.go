@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -73,19 +72,7 @@ func TestParseAWSNATGatewayInvalid(t *testing.T) {
 			[]string{`s.yaml:10:13: unknown metric "nat.IdleTimeoutCounts": did you mean "nat.IdleTimeoutCount"?`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Contains(t, awsBase, tc.old)
-			_, err := Parse("s.yaml", []byte(strings.Replace(awsBase, tc.old, tc.new, 1)), Options{})
-			require.Error(t, err)
-			var list *Errors
-			require.True(t, errors.As(err, &list), "want *Errors, got %T", err)
-			var got []string
-			for _, e := range list.List {
-				got = append(got, e.Error())
-			}
-			require.Len(t, got, len(tc.want), "%q", got)
-			for i := range got {
-				assert.True(t, strings.HasPrefix(got[i], tc.want[i]), "got\n%s\nwant prefix\n%s", got[i], tc.want[i])
-			}
+			requireParseErrors(t, awsBase, tc.old, tc.new, tc.want)
 		})
 	}
 }

@@ -82,19 +82,26 @@ func TestParseGCPCloudNATInvalid(t *testing.T) {
 			[]string{`s.yaml:9:13: unknown metric "nat.dropped_sent_packets_count.OUT_OF_RESOURCE": did you mean "nat.dropped_sent_packets_count.OUT_OF_RESOURCES"?`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Contains(t, gcpBase, tc.old)
-			_, err := Parse("s.yaml", []byte(strings.Replace(gcpBase, tc.old, tc.new, 1)), Options{})
-			require.Error(t, err)
-			var list *Errors
-			require.True(t, errors.As(err, &list), "want *Errors, got %T", err)
-			var got []string
-			for _, e := range list.List {
-				got = append(got, e.Error())
-			}
-			require.Len(t, got, len(tc.want), "%q", got)
-			for i := range got {
-				assert.True(t, strings.HasPrefix(got[i], tc.want[i]), "got\n%s\nwant prefix\n%s", got[i], tc.want[i])
-			}
+			requireParseErrors(t, gcpBase, tc.old, tc.new, tc.want)
 		})
+	}
+}
+
+// requireParseErrors parses base with old replaced by new and requires
+// the errors, in order, each to start with its want.
+func requireParseErrors(t *testing.T, base, old, new string, want []string) {
+	t.Helper()
+	require.Contains(t, base, old)
+	_, err := Parse("s.yaml", []byte(strings.Replace(base, old, new, 1)), Options{})
+	require.Error(t, err)
+	var list *Errors
+	require.True(t, errors.As(err, &list), "want *Errors, got %T", err)
+	var got []string
+	for _, e := range list.List {
+		got = append(got, e.Error())
+	}
+	require.Len(t, got, len(want), "%q", got)
+	for i := range got {
+		assert.True(t, strings.HasPrefix(got[i], want[i]), "got\n%s\nwant prefix\n%s", got[i], want[i])
 	}
 }

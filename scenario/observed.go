@@ -55,7 +55,7 @@ type Window struct {
 
 // NATStats are the NAT metrics of a window, over every NAT box.
 type NATStats struct {
-	// AllocationFailures is the rise of conntrack insert_failed + drop.
+	// AllocationFailures is the rise of new flows the NAT could not map (conntrack drops, each once, and natlab's drop rules).
 	AllocationFailures uint64 `json:"allocation_failures"`
 	// PeakPortUtilization is the highest sampled ratio of mappings to the
 	// port range, for any NAT IP and destination (0 to 1).

@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/internal/portrange"
 	"github.com/natlab/natlab/testbed/natcfg"
 	"github.com/natlab/natlab/testbed/service"
@@ -52,19 +51,7 @@ func TestAWSValidationErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.spec
-			s.Normalize()
-			err := s.Validate()
-			require.Error(t, err)
-			fields, other := field.List(err)
-			assert.Empty(t, other, "every problem is a field error")
-			var found bool
-			for _, fe := range fields {
-				if fe.Path == tc.path {
-					found = true
-					assert.Contains(t, fe.Msg, tc.want)
-				}
-			}
-			assert.True(t, found, "no error at %s in:\n%v", tc.path, err)
+			requireFieldError(t, s, tc.path, tc.want)
 		})
 	}
 }

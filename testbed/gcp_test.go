@@ -84,19 +84,7 @@ func TestGCPValidationErrors(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(&s)
 			}
-			s.Normalize()
-			err := s.Validate()
-			require.Error(t, err)
-			fields, other := field.List(err)
-			assert.Empty(t, other, "every problem is a field error")
-			var found bool
-			for _, fe := range fields {
-				if fe.Path == tc.path {
-					found = true
-					assert.Contains(t, fe.Msg, tc.want)
-				}
-			}
-			assert.True(t, found, "no error at %s in:\n%v", tc.path, err)
+			requireFieldError(t, s, tc.path, tc.want)
 		})
 	}
 	s := validSpec()

@@ -73,21 +73,28 @@ func TestSpecValidationErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := validSpec()
 			tc.mutate(&s)
-			s.Normalize()
-			err := s.Validate()
-			require.Error(t, err)
-			var found bool
-			fields, other := field.List(err)
-			assert.Empty(t, other, "every problem is a field error")
-			for _, fe := range fields {
-				if fe.Path == tc.path {
-					found = true
-					assert.Contains(t, fe.Msg, tc.want)
-				}
-			}
-			assert.True(t, found, "no error at %s in:\n%v", tc.path, err)
+			requireFieldError(t, s, tc.path, tc.want)
 		})
 	}
+}
+
+// requireFieldError validates s and requires a field error at path whose
+// message contains want, every problem being a field error.
+func requireFieldError(t *testing.T, s Spec, path, want string) {
+	t.Helper()
+	s.Normalize()
+	err := s.Validate()
+	require.Error(t, err)
+	fields, other := field.List(err)
+	assert.Empty(t, other, "every problem is a field error")
+	var found bool
+	for _, fe := range fields {
+		if fe.Path == path {
+			found = true
+			assert.Contains(t, fe.Msg, want)
+		}
+	}
+	assert.True(t, found, "no error at %s in:\n%v", path, err)
 }
 
 // All problems are reported at once.

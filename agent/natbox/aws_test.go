@@ -121,74 +121,13 @@ func TestAWSPortsRunOut(t *testing.T) {
 	}
 }
 
-// resetServer is a listener in the backend ns that reads each connection
-// until it fails and counts the reads that failed with ECONNRESET.
-type resetServer struct {
-	ln     net.Listener
-	mu     sync.Mutex
-	conns  []net.Conn
-	resets int
-}
-
-func (tp *topo) listenResets(t *testing.T, port uint16) *resetServer {
-	t.Helper()
-	s := &resetServer{}
-	must(t, inNS(tp.backend, func() (err error) {
-		s.ln, err = net.Listen("tcp4", netip.AddrPortFrom(backendIP, port).String())
-		return err
-	}), "listen in backend ns")
-	t.Cleanup(func() {
-		_ = s.ln.Close()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for _, c := range s.conns {
-			_ = c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := s.ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns = append(s.conns, c)
-			s.mu.Unlock()
-			go func() {
-				buf := make([]byte, 512)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						if errors.Is(err, syscall.ECONNRESET) {
-							s.mu.Lock()
-							s.resets++
-							s.mu.Unlock()
-						}
-						return
-					}
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return s
-}
-
-func (s *resetServer) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.resets
-}
-
 // The idle timeout, scaled down to 3 s: of 10 connections, the 8 that
 // stay idle are reset on both sides (the client's read fails with
 // ECONNRESET without writing, the backend's too) and IdleTimeoutCount is
 // exactly 8; the 2 that keep sending are not reset.
 func TestAWSIdleTimeoutResetsBothSides(t *testing.T) {
 	tp := newTopo(t)
-	srv := tp.listenResets(t, 8080)
+	srv := tp.listen(t, 8080)
 	must(t, tp.box.Apply(awsConfig(cloudNATPorts, 100, 3*time.Second)), "apply")
 	fds := tp.dialGiveUp(t, clientA, dests(8080, 10), 3*time.Second)
 	if len(fds) != 10 {

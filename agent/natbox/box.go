@@ -208,6 +208,9 @@ func (b *Box) applyLocked(cfg natcfg.Config, ch *changeRules) error {
 	c := cfg
 	b.cfg = &c
 	b.carried += dropped
+	// The profile says what to pin, if anything (a profile before it may
+	// have pinned other flows).
+	b.pins.pin(nil)
 	b.run = prof.start(b, c)
 	return nil
 }
@@ -243,6 +246,7 @@ func (b *Box) Remove() error {
 			return fmt.Errorf("remove nat config: %w", err)
 		}
 	}
+	b.pins.pin(nil)
 	b.cfg = nil
 	return nil
 }

@@ -31,13 +31,12 @@ func (b *Box) Metrics() (natcfg.Metrics, error) {
 	if err != nil {
 		return m, fmt.Errorf("metrics: conntrack stats: %w", err)
 	}
-	m.ReadAt = time.Now()
 	for _, s := range stats {
 		m.InsertFailed += uint64(s.InsertFailed)
 		m.Drop += uint64(s.Drop)
 		m.EarlyDrop += uint64(s.EarlyDrop)
 	}
-	m.AllocationFailures = m.InsertFailed + m.Drop
+	m.AllocationFailures = ctDrops(m)
 	fwd, err := GetSysctl("net.ipv4.ip_forward")
 	if err != nil {
 		return m, fmt.Errorf("metrics: %w", err)
@@ -108,8 +107,17 @@ func (b *Box) Metrics() (natcfg.Metrics, error) {
 			return m, fmt.Errorf("metrics: %w", err)
 		}
 	}
+	// Every count above was read by now: a window that takes the reading
+	// by this time never gets a count from after it ended.
+	m.ReadAt = time.Now()
 	return m, nil
 }
+
+// ctDrops is how many new flows conntrack dropped: a SYN whose NAT
+// tuple clashes at confirmation is counted in both insert_failed and drop
+// (nf_ct_resolve_clash), a flow dropped for a full table only in drop, so
+// the larger of the two counts each dropped flow once.
+func ctDrops(m natcfg.Metrics) uint64 { return max(m.InsertFailed, m.Drop) }
 
 // heldPorts reads the held set (the table must exist).
 func (b *Box) heldPorts() ([]natPort, error) {

@@ -473,7 +473,7 @@ func (r *awsRun) metrics(flows []conntrack.Flow, _ []natPort, m *natcfg.Metrics)
 			a.ConnectionEstablishedCount = c.Packets
 		}
 	}
-	a.PacketsDropCount = drops + rst + m.InsertFailed + m.Drop
+	a.PacketsDropCount = drops + rst + ctDrops(*m)
 	for _, f := range flows {
 		if f.TupleOrig.Proto.Protocol == unix.IPPROTO_TCP && f.Status.Value&conntrack.StatusSrcNAT != 0 && !closedTCP(f.ProtoInfo.TCP) {
 			a.ActiveConnectionCount++

@@ -17,7 +17,15 @@ import (
 // the managed-NAT hold of closed flows.
 type linuxProfile struct{}
 
-func (linuxProfile) start(*Box, natcfg.Config) running { return nil }
+// start pins closed flows in managed mode (pin.go): the kernel must not
+// give away a port the hold keeps. It has no control loop.
+func (linuxProfile) start(b *Box, c natcfg.Config) running {
+	if c.Hold > 0 {
+		// The hold's ct timeout policy gave the entry its timeout.
+		b.pins.pin(&pinRule{})
+	}
+	return nil
+}
 
 func (linuxProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nftables.Chain) *plan {
 	p := &plan{}

@@ -110,9 +110,15 @@ func holdTimeout(t *nftables.Table, name string, proto byte, set map[uint16]uint
 
 func itoa(n int) string { return fmt.Sprint(n) }
 
-// holdUpdate refreshes the held element of a flow on FIN or RST. dir 0 is
-// the original direction after SNAT (src is the NAT IP); dir 1 is the reply
-// direction before de-NAT (dst is the NAT IP).
+// holdUpdate starts the hold of a flow's tuple on its first FIN or RST.
+// dir 0 is the original direction after SNAT (src is the NAT IP); dir 1 is
+// the reply direction before de-NAT (dst is the NAT IP). A later FIN or
+// RST (a retransmit) does not restart it: the closed conntrack entry is
+// pinned (pin.go) and no packet lengthens its timeout, so a hold that a
+// retransmit restarted would outlive the entry, the kernel would hand the
+// port out while it is held, and the hold would drop that SYN (seen under
+// load: 2 a second in nat-port-exhaustion-offpeak's evening, 47% of the
+// ports free).
 func holdUpdate(c natcfg.Config, dir byte) []expr.Any {
 	e := []expr.Any{
 		&expr.Ct{Key: expr.CtKeyDIRECTION, Register: reg1},
@@ -120,7 +126,7 @@ func holdUpdate(c natcfg.Config, dir byte) []expr.Any {
 	}
 	e = append(e, tcpFlags(tcpFIN|tcpRST, expr.CmpOpNeq, 0)...)
 	e = append(e, loadTuple(dir == 1)...)
-	return append(e, &expr.Dynset{SrcRegKey: reg32a, SetName: setHeld, Operation: unix.NFT_DYNSET_OP_UPDATE, Timeout: c.Hold})
+	return append(e, &expr.Dynset{SrcRegKey: reg32a, SetName: setHeld, Operation: unix.NFT_DYNSET_OP_ADD, Timeout: c.Hold})
 }
 
 func tcpFlags(mask byte, op expr.CmpOp, want byte) []expr.Any {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -190,12 +191,14 @@ func (tp *topo) metrics(t *testing.T) natcfg.Metrics {
 	return m
 }
 
-// server is a TCP echo listener in the backend ns that records peers.
+// server is a TCP echo listener in the backend ns that records peers and
+// counts the connections whose read failed with ECONNRESET.
 type server struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	peers []netip.AddrPort
-	conns []net.Conn
+	ln     net.Listener
+	mu     sync.Mutex
+	peers  []netip.AddrPort
+	conns  []net.Conn
+	resets int
 }
 
 func (tp *topo) listen(t *testing.T, port uint16) *server {
@@ -223,10 +226,37 @@ func (tp *topo) listen(t *testing.T, port uint16) *server {
 			s.peers = append(s.peers, c.RemoteAddr().(*net.TCPAddr).AddrPort())
 			s.conns = append(s.conns, c)
 			s.mu.Unlock()
-			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
+			go s.echo(c)
 		}
 	}()
 	return s
+}
+
+// echo writes back what c sends until a read fails, counting a reset.
+func (s *server) echo(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, 512)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			if errors.Is(err, syscall.ECONNRESET) {
+				s.mu.Lock()
+				s.resets++
+				s.mu.Unlock()
+			}
+			return
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// count is how many connections the server saw reset.
+func (s *server) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resets
 }
 
 func (s *server) seen() []netip.AddrPort {

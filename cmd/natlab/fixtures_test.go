@@ -78,12 +78,14 @@ func TestFixturesEndToEnd(t *testing.T) {
 // and conntrack flush go through containers' own network stacks), the
 // registrar it grew from, incident 002's zones, where every app host's
 // agent is a process in its own container, restarted by the supervisor in
-// place, the live Cloud NAT change (its resets come from the NAT
-// container's kernel), and incident 001 with its fixes (the same exact
-// figures: 1,024 ok and 1,626 timeouts, each fix's failures gone or
-// bounded; 28-38 s each on docker), and incident 000 as it happened with
-// its rollback (the Cloud NAT change's resets in the NAT container's
-// kernel, the app tier's 502s in its own container).
+// place, with the zones' baseline and the single NAT's ip_forward=0, the
+// live Cloud NAT change (its resets come from the NAT container's
+// kernel), incident 001 with its fixes (the same exact figures: 1,024
+// ok and 1,626 timeouts, each fix's failures gone; 28-38 s each on
+// docker), and incident 000 as it happened with its rollback (the Cloud
+// NAT change's resets in the NAT container's kernel, the app tier's 502s
+// from its own containers). Every incident fixture is here but the
+// full-scale ones.
 var dockerParity = []string{
 	"cloud-nat-remediation",
 	"cloud-nat-remediation-rollback",
@@ -93,6 +95,7 @@ var dockerParity = []string{
 	"holepunch-surge-fixed",
 	"ip-forward-flip",
 	"ip-forward-flip-zone-a",
+	"ip-forward-off",
 	"nat-config-min-ports",
 	"nat-port-exhaustion",
 	"nat-port-exhaustion-more-ips",
@@ -100,6 +103,7 @@ var dockerParity = []string{
 	"nat-port-exhaustion-pooled",
 	"nat-port-exhaustion-short-time-wait",
 	"registration-fail-closed",
+	"zones-baseline",
 }
 
 // The docker parity set passes its own assertions on docker as on netns

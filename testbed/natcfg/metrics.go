@@ -9,9 +9,9 @@ import (
 
 // Metrics is one reading of the NAT box, with the names operators know.
 type Metrics struct {
-	// ReadAt is when the NAT box read its counters (wall clock; the
-	// testbed's hosts share one kernel clock): a reading that answers late
-	// still says when its counts were true.
+	// ReadAt is when the NAT box had read all its counters and tables
+	// (wall clock; the testbed's hosts share one kernel clock): a reading
+	// that answers late still says by when its counts were true.
 	ReadAt time.Time `json:",omitzero"`
 	// ConntrackEntries is the number of conntrack entries in the namespace.
 	ConntrackEntries int
@@ -22,7 +22,8 @@ type Metrics struct {
 	// a port: held ports (managed mode), hosts without a static slice, the
 	// ct count ceiling.
 	PolicyDrops uint64
-	// AllocationFailures is InsertFailed + Drop + PolicyDrops (AWS ErrorPortAllocation,
+	// AllocationFailures is max(InsertFailed, Drop) + PolicyDrops: each
+	// flow the NAT could not map, once (AWS ErrorPortAllocation,
 	// GCP OUT_OF_RESOURCES and ENDPOINT_INDEPENDENCE_CONFLICT).
 	AllocationFailures uint64
 	// IPForward is net.ipv4.ip_forward of the calling thread's namespace.

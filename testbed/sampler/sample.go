@@ -24,14 +24,14 @@ type NATSample struct {
 	// Err is set when the reading failed (e.g. the agent was killed);
 	// the other fields are then zero.
 	Err string `json:"error,omitempty"`
-	// ReadAt is when, since the sampler started, the NAT box read its
-	// counters: At or later, by as long as the reading took to start on
-	// the box. Windows (phases) take a reading by ReadAt, so the failures
-	// it counts are never put in a window that ended before they happened.
+	// ReadAt is when, since the sampler started, the NAT box had read its
+	// counters and tables: At or later, by as long as the reading took on
+	// the box. Windows (phases) take a reading by ReadAt, so what it counts
+	// is never put in a window that ended before it happened.
 	ReadAt time.Duration `json:"read_at"`
 	// ConntrackEntries is the number of conntrack entries.
 	ConntrackEntries int `json:"conntrack_entries"`
-	// AllocationFailures is insert_failed + drop since the sampler
+	// AllocationFailures counts the flows the NAT could not map since the sampler
 	// started; AllocationFailuresDelta the part of it in this tick.
 	AllocationFailures      uint64 `json:"allocation_failures"`
 	AllocationFailuresDelta uint64 `json:"allocation_failures_delta"`
