@@ -29,6 +29,7 @@ func TestReportsInChromium(t *testing.T) {
 	calm := fixture()
 	calm.Faults = nil
 	noFaults := write("calm.html", func(f *os.File) error { return Render(f, calm, "html") })
+	changed := write("pre-change.html", func(f *os.File) error { return Render(f, preChangeFixture(), "html") })
 	cmp := write("compare.html", func(f *os.File) error { return RenderComparison(f, compareFixture(), "html") })
 
 	t.Run("run", func(t *testing.T) {
@@ -44,6 +45,11 @@ func TestReportsInChromium(t *testing.T) {
 	})
 	t.Run("run without faults", func(t *testing.T) {
 		browsertest.Check(t, browsertest.Open(t, noFaults, "report-no-faults"), len(calm.chartSpecs()), false)
+	})
+	// A run with live NAT config changes: the pre-change check's table
+	// lays out beside the charts, with no console error.
+	t.Run("run with a pre-change check", func(t *testing.T) {
+		browsertest.Check(t, browsertest.Open(t, changed, "report-pre-change"), len(preChangeFixture().chartSpecs()), true)
 	})
 	// The browser check sees what it is there for: a page whose data lines
 	// were dropped and that logs an error.

@@ -45,9 +45,13 @@ type htmlPage struct {
 	GCP        []gcpBox
 	GCPVMHead  []string
 	Faults     [][]string
-	Alarms     [][]string
-	Charts     []htmlChart
-	Schema     string
+	// PreChangeHead and PreChange are the pre-change check of NAT
+	// config changes.
+	PreChangeHead []string
+	PreChange     [][]string
+	Alarms        [][]string
+	Charts        []htmlChart
+	Schema        string
 	// AppHead, Apps and Restarts are the app tiers' table and restarts.
 	AppHead  []string
 	Apps     [][]string
@@ -103,6 +107,9 @@ func newHTMLPage(r *Report) (*htmlPage, error) {
 	p.Outcomes = r.outcomeRows()
 	for _, f := range r.Faults {
 		p.Faults = append(p.Faults, []string{f.Name, f.Kind, f.Host, f.Description, r.faultStart(f), r.windowEnd(f), faultNote(f)})
+	}
+	if rows := r.preChangeRows(same); len(rows) > 0 {
+		p.PreChangeHead, p.PreChange = preChangeHead, rows
 	}
 	if len(r.Apps) > 0 {
 		p.AppHead, p.Apps = appHead, r.appRows(same)

@@ -90,16 +90,9 @@ func (markdownWriter) write(w io.Writer, r *Report) error {
 				r.faultStart(f), r.windowEnd(f), mdText(faultNote(f))})
 		}
 		mdTable(b, []string{"Fault", "Kind", "Host", "What", "Injected", "Reverted", "Problem"}, rows)
-		var eff [][]string
-		for _, f := range r.Faults {
-			if e := f.Effects; e != nil {
-				eff = append(eff, []string{mdText(f.Name), fmt.Sprint(e.PredictedResets), observedCount(e.ObservedResets),
-					fmt.Sprint(e.PredictedDropped), observedCount(e.ObservedDropped)})
-			}
-		}
-		if len(eff) > 0 {
-			b.WriteString("Effects of NAT config changes on live connections (predicted before the change, observed after it):\n\n")
-			mdTable(b, []string{"Fault", "Resets predicted", "Resets observed", "Dropped predicted", "Dropped observed"}, eff)
+		if eff := r.preChangeRows(mdText); len(eff) > 0 {
+			b.WriteString("Pre-change check of NAT config changes: the NAT's last reading before the change, the effects on live connections it predicted from conntrack then, and what it counted after:\n\n")
+			mdTable(b, preChangeHead, eff)
 		}
 	}
 	if len(r.Candidates) > 0 {

@@ -274,6 +274,21 @@ type ConnectionEffects struct {
 	// fault was never reverted.
 	ObservedResets  *int `json:"observed_resets"`
 	ObservedDropped *int `json:"observed_dropped"`
+	// Before is the NAT's last reading before the change: the pre-change
+	// check of utilization; nil when no reading came before it.
+	Before *PreChange `json:"before,omitempty"`
+}
+
+// PreChange is a NAT box's reading just before a live config change.
+type PreChange struct {
+	// T is when the reading was taken, seconds since the start of the run.
+	T float64 `json:"t_s"`
+	// PortUtilization is the NAT's port utilization then (0..1).
+	PortUtilization float64 `json:"port_utilization"`
+	// PortUsage and AllocatedPorts are a Cloud NAT's, of the VM with the
+	// most; absent for other profiles.
+	PortUsage      *int `json:"port_usage,omitempty"`
+	AllocatedPorts *int `json:"allocated_ports,omitempty"`
 }
 
 // Alarm is one alarm the scenario watched.

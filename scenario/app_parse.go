@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	appKeys      = []string{"name", "zone", "block", "hosts", "port", "dependency", "calls", "call_timeout", "health", "check", "boot"}
+	appKeys      = []string{"name", "zone", "block", "hosts", "port", "dependency", "calls", "call_pool", "call_timeout", "health", "check", "boot"}
 	appCheckKeys = []string{"interval", "timeout", "failures"}
 	appBootKeys  = []string{"timeout", "backoff", "factor", "max_backoff"}
 )
@@ -42,6 +42,7 @@ func (p *parser) apps(n *yaml.Node, fp *fieldPos) []testbed.AppSpec {
 		a.Dependency, a.DependencyPort = p.backendRef(m, "dependency", label, path, fp)
 		a.Health, a.HealthPort = p.backendRef(m, "health", label, path, fp)
 		p.strField(m, "calls", label, path, fp, &a.Calls)
+		p.intField(m, "call_pool", label, path, fp, 1, testbed.MaxCallPool, &a.CallPool)
 		dur := func(m *mapping, key, label, path string, dst *time.Duration) {
 			if v := m.get(key); v != nil {
 				fp.set(path+"."+key, label+"."+key, posOf(v))

@@ -132,7 +132,7 @@ func TestRefuseOverlappingFaults(t *testing.T) {
 	// What may overlap: other state, other hosts, back to back.
 	ok := refuseBase +
 		"  - {name: snat, at: 2s, kind: snat, split: per-block}\n" +
-		"  - {name: flush, at: 2s, for: 1s, kind: conntrack-flush}\n" + // the nat-remediation-resets fixture
+		"  - {name: flush, at: 2s, for: 1s, kind: conntrack-flush}\n" + // a conntrack flush beside a pool split
 		"  - {name: fwd, at: 3s, for: 5s, kind: sysctl, set: {net.ipv4.ip_forward: 0}}\n" +
 		"  - {name: fin, at: 3s, for: 5s, kind: sysctl, set: {net.ipv4.tcp_fin_timeout: 30}}\n" +
 		"  - {name: fwd-api, at: 3s, for: 5s, kind: sysctl, host: api, set: {net.ipv4.ip_forward: 0}}\n" +

@@ -21,12 +21,18 @@ const (
 	CallsPerRequest = "request"
 	// CallsAtBoot calls it only at boot (to fetch its config).
 	CallsAtBoot = "boot"
+	// CallsPooled calls the dependency for every inbound request, as
+	// CallsPerRequest, on keep-alive connections the host keeps (at most
+	// CallPool); a call on a connection the NAT reset fails, a 502.
+	CallsPooled = "pooled"
 )
 
 // Defaults of an app tier, filled in by Normalize.
 const (
 	DefaultAppPort        = 8080
 	DefaultCallTimeout    = 500 * time.Millisecond
+	DefaultCallPool       = 4
+	MaxCallPool           = 256
 	DefaultCheckInterval  = time.Second
 	DefaultCheckTimeout   = 500 * time.Millisecond
 	DefaultCheckFailures  = 3
@@ -54,8 +60,11 @@ type AppSpec struct {
 	// DependencyPort (0: the backend's first port).
 	Dependency     string `json:"dependency"`
 	DependencyPort uint16 `json:"dependency_port,omitempty"`
-	// Calls is CallsPerRequest or CallsAtBoot.
+	// Calls is CallsPerRequest, CallsPooled or CallsAtBoot.
 	Calls string `json:"calls"`
+	// CallPool is the most keep-alive connections of a host's calls
+	// (CallsPooled only).
+	CallPool int `json:"call_pool,omitempty"`
 	// CallTimeout bounds one dependency call of a request.
 	CallTimeout time.Duration `json:"call_timeout"`
 	// Health is the backend the health checks reach (default Dependency).
@@ -136,6 +145,9 @@ func (s *Spec) normalizeApps() {
 		}
 		if a.CallTimeout == 0 {
 			a.CallTimeout = DefaultCallTimeout
+		}
+		if a.Calls == CallsPooled && a.CallPool == 0 {
+			a.CallPool = DefaultCallPool
 		}
 		if a.Health == "" {
 			a.Health, a.HealthPort = a.Dependency, a.DependencyPort
@@ -223,8 +235,15 @@ func (s *Spec) validateApps(checkName func(path, name string), blocks map[string
 				bad(p+"."+dep.key, "backend %s has no http1 listener on port %d: the app calls it over HTTP/1.1", dep.name, dep.port)
 			}
 		}
-		if a.Calls != CallsPerRequest && a.Calls != CallsAtBoot {
-			bad(p+".calls", "unknown calls %q: valid are %q (every request calls the dependency) and %q (only the boot does)", a.Calls, CallsPerRequest, CallsAtBoot)
+		if a.Calls != CallsPerRequest && a.Calls != CallsPooled && a.Calls != CallsAtBoot {
+			bad(p+".calls", "unknown calls %q: valid are %q (every request calls the dependency on a new connection), %q (on the host's keep-alive connections) and %q (only the boot does)",
+				a.Calls, CallsPerRequest, CallsPooled, CallsAtBoot)
+		}
+		switch {
+		case a.Calls == CallsPooled && (a.CallPool < 1 || a.CallPool > MaxCallPool):
+			bad(p+".call_pool", "%d: want 1 to %d keep-alive connections per host", a.CallPool, MaxCallPool)
+		case a.Calls != CallsPooled && a.CallPool != 0:
+			bad(p+".call_pool", "call_pool is the keep-alive pool of calls: pooled; calls is %q", a.Calls)
 		}
 		for _, d := range []struct {
 			key string

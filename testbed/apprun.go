@@ -29,7 +29,8 @@ func (t *Testbed) startApp(ctx context.Context, name string) error {
 	s := wire.AppStart{
 		Listen:      fmt.Sprintf("0.0.0.0:%d", a.Port),
 		Dependency:  fmt.Sprintf("%s:%d", dep.Addr, a.DependencyPort),
-		PerRequest:  a.Calls == CallsPerRequest,
+		PerRequest:  a.Calls == CallsPerRequest || a.Calls == CallsPooled,
+		CallPool:    a.CallPool,
 		CallTimeout: a.CallTimeout, BootTimeout: a.Boot.Timeout, BootBackoff: a.Boot.Backoff,
 		BootFactor: a.Boot.Factor, BootMaxBackoff: a.Boot.MaxBackoff,
 	}

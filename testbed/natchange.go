@@ -34,8 +34,15 @@ func CandidateNATConfig(s *Spec, l *Layout, cand NATSpec) (natcfg.Config, error)
 		return natcfg.Config{}, field.Errorf("ips", "%d NAT IPs is more than %s has (%d on %s): want at most %d, or give the NAT more ips in the testbed",
 			cand.IPs, cand.Name, len(nl.IPs), WANInterface, len(nl.IPs))
 	}
+	// Normalize writes into every list of the spec it is given: the
+	// candidate gets copies, so that the running spec (read meanwhile by
+	// the runner, e.g. the apps by each phase's loads) is never written.
 	c := *s
 	c.NATs = append([]NATSpec(nil), s.NATs...)
+	c.Clients = append([]ClientSpec(nil), s.Clients...)
+	c.Blocks = append([]BlockSpec(nil), s.Blocks...)
+	c.Backends = append([]BackendSpec(nil), s.Backends...)
+	c.Apps = append([]AppSpec(nil), s.Apps...)
 	if cand.GCP != nil {
 		g := *cand.GCP
 		cand.GCP = &g

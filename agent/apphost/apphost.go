@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,9 @@ type App struct {
 	requests atomic.Uint64
 	failed   atomic.Uint64
 
+	// pool carries the per-request calls when the spec pools them.
+	pool *http.Client
+
 	mu      sync.Mutex
 	serving bool
 	ready   time.Duration
@@ -51,6 +55,10 @@ func Start(spec wire.AppStart) (*App, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &App{spec: spec, started: time.Now(), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	if spec.CallPool > 0 {
+		a.pool = &http.Client{Transport: &http.Transport{Proxy: nil,
+			MaxConnsPerHost: spec.CallPool, MaxIdleConnsPerHost: spec.CallPool, IdleConnTimeout: 10 * time.Minute}}
+	}
 	go a.boot()
 	return a, nil
 }
@@ -91,7 +99,11 @@ func (a *App) boot() {
 func (a *App) serve(w http.ResponseWriter, r *http.Request) {
 	a.requests.Add(1)
 	if a.spec.PerRequest {
-		if err := get(r.Context(), a.spec.Dependency, a.spec.CallTimeout); err != nil {
+		call := func() error { return get(r.Context(), a.spec.Dependency, a.spec.CallTimeout) }
+		if a.pool != nil {
+			call = func() error { return pooledCall(r.Context(), a.pool, a.spec.Dependency, a.spec.CallTimeout) }
+		}
+		if err := call(); err != nil {
 			a.failed.Add(1)
 			http.Error(w, "dependency: "+err.Error(), http.StatusBadGateway)
 			return
@@ -121,6 +133,9 @@ func Check(ctx context.Context, hc wire.HealthCheck) wire.HealthResult {
 func (a *App) Close() error {
 	a.cancel()
 	<-a.done
+	if a.pool != nil {
+		a.pool.CloseIdleConnections()
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.srv != nil {
@@ -140,6 +155,31 @@ func get(ctx context.Context, target string, timeout time.Duration) error {
 		return err
 	}
 	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", target, resp.Status)
+	}
+	return nil
+}
+
+// pooledCall is one per-request call, GET /, on a keep-alive connection
+// of the host's pool. net/http silently replays a GET whose reused
+// connection failed, on a fresh one; an API server's outbound call that
+// meets a reset fails, and its caller sees the error. So the request
+// carries an empty body net/http cannot rewind, which makes it one it does
+// not replay (probed empty, it is sent without a body).
+func pooledCall(ctx context.Context, c *http.Client, target string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+target+"/", io.NopCloser(strings.NewReader("")))
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return err
 	}

@@ -14,11 +14,13 @@ const (
 // Dependency (one attempt at most BootTimeout, then BootBackoff, growing
 // by BootFactor up to BootMaxBackoff, between attempts), then serves HTTP
 // on Listen. With PerRequest every inbound request calls Dependency (at
-// most CallTimeout) and a failed call answers 502.
+// most CallTimeout) and a failed call answers 502; with CallPool > 0 those
+// calls reuse up to CallPool keep-alive connections of the host.
 type AppStart struct {
 	Listen         string        `json:"listen"`
 	Dependency     string        `json:"dependency"`
 	PerRequest     bool          `json:"per_request"`
+	CallPool       int           `json:"call_pool,omitempty"`
 	CallTimeout    time.Duration `json:"call_timeout"`
 	BootTimeout    time.Duration `json:"boot_timeout"`
 	BootBackoff    time.Duration `json:"boot_backoff"`

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,6 +67,7 @@ func TestFixturesEndToEnd(t *testing.T) {
 				assert.Empty(t, f.Error, "fault %s", f.Name)
 				assert.Empty(t, f.VerifyError, "fault %s: the revert restores the recorded state", f.Name)
 			}
+			checkPreChange(t, name, dir, rep)
 		})
 	}
 }
@@ -77,10 +79,15 @@ func TestFixturesEndToEnd(t *testing.T) {
 // agent is a process in its own container, restarted by the supervisor in
 // place, with the zones' baseline and the single NAT's ip_forward=0, the
 // live Cloud NAT change (its resets come from the NAT container's
-// kernel), and incident 001 with its fixes (the same exact figures: 1,024
+// kernel), incident 001 with its fixes (the same exact figures: 1,024
 // ok and 1,626 timeouts, each fix's failures gone; 28-38 s each on
-// docker). Every incident fixture is here but the full-scale ones.
+// docker), and incident 000 as it happened with its rollback (the Cloud
+// NAT change's resets in the NAT container's kernel, the app tier's 502s
+// from its own containers). Every incident fixture is here but the
+// full-scale ones.
 var dockerParity = []string{
+	"cloud-nat-remediation",
+	"cloud-nat-remediation-rollback",
 	"holepunch-mapping-change",
 	"holepunch-surge",
 	"holepunch-surge-cause",
@@ -134,6 +141,7 @@ func TestFixturesOnDocker(t *testing.T) {
 			// containers adds 10-40 s on a shared 2-CPU machine.
 			assert.Less(t, rep.Duration.D(), 90*time.Second, "the fixture plays in under 90 s")
 			assert.Empty(t, dockerLeftovers(t, rep.Testbed.RunID), "no container or network of the run may survive")
+			checkPreChange(t, name, dir, rep)
 			if strings.HasPrefix(name, "ip-forward-flip") {
 				require.Len(t, rep.Apps, 2)
 				a, b := rep.Apps[0], rep.Apps[1]
@@ -150,6 +158,43 @@ func TestFixturesOnDocker(t *testing.T) {
 			}
 		})
 	}
+}
+
+// preChangeWant is the pre-change reading of the incident 000 fixtures'
+// Cloud NAT change, for the VM with the most: every workload VM's block
+// full before the remediation (64 of 64), riskos's 80 connections in 256
+// ports before the rollback.
+var preChangeWant = map[string][2]int{
+	"cloud-nat-remediation":          {64, 64},
+	"cloud-nat-remediation-rollback": {80, 256},
+}
+
+// checkPreChange checks the pre-change check of the fixtures that change
+// a Cloud NAT's config live: report.json has the NAT's reading before the
+// change and resets observed == predicted (the rollback's figure varies
+// from run to run, so its scenario can only bound it; here the two are
+// compared), and report.md and report.html show the table.
+func checkPreChange(t *testing.T, name, dir string, rep *reports.Report) {
+	t.Helper()
+	want, ok := preChangeWant[name]
+	if !ok {
+		return
+	}
+	require.Len(t, rep.Faults, 1)
+	e := rep.Faults[0].Effects
+	require.NotNil(t, e, "the nat-config fault's effects")
+	require.NotNil(t, e.ObservedResets)
+	assert.Equal(t, e.PredictedResets, *e.ObservedResets, "resets observed == predicted")
+	require.NotNil(t, e.Before, "the pre-change reading")
+	require.NotNil(t, e.Before.PortUsage)
+	require.NotNil(t, e.Before.AllocatedPorts)
+	assert.Equal(t, want, [2]int{*e.Before.PortUsage, *e.Before.AllocatedPorts}, "port_usage and allocated_ports before the change")
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	require.NoError(t, err)
+	assert.Regexp(t, fmt.Sprintf(`\| %d / %d \([0-9.]+%%\) \| %d \| %d \| 0 \| 0 \|`, want[0], want[1], e.PredictedResets, *e.ObservedResets), string(md))
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(html), fmt.Sprintf("<td>%d / %d (", want[0], want[1]))
 }
 
 // logFailed logs the figures of every assertion a run failed, when it got

@@ -110,6 +110,7 @@ func (r *run) report(res *Result, o *scenario.Observed, nat *sampler.Sampler, al
 		rep.Alarms = append(rep.Alarms, al)
 	}
 	rep.Samples = r.samples(ticks)
+	preChange(rep, ticks, markers)
 	late, worst := sampler.LateTicks(ticks, r.tick)
 	sm := &reports.Sampling{Tick: reports.Seconds(r.tick), LateTicks: late, MaxLate: reports.Seconds(worst)}
 	for _, t := range ticks {
@@ -273,6 +274,47 @@ func (r *run) samples(ticks []sampler.Sample) []reports.Sample {
 		out = append(out, *s)
 	}
 	return out
+}
+
+// preChange gives each nat-config fault's effects its NAT's last reading
+// before the change (the report's pre-change check): the last one the
+// box took (ReadAt) before the inject was due. The inject's marker is set
+// once the change is done, and a reading taken while it ran may already
+// see the new config (or none: the box's control loop is stopped for it).
+func preChange(rep *reports.Report, ticks []sampler.Sample, markers []chaos.Marker) {
+	for i := range rep.Faults {
+		f := &rep.Faults[i]
+		if f.Effects == nil || f.InjectedAt == nil {
+			continue
+		}
+		due, ok := time.Duration(0), false
+		for _, m := range markers {
+			if m.Fault == f.Name && m.Event == chaos.EventInject {
+				due, ok = m.Planned, true
+			}
+		}
+		if !ok {
+			continue
+		}
+		var last *sampler.NATSample
+		for j := range ticks {
+			for k := range ticks[j].NATs {
+				rd := &ticks[j].NATs[k]
+				if rd.Host == f.Host && rd.Err == "" && rd.ReadAt < due && (last == nil || rd.ReadAt > last.ReadAt) {
+					last = rd
+				}
+			}
+		}
+		if last == nil {
+			continue
+		}
+		b := &reports.PreChange{T: last.ReadAt.Seconds(), PortUtilization: last.PortUtilization}
+		if g := last.GCP; g != nil {
+			usage, alloc := g.MaxPortUsage(), g.MaxAllocatedPorts()
+			b.PortUsage, b.AllocatedPorts = &usage, &alloc
+		}
+		f.Effects.Before = b
+	}
 }
 
 // effectsOf adds what marker m reports of a nat-config fault to e: the
