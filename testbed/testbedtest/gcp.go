@@ -226,7 +226,7 @@ func CheckCloudNATTimeWait(t *testing.T, up func(testing.TB, testbed.Spec) *test
 			// SYN the NAT dropped, two per failed connect.
 			oor := m.GCP.DroppedSent[natcfg.ReasonOutOfResources] - before.GCP.DroppedSent[natcfg.ReasonOutOfResources]
 			failedMap := m.InsertFailed - before.InsertFailed
-			assert.Equal(t, 2*(attempts-tc.ok), oor+failedMap, "each failed connect is two SYNs dropped for want of a port: out_of_resources %d, insert_failed %d", oor, failedMap)
+			assert.Equal(t, 2*(attempts-tc.ok), oor+failedMap, "each failed connect is two SYNs dropped for want of a port: out_of_resources %d, insert_failed %d; new connections %d", oor, failedMap, m.GCP.NewConnections-before.GCP.NewConnections)
 		})
 	}
 }
