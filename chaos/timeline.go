@@ -110,11 +110,44 @@ type event struct {
 	it     *item
 }
 
+// Clock says when a time of a timeline's schedule comes. The scenario
+// runner's clock follows its phases, so that a fault keeps its place in a
+// phase that started late.
+type Clock interface {
+	// Wait returns once the scheduled time at has come, or with ctx's
+	// error. end says that at ends a fault (a revert), so that a time on
+	// a boundary between two stretches is the end of the first; an inject
+	// there is the start of the second.
+	Wait(ctx context.Context, at time.Duration, end bool) error
+}
+
+// WallClock is a schedule played on the wall clock from Start.
+type WallClock struct{ Start time.Time }
+
+// Wait waits until Start + at.
+func (c WallClock) Wait(ctx context.Context, at time.Duration, _ bool) error {
+	timer := time.NewTimer(time.Until(c.Start.Add(at)))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
 // Run injects and reverts on schedule from start, and returns once every
 // timed event is done (faults without For stay active) or ctx ends. It
 // returns the failures of injects, reverts and verifies, joined. Call
 // RevertAll afterwards in any case, with a context that is still live.
 func (t *Timeline) Run(ctx context.Context, start time.Time) error {
+	return t.RunOn(ctx, start, WallClock{Start: start})
+}
+
+// RunOn is Run with the schedule's times coming as clock says; markers
+// still say when things happened since start, and were planned at their
+// scheduled time.
+func (t *Timeline) RunOn(ctx context.Context, start time.Time, clock Clock) error {
 	t.mu.Lock()
 	t.start = start
 	t.mu.Unlock()
@@ -134,12 +167,8 @@ func (t *Timeline) Run(ctx context.Context, start time.Time) error {
 	})
 	var errs []error
 	for _, ev := range evs {
-		timer := time.NewTimer(time.Until(start.Add(ev.at)))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return errors.Join(append(errs, ctx.Err())...)
-		case <-timer.C:
+		if err := clock.Wait(ctx, ev.at, ev.revert); err != nil {
+			return errors.Join(append(errs, err)...)
 		}
 		var err error
 		if ev.revert {

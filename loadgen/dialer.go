@@ -34,6 +34,7 @@ func newDialer(p Plan, network string, rec *recorder) (*dialer, error) {
 	if network == "tcp" {
 		d.opts.linger0 = s.Linger0
 		d.opts.noPortBind = len(p.Sources) > 0
+		d.opts.userTimeoutMs = int(p.SYNTimeout.Milliseconds())
 	}
 	if s.LocalPorts != "" {
 		r, err := portrange.Parse(s.LocalPorts)
@@ -94,6 +95,12 @@ func (d *dialer) dialFrom(ctx context.Context, ph *phaseRec, src netip.Addr) (ne
 	}
 	if err != nil {
 		return nil, err
+	}
+	if d.network == "tcp" {
+		if err := d.opts.endHandshake(c); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
 	}
 	d.rec.connected(ph, time.Since(t0))
 	d.rec.openConns.Add(1)

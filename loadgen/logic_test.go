@@ -176,6 +176,29 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%+v: want one problem at strategy.pool_per saying %q, got %v", c.s, c.want, fields)
 		}
 	}
+	// A SYN timeout: the dialer's bound behind it, and a SYN to time.
+	for _, c := range []struct {
+		syn, connect time.Duration
+		kind, want   string
+	}{
+		{-time.Second, 0, KindTCP, "want 0 (the dialer's connect_timeout alone) or at least 1ms"},
+		{time.Microsecond, 0, KindTCP, "at least 1ms"},
+		{3 * time.Second, 0, KindTCP, "3s: want less than connect_timeout (3s)"},
+		{2 * time.Second, time.Second, KindHTTP1, "2s: want less than connect_timeout (1s)"},
+		{time.Second, 0, KindUDP, "udp sends no SYN"},
+	} {
+		p := validPlan()
+		p.Strategy.Kind, p.SYNTimeout, p.ConnectTimeout = c.kind, c.syn, c.connect
+		fields, _ := field.List(p.Validate())
+		if len(fields) != 1 || fields[0].Path != "syn_timeout" || !strings.Contains(fields[0].Msg, c.want) {
+			t.Errorf("syn_timeout %s, connect_timeout %s, %s: want one problem at syn_timeout saying %q, got %v", c.syn, c.connect, c.kind, c.want, fields)
+		}
+	}
+	synOK := validPlan()
+	synOK.SYNTimeout = 2500 * time.Millisecond
+	if err := synOK.Validate(); err != nil {
+		t.Errorf("a 2.5s SYN timeout under the default connect timeout is valid: %v", err)
+	}
 	for _, st := range []Strategy{{Kind: KindTCP, Pool: PoolKeepAlive, PoolPer: PoolPerSource}, {Kind: KindHTTP1, Pool: PoolNone, PoolPer: PoolPerSource}} {
 		p := validPlan()
 		p.Strategy = st

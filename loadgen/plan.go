@@ -85,6 +85,15 @@ type Plan struct {
 	// ConnectTimeout bounds a handshake (default 3 s: SYN retries come at
 	// 1 s and 3 s on Linux, so 3 s sees one retry).
 	ConnectTimeout time.Duration `json:"connect_timeout,omitempty"`
+	// SYNTimeout, when set (tcp only), has the kernel give up a handshake
+	// this long after its first SYN (TCP_USER_TIMEOUT), so how many SYNs a
+	// failed connect sends is up to the kernel's timers alone (SYNs at 0,
+	// 1, 2 s ... with tcp_syn_linear_timeouts; the one at 1 s is always
+	// sent), not to when a loaded process gets to close the socket. The
+	// connect then ends as connect_timeout; ConnectTimeout stays the
+	// dialer's bound and must be longer. It does not outlive the handshake:
+	// an established connection has no user timeout.
+	SYNTimeout time.Duration `json:"syn_timeout,omitempty"`
 	// RequestTimeout bounds the exchange once connected, and a wait for a
 	// pooled connection (default 5 s).
 	RequestTimeout time.Duration `json:"request_timeout,omitempty"`

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"net"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,8 @@ type sockOpts struct {
 	portLo      uint16
 	portHi      uint16
 	portRangeOn bool
+	// userTimeoutMs is TCP_USER_TIMEOUT during the handshake (0 = none).
+	userTimeoutMs int
 }
 
 // ErrPortRangeUnsupported is returned when the kernel lacks IP_LOCAL_PORT_RANGE.
@@ -50,6 +53,11 @@ func (o sockOpts) set(fd int) error {
 			return fmt.Errorf("set local port range %d-%d: %w", o.portLo, o.portHi, err)
 		}
 	}
+	if o.userTimeoutMs > 0 {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, o.userTimeoutMs); err != nil {
+			return fmt.Errorf("set TCP_USER_TIMEOUT %d ms: %w", o.userTimeoutMs, err)
+		}
+	}
 	if o.linger0 {
 		if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
 			return fmt.Errorf("set SO_LINGER 0: %w", err)
@@ -71,4 +79,30 @@ func (o sockOpts) probe(network string) error {
 	}
 	defer unix.Close(fd)
 	return o.set(fd)
+}
+
+// endHandshake clears TCP_USER_TIMEOUT on an established connection: the
+// SYN timeout bounds the handshake only, not the data that follows.
+func (o sockOpts) endHandshake(c net.Conn) error {
+	if o.userTimeoutMs == 0 {
+		return nil
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("clear TCP_USER_TIMEOUT: %w", err)
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 0)
+	}); err != nil {
+		return fmt.Errorf("clear TCP_USER_TIMEOUT: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("clear TCP_USER_TIMEOUT: %w", serr)
+	}
+	return nil
 }

@@ -1,10 +1,12 @@
 package loadgen
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/natlab/natlab/internal/field"
 	"github.com/natlab/natlab/internal/portrange"
@@ -37,6 +39,15 @@ func (p Plan) Validate() error {
 	}
 	if p.ConnectTimeout < 0 {
 		bad("connect_timeout", "%s: want > 0 (0 = %s)", p.ConnectTimeout, DefaultConnectTimeout)
+	}
+	if p.SYNTimeout < 0 || p.SYNTimeout > 0 && p.SYNTimeout < time.Millisecond {
+		bad("syn_timeout", "%s: want 0 (the dialer's connect_timeout alone) or at least 1ms", p.SYNTimeout)
+	}
+	if connect := cmp.Or(p.ConnectTimeout, DefaultConnectTimeout); p.SYNTimeout > 0 && p.SYNTimeout >= connect {
+		bad("syn_timeout", "%s: want less than connect_timeout (%s), which bounds the dial behind it", p.SYNTimeout, connect)
+	}
+	if p.SYNTimeout > 0 && p.Strategy.Kind == KindUDP {
+		bad("syn_timeout", "%s: udp sends no SYN; want 0", p.SYNTimeout)
 	}
 	if p.RequestTimeout < 0 {
 		bad("request_timeout", "%s: want > 0 (0 = %s)", p.RequestTimeout, DefaultRequestTimeout)

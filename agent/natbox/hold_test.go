@@ -41,39 +41,42 @@ func TestManagedHold(t *testing.T) {
 		must(t, tp.box.Apply(cfg), "apply")
 		// Each connect's outcome is the kernel's (established, or its SYN
 		// dropped by the NAT and the socket closed at once), not a clock's.
-		ok, failed := tp.verdicts(t, dst, 400, 0, 2500*time.Millisecond)
+		ok, failed, late := tp.verdicts(t, dst, 400, 0, 2500*time.Millisecond)
 		m := tp.metrics(t)
-		t.Logf("hold 120s: %d ok, %d failed, %d held, %d policy drops, %d allocation failures", ok, failed, m.HeldPorts, m.PolicyDrops, m.AllocationFailures)
-		// Every success holds its port and no failure holds one: exactly.
-		// Every failure is the hold dropping its SYN, and every allocation
+		t.Logf("hold 120s: %d ok, %d failed (%d closed after their SYN's retransmit), %d held, %d policy drops, %d allocation failures", ok, failed, late, m.HeldPorts, m.PolicyDrops, m.AllocationFailures)
+		// Every success holds its port and a failure none, but for one
+		// closed only after its SYN's retransmit: that retransmit can find
+		// a port the searches missed (below), and then holds it (seen: 256
+		// held for 255 ok, at -p 2 and at -p 4). Every failure is the hold dropping its SYN, and every allocation
 		// failure is such a drop. One drop per failed connect when its
 		// socket is closed before the SYN's retransmit 1 s later; at -p 4
 		// a metrics read once took longer and one SYN was dropped twice
 		// (145 drops for 144 failures), so that count is a floor.
-		if m.HeldPorts != ok {
-			t.Errorf("held ports %d, want one per success (%d)", m.HeldPorts, ok)
+		if m.HeldPorts < ok || m.HeldPorts > ok+late {
+			t.Errorf("held ports %d, want one per success (%d) and at most one per failure closed after its retransmit (%d)", m.HeldPorts, ok, late)
 		}
 		if m.PolicyDrops < uint64(failed) || m.AllocationFailures != m.PolicyDrops {
 			t.Errorf("policy drops %d, allocation failures %d; want at least one drop per failed connect (%d), and every allocation failure a drop of the hold: a managed NAT reports a SYN it could not give a port as an allocation failure", m.PolicyDrops, m.AllocationFailures, failed)
 		}
-		if u := m.IPUtilization[natIP1.String()]; u != float64(ok)/256 {
-			t.Errorf("utilization with held ports %v, want %d/256", u, ok)
+		if u := m.IPUtilization[natIP1.String()]; u != float64(m.HeldPorts)/256 {
+			t.Errorf("utilization with held ports %v, want %d/256", u, m.HeldPorts)
 		}
 		// Every port exactly once. Near exhaustion the kernel's port
 		// search, after 96 of its 128 tries found no free port, evicts a
 		// colliding TIME_WAIT entry and takes its port, which here is a
 		// held one; natlab pins closed entries (IPS_FIXED_TIMEOUT, which the
 		// kernel does not evict), so the search goes on to the free ports
-		// and the last of them is found too. Unpinned, 250 to 255 ok were
-		// seen (a held port evicted, then its SYN dropped by the hold).
-		if ok != 256 {
-			t.Errorf("hold 120s: %d ok of 400; want the 256 ports, each held after use", ok)
+		// and the last of them is found too: all 256 held, each by a
+		// success or by a failure's late retransmit. Unpinned, 250 to 255
+		// were seen (a held port evicted, then its SYN dropped by the hold).
+		if m.HeldPorts != 256 || ok < 256-late {
+			t.Errorf("hold 120s: %d ok of 400, %d held; want the 256 ports held, each by a success or a late retransmit (%d)", ok, m.HeldPorts, late)
 		}
 		// Pinning keeps the timeout the hold's policy gave the closed
 		// entry (121 s: the hold and a second), so a pin that comes late
 		// does not lengthen the hold.
-		if n, longest := tp.pinnedTimeouts(t); n != ok || longest > holdTimeoutSeconds(cfg.Hold) {
-			t.Errorf("%d closed entries pinned, longest timeout left %d s; want every one (%d), none past %d s", n, longest, ok, holdTimeoutSeconds(cfg.Hold))
+		if n, longest := tp.pinnedTimeouts(t); n != m.HeldPorts || longest > holdTimeoutSeconds(cfg.Hold) {
+			t.Errorf("%d closed entries pinned, longest timeout left %d s; want every held one (%d), none past %d s", n, longest, m.HeldPorts, holdTimeoutSeconds(cfg.Hold))
 		}
 		// A live re-apply replaces the rules and their counters; the
 		// count must not go backwards.

@@ -264,9 +264,10 @@ func TestRunCloudNATDynamicPortAllocation(t *testing.T) {
 // tracked exactly the two flows (one 5-tuple each), each on one NAT port
 // towards its backend, and dropped nothing as a conflict. The second
 // phase is the longer so that a NAT reading comes after its flow began (a
-// phase that starts late still ends on schedule, so the counts of ok are
-// not fixed; new_connections_count is a rise between readings, and the
-// first reading may come after the first datagram). That both backends saw the
+// closed schedule of one worker makes as many exchanges as the machine
+// allows, so the counts of ok are not fixed; new_connections_count is a
+// rise between readings, and the first reading may come after the first
+// datagram). That both backends saw the
 // same NAT ip:port is checked on their own peers by
 // testbedtest.CheckEIMOneMapping (testbed/netns, docker).
 const cloudNATEIMScenario = `name: cloud-nat-eim

@@ -209,20 +209,21 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 	stopSampling := r.sample(ctx, nat)
 	stopSupervisor := r.supervise(ctx)
 
+	clock := newPhaseClock(r.sc.Phases)
 	tlCtx, stopTimeline := context.WithCancel(ctx)
 	timelineDone := make(chan struct{})
 	go func() {
 		defer close(timelineDone)
-		_ = timeline.Run(tlCtx, r.start) // failures are in the markers
+		_ = timeline.RunOn(tlCtx, r.start, clock) // failures are in the markers
 	}()
 
 	w := &workers{tb: r.tb, onEvent: r.series.onEvent}
 	var runErr error
-	for _, ph := range r.sc.Phases {
+	for i, ph := range r.sc.Phases {
 		if ctx.Err() != nil {
 			break
 		}
-		if err := r.playPhase(ctx, w, ph); err != nil {
+		if err := r.playPhase(ctx, w, ph, func(t time.Time) { clock.begin(i, t) }); err != nil {
 			runErr = err
 			break
 		}
@@ -265,23 +266,18 @@ func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, e
 	return res, nil
 }
 
-// lateStart is how late a phase may start before it is shortened to end on
-// schedule. Phases normally start a few milliseconds after the previous
-// one's end; a phase waits for its attempts in flight, and when a fault
-// stalls them (ip_forward off) that wait lasts up to their connect timeout.
-const lateStart = 250 * time.Millisecond
-
-// playPhase runs the loads of one phase (or idles through it). A phase
-// that starts more than lateStart after its scheduled time ends at its
-// scheduled end instead, so phases stay aligned with the fault timeline,
-// which runs on the scenario's clock.
-func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase) error {
-	begin := time.Since(r.start)
-	if at, ok := r.sc.PhaseStart(ph.Name); ok {
-		if late := begin - at; late > lateStart && late < ph.Duration {
-			ph.Duration -= late
-		}
-	}
+// playPhase runs the loads of one phase (or idles through it) for its
+// whole duration. A phase starts once the one before has ended and that
+// one's attempts in flight are in, which is late by a few milliseconds,
+// or up to the attempts' connect timeout when a fault stalled them
+// (ip_forward off). It still runs its whole duration: the 400/s for 8 s a
+// user wrote are 3,200 attempts, whenever they start. began hears when
+// the phase begins, so that the faults in it keep their place in it
+// (phaseClock): the timeline shifts with the phases, never cuts them.
+func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase, began func(time.Time)) error {
+	now := time.Now()
+	begin := now.Sub(r.start)
+	began(now)
 	r.series.phaseStarted(ph.Name, begin)
 	r.opts.Progress.Event(begin, fmt.Sprintf("phase %s (%s)", ph.Name, ph.Duration))
 	before := r.backendStats(ctx)
