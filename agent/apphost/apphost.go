@@ -148,22 +148,7 @@ func (a *App) Close() error {
 // connection would outlive the state it is meant to test) and wants 200
 // within timeout.
 func get(ctx context.Context, target string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+target+"/", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s answered %s", target, resp.Status)
-	}
-	return nil
+	return call(ctx, client, target, nil, timeout)
 }
 
 // pooledCall is one per-request call, GET /, on a keep-alive connection
@@ -173,9 +158,15 @@ func get(ctx context.Context, target string, timeout time.Duration) error {
 // carries an empty body net/http cannot rewind, which makes it one it does
 // not replay (probed empty, it is sent without a body).
 func pooledCall(ctx context.Context, c *http.Client, target string, timeout time.Duration) error {
+	return call(ctx, c, target, io.NopCloser(strings.NewReader("")), timeout)
+}
+
+// call sends GET / with body to target through c and wants 200 within
+// timeout.
+func call(ctx context.Context, c *http.Client, target string, body io.Reader, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+target+"/", io.NopCloser(strings.NewReader("")))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+target+"/", body)
 	if err != nil {
 		return err
 	}
