@@ -44,7 +44,7 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 			abort(c)
 			continue
 		}
-		tc := &trackedConn{Conn: c, l: l}
+		tc := &trackedConn{Conn: c, l: l, gone: make(chan struct{})}
 		l.mu.Lock()
 		if l.closed {
 			// Accepted while Close ran: closeAll has already swept.
@@ -87,6 +87,10 @@ type trackedConn struct {
 	net.Conn
 	l      *trackedListener
 	closed atomic.Bool
+	// gone is closed once the first close has left the active count: a
+	// Close that lost the race to another waits for it, so the server's
+	// Close, which closes every connection, returns with the count at 0.
+	gone chan struct{}
 }
 
 // Read reads from the connection; when the server's reset switch is on,
@@ -98,6 +102,7 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 			c.l.srv.resets.Add(1)
 			c.l.forget(c)
 			abort(c.Conn)
+			close(c.gone)
 		}
 		return 0, errReset
 	}
@@ -107,10 +112,12 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 // Close closes the connection once.
 func (c *trackedConn) Close() error {
 	if !c.closed.CompareAndSwap(false, true) {
+		<-c.gone
 		return nil
 	}
 	err := c.Conn.Close()
 	c.l.forget(c)
+	close(c.gone)
 	return err
 }
 
