@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -106,12 +105,7 @@ func TestParseAppsInvalid(t *testing.T) {
 			src := replaceOnce(t, appBase, tc.old, tc.new)
 			_, err := Parse("s.yaml", []byte(src), Options{Faults: testCatalog{}})
 			require.Error(t, err)
-			var list *Errors
-			require.True(t, errors.As(err, &list), "want *Errors, got %T", err)
-			var got []string
-			for _, e := range list.List {
-				got = append(got, e.Error())
-			}
+			got := errorLines(t, err)
 			assert.Equal(t, tc.want, got)
 		})
 	}

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -94,12 +93,7 @@ func requireParseErrors(t *testing.T, base, old, new string, want []string) {
 	require.Contains(t, base, old)
 	_, err := Parse("s.yaml", []byte(strings.Replace(base, old, new, 1)), Options{})
 	require.Error(t, err)
-	var list *Errors
-	require.True(t, errors.As(err, &list), "want *Errors, got %T", err)
-	var got []string
-	for _, e := range list.List {
-		got = append(got, e.Error())
-	}
+	got := errorLines(t, err)
 	require.Len(t, got, len(want), "%q", got)
 	for i := range got {
 		assert.True(t, strings.HasPrefix(got[i], want[i]), "got\n%s\nwant prefix\n%s", got[i], want[i])

@@ -221,18 +221,25 @@ assert:
 	}},
 }
 
+// errorLines requires err to be *Errors and gives its problems as lines.
+func errorLines(t *testing.T, err error) []string {
+	t.Helper()
+	var list *Errors
+	require.True(t, errors.As(err, &list), "want *Errors, got %T", err)
+	var got []string
+	for _, e := range list.List {
+		got = append(got, e.Error())
+	}
+	return got
+}
+
 func TestParseInvalid(t *testing.T) {
 	for _, tc := range invalidCases {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Parse("s.yaml", []byte(tc.src), Options{Faults: testCatalog{}})
 			require.Error(t, err)
 			assert.Nil(t, s)
-			var list *Errors
-			require.True(t, errors.As(err, &list), "want *Errors, got %T", err)
-			var got []string
-			for _, e := range list.List {
-				got = append(got, e.Error())
-			}
+			got := errorLines(t, err)
 			assert.Equal(t, tc.want, got)
 		})
 	}
@@ -264,12 +271,7 @@ v: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
 func TestParseFaultErrorsAtTheirParam(t *testing.T) {
 	src := validBase + "faults:\n  - {name: d, at: 1s, kind: drop,\n     percnt: 5}\n"
 	_, err := Parse("s.yaml", []byte(src), Options{Faults: plainCatalog{}})
-	var list *Errors
-	require.ErrorAs(t, err, &list)
-	var got []string
-	for _, e := range list.List {
-		got = append(got, e.Error())
-	}
+	got := errorLines(t, err)
 	assert.Equal(t, []string{
 		`s.yaml:9:29: fault "d" (drop): give percent: the share of packets to drop`,
 		`s.yaml:10:6: fault "d" (drop): unknown parameter "percnt": did you mean "percent"? valid parameters are percent`,
