@@ -20,9 +20,12 @@ type Box struct {
 	mu  sync.Mutex
 	nft *nftables.Conn
 	ct  *conntrack.Conn
-	// dump is the socket of the light per-tick dump (tuples.go).
+	// dump is the socket of the light dump (tuples.go), which a reading
+	// takes when track's copy is not current.
 	dump *tupleDumper
-	cfg  *natcfg.Config
+	// track keeps the table's tuples from conntrack events (tracker.go).
+	track *ctTracker
+	cfg   *natcfg.Config
 	// carried is what the drop rules counted before a re-apply replaced
 	// them (and their counters), so PolicyDrops never goes backwards.
 	carried uint64
@@ -66,10 +69,18 @@ func Open() (*Box, error) {
 		_ = dump.Close()
 		return nil, err
 	}
+	track, err := openTracker()
+	if err != nil {
+		_ = nft.CloseLasting()
+		_ = ct.Close()
+		_ = dump.Close()
+		_ = pins.close()
+		return nil, err
+	}
 	// Only aws-nat-gateway needs the raw socket; without it the others
 	// still work and that profile reports why it cannot reset.
 	raw, rawErr := openRaw()
-	return &Box{nft: nft, ct: ct, dump: dump, pins: pins, raw: raw, rawErr: rawErr}, nil
+	return &Box{nft: nft, ct: ct, dump: dump, track: track, pins: pins, raw: raw, rawErr: rawErr}, nil
 }
 
 // Close releases the netlink sockets; the rules stay in place.
@@ -82,7 +93,7 @@ func (b *Box) Close() error {
 		rawErr = unix.Close(b.raw)
 		b.raw = -1
 	}
-	return errors.Join(b.nft.CloseLasting(), b.ct.Close(), b.dump.Close(), b.pins.close(), rawErr)
+	return errors.Join(b.nft.CloseLasting(), b.ct.Close(), b.dump.Close(), b.track.Close(), b.pins.close(), rawErr)
 }
 
 // Apply installs cfg in one atomic nftables batch. Applying over a previous

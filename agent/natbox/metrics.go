@@ -56,7 +56,8 @@ func (b *Box) Metrics() (natcfg.Metrics, error) {
 	used := usedPorts{}
 	var held []natPort
 	// A profile with a live part (gcp-cloud-nat) reads whole flows; the
-	// others need only the tuples, read by the light dump (tuples.go).
+	// others need only the tuples, which the tracker keeps (tracker.go)
+	// or, while its copy is not current, the light dump reads (tuples.go).
 	var flows []conntrack.Flow
 	if b.run != nil {
 		if flows, err = b.ct.Dump(nil); err != nil {
@@ -72,9 +73,15 @@ func (b *Box) Metrics() (natcfg.Metrics, error) {
 				origDport: o.Proto.DestinationPort, replyDst: r.IP.DestinationAddress.As4(), replyDport: r.Proto.DestinationPort}, isNAT)
 		}
 	} else {
-		n, err := dumpTuples(b.dump, func(t *ctTuples) { used.note(*t, isNAT) })
+		note := func(t *ctTuples) { used.note(*t, isNAT) }
+		n, current, err := b.track.each(note)
 		if err != nil {
-			return m, fmt.Errorf("metrics: conntrack dump: %w", err)
+			return m, fmt.Errorf("metrics: %w", err)
+		}
+		if !current {
+			if n, err = dumpTuples(b.dump, note); err != nil {
+				return m, fmt.Errorf("metrics: conntrack dump: %w", err)
+			}
 		}
 		m.ConntrackEntries = n
 	}

@@ -25,8 +25,10 @@ import (
 // ctTuples is the part of a conntrack entry Metrics reads (IPv4
 // addresses; an IPv6 entry leaves them zero, and matches no NAT IP).
 type ctTuples struct {
+	id               uint32 // CTA_ID: the entry's id while it lives
 	proto            uint8
 	origSrc, origDst [4]byte
+	origSport        uint16
 	origDport        uint16
 	replyDst         [4]byte
 	replyDport       uint16
@@ -155,14 +157,7 @@ func (d *tupleDumper) receive(fn func(t *ctTuples)) (int, error) {
 				continue
 			}
 			t = ctTuples{}
-			walkAttrs(m[nfgenmsgLength:], func(typ uint16, b []byte) {
-				switch typ {
-				case ctaTupleOrig:
-					decodeTuple(b, &t, true)
-				case ctaTupleReply:
-					decodeTuple(b, &t, false)
-				}
-			})
+			decodeEntry(m[nfgenmsgLength:], &t)
 			n++
 			fn(&t)
 		}
@@ -184,6 +179,23 @@ func walkAttrs(b []byte, fn func(typ uint16, payload []byte)) {
 		}
 		b = b[l:]
 	}
+}
+
+// decodeEntry reads the id and tuples of one conntrack message's
+// attributes (after its nfgenmsg) into t.
+func decodeEntry(b []byte, t *ctTuples) {
+	walkAttrs(b, func(typ uint16, b []byte) {
+		switch typ {
+		case ctaTupleOrig:
+			decodeTuple(b, t, true)
+		case ctaTupleReply:
+			decodeTuple(b, t, false)
+		case ctaID:
+			if len(b) == 4 {
+				t.id = binary.BigEndian.Uint32(b)
+			}
+		}
+	})
 }
 
 // decodeTuple reads the addresses and ports of one CTA_TUPLE_* into t.
@@ -210,6 +222,10 @@ func decodeTuple(b []byte, t *ctTuples, orig bool) {
 				case ctaProtoNum:
 					if len(a) == 1 {
 						t.proto = a[0]
+					}
+				case ctaProtoSrc:
+					if orig && len(a) == 2 {
+						t.origSport = binary.BigEndian.Uint16(a)
 					}
 				case ctaProtoDst:
 					if len(a) != 2 {
