@@ -39,8 +39,12 @@ type Options struct {
 	NATs, Backends []string
 	// OnSample receives every sample as it is taken (must not block long).
 	OnSample func(Sample)
-	// CallTimeout bounds one host's reading (default: twice the tick,
-	// at least DefaultCallTimeout); a slow reading delays the next tick.
+	// CallTimeout bounds one host's reading. By default a tick's
+	// readings have until the next tick is due (at least half a tick
+	// from when they start; with a tick under DefaultCallTimeout,
+	// DefaultCallTimeout). A reading that takes longer is recorded as
+	// missing, with its error, so a slow host does not make the next
+	// tick late.
 	CallTimeout time.Duration
 }
 
@@ -65,9 +69,6 @@ func New(agents Agents, opts Options) (*Sampler, error) {
 	}
 	if opts.Tick < 10*time.Millisecond {
 		return nil, fmt.Errorf("sampler tick %s: want at least 10ms", opts.Tick)
-	}
-	if opts.CallTimeout == 0 {
-		opts.CallTimeout = max(2*opts.Tick, DefaultCallTimeout)
 	}
 	s := &Sampler{agents: agents, opts: opts, firstNAT: map[string]natcfg.Metrics{}, lastNAT: map[string]natcfg.Metrics{}, lastAcc: map[string]uint64{}, firstBk: map[string][2]uint64{}}
 	return s, nil
@@ -110,6 +111,8 @@ func (s *Sampler) take(ctx context.Context, due time.Time) Sample {
 	s.mu.Unlock()
 	smp := Sample{At: now.Sub(start), Time: now, Late: max(0, now.Sub(due)),
 		NATs: make([]NATSample, len(s.opts.NATs)), Backends: make([]BackendSample, len(s.opts.Backends))}
+	ctx, cancel := context.WithDeadline(ctx, s.deadline(due, now))
+	defer cancel()
 	var wg sync.WaitGroup
 	for i, h := range s.opts.NATs {
 		wg.Add(1)
@@ -135,14 +138,28 @@ func (s *Sampler) take(ctx context.Context, due time.Time) Sample {
 	return smp
 }
 
+// deadline is when the readings of the tick due at due, started at now,
+// are given up (Options.CallTimeout).
+func (s *Sampler) deadline(due, now time.Time) time.Time {
+	switch {
+	case s.opts.CallTimeout > 0:
+		return now.Add(s.opts.CallTimeout)
+	case s.opts.Tick < DefaultCallTimeout:
+		return now.Add(DefaultCallTimeout)
+	}
+	next := due.Add(s.opts.Tick)
+	if least := now.Add(s.opts.Tick / 2); next.Before(least) {
+		return least
+	}
+	return next
+}
+
 func (s *Sampler) call(ctx context.Context, host, op string, result any) error {
 	conn := s.agents.Agent(host)
 	if conn == nil {
 		return fmt.Errorf("host %q has no agent", host)
 	}
-	cctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
-	defer cancel()
-	return conn.Call(cctx, op, nil, result)
+	return conn.Call(ctx, op, nil, result)
 }
 
 // readNAT reads one NAT box for the tick at since start.
@@ -235,9 +252,7 @@ func (s *Sampler) readBackend(ctx context.Context, host string) BackendSample {
 	var st []service.Stats
 	var err error
 	if all, ok := s.agents.(AllAgents); ok {
-		cctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
-		st, err = testbed.BackendStatsOf(cctx, all.Agents(host))
-		cancel()
+		st, err = testbed.BackendStatsOf(ctx, all.Agents(host))
 	} else {
 		err = s.call(ctx, host, wire.OpBackendStats, &st)
 	}
