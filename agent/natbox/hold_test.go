@@ -74,8 +74,17 @@ func TestManagedHold(t *testing.T) {
 		}
 		// Pinning keeps the timeout the hold's policy gave the closed
 		// entry (121 s: the hold and a second), so a pin that comes late
-		// does not lengthen the hold.
-		if n, longest := tp.pinnedTimeouts(t); n != m.HeldPorts || longest > holdTimeoutSeconds(cfg.Hold) {
+		// does not lengthen the hold. The pinner acts on conntrack's
+		// update events, after the close: the last pins may still be on
+		// their way when the connects are done (255 of 256 once under
+		// -race, with the reading above taking milliseconds), so the count
+		// is awaited, within a deadline.
+		n, longest := tp.pinnedTimeouts(t)
+		for deadline := time.Now().Add(3 * time.Second); n < m.HeldPorts && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+			n, longest = tp.pinnedTimeouts(t)
+		}
+		if n != m.HeldPorts || longest > holdTimeoutSeconds(cfg.Hold) {
 			t.Errorf("%d closed entries pinned, longest timeout left %d s; want every held one (%d), none past %d s", n, longest, m.HeldPorts, holdTimeoutSeconds(cfg.Hold))
 		}
 		// A live re-apply replaces the rules and their counters; the
