@@ -16,12 +16,7 @@ import (
 // from 1024 on, towards backendIP:8080.
 func (tp *topo) fillConntrack(t *testing.T, n int) {
 	t.Helper()
-	must(t, inNS(tp.nat, func() error {
-		c, err := conntrack.Dial(nil)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+	tp.withConntrack(t, "fill conntrack", func(c *conntrack.Conn) error {
 		for i := range n {
 			src := netip.AddrFrom4([4]byte{198, 18, 200, byte(2 + i%250)})
 			f := conntrack.NewFlow(unix.IPPROTO_TCP, conntrack.StatusConfirmed|conntrack.StatusSrcNAT, src, backendIP, uint16(10000+i/250), 8080, 600, 0)
@@ -36,7 +31,21 @@ func (tp *topo) fillConntrack(t *testing.T, n int) {
 			}
 		}
 		return nil
-	}), "fill conntrack")
+	})
+}
+
+// withConntrack runs fn with a conntrack socket of the test's own in the
+// NAT namespace; what names the step in a failure.
+func (tp *topo) withConntrack(t *testing.T, what string, fn func(c *conntrack.Conn) error) {
+	t.Helper()
+	must(t, inNS(tp.nat, func() error {
+		c, err := conntrack.Dial(nil)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return fn(c)
+	}), what)
 }
 
 // TestMetricsAtScale reads Metrics at 100,000 conntrack entries: every
@@ -93,16 +102,11 @@ func TestMetricsCountMatchesDirectCount(t *testing.T) {
 	}()
 	direct := func() int {
 		var c int
-		must(t, inNS(tp.nat, func() error {
-			ct, err := conntrack.Dial(nil)
-			if err != nil {
-				return err
-			}
-			defer ct.Close()
+		tp.withConntrack(t, "direct count", func(ct *conntrack.Conn) error {
 			flows, err := ct.Dump(nil)
 			c = len(flows)
 			return err
-		}), "direct count")
+		})
 		return c
 	}
 	readings := 0

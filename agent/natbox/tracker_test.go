@@ -50,12 +50,7 @@ func (tp *topo) dumped(t *testing.T) map[ctKey]ctTuples {
 // deleteFlows removes n entries of the NAT namespace's table.
 func (tp *topo) deleteFlows(t *testing.T, n int) {
 	t.Helper()
-	must(t, inNS(tp.nat, func() error {
-		c, err := conntrack.Dial(nil)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+	tp.withConntrack(t, "delete flows", func(c *conntrack.Conn) error {
 		flows, err := c.Dump(nil)
 		if err != nil {
 			return err
@@ -66,7 +61,7 @@ func (tp *topo) deleteFlows(t *testing.T, n int) {
 			}
 		}
 		return nil
-	}), "delete flows")
+	})
 }
 
 // requireSameTable fails unless the copy holds exactly the dump's entries
