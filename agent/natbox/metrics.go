@@ -56,8 +56,9 @@ func (b *Box) Metrics() (natcfg.Metrics, error) {
 	used := usedPorts{}
 	var held []natPort
 	// A profile with a live part (gcp-cloud-nat) reads whole flows; the
-	// others need only the tuples, which the tracker keeps (tracker.go)
-	// or, while its copy is not current, the light dump reads (tuples.go).
+	// others need only the tuples, which the light dump reads (tuples.go)
+	// or, in a table of trackerLeast entries or more, the tracker keeps
+	// (tracker.go).
 	var flows []conntrack.Flow
 	if b.run != nil {
 		if flows, err = b.ct.Dump(nil); err != nil {
@@ -74,7 +75,7 @@ func (b *Box) Metrics() (natcfg.Metrics, error) {
 		}
 	} else {
 		note := func(t *ctTuples) { used.note(*t, isNAT) }
-		n, current, err := b.track.each(note)
+		n, current, err := b.track.each(trackerLeast, note)
 		if err != nil {
 			return m, fmt.Errorf("metrics: %w", err)
 		}

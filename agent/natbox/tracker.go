@@ -19,6 +19,17 @@ import (
 // events, which the kernel sends as each entry is confirmed and removed,
 // and a reading walks that copy in memory (a few milliseconds).
 //
+// The copy has one gap a dump does not: an entry whose timeout ran out
+// stays in the table, and in the copy, until the kernel's garbage
+// collector removes it and says so, and the collector runs as seldom as
+// once a minute when most entries are long-lived; a dump skips such an
+// entry (and evicts it), and so does the NAT's port search. So the copy
+// serves readings only from trackerLeast entries on, where a dump is too
+// slow for a tick; the reconcile dump every trackerReconcile evicts the
+// expired entries it meets, which bounds how long the copy counts one.
+// (Reading the timeouts from update events would not close the gap: a
+// packet refreshes an entry's timeout without an event.)
+//
 // The copy starts from one dump taken after the event socket was
 // subscribed, and the events queued during the dump are applied after
 // it, so an entry created or removed while the dump ran ends as the
@@ -44,6 +55,10 @@ const trackerRcvBuf = 32 << 20
 
 // trackerPoll bounds the reader's wait for events, so that Close stops it.
 const trackerPoll = 200 * time.Millisecond
+
+// trackerLeast is the table size from which the copy serves readings;
+// below it a reading dumps the table (about 50 ms of CPU at this size).
+const trackerLeast = 20000
 
 // trackerReconcile is how often the copy is replaced by a dump anyway.
 // With nf_conntrack_events at its default 2 the kernel gives an entry its
@@ -271,11 +286,12 @@ func (t *ctTracker) applyLocked(b []byte) {
 }
 
 // each calls fn with every entry of the copy and returns how many there
-// are, or ok false when the copy is not current: events are off (the
-// namespace's nf_conntrack_events is 0), or were lost or just turned on
-// again and no dump has repaired the copy yet; Metrics then dumps the
-// table itself. An error is the one that stopped the tracker.
-func (t *ctTracker) each(fn func(c *ctTuples)) (n int, ok bool, err error) {
+// are, or ok false when the copy holds fewer than least entries or is not
+// current: events are off (the namespace's nf_conntrack_events is 0), or
+// were lost or just turned on again and no dump has repaired the copy
+// yet; Metrics then dumps the table itself. An error is the one that
+// stopped the tracker.
+func (t *ctTracker) each(least int, fn func(c *ctTuples)) (n int, ok bool, err error) {
 	on, err := GetSysctl("net.netfilter.nf_conntrack_events")
 	if err != nil {
 		return 0, false, fmt.Errorf("conntrack tracker: %w", err)
@@ -295,7 +311,7 @@ func (t *ctTracker) each(fn func(c *ctTuples)) (n int, ok bool, err error) {
 	if t.eventsOff = on == "0"; t.eventsOff {
 		t.synced = false
 	}
-	if !t.synced {
+	if !t.synced || len(t.entries) < least {
 		return 0, false, nil
 	}
 	for _, c := range t.entries {

@@ -1,6 +1,7 @@
 package natbox
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func (tp *topo) copyOf(t *testing.T, tr *ctTracker) (map[ctKey]ctTuples, bool) {
 	got := map[ctKey]ctTuples{}
 	var ok bool
 	must(t, inNS(tp.nat, func() (err error) {
-		_, ok, err = tr.each(func(c *ctTuples) { got[c.key()] = *c })
+		_, ok, err = tr.each(0, func(c *ctTuples) { got[c.key()] = *c })
 		return err
 	}), "read the tracker")
 	return got, ok
@@ -187,4 +188,38 @@ func (t *ctTracker) dumpCount() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.dumps
+}
+
+// An entry whose timeout ran out stays in the copy until the kernel's
+// garbage collector says it is gone; the reconcile dump (which skips and
+// evicts expired entries) takes it out within its period at the latest.
+func TestTrackerDropsExpiredEntriesByTheReconcile(t *testing.T) {
+	tp := newTopo(t)
+	tr := tp.openTracker(t, trackerRcvBuf, 2*time.Second)
+	waitCurrent(t, tp, tr)
+	tp.withConntrack(t, "make entries that expire in 1 s", func(c *conntrack.Conn) error {
+		for i := range 500 {
+			f := conntrack.NewFlow(6, conntrack.StatusConfirmed, netip.AddrFrom4([4]byte{198, 18, 200, 2}), backendIP, uint16(20000+i), 8080, 1, 0)
+			f.ProtoInfo.TCP = &conntrack.ProtoInfoTCP{State: 3}
+			if err := c.Create(f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if got, _ := tp.copyOf(t, tr); len(got) != 500 {
+		t.Fatalf("copy holds %d entries, want the 500 just made", len(got))
+	}
+	start := time.Now()
+	for {
+		got, ok := tp.copyOf(t, tr)
+		if ok && len(got) == 0 {
+			break
+		}
+		if time.Since(start) > 6*time.Second {
+			t.Fatalf("6 s after they were made the copy still holds %d expired entries", len(got))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("the expired entries left the copy %s after they were made", time.Since(start).Round(10*time.Millisecond))
 }
