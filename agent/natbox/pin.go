@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ti-mo/conntrack"
 	"github.com/ti-mo/netfilter"
@@ -35,15 +36,23 @@ type pinRule struct {
 	// the kernel gave the closed state (a ct timeout policy's), so a
 	// pin that comes late does not lengthen the hold.
 	hold uint32
+	// sweep: the pinner also pins, every pinSweep, the closed entries
+	// its events missed (the linux profile; gcp-cloud-nat's control loop
+	// sweeps in its rounds). Under load one of 256 held entries was once
+	// left unpinned in CI, its event never acted on.
+	sweep bool
 }
+
+// pinSweep is how often a sweeping rule's missed entries are pinned.
+const pinSweep = time.Second
 
 // pinner pins closed entries from conntrack's update events, on sockets
 // of the box's namespace.
 type pinner struct {
-	events, update *conntrack.Conn
-	rule           atomic.Pointer[pinRule]
-	once           sync.Once
-	done           chan struct{}
+	events, update, sweeper *conntrack.Conn
+	rule                    atomic.Pointer[pinRule]
+	once                    sync.Once
+	done                    chan struct{}
 	// err is why pinning stopped, if it did.
 	err atomic.Pointer[error]
 }
@@ -59,7 +68,13 @@ func openPinner() (*pinner, error) {
 		_ = ev.Close()
 		return nil, fmt.Errorf("open conntrack: %w", err)
 	}
-	return &pinner{events: ev, update: up, done: make(chan struct{})}, nil
+	sw, err := conntrack.Dial(nil)
+	if err != nil {
+		_ = ev.Close()
+		_ = up.Close()
+		return nil, fmt.Errorf("open conntrack: %w", err)
+	}
+	return &pinner{events: ev, update: up, sweeper: sw, done: make(chan struct{})}, nil
 }
 
 // pin makes r the rule in force (nil: pin nothing). The first time, it
@@ -78,7 +93,7 @@ func (p *pinner) close() error {
 	default:
 		close(p.done)
 	}
-	return errors.Join(p.events.Close(), p.update.Close())
+	return errors.Join(p.events.Close(), p.update.Close(), p.sweeper.Close())
 }
 
 func (p *pinner) listen() {
@@ -92,6 +107,34 @@ func (p *pinner) listen() {
 		return
 	}
 	go p.serve(evs, errc)
+	go p.sweep()
+}
+
+// sweep pins, every pinSweep while a sweeping rule is in force, the
+// closed entries that need it.
+func (p *pinner) sweep() {
+	t := time.NewTicker(pinSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+		r := p.rule.Load()
+		if r == nil || !r.sweep {
+			continue
+		}
+		flows, err := p.sweeper.Dump(nil)
+		if err != nil {
+			continue // the next sweep tries again; the events still pin
+		}
+		for _, f := range flows {
+			if needsPin(f, r.sources) {
+				_ = p.sweeper.Update(pinned(f, r.hold)) // ENOENT: it ended meanwhile
+			}
+		}
+	}
 }
 
 func (p *pinner) serve(evs <-chan conntrack.Event, errc <-chan error) {

@@ -22,7 +22,7 @@ type linuxProfile struct{}
 func (linuxProfile) start(b *Box, c natcfg.Config) running {
 	if c.Hold > 0 {
 		// The hold's ct timeout policy gave the entry its timeout.
-		b.pins.pin(&pinRule{})
+		b.pins.pin(&pinRule{sweep: true})
 	}
 	return nil
 }
