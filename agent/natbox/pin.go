@@ -129,12 +129,21 @@ func (p *pinner) sweep() {
 		if err != nil {
 			continue // the next sweep tries again; the events still pin
 		}
-		for _, f := range flows {
-			if needsPin(f, r.sources) {
-				_ = p.sweeper.Update(pinned(f, r.hold)) // ENOENT: it ended meanwhile
+		_ = pinClosed(p.sweeper, flows, r) // a failed pin is tried again next sweep
+	}
+}
+
+// pinClosed pins the flows of flows that need it under r, on c. A flow
+// that ended meanwhile (ENOENT) is no error.
+func pinClosed(c *conntrack.Conn, flows []conntrack.Flow, r *pinRule) error {
+	for _, f := range flows {
+		if needsPin(f, r.sources) {
+			if err := c.Update(pinned(f, r.hold)); err != nil && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("pin closed flow: %w", err)
 			}
 		}
 	}
+	return nil
 }
 
 func (p *pinner) serve(evs <-chan conntrack.Event, errc <-chan error) {

@@ -2,7 +2,6 @@ package natbox
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -435,12 +434,8 @@ func (r *gcpRun) round(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("conntrack dump: %w", err)
 	}
-	for _, f := range flows {
-		if needsPin(f, r.pin.sources) {
-			if err := r.b.ct.Update(pinned(f, r.pin.hold)); err != nil && !errors.Is(err, unix.ENOENT) {
-				return fmt.Errorf("pin closed flow: %w", err)
-			}
-		}
+	if err := pinClosed(r.b.ct, flows, r.pin); err != nil {
+		return err
 	}
 	if !r.g.DynamicPortAllocation {
 		return nil

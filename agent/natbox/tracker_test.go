@@ -170,18 +170,25 @@ func TestTrackerWithEventsOff(t *testing.T) {
 		t.Fatalf("after events came back the copy holds %d entries, want 1000", len(got))
 	}
 	tp.deleteFlows(t, 1000)
+	took := tp.waitCopyEmpty(t, tr, 10*time.Second, "the reconcile did not drop the entries made with events off")
+	t.Logf("entries made with events off left the copy %s after their removal", took)
+}
+
+// waitCopyEmpty waits, for at most within, until the copy is current and
+// empty, and says how long that took; what says what failed otherwise.
+func (tp *topo) waitCopyEmpty(t *testing.T, tr *ctTracker, within time.Duration, what string) time.Duration {
+	t.Helper()
 	start := time.Now()
 	for {
 		got, ok := tp.copyOf(t, tr)
 		if ok && len(got) == 0 {
-			break
+			return time.Since(start).Round(10 * time.Millisecond)
 		}
-		if time.Since(start) > 10*time.Second {
-			t.Fatalf("the reconcile did not drop the entries made with events off: copy holds %d", len(got))
+		if time.Since(start) > within {
+			t.Fatalf("%s: after %s the copy holds %d entries", what, within, len(got))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("entries made with events off left the copy %s after their removal", time.Since(start).Round(time.Millisecond))
 }
 
 func (t *ctTracker) dumpCount() int {
@@ -210,16 +217,6 @@ func TestTrackerDropsExpiredEntriesByTheReconcile(t *testing.T) {
 	if got, _ := tp.copyOf(t, tr); len(got) != 500 {
 		t.Fatalf("copy holds %d entries, want the 500 just made", len(got))
 	}
-	start := time.Now()
-	for {
-		got, ok := tp.copyOf(t, tr)
-		if ok && len(got) == 0 {
-			break
-		}
-		if time.Since(start) > 6*time.Second {
-			t.Fatalf("6 s after they were made the copy still holds %d expired entries", len(got))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Logf("the expired entries left the copy %s after they were made", time.Since(start).Round(10*time.Millisecond))
+	took := tp.waitCopyEmpty(t, tr, 6*time.Second, "the expired entries stayed in the copy")
+	t.Logf("the expired entries left the copy %s after they were made", took)
 }
