@@ -76,16 +76,21 @@ func TestManagedHold(t *testing.T) {
 		// entry (121 s: the hold and a second), so a pin that comes late
 		// does not lengthen the hold. The pinner acts on conntrack's
 		// update events, after the close, and sweeps once a second for
-		// any its events missed (255 of 256 were pinned in CI twice under
-		// -race at -p 2, one left 5 s later), so the count is awaited,
-		// within a deadline of a few sweeps.
-		n, longest := tp.pinnedTimeouts(t)
-		for deadline := time.Now().Add(5 * time.Second); n < m.HeldPorts && time.Now().Before(deadline); {
+		// any its events missed, so the state is awaited within a
+		// deadline of a few sweeps: no closed entry left unpinned, and
+		// every held port pinned or without an entry. A held port's entry
+		// can be gone (1 of 256 in about 1 of 6 runs, quiet or not):
+		// conntrack ended it after the close, before any pin, and the
+		// held set alone keeps the port (the kernel has no entry of it to
+		// give away); more than a couple would be the pinner losing.
+		st := tp.pinState(t)
+		for deadline := time.Now().Add(5 * time.Second); st.unpinned > 0 && time.Now().Before(deadline); {
 			time.Sleep(20 * time.Millisecond)
-			n, longest = tp.pinnedTimeouts(t)
+			st = tp.pinState(t)
 		}
-		if n != m.HeldPorts || longest > holdTimeoutSeconds(cfg.Hold) {
-			t.Errorf("%d closed entries pinned, longest timeout left %d s; want every held one (%d), none past %d s", n, longest, m.HeldPorts, holdTimeoutSeconds(cfg.Hold))
+		if st.unpinned != 0 || st.pinned+st.heldGone != m.HeldPorts || st.heldGone > 2 || st.longest > holdTimeoutSeconds(cfg.Hold) {
+			t.Errorf("%d closed entries pinned, %d left unpinned, %d held ports without an entry, longest timeout left %d s; want every held port pinned (%d) but at most 2 without an entry, none past %d s",
+				st.pinned, st.unpinned, st.heldGone, st.longest, m.HeldPorts, holdTimeoutSeconds(cfg.Hold))
 		}
 		// A live re-apply replaces the rules and their counters; the
 		// count must not go backwards.
@@ -115,4 +120,42 @@ func TestManagedHold(t *testing.T) {
 		}
 		t.Logf("hold 1s: %d held at the end, %d policy drops, %d insert failed", m.HeldPorts, m.PolicyDrops, m.InsertFailed)
 	})
+}
+
+// pinState is what the pinner has done to the box's closed entries.
+type pinState struct {
+	// pinned and unpinned count the closed translated TCP entries.
+	pinned, unpinned int
+	// heldGone counts the held ports that have no conntrack entry.
+	heldGone int
+	// longest is the longest timeout (s) a pinned entry has left.
+	longest uint32
+}
+
+func (tp *topo) pinState(t *testing.T) pinState {
+	t.Helper()
+	tp.box.b.mu.Lock()
+	flows, err := tp.box.b.ct.Dump(nil)
+	held, herr := tp.box.b.heldPorts()
+	tp.box.b.mu.Unlock()
+	must(t, err, "conntrack dump")
+	must(t, herr, "held ports")
+	var st pinState
+	mapped := map[uint16]bool{}
+	for _, f := range flows {
+		mapped[f.TupleReply.Proto.DestinationPort] = true
+		switch {
+		case f.Status.FixedTimeout():
+			st.pinned++
+			st.longest = max(st.longest, f.Timeout)
+		case needsPin(f, nil):
+			st.unpinned++
+		}
+	}
+	for _, h := range held {
+		if !mapped[h.port] {
+			st.heldGone++
+		}
+	}
+	return st
 }
