@@ -35,7 +35,7 @@
 // NAT metrics:
 //
 //	nat.allocation_failures    rise of new flows the NAT dropped: conntrack clashes (insert_failed) and drops, each once, and natlab's drop rules (AWS ErrorPortAllocation, GCP OUT_OF_RESOURCES)
-//	nat.peak_port_utilization  highest mappings / port range for any NAT IP and destination (ratio)
+//	nat.peak_port_utilization  highest mappings / port range for any NAT IP and destination (ratio); on a Cloud NAT the busiest VM's port_usage / allocated_ports
 //	nat.peak_conntrack         highest number of conntrack entries
 //	nat.ip_forward_off_seconds time sampled with net.ipv4.ip_forward = 0 (duration)
 //

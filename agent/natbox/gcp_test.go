@@ -100,12 +100,16 @@ func (tp *topo) poll(t *testing.T, d time.Duration, what string, cond func(natcf
 // Two VMs with 64 ports each: each gets exactly 64 of 80 connections to
 // one destination, the other 16 are dropped before NAT: each of their two
 // SYNs (the first, and the retransmit 1 s later) counts as
-// OUT_OF_RESOURCES for that VM. A re-apply keeps the counts.
+// OUT_OF_RESOURCES for that VM. A third VM is idle: utilization is still
+// 100%, Cloud NAT's port_usage over allocated_ports of the busiest VM,
+// not the two thirds of the NAT IP's allocated ports in use. A re-apply
+// keeps the counts.
 func TestGCPBlocksPerVM(t *testing.T) {
 	tp := newTopo(t)
 	tp.listen(t, 8080)
-	vms := tp.addVMs(t, 2)
-	cfg := gcpConfig(t, vms, cloudNATPorts, 64, 64, 120*time.Second)
+	all := tp.addVMs(t, 3)
+	vms, idle := all[:2], all[2]
+	cfg := gcpConfig(t, all, cloudNATPorts, 64, 64, 120*time.Second)
 	must(t, tp.box.Apply(cfg), "apply")
 	for _, vm := range vms {
 		if n := len(tp.dialGiveUp(t, vm, dests(8080, 80), 1500*time.Millisecond)); n != 64 {
@@ -125,8 +129,11 @@ func TestGCPBlocksPerVM(t *testing.T) {
 	if g.DroppedSent[natcfg.ReasonOutOfResources] != 64 || g.NewConnections != 128 || g.OpenConnections != 128 || g.AllocationFailed {
 		t.Errorf("gateway: %+v, want 64 OUT_OF_RESOURCES drops, 128 new and open connections, no allocation failure", g)
 	}
-	if u := m.IPUtilization[natIP1.String()]; u != 1.0 {
-		t.Errorf("utilization %v, want 1: both blocks are full", u)
+	if v := vmMetrics(t, m, idle); v.AllocatedPorts != 64 || v.PortUsage != 0 {
+		t.Errorf("idle VM %s: %+v, want 64 ports allocated, none used", idle, v)
+	}
+	if u, p := m.IPUtilization[natIP1.String()], m.PoolUtilization["cloud-nat"]; u != 1.0 || p != 1.0 {
+		t.Errorf("utilization: NAT IP %v, gateway %v, want 1 and 1: two VMs' blocks are full", u, p)
 	}
 	snap := tp.snapshot(t)
 	must(t, tp.box.Apply(cfg), "re-apply")

@@ -543,8 +543,8 @@ func usesAbove(u *gcpUse, last uint16) bool {
 	return false
 }
 
-// metrics adds Cloud NAT's metrics and makes utilization count the
-// blocks as they are now.
+// metrics adds Cloud NAT's metrics and makes utilization per VM: each
+// VM's port_usage over its block as it is now.
 func (r *gcpRun) metrics(flows []conntrack.Flow, held []natPort, m *natcfg.Metrics) error {
 	use := r.usage(flows, held)
 	g := &natcfg.GCPMetrics{DroppedSent: map[string]uint64{}}
@@ -576,9 +576,15 @@ func (r *gcpRun) metrics(flows []conntrack.Flow, held []natPort, m *natcfg.Metri
 			perVM[netip.AddrFrom4([4]byte(el.Key))] = el.Counter.Packets
 		}
 	}
-	cfg := r.cfg
-	cfg.Pools = []natcfg.Pool{cfg.Pools[0]}
-	cfg.Pools[0].Slices = nil
+	// Utilization is Cloud NAT's: a VM's port_usage over its
+	// allocated_ports, for a VM runs out of ports when its own block is
+	// full, whatever its NAT IP has free. A NAT IP's is its busiest VM's,
+	// the gateway's (its one pool) the busiest VM's of all.
+	pool := r.cfg.Pools[0]
+	m.IPUtilization, m.PoolUtilization = map[string]float64{}, map[string]float64{pool.Name: 0}
+	for _, ip := range pool.IPs {
+		m.IPUtilization[ip.String()] = 0
+	}
 	for _, vm := range r.vms {
 		v := natcfg.VMMetrics{VM: vm.addr, NATIP: vm.ip, Ports: vm.block, AllocatedPorts: vm.block.Size(),
 			Dropped: perVM[vm.addr], AllocationFailed: vm.failed}
@@ -588,7 +594,9 @@ func (r *gcpRun) metrics(flows []conntrack.Flow, held []natPort, m *natcfg.Metri
 		}
 		g.AllocationFailed = g.AllocationFailed || vm.failed
 		g.VMs = append(g.VMs, v)
-		cfg.Pools[0].Slices = append(cfg.Pools[0].Slices, natcfg.Slice{Source: vm.addr, IP: vm.ip, Ports: vm.block})
+		u := float64(v.PortUsage) / float64(v.AllocatedPorts)
+		m.IPUtilization[vm.ip.String()] = max(m.IPUtilization[vm.ip.String()], u)
+		m.PoolUtilization[pool.Name] = max(m.PoolUtilization[pool.Name], u)
 	}
 	m.GCP = g
 	// An EIM conflict is a mapping the kernel could not make (without
@@ -596,7 +604,6 @@ func (r *gcpRun) metrics(flows []conntrack.Flow, held []natPort, m *natcfg.Metri
 	drops := g.DroppedSent[natcfg.ReasonOutOfResources] + g.DroppedSent[natcfg.ReasonEndpointIndependenceConflict]
 	m.PolicyDrops += drops
 	m.AllocationFailures += drops
-	m.IPUtilization, m.PoolUtilization = utilization(cfg, m.Mappings)
 	g.AllocatorError = strings.TrimPrefix(r.startErr+"; "+r.lastErr, "; ")
 	g.AllocatorError = strings.TrimSuffix(g.AllocatorError, "; ")
 	if err := r.b.pins.err.Load(); err != nil {
