@@ -61,6 +61,9 @@ func TestFixturesEndToEnd(t *testing.T) {
 			assert.Equal(t, name, rep.Scenario.Name)
 			assert.NotEmpty(t, rep.Assertions, "a fixture judges its run")
 			assert.Positive(t, rep.Totals.Attempts)
+			// Every fixture plays in under 90 s (the full-scale ones'
+			// figures are BenchmarkScale's: under 3 minutes start to report).
+			assert.Less(t, rep.Duration.D(), 90*time.Second, "the fixture plays in under 90 s")
 			for _, f := range rep.Faults {
 				assert.NotNil(t, f.InjectedAt, "fault %s injected", f.Name)
 				assert.NotNil(t, f.RevertedAt, "fault %s reverted", f.Name)
