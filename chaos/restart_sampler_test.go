@@ -27,7 +27,7 @@ func TestRestartWhileSamplerRuns(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = s.Run(ctx, time.Now())
+		_ = s.Run(ctx, time.Now(), nil)
 	}()
 	const rounds = 4
 	for i := range rounds {

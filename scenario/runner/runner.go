@@ -392,14 +392,20 @@ func (r *run) newSampler(alarms *alarmSet) (*sampler.Sampler, error) {
 }
 
 // sample runs the sampler from the start of the run until the returned
-// stop is called.
+// stop is called. It returns once the sampler has its baseline (or ctx
+// ended): a count the NAT rose by before the baseline was read, such as
+// a phase's first connections on a quick machine, would be in no tick.
 func (r *run) sample(ctx context.Context, s *sampler.Sampler) func() {
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
+	done, based := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = s.Run(ctx, r.start)
+		_ = s.Run(ctx, r.start, based)
 	}()
+	select {
+	case <-based:
+	case <-done:
+	}
 	return func() {
 		cancel()
 		<-done

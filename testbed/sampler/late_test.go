@@ -24,9 +24,41 @@ func TestRunRecordsLateness(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_ = s.Run(ctx, time.Now())
+	_ = s.Run(ctx, time.Now(), nil)
 	late, worst := LateTicks(s.Samples(), 20*time.Millisecond)
 	if late == 0 || worst < 20*time.Millisecond {
 		t.Errorf("readings of 50ms on a 20ms tick: %d late, latest %s; want late ticks", late, worst)
+	}
+}
+
+// Run says when the baseline is in: the load a run counts starts after
+// it, so a count that rose before the first reading is not lost. The
+// baseline is the first sample, recorded before based is closed.
+func TestRunSignalsTheBaseline(t *testing.T) {
+	release := make(chan struct{})
+	s, err := New(nil, Options{Tick: 20 * time.Millisecond, OnSample: func(Sample) { <-release }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	based, done := make(chan struct{}), make(chan error)
+	go func() { done <- s.Run(ctx, time.Now(), based) }()
+	select {
+	case <-based:
+		t.Fatal("based closed while the first reading was still under way")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-based:
+	case <-time.After(5 * time.Second):
+		t.Fatal("based not closed after the first reading")
+	}
+	if n := len(s.Samples()); n < 1 {
+		t.Errorf("%d samples when based closed, want the baseline", n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

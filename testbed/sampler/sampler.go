@@ -76,8 +76,10 @@ func New(agents Agents, opts Options) (*Sampler, error) {
 
 // Run samples every tick from start until ctx ends, then returns nil.
 // The first sample is taken at once (the baseline); a sample under way
-// when ctx ends is completed, not cut short.
-func (s *Sampler) Run(ctx context.Context, start time.Time) error {
+// when ctx ends is completed, not cut short. based, when not nil, is
+// closed once the baseline is taken: counts are rises from it, so load
+// that must be counted starts after it.
+func (s *Sampler) Run(ctx context.Context, start time.Time, based chan<- struct{}) error {
 	s.mu.Lock()
 	s.start = start
 	s.mu.Unlock()
@@ -86,6 +88,10 @@ func (s *Sampler) Run(ctx context.Context, start time.Time) error {
 	due := time.Now()
 	for {
 		s.take(context.WithoutCancel(ctx), due)
+		if based != nil {
+			close(based)
+			based = nil
+		}
 		select {
 		case <-ctx.Done():
 			return nil

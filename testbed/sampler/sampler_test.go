@@ -73,7 +73,7 @@ func TestUtilizationWarnsBeforeAllocationFailures(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- s.Run(ctx, time.Now()) }()
+	go func() { done <- s.Run(ctx, time.Now(), nil) }()
 
 	// One dial at a time: with 220 SYNs at once two may pick the same free
 	// port on two CPUs and the loser's insert fails, an allocation failure
