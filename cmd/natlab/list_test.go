@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -69,4 +70,25 @@ func TestListGroupsByIncident(t *testing.T) {
 		assert.Equal(t, "no incident", order[i], "the fixtures of no incident come last")
 	}
 	assert.Contains(t, out, "  egress-baseline", "a gate is listed")
+}
+
+// A run directory written with --out NAME does not hide the fixture NAME:
+// a directory is never a scenario file, so validate and list still find
+// the fixture; a directory named like no fixture is bad input that says
+// what to give instead.
+func TestDirectoryNamedLikeAFixture(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	require.NoError(t, os.Mkdir("nat-port-exhaustion", 0o755))
+	require.NoError(t, os.Mkdir("runs", 0o755))
+
+	code, stdout, stderr := run(t, "validate", "nat-port-exhaustion")
+	assert.Equal(t, ExitPass, code, stdout+stderr)
+	code, stdout, stderr = run(t, "list")
+	assert.Equal(t, ExitPass, code, stderr)
+	assert.ElementsMatch(t, fixtures.Scenarios(), listed(stdout))
+
+	code, _, stderr = run(t, "validate", "runs")
+	assert.Equal(t, ExitInput, code)
+	assert.Contains(t, stderr, "runs is a directory, not a scenario file: give a scenario's YAML file or the name of a built-in fixture (natlab list)")
 }
