@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A keep-alive pool of N opens at most N connections, whatever the load.
@@ -174,4 +176,41 @@ func TestPoolPerSource(t *testing.T) {
 	if got := ln2.accepts.Load(); got != 2 || res.Total.Counts.NewConns != 2 {
 		t.Fatalf("one pool of 2 for the load: %d connections accepted, loadgen counted %d, want 2", got, res.Total.Counts.NewConns)
 	}
+}
+
+// natlab's connections send no TCP keep-alive probes: SO_KEEPALIVE is off
+// on a dialed socket (Go's default would turn it on, every 15 s).
+func TestDialNoKeepAlive(t *testing.T) {
+	ln := serve(t, echoHandler)
+	rec := newRecorder(Plan{Phases: closedPhase(time.Second, 1)})
+	d, err := newDialer(Plan{Target: ln.Addr().String(), ConnectTimeout: time.Second}, "tcp", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.dial(t.Context(), rec.phases[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if on := keepAliveOn(t, c.(*countedConn).Conn.(*net.TCPConn)); on {
+		t.Error("SO_KEEPALIVE is on on a dialed connection, want off")
+	}
+}
+
+// keepAliveOn reads SO_KEEPALIVE of c.
+func keepAliveOn(t *testing.T, c *net.TCPConn) bool {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	var gerr error
+	if err := rc.Control(func(fd uintptr) { v, gerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_KEEPALIVE) }); err != nil {
+		t.Fatal(err)
+	}
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	return v != 0
 }

@@ -62,7 +62,9 @@ func Start(ctx context.Context, spec service.Spec) (*Server, error) {
 	if spec.Protocol.HasDependency() {
 		s.dep.saturate(spec.Dependency.Concurrency, spec.Dependency.Latency)
 	}
-	lc := net.ListenConfig{}
+	// Accepted connections send no TCP keep-alive probes, as the clients'
+	// do not (loadgen's dialer says why).
+	lc := net.ListenConfig{KeepAlive: -1}
 	if spec.ReusePort {
 		lc.Control = reusePort
 	}
