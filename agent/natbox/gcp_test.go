@@ -311,24 +311,4 @@ func TestGCPHeldPortsAreNotEvicted(t *testing.T) {
 }
 
 // pinned counts the conntrack entries the kernel may not evict.
-func (tp *topo) pinned(t *testing.T) int {
-	n, _ := tp.pinnedTimeouts(t)
-	return n
-}
-
-// pinnedTimeouts counts the pinned entries and gives the longest timeout
-// (seconds) any of them has left.
-func (tp *topo) pinnedTimeouts(t *testing.T) (n int, longest uint32) {
-	t.Helper()
-	tp.box.b.mu.Lock()
-	flows, err := tp.box.b.ct.Dump(nil)
-	tp.box.b.mu.Unlock()
-	must(t, err, "conntrack dump")
-	for _, f := range flows {
-		if f.Status.FixedTimeout() {
-			n++
-			longest = max(longest, f.Timeout)
-		}
-	}
-	return n, longest
-}
+func (tp *topo) pinned(t *testing.T) int { return tp.pinState(t).pinned }

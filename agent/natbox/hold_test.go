@@ -124,7 +124,8 @@ func TestManagedHold(t *testing.T) {
 
 // pinState is what the pinner has done to the box's closed entries.
 type pinState struct {
-	// pinned and unpinned count the closed translated TCP entries.
+	// pinned counts the entries the kernel may not evict; unpinned the
+	// closed translated TCP entries that are not pinned yet.
 	pinned, unpinned int
 	// heldGone counts the held ports that have no conntrack entry.
 	heldGone int

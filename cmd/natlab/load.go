@@ -10,7 +10,8 @@ import (
 )
 
 // loadScenario reads a scenario file, or an embedded fixture by name when
-// no such file exists (a directory of that name does not count). Problems in the scenario are bad input (exit 2).
+// no such file exists (a directory of that name does not count).
+// Problems in the scenario are bad input (exit 2).
 func loadScenario(arg string, sets []string) (*scenario.Scenario, error) {
 	return loadScenarioNAT(arg, sets, nil)
 }

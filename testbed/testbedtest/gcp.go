@@ -124,10 +124,10 @@ func CheckCloudNATDynamicPortAllocation(t *testing.T, tb *testbed.Testbed) {
 	smp, err := sampler.New(tb, sampler.Options{Tick: 200 * time.Millisecond, NATs: []string{"nat"}})
 	require.NoError(t, err)
 	before := NATMetrics(t, tb, "nat")
-	smp.Take(context.Background()) // the baseline, before any load
 	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = smp.Run(ctx, time.Now(), nil) }()
+	done, based := make(chan struct{}), make(chan struct{})
+	go func() { defer close(done); _ = smp.Run(ctx, time.Now(), based) }()
+	<-based // the baseline, before any load
 	// 5 s to connect: SYNs are retransmitted at 1, 2, 3 and 4 s, so a
 	// slow round of the allocator on a busy machine is not a failure.
 	res := Load(t, tb, "client", holdFrom(Target(t, tb.Run.Layout, "api", 8080), vms, 800, 7*time.Second, 5*time.Second))
