@@ -66,6 +66,17 @@ func (n *natRole) register(h wire.Handlers) {
 		}
 		return b.Change(cfg)
 	}
+	h[wire.OpNATVMs] = func(_ context.Context, args json.RawMessage, _ wire.Emitter) (any, error) {
+		var ch natcfg.VMChange
+		if err := wire.Decode(args, &ch); err != nil {
+			return nil, err
+		}
+		b, err := n.open()
+		if err != nil {
+			return nil, err
+		}
+		return b.VMs(ch)
+	}
 	h[wire.OpNATObserved] = func(context.Context, json.RawMessage, wire.Emitter) (any, error) {
 		b, err := n.open()
 		if err != nil {

@@ -1,6 +1,7 @@
 package chaos_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -23,6 +24,18 @@ func paramSpec() *testbed.Spec {
 			{Name: "api", Protocol: service.HTTP1, Port: 8080},
 			{Name: "reg", Protocol: service.Registrar, Port: 9000},
 		},
+	}
+	s.Normalize()
+	return &s
+}
+
+// standbySpec has a running (web) and a standby (more) client host
+// behind a Cloud NAT.
+func standbySpec() *testbed.Spec {
+	s := testbed.Spec{
+		NATs:     []testbed.NATSpec{{IPs: 1, Profile: testbed.ProfileGCPCloudNAT}},
+		Clients:  []testbed.ClientSpec{{Name: "web", Addresses: 2}, {Name: "more", Addresses: 2, Standby: true}},
+		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.HTTP1, Port: 8080}},
 	}
 	s.Normalize()
 	return &s
@@ -87,7 +100,7 @@ func TestValidateParams(t *testing.T) {
 
 func TestCatalog(t *testing.T) {
 	names := chaos.Catalog{}.Kinds()
-	assert.Equal(t, []string{"conntrack-flush", "conntrack-timeouts", "drop", "kill", "link", "nat-config", "restart", "saturate", "snat", "sysctl"}, names)
+	assert.Equal(t, []string{"conntrack-flush", "conntrack-timeouts", "drop", "kill", "link", "nat-config", "restart", "saturate", "snat", "sysctl", "vm-start", "vm-stop"}, names)
 	_, err := chaos.Catalog{}.Build("flood", "nat", paramSpec(), nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown fault kind "flood", valid kinds: conntrack-flush, conntrack-timeouts, drop`)
@@ -198,11 +211,17 @@ func TestFaultsNameTheStateTheyTouch(t *testing.T) {
 		{"restart", "nat", nil, []string{chaos.EveryState}},
 		{"saturate", "reg", map[string]any{"limit": 1}, []string{"dependency registrar:9000"}},
 		{"conntrack-flush", "nat", nil, nil},
+		{"vm-start", "nat", map[string]any{"client": "more"}, []string{"vms more"}},
+		{"vm-stop", "nat", map[string]any{"client": "web"}, []string{"vms web"}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range cases {
 		seen[tc.kind] = true
-		f, err := chaos.New(tc.kind, tc.host, spec, tc.params)
+		s := spec
+		if strings.HasPrefix(tc.kind, "vm-") {
+			s = standbySpec()
+		}
+		f, err := chaos.New(tc.kind, tc.host, s, tc.params)
 		require.NoError(t, err, tc.kind)
 		tf, ok := f.(chaos.Toucher)
 		require.True(t, ok, "%s names no state", tc.kind)

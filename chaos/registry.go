@@ -23,6 +23,8 @@ var kinds = []Kind{
 	restartKind,
 	saturateKind,
 	natConfigKind,
+	vmStartKind,
+	vmStopKind,
 }
 
 // Kinds returns every fault kind.

@@ -20,7 +20,7 @@ var (
 	natKeys     = append([]string{"name", "ips", "ports", "mode", "hold", "port_selection", "allocation", "ports_per_host", "pools", "sysctls", "sysctls_file", "conn_limit"}, profileNATKeys...)
 	poolKeys    = []string{"name", "ips", "blocks"}
 	blockKeys   = []string{"name", "nat"}
-	clientKeys  = []string{"name", "block", "addresses"}
+	clientKeys  = []string{"name", "block", "addresses", "standby"}
 	clientsKeys = []string{"hosts", "addresses", "block"}
 	backendKeys = []string{"name", "protocol", "port", "extra", "backlog", "dependency", "verify_timeout"}
 	extraKeys   = []string{"protocol", "port"}
@@ -354,6 +354,10 @@ func (p *parser) clients(n *yaml.Node, fp *fieldPos) []testbed.ClientSpec {
 		p.strField(cm, "name", label, path, fp, &c.Name)
 		p.strField(cm, "block", label, path, fp, &c.Block)
 		p.intField(cm, "addresses", label, path, fp, math.MinInt32, math.MaxInt32, &c.Addresses)
+		if v := cm.get("standby"); v != nil {
+			fp.set(path+".standby", label+".standby", posOf(v))
+			c.Standby, _ = p.boolean(v, label+".standby")
+		}
 		out = append(out, c)
 	}
 	return out

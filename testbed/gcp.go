@@ -175,10 +175,14 @@ func validateGCPSettingsOff(p string, n NATSpec) []error {
 
 // gcpFits checks that every VM behind a gcp-cloud-nat NAT gets its first
 // block: each client host is one VM for its link address besides one per
-// source address.
+// source address. A standby host's VMs ask for theirs when they start,
+// and may find none.
 func gcpFits(s *Spec, l *Layout, n NATSpec) error {
 	vms, hosts := 0, 0
 	for _, c := range l.Hosts {
+		if c.Standby {
+			continue
+		}
 		for _, b := range s.Blocks {
 			if b.Name == c.Block && b.NAT == n.Name {
 				vms += 1 + len(c.Sources)
@@ -211,7 +215,7 @@ func gcpNATConfig(spec *NATSpec, l *Layout, nl NATLayout, name string) (natcfg.C
 		}
 		pool.Sources = append(pool.Sources, b.Prefix)
 		for _, c := range l.Hosts {
-			if c.Block == b.Name {
+			if c.Block == b.Name && !c.Standby {
 				vms = append(vms, c.Link)
 				vms = append(vms, c.Sources...)
 			}
@@ -259,4 +263,38 @@ func refuseLinuxKeys(p, profile string, keys []linuxKey) []error {
 		}
 	}
 	return errs
+}
+
+// natOfBlock is the NAT that origin block serves through.
+func (s *Spec) natOfBlock(block string) (NATSpec, bool) {
+	for _, b := range s.Blocks {
+		if b.Name != block {
+			continue
+		}
+		for _, n := range s.NATs {
+			if n.Name == b.NAT {
+				return n, true
+			}
+		}
+	}
+	return NATSpec{}, false
+}
+
+// profileName is the NAT's profile, linux when unset.
+func (n NATSpec) profileName() string {
+	if n.Profile == "" {
+		return ProfileLinux
+	}
+	return n.Profile
+}
+
+// HostVMs are the Cloud NAT VMs of client host name: its link and source
+// addresses, every one a VM; false when l has no such host.
+func (l *Layout) HostVMs(name string) ([]netip.Addr, bool) {
+	for _, c := range l.Hosts {
+		if c.Name == name {
+			return append([]netip.Addr{c.Link}, c.Sources...), true
+		}
+	}
+	return nil, false
 }

@@ -68,6 +68,8 @@ type ClientLayout struct {
 	Sources []netip.Addr `json:"sources"`
 	// Role is RoleApp for an app host, "" for a client host.
 	Role Role `json:"role,omitempty"`
+	// Standby: the host's VMs have not started (ClientSpec.Standby).
+	Standby bool `json:"standby,omitempty"`
 }
 
 // BackendLayout is one backend host's address on the public subnet.
@@ -161,7 +163,7 @@ func Plan(s *Spec, slot int) (*Layout, error) {
 			cursor = alignUp(cursor, size)
 			hp := netip.PrefixFrom(hostAddr(bl.Prefix, cursor), sourceBits(h.Addresses))
 			cursor += size
-			cl := ClientLayout{Name: h.Name, Block: b.block.Name, Link: hostAddr(bl.Link, 2+j), Prefix: hp, Role: h.Role}
+			cl := ClientLayout{Name: h.Name, Block: b.block.Name, Link: hostAddr(bl.Link, 2+j), Prefix: hp, Role: h.Role, Standby: h.Standby}
 			for k := range h.Addresses {
 				cl.Sources = append(cl.Sources, hostAddr(hp, k))
 			}

@@ -96,6 +96,10 @@ type ClientSpec struct {
 	// Role is RoleApp for the hosts of an app tier, which the address
 	// plan lays out as hosts of their block; "" is a client host.
 	Role Role `json:"role,omitempty"`
+	// Standby is a host whose VMs have not started yet: on a
+	// gcp-cloud-nat NAT its addresses get no ports until a vm-start
+	// fault starts them (a scale-up or a deploy in its block).
+	Standby bool `json:"standby,omitempty"`
 }
 
 // BackendSpec is a backend host serving one protocol on one port.

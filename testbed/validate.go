@@ -207,6 +207,12 @@ func (s *Spec) Validate() error {
 		if !blocks[c.Block] {
 			bad(p+".block", "unknown origin block %q", c.Block)
 		}
+		if c.Standby {
+			if n, ok := s.natOfBlock(c.Block); ok && n.Profile != ProfileGCPCloudNAT {
+				bad(p+".standby", "a standby host's VMs get their ports when a vm-start fault starts them, on a %s NAT; block %s goes through %s, profile %s",
+					ProfileGCPCloudNAT, c.Block, n.Name, n.profileName())
+			}
+		}
 	}
 	errs = append(errs, s.validateApps(checkName, blocks)...)
 	if len(s.Backends) == 0 {

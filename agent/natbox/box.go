@@ -3,6 +3,7 @@ package natbox
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -43,6 +44,11 @@ type Box struct {
 	// awsIdle counts the connections aws-nat-gateway timed out idle; it
 	// lives here so that a re-apply keeps the count.
 	awsIdle uint64
+	// started and stopped are the gcp-cloud-nat VMs started (in order)
+	// and stopped while the NAT ran (vms.go); every config applied keeps
+	// them so.
+	started []netip.Addr
+	stopped map[netip.Addr]bool
 }
 
 // Open connects to nftables and conntrack in the current network namespace.
@@ -110,7 +116,7 @@ func (b *Box) Apply(cfg natcfg.Config) error {
 	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.applyLocked(cfg, nil)
+	return b.applyLocked(b.withVMs(cfg), nil)
 }
 
 // applyLocked installs cfg, with the rules of a live change when ch is

@@ -196,6 +196,7 @@ func (b *Box) Change(cfg natcfg.Config) (natcfg.ChangeResult, error) {
 	b.stopRunning()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	cfg = b.withVMs(cfg)
 	flows, err := b.ct.Dump(nil)
 	if err != nil {
 		return natcfg.ChangeResult{}, fmt.Errorf("change nat config: dump: %w", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,7 @@ const (
 	setVMPorts    = "vmports" // VM -> NAT IP . first port . NAT IP . last port
 	setVMSize     = "vmsize"  // VM -> jump to the oor chain of its block size
 	setOORVM      = "oor_vm"  // per-VM OUT_OF_RESOURCES counters
+	setWaiting    = "waiting" // VMs without a block (nat_allocation_failed)
 	setConnsPre   = "conns_"  // + size: ct count of VM . proto . dst . dport
 	chainOORPre   = "oor_"    // + size: the out-of-resources check
 	counterOOR    = "out_of_resources"
@@ -76,6 +78,19 @@ func connsSet(t *nftables.Table, size int) *nftables.Set {
 func vmPortsSet(t *nftables.Table) *nftables.Set {
 	data, _ := nftables.ConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService, nftables.TypeIPAddr, nftables.TypeInetService)
 	return &nftables.Set{Table: t, Name: setVMPorts, IsMap: true, KeyType: nftables.TypeIPAddr, DataType: data}
+}
+
+func waitingSet(t *nftables.Table) *nftables.Set {
+	return &nftables.Set{Table: t, Name: setWaiting, KeyType: nftables.TypeIPAddr}
+}
+
+func addrElems(addrs []netip.Addr) []nftables.SetElement {
+	out := make([]nftables.SetElement, 0, len(addrs))
+	for _, a := range addrs {
+		k := a.As4()
+		out = append(out, nftables.SetElement{Key: k[:]})
+	}
+	return out
 }
 
 func vmSizeSet(t *nftables.Table) *nftables.Set {
@@ -140,7 +155,8 @@ func (gcpProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nfta
 	p.sets = append(p.sets,
 		namedSet{set: vmPortsSet(t), elems: ports},
 		namedSet{set: vmSizeSet(t), elems: sizeOf},
-		namedSet{set: oorVMSet(t), keep: true})
+		namedSet{set: oorVMSet(t), keep: true},
+		namedSet{set: waitingSet(t), elems: addrElems(g.Waiting)})
 	for _, s := range sizes {
 		p.sets = append(p.sets, namedSet{set: connsSet(t, s), keep: true})
 	}
@@ -168,6 +184,12 @@ func (gcpProfile) build(c natcfg.Config, t *nftables.Table, chs map[string]*nfta
 			&expr.Connlimit{Count: uint32(c.ConnLimit), Flags: connlimitOver},
 			&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})...)
 	}
+	// A VM that started while no block was free has no ports: its new
+	// flows are OUT_OF_RESOURCES until it gets one.
+	add(chs[chainFwd], append(append(append(matchOif(c.WAN), unconfirmed()...),
+		&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Lookup{SourceRegister: reg1, SetName: setWaiting}),
+		outOfResources(&expr.Payload{DestRegister: reg32a, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4})...)...)
 	for _, proto := range []byte{unix.IPPROTO_TCP, unix.IPPROTO_UDP} {
 		add(chs[chainFwd], append(append(append(matchOif(c.WAN), unconfirmed()...),
 			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
@@ -282,15 +304,17 @@ type gcpVM struct {
 // that pins closed flows the pinner missed, and the dynamic port
 // allocator) and the profile's metrics.
 type gcpRun struct {
-	b     *Box
-	cfg   natcfg.Config
-	g     natcfg.GCPConfig
-	pool  portrange.Range
-	vms   []*gcpVM
-	byVM  map[netip.Addr]*gcpVM
-	stopc chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	b    *Box
+	cfg  natcfg.Config
+	g    natcfg.GCPConfig
+	pool portrange.Range
+	vms  []*gcpVM
+	byVM map[netip.Addr]*gcpVM
+	// waiting are the VMs without a block, in the order they started.
+	waiting []netip.Addr
+	stopc   chan struct{}
+	done    chan struct{}
+	once    sync.Once
 	// lastErr is the allocator's last failure, shown in the metrics.
 	lastErr string
 	// startErr is what failed as the config was applied, shown too.
@@ -315,6 +339,7 @@ func (gcpProfile) start(b *Box, c natcfg.Config) running {
 		r.byVM[s.Source] = vm
 		sources[s.Source] = true
 	}
+	r.waiting = slices.Clone(r.g.Waiting)
 	r.pin = &pinRule{sources: sources, hold: uint32((c.Hold + time.Second - 1) / time.Second)}
 	if err := eimPrune(b, c); err != nil {
 		r.startErr = err.Error()
@@ -435,6 +460,9 @@ func (r *gcpRun) round(now time.Time) error {
 		return fmt.Errorf("conntrack dump: %w", err)
 	}
 	if err := pinClosed(r.b.ct, flows, r.pin); err != nil {
+		return err
+	}
+	if err := r.placeWaiting(); err != nil {
 		return err
 	}
 	if !r.g.DynamicPortAllocation {
@@ -597,6 +625,10 @@ func (r *gcpRun) metrics(flows []conntrack.Flow, held []natPort, m *natcfg.Metri
 		u := float64(v.PortUsage) / float64(v.AllocatedPorts)
 		m.IPUtilization[vm.ip.String()] = max(m.IPUtilization[vm.ip.String()], u)
 		m.PoolUtilization[pool.Name] = max(m.PoolUtilization[pool.Name], u)
+	}
+	for _, vm := range r.waiting {
+		g.AllocationFailed = true
+		g.VMs = append(g.VMs, natcfg.VMMetrics{VM: vm, Dropped: perVM[vm], AllocationFailed: true})
 	}
 	m.GCP = g
 	// An EIM conflict is a mapping the kernel could not make (without

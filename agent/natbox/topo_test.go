@@ -69,6 +69,18 @@ func (x *nsBox) Snapshot() (s string, err error) {
 	return s, err
 }
 
+func (x *nsBox) VMs(ch natcfg.VMChange) (r natcfg.VMResult, err error) {
+	err = inNS(x.ns, func() (err error) { r, err = x.b.VMs(ch); return err })
+	return r, err
+}
+
+func (x *nsBox) Change(cfg natcfg.Config) (r natcfg.ChangeResult, err error) {
+	err = inNS(x.ns, func() (err error) { r, err = x.b.Change(cfg); return err })
+	return r, err
+}
+
+func (x *nsBox) Config() (natcfg.Config, bool) { return x.b.Config() }
+
 func (x *nsBox) Metrics() (m natcfg.Metrics, err error) {
 	err = inNS(x.ns, func() (err error) { m, err = x.b.Metrics(); return err })
 	return m, err

@@ -64,6 +64,9 @@ const (
 	OpNATObserved = "nat.observed"
 	// OpNATConfig returns the config in force -> natcfg.Config.
 	OpNATConfig = "nat.config"
+	// OpNATVMs starts and stops gcp-cloud-nat VMs live (natbox.Box.VMs):
+	// natcfg.VMChange -> natcfg.VMResult.
+	OpNATVMs = "nat.vms"
 
 	OpDropInstall  = "drop.install"  // droprules.Spec
 	OpDropRemove   = "drop.remove"   // chain name -> packets dropped

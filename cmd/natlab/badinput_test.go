@@ -83,7 +83,26 @@ var badInputs = []badInput{
 		want: []string{"bad.conf:1: ", "only net.* keys"}},
 	{name: "a --nat-sysctls value of the wrong type", body: okScenario, args: []string{"--nat-sysctls", "%dir%/banana.conf"},
 		want: []string{"banana.conf:2: ", `net.ipv4.ip_forward = "banana": want 0 or 1`}},
+	{name: "a standby host behind a linux NAT", body: strings.Replace(okScenario, "clients: {hosts: 1, addresses: 10}",
+		"clients: [{name: web, addresses: 10}, {name: more, addresses: 2, standby: true}]", 1),
+		want: []string{"s.yaml:4:77: testbed.clients[1].standby: ", "a standby host's VMs get their ports when a vm-start fault starts them, on a gcp-cloud-nat NAT", "profile linux"}},
+	{name: "vm-start of a host that runs from the start", body: cloudNATHosts + "faults:\n  - {at: 1s, kind: vm-start, host: nat, client: web}\n",
+		want: []string{"s.yaml:9:41: ", "client host web is running from the start: vm-start starts a host marked standby: true"}},
+	{name: "vm-stop of a standby host", body: cloudNATHosts + "faults:\n  - {at: 1s, kind: vm-stop, host: nat, client: more}\n",
+		want: []string{"s.yaml:9:40: ", "client host more is standby, its VMs have not started: vm-stop stops a running host"}},
+	{name: "vm-start of an unknown host", body: cloudNATHosts + "faults:\n  - {at: 1s, kind: vm-start, host: nat, client: mor}\n",
+		want: []string{"s.yaml:9:41: ", `unknown client host "mor": client hosts are web, more`}},
 }
+
+// cloudNATHosts has a running and a standby client host behind a Cloud NAT.
+const cloudNATHosts = `name: t
+testbed:
+  nat: {profile: gcp-cloud-nat}
+  clients: [{name: web, addresses: 10}, {name: more, addresses: 2, standby: true}]
+  backends: [{name: api, protocol: http1, port: 8080}]
+phases:
+  - {name: p1, duration: 20s, load: {client: web, rate: 10/s}}
+`
 
 // Every input natlab can judge without a testbed is refused by validate
 // and by run alike: exit 2, the position, what would be valid, and nothing

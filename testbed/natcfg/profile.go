@@ -76,6 +76,10 @@ type GCPConfig struct {
 	// ShrinkAfter is how long usage must stay at or under half a VM's
 	// allocation before it is halved (0: DefaultShrinkAfter).
 	ShrinkAfter time.Duration `json:"shrink_after,omitempty"`
+	// Waiting are the VMs that started while no block was free, in the
+	// order they started: they have no ports (nat_allocation_failed), and
+	// each takes the first block that frees up.
+	Waiting []netip.Addr `json:"waiting,omitempty"`
 }
 
 // IsPowerOfTwo reports whether n is a positive power of two.
@@ -181,8 +185,18 @@ func (c Config) validateGCP() []error {
 		return errs
 	}
 	p := c.Pools[0]
-	if len(p.Slices) == 0 {
+	if len(p.Slices) == 0 && len(g.Waiting) == 0 {
 		add("pool %q has no slices: every VM needs its block", p.Name)
+	}
+	has := map[netip.Addr]bool{}
+	for _, s := range p.Slices {
+		has[s.Source] = true
+	}
+	for _, vm := range g.Waiting {
+		if has[vm] {
+			add("VM %s is waiting for a block and has one", vm)
+		}
+		has[vm] = true
 	}
 	for i, s := range p.Slices {
 		if s.Ports.Size() != g.MinPorts {
