@@ -67,20 +67,9 @@ func appValue(rest string, w Window) (float64, string) {
 	if !ok {
 		return 0, fmt.Sprintf("app %q reported nothing", name)
 	}
-	c := a.Counts
-	ended := c.Ended() - c.Of(loadgen.OutcomeCancelled)
-	errs := ended - c.Of(loadgen.OutcomeOK)
 	switch field {
-	case "attempts":
-		return float64(c.Attempts), ""
-	case "errors":
-		return float64(errs), ""
-	case "error_rate":
-		all := ended + c.InFlight
-		if all == 0 {
-			return 0, "no attempt called app " + name
-		}
-		return float64(errs+c.InFlight) / float64(all), ""
+	case "attempts", "errors", "error_rate":
+		return countsValue(field, a.Counts, "app "+name)
 	case "health_check_failures":
 		return float64(a.HealthCheckFailures), ""
 	case "restarts":

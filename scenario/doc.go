@@ -31,6 +31,7 @@
 //	new_conns                  connections the clients established (a keep-alive pool's, or one per unpooled attempt)
 //	first_failure              start of the first tick in which an attempt failed, since the start of the run (duration; the run's, whatever the phase)
 //	last_failure               end of the last such tick (duration; the run's)
+//	client.<host>.attempts, .ok, .errors, .error_rate  the same, of the loads one client host runs
 //
 // NAT metrics:
 //
@@ -86,6 +87,15 @@
 //	fault.<name>.predicted_dropped  connections on removed NAT IPs, whose return traffic it drops
 //	fault.<name>.observed_resets    connections it reset, each once, up to the revert
 //	fault.<name>.observed_dropped   connections whose return traffic it dropped, up to the revert
+//
+// Every fault (over the whole run):
+//
+//	fault.<name>.failing_after  from its inject to the end of the last tick in which an attempt failed (duration; 0 when none failed after it)
+//
+// VM start metrics (a vm-start fault, at its inject):
+//
+//	fault.<name>.allocated  VMs of the host that got a block of ports
+//	fault.<name>.waiting    VMs that found every NAT IP's ports allocated and wait (nat_allocation_failed)
 //
 // A recovery's expect uses a per-tick metric: attempts, ok, errors,
 // error_rate or throughput. With beyond it must also take longer than

@@ -116,6 +116,8 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 		return float64(v), ""
 	case "app":
 		return appValue(rest, w)
+	case "client":
+		return clientValue(rest, w)
 	case "alarm":
 		name, field, _ := strings.Cut(rest, ".")
 		st := o.Alarms[name]
@@ -132,6 +134,15 @@ func windowValue(metric string, w Window, o *Observed) (float64, string) {
 		}
 	case "fault":
 		name, field, _ := strings.Cut(rest, ".")
+		if field == failingAfter {
+			return failingSince(name, o)
+		}
+		if v, ok := o.VMStarts[name]; ok {
+			if field == "allocated" {
+				return float64(v.Allocated), ""
+			}
+			return float64(v.Waiting), ""
+		}
 		e, ok := o.Effects[name]
 		if !ok {
 			return 0, fmt.Sprintf("fault %q was never injected", name)
@@ -173,6 +184,22 @@ func failureTime(metric string, o *Observed) (float64, string) {
 		}
 	}
 	return 0, "no tick counted a failure"
+}
+
+// failingSince is how long after fault name's inject attempts still
+// failed: from the inject to the end of the last tick that counted a
+// failure, in nanoseconds; 0 when none failed after it.
+func failingSince(name string, o *Observed) (float64, string) {
+	ft, ok := o.FaultTimes[name]
+	if !ok || ft.Injected == 0 {
+		return 0, fmt.Sprintf("fault %q was never injected", name)
+	}
+	for i := len(o.Series) - 1; i >= 0; i-- {
+		if o.Series[i].Errors > 0 {
+			return float64(max(0, o.Series[i].At-ft.Injected)), ""
+		}
+	}
+	return 0, ""
 }
 
 // latency returns a summary of a histogram in nanoseconds.

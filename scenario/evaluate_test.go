@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -301,6 +302,63 @@ assert:
 	assert.Equal(t, `no data: fault "lower" was never reverted, so what it did was not read`, v[1].Observed)
 	v = Evaluate(s, &Observed{})
 	assert.Equal(t, `no data: fault "lower" was never injected`, v[0].Observed)
+}
+
+func TestEvaluateFailingAfterAndVMStarts(t *testing.T) {
+	src := validBase + `faults:
+  - {name: grow, at: 2s, kind: vm-start}
+  - {name: fix, at: 4s, kind: nat-config}
+assert:
+  - {expect: fault.grow.waiting == 1}
+  - {expect: fault.grow.allocated == 1}
+  - {expect: fault.fix.failing_after == 2s}
+  - {expect: fault.grow.failing_after == 4s}
+`
+	s, err := Parse("eval.yaml", []byte(src), Options{Faults: vmCatalog{}})
+	require.NoError(t, err)
+	// Failures in the ticks ending at 3 s and 6 s; none after.
+	pts := []Point{{At: 1 * time.Second}, {At: 2 * time.Second}, {At: 3 * time.Second, Errors: 2}, {At: 4 * time.Second},
+		{At: 5 * time.Second}, {At: 6 * time.Second, Errors: 1}, {At: 7 * time.Second}}
+	o := &Observed{Series: pts, VMStarts: map[string]VMStart{"grow": {Allocated: 1, Waiting: 1}},
+		FaultTimes: map[string]FaultTime{"grow": {Injected: 2 * time.Second}, "fix": {Injected: 4 * time.Second}}}
+	for _, v := range Evaluate(s, o) {
+		assert.True(t, v.Passed, "%s: %s", v.Expected, v.Observed)
+	}
+	// Nothing failed after the fix: 0.
+	o.Series[5].Errors = 0
+	v := Evaluate(s, o)
+	assert.True(t, v[2].Passed == false && v[2].Observed == "0s", "%+v", v[2])
+	assert.Equal(t, "1s", v[3].Observed)
+	v = Evaluate(s, &Observed{})
+	assert.Equal(t, `no data: fault "fix" was never injected`, v[2].Observed)
+}
+
+// client.<host>.* judge one client host's loads, not the others'.
+func TestEvaluateClientMetrics(t *testing.T) {
+	src := strings.Replace(validBase, "clients: {hosts: 1, addresses: 10}", "clients: [{name: web, addresses: 10}, {name: batch, addresses: 2}]", 1) + `assert:
+  - {phase: p1, expect: client.web.errors == 0}
+  - {phase: p1, expect: client.batch.errors == 3}
+  - {phase: p1, expect: client.batch.error_rate == 30%}
+  - {phase: p1, expect: client.batch.ok == 7}
+  - {phase: p1, expect: client.web.attempts == 5}
+`
+	s, err := Parse("eval.yaml", []byte(src), Options{})
+	require.NoError(t, err)
+	web := loadgen.Counts{Attempts: 5, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 5}}
+	batch := loadgen.Counts{Attempts: 10, Outcomes: map[loadgen.Outcome]uint64{loadgen.OutcomeOK: 7, loadgen.OutcomeConnectTimeout: 3}}
+	o := &Observed{Phases: map[string]Window{"p1": {Clients: map[string]loadgen.Counts{"web": web, "batch": batch}}}}
+	for _, v := range Evaluate(s, o) {
+		assert.True(t, v.Passed, "%s: %s", v.Expected, v.Observed)
+	}
+	o.Phases["p1"] = Window{Clients: map[string]loadgen.Counts{"web": web}}
+	assert.Equal(t, `no data: client host "batch" ran no load here`, Evaluate(s, o)[1].Observed)
+}
+
+// vmCatalog is testCatalog with the nat-config and vm-start kinds.
+type vmCatalog struct{ testCatalog }
+
+func (vmCatalog) Kinds() []string {
+	return append(testCatalog{}.Kinds(), FaultKindNATConfig, FaultKindVMStart)
 }
 
 // natConfigCatalog is testCatalog with a nat-config kind.

@@ -8,7 +8,8 @@ import (
 )
 
 func TestParseExpr(t *testing.T) {
-	env := metricEnv{backends: []string{"api"}, alarms: []string{"hot"}, natConfigs: []string{"lower"}}
+	env := metricEnv{backends: []string{"api"}, alarms: []string{"hot"}, faults: []string{"lower", "grow", "cut"},
+		natConfigs: []string{"lower"}, vmStarts: []string{"grow"}, clients: []string{"web", "web-v2"}}
 	cases := []struct {
 		text  string
 		op    string
@@ -28,7 +29,19 @@ func TestParseExpr(t *testing.T) {
 		{text: "backend.api.accepted > 1e3", op: ">", value: 1000},
 		{text: "fault.lower.observed_resets == 384", op: "==", value: 384},
 		{text: "fault.lower.resets == 1", err: `unknown fault metric "fault.lower.resets": valid are fault.lower.<predicted_resets|predicted_dropped|observed_resets|observed_dropped>`},
-		{text: "fault.other.observed_resets == 1", err: `metric "fault.other.observed_resets" names "other", which is no fault of kind nat-config: those faults are lower`},
+		{text: "fault.other.observed_resets == 1", err: `metric "fault.other.observed_resets" names "other", which is no fault of kind nat-config or vm-start: those faults are lower, grow`},
+		{text: "fault.grow.waiting == 1", op: "==", value: 1},
+		{text: "client.web.errors == 0", op: "==", value: 0},
+		{text: "client.web-v2.error_rate < 1%", op: "<", value: 0.01},
+		{text: "client.web.ok >= 10", op: ">=", value: 10},
+		{text: "client.wbe.errors == 0", err: `metric "client.wbe.errors" names unknown client host "wbe": client hosts are web, web-v2`},
+		{text: "client.webv2.errors == 0", err: `metric "client.webv2.errors" names unknown client host "webv2": did you mean "web-v2"? client hosts are web, web-v2`},
+		{text: "client.web.timeouts == 0", err: `unknown client metric "client.web.timeouts": valid are client.web.<attempts|error_rate|errors|ok>`},
+		{text: "fault.grow.allocated >= 2", op: ">=", value: 2},
+		{text: "fault.grow.predicted_resets == 1", err: `unknown fault metric "fault.grow.predicted_resets": valid are fault.grow.<allocated|waiting>`},
+		{text: "fault.cut.failing_after <= 7", op: "<=", value: float64(7 * time.Second)},
+		{text: "fault.lower.failing_after < 500ms", op: "<", value: float64(500 * time.Millisecond)},
+		{text: "fault.cut.waiting == 1", err: `metric "fault.cut.waiting" names "cut", which is no fault of kind nat-config or vm-start: those faults are lower, grow`},
 		{text: "", err: `condition "": want METRIC OP VALUE such as "error_rate < 1%"`},
 		{text: "error_rate", err: `condition "error_rate": want an operator after "error_rate": valid operators are < <= > >= == !=`, off: 10},
 		{text: "error_rate = 1%", err: `bad operator "=" in "error_rate = 1%": valid operators are < <= > >= == !=`, off: 11},

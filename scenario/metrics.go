@@ -70,7 +70,18 @@ var (
 	// faultFields are the figures of a nat-config fault: its effects on
 	// live connections, predicted before the change and observed after.
 	faultFields = []string{"predicted_resets", "predicted_dropped", "observed_resets", "observed_dropped"}
+	// vmStartFields are the figures of a vm-start fault: how many of its
+	// VMs got a block, and how many found none and waited.
+	vmStartFields = []string{"allocated", "waiting"}
 )
+
+// failingAfter is the metric of every fault that says how long failures
+// went on after its inject.
+const failingAfter = "failing_after"
+
+// FaultKindVMStart is the fault kind whose allocation fault.<name>.*
+// metrics read (chaos registers it).
+const FaultKindVMStart = "vm-start"
 
 // FaultKindNATConfig is the fault kind whose effects fault.<name>.*
 // metrics read (chaos registers it).
@@ -124,21 +135,28 @@ const metricsHelp = "attempts, ok, errors, error_rate, throughput, lost, lost.<c
 	"backend.<name>.<accepted|registrations|registrations_failed_closed|listen_drops|peer_resets|holepunch_requests|verifications|" +
 	"mapping_changed|failed_clients|dependency_timeouts|probe_timeouts|dependency_peak_in_use|dependency_peak_queue>, alarm.<name>.<fired|fired_before_first_failure|first_fired>, " +
 	"app.<name>.<attempts|errors|error_rate|health_check_failures|restarts|boot_attempts|time_to_serve|serving>, " +
-	"fault.<name>.<predicted_resets|predicted_dropped|observed_resets|observed_dropped> (nat-config)"
+	"client.<host>.<attempts|ok|errors|error_rate>, " +
+	"fault.<name>.<predicted_resets|predicted_dropped|observed_resets|observed_dropped> (nat-config), fault.<name>.<allocated|waiting> (vm-start), fault.<name>.failing_after (any fault)"
 
 // metricEnv is what a metric name may refer to.
 type metricEnv struct {
 	backends []string
 	alarms   []string
 	apps     []string
-	// natConfigs are the faults of kind nat-config.
-	natConfigs []string
+	// faults are the names of every fault; natConfigs those of kind
+	// nat-config, vmStarts those of kind vm-start.
+	faults, natConfigs, vmStarts []string
+	// clients are the client hosts' names (client.<host>.*).
+	clients []string
 }
 
 // lookupMetric types an assertion metric, or explains why it is not one.
 func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	if s, ok := staticMetrics[name]; ok {
 		return s, ""
+	}
+	if s, why, ok := lookupClientMetric(name, env); ok {
+		return s, why
 	}
 	if s, why, ok := lookupAppMetric(name, env); ok {
 		return s, why
@@ -177,10 +195,19 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 				" valid are alarm." + parts[1] + ".<" + strings.Join(alarmFields, "|") + ">"
 		}
 		return s, ""
+	case parts[0] == "fault" && len(parts) == 3 && parts[2] == failingAfter && slices.Contains(env.faults, parts[1]):
+		return metricSpec{kind: kindDuration, unit: time.Second, ref: "fault", refName: parts[1], field: parts[2]}, ""
+	case parts[0] == "fault" && len(parts) == 3 && slices.Contains(env.vmStarts, parts[1]):
+		if !slices.Contains(vmStartFields, parts[2]) {
+			return metricSpec{}, "unknown fault metric " + quote(name) + ":" + didYouMean(parts[2], vmStartFields) +
+				" valid are fault." + parts[1] + ".<" + strings.Join(vmStartFields, "|") + ">"
+		}
+		return metricSpec{kind: kindCount, ref: "fault", refName: parts[1], field: parts[2]}, ""
 	case parts[0] == "fault" && len(parts) == 3:
 		if !slices.Contains(env.natConfigs, parts[1]) {
-			return metricSpec{}, "metric " + quote(name) + " names " + quote(parts[1]) + ", which is no fault of kind " + FaultKindNATConfig + ":" +
-				didYouMean(parts[1], env.natConfigs) + " those faults are " + orNone(env.natConfigs)
+			all := append(slices.Clone(env.natConfigs), env.vmStarts...)
+			return metricSpec{}, "metric " + quote(name) + " names " + quote(parts[1]) + ", which is no fault of kind " + FaultKindNATConfig + " or " + FaultKindVMStart + ":" +
+				didYouMean(parts[1], all) + " those faults are " + orNone(all)
 		}
 		if !slices.Contains(faultFields, parts[2]) {
 			return metricSpec{}, "unknown fault metric " + quote(name) + ":" + didYouMean(parts[2], faultFields) +
@@ -201,6 +228,14 @@ func lookupMetric(name string, env metricEnv) (metricSpec, string) {
 	}
 	for _, f := range env.natConfigs {
 		for _, x := range faultFields {
+			candidates = append(candidates, "fault."+f+"."+x)
+		}
+	}
+	for _, f := range env.faults {
+		candidates = append(candidates, "fault."+f+"."+failingAfter)
+	}
+	for _, f := range env.vmStarts {
+		for _, x := range vmStartFields {
 			candidates = append(candidates, "fault."+f+"."+x)
 		}
 	}

@@ -24,6 +24,15 @@ type Observed struct {
 	// Effects are the effects on live connections of each nat-config
 	// fault (by name) that was injected.
 	Effects map[string]FaultEffects `json:"effects,omitempty"`
+	// VMStarts says, for each vm-start fault (by name) that was injected,
+	// how many of its VMs got a block and how many waited for one.
+	VMStarts map[string]VMStart `json:"vm_starts,omitempty"`
+}
+
+// VMStart is what the gateway gave the VMs of a vm-start fault.
+type VMStart struct {
+	Allocated int `json:"allocated"`
+	Waiting   int `json:"waiting"`
 }
 
 // FaultEffects are what a nat-config fault did to live connections:
@@ -51,6 +60,9 @@ type Window struct {
 	Backends map[string]BackendStats `json:"backends,omitempty"`
 	// Apps holds each app tier's figures, by app name.
 	Apps map[string]AppStats `json:"apps,omitempty"`
+	// Clients holds the attempts of each client host's loads, by host
+	// name (an app tier's callers are the loads' client hosts too).
+	Clients map[string]loadgen.Counts `json:"clients,omitempty"`
 }
 
 // NATStats are the NAT metrics of a window, over every NAT box.

@@ -152,6 +152,7 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 		env := assertEnv{faults: map[string]Fault{}, tick: s.Tick}
 		env.metrics.backends = backendNames(&s.Testbed)
 		env.metrics.apps = appNames(&s.Testbed)
+		env.metrics.clients = clientNames(&s.Testbed)
 		for _, a := range s.Alarms {
 			env.metrics.alarms = append(env.metrics.alarms, a.Name)
 		}
@@ -160,8 +161,12 @@ func parse(name string, data []byte, opts Options, read readFunc, dir string) (*
 		}
 		for _, f := range s.Faults {
 			env.faults[f.Name] = f
-			if f.Kind == FaultKindNATConfig {
+			env.metrics.faults = append(env.metrics.faults, f.Name)
+			switch f.Kind {
+			case FaultKindNATConfig:
 				env.metrics.natConfigs = append(env.metrics.natConfigs, f.Name)
+			case FaultKindVMStart:
+				env.metrics.vmStarts = append(env.metrics.vmStarts, f.Name)
 			}
 		}
 		s.Asserts = p.asserts(v, env)

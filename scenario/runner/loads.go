@@ -107,21 +107,38 @@ func planPhase(sc *scenario.Scenario, l *testbed.Layout, ph scenario.Phase) ([]p
 // Every load ends by itself after the phase's duration (plus the time its
 // last attempts take); when ctx ends first, the loads are stopped and still
 // answer with exact accounting of what they did.
-func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Result, map[string]loadgen.Counts, error) {
+// phaseCounts are a phase's client counts split by load target (backend
+// or app) and by client host.
+type phaseCounts struct {
+	targets, clients map[string]loadgen.Counts
+}
+
+func (pc phaseCounts) add(target, client string, c loadgen.Counts) {
+	for _, x := range []struct {
+		m map[string]loadgen.Counts
+		k string
+	}{{pc.targets, target}, {pc.clients, client}} {
+		sum := x.m[x.k]
+		sum.Add(c)
+		x.m[x.k] = sum
+	}
+}
+
+func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Result, phaseCounts, error) {
 	type job struct {
-		conn   *wire.Conn
-		plan   loadgen.Plan
-		target string
+		conn           *wire.Conn
+		plan           loadgen.Plan
+		target, client string
 	}
 	var jobs []job
 	for _, ld := range loads {
 		n := agentsFor(ld.plan)
 		conns, err := w.get(ctx, ld.client, n)
 		if err != nil {
-			return nil, nil, err
+			return nil, phaseCounts{}, err
 		}
 		for i, p := range loadgen.Split(ld.plan, n) {
-			jobs = append(jobs, job{conns[i], p, ld.target})
+			jobs = append(jobs, job{conns[i], p, ld.target, ld.client})
 		}
 	}
 	done := make(chan struct{})
@@ -150,12 +167,10 @@ func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Re
 	}
 	wg.Wait()
 	var merged *loadgen.Result
-	perTarget := map[string]loadgen.Counts{}
+	split := phaseCounts{targets: map[string]loadgen.Counts{}, clients: map[string]loadgen.Counts{}}
 	for i, r := range results {
 		if r != nil {
-			c := perTarget[jobs[i].target]
-			c.Add(r.Total.Counts)
-			perTarget[jobs[i].target] = c
+			split.add(jobs[i].target, jobs[i].client, r.Total.Counts)
 		}
 		switch {
 		case r == nil:
@@ -174,5 +189,5 @@ func runPhase(ctx context.Context, w *workers, loads []plannedLoad) (*loadgen.Re
 			errs = append(errs, merged.Check())
 		}
 	}
-	return merged, perTarget, errors.Join(errs...)
+	return merged, split, errors.Join(errs...)
 }

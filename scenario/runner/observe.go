@@ -25,10 +25,16 @@ func (r *run) observe(ctx context.Context, nat *sampler.Sampler, alarms *alarmSe
 		FaultTimes: map[string]scenario.FaultTime{},
 		Alarms:     alarms.states(),
 	}
-	whole := scenario.Window{Connect: loadgen.NewHistogram(), Request: loadgen.NewHistogram(), Backends: map[string]scenario.BackendStats{}}
+	whole := scenario.Window{Connect: loadgen.NewHistogram(), Request: loadgen.NewHistogram(), Backends: map[string]scenario.BackendStats{},
+		Clients: map[string]loadgen.Counts{}}
 	var runEnd time.Duration
 	for _, p := range phases {
-		w := scenario.Window{Duration: p.end - p.start, NAT: natStats(ticks, "", p.start, p.end, r.tick), Backends: p.backends}
+		w := scenario.Window{Duration: p.end - p.start, NAT: natStats(ticks, "", p.start, p.end, r.tick), Backends: p.backends, Clients: p.clients}
+		for name, c := range p.clients {
+			sum := whole.Clients[name]
+			sum.Add(c)
+			whole.Clients[name] = sum
+		}
 		if p.result != nil {
 			w.Counts = p.result.Total.Counts
 			w.Connect, w.Request = p.result.Total.Connect, p.result.Total.Request
@@ -62,6 +68,12 @@ func (r *run) observe(ctx context.Context, nat *sampler.Sampler, alarms *alarmSe
 	for _, m := range markers {
 		if e := effectsOf(effects[m.Fault], m); e != nil {
 			effects[m.Fault] = e
+		}
+		if v, ok := vmStartOf(m); ok {
+			if o.VMStarts == nil {
+				o.VMStarts = map[string]scenario.VMStart{}
+			}
+			o.VMStarts[m.Fault] = v
 		}
 		ft := o.FaultTimes[m.Fault]
 		switch {

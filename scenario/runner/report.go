@@ -320,15 +320,7 @@ func preChange(rep *reports.Report, ticks []sampler.Sample, markers []chaos.Mark
 // effectsOf adds what marker m reports of a nat-config fault to e: the
 // prediction at the inject, the observed counts at the revert.
 func effectsOf(e *reports.ConnectionEffects, m chaos.Marker) *reports.ConnectionEffects {
-	num := func(k string) (int, bool) {
-		switch v := m.Report[k].(type) {
-		case int:
-			return v, true
-		case float64:
-			return int(v), true
-		}
-		return 0, false
-	}
+	num := func(k string) (int, bool) { return reportInt(m.Report, k) }
 	if m.Event == chaos.EventInject {
 		if n, ok := num("predicted_resets"); ok {
 			e = &reports.ConnectionEffects{PredictedResets: n}
@@ -344,6 +336,28 @@ func effectsOf(e *reports.ConnectionEffects, m chaos.Marker) *reports.Connection
 		e.ObservedResets, e.ObservedDropped = &n, &d
 	}
 	return e
+}
+
+// vmStartOf is what a vm-start fault's inject marker reports: how many
+// of its VMs got a block, how many wait.
+func vmStartOf(m chaos.Marker) (scenario.VMStart, bool) {
+	if m.Event != chaos.EventInject || m.Err != "" {
+		return scenario.VMStart{}, false
+	}
+	a, okA := reportInt(m.Report, "allocated")
+	w, okW := reportInt(m.Report, "waiting")
+	return scenario.VMStart{Allocated: a, Waiting: w}, okA && okW
+}
+
+// reportInt reads a whole number of a fault's report.
+func reportInt(r map[string]any, k string) (int, bool) {
+	switch v := r[k].(type) {
+	case int:
+		return v, true
+	case float64:
+		return int(v), true
+	}
+	return 0, false
 }
 
 // mergeNATSamples joins two readings of one NAT box that fall on one row.

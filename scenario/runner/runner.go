@@ -186,8 +186,9 @@ type phaseRun struct {
 	start, end time.Duration
 	result     *loadgen.Result
 	backends   map[string]scenario.BackendStats
-	// targets are the client counts per load target (backend or app).
-	targets map[string]loadgen.Counts
+	// targets are the client counts per load target (backend or app),
+	// clients per client host.
+	targets, clients map[string]loadgen.Counts
 }
 
 func (r *run) play(ctx context.Context, scheduled []chaos.Scheduled) (*Result, error) {
@@ -286,13 +287,13 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase, bega
 		return err
 	}
 	var res *loadgen.Result
-	var perTarget map[string]loadgen.Counts
+	var split phaseCounts
 	if len(loads) == 0 {
 		select {
 		case <-ctx.Done():
 		case <-time.After(ph.Duration):
 		}
-	} else if res, perTarget, err = runPhase(ctx, w, loads); err != nil {
+	} else if res, split, err = runPhase(ctx, w, loads); err != nil {
 		return fmt.Errorf("phase %s: %w", ph.Name, err)
 	}
 	after := r.backendStats(ctx)
@@ -301,7 +302,7 @@ func (r *run) playPhase(ctx context.Context, w *workers, ph scenario.Phase, bega
 		delta[name] = a.Since(before[name])
 	}
 	r.mu.Lock()
-	r.phases = append(r.phases, phaseRun{name: ph.Name, start: begin, end: time.Since(r.start), result: res, backends: delta, targets: perTarget})
+	r.phases = append(r.phases, phaseRun{name: ph.Name, start: begin, end: time.Since(r.start), result: res, backends: delta, targets: split.targets, clients: split.clients})
 	r.mu.Unlock()
 	return nil
 }
