@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -42,22 +41,7 @@ var appFields = map[string]metricSpec{
 
 // lookupAppMetric types app.<name>.<field>; ok is false for other names.
 func lookupAppMetric(name string, env metricEnv) (metricSpec, string, bool) {
-	parts := strings.Split(name, ".")
-	if parts[0] != "app" || len(parts) != 3 {
-		return metricSpec{}, "", false
-	}
-	fields := sortedKeys(appFields)
-	if !slices.Contains(env.apps, parts[1]) {
-		return metricSpec{}, "metric " + quote(name) + " names unknown app " + quote(parts[1]) + ":" +
-			didYouMean(parts[1], env.apps) + " apps are " + orNone(env.apps), true
-	}
-	s, ok := appFields[parts[2]]
-	if !ok {
-		return metricSpec{}, "unknown app metric " + quote(name) + ":" + didYouMean(parts[2], fields) +
-			" valid are app." + parts[1] + ".<" + strings.Join(fields, "|") + ">", true
-	}
-	s.ref, s.refName, s.field = "app", parts[1], parts[2]
-	return s, "", true
+	return lookupNamedMetric(name, "app", "app", env.apps, appFields)
 }
 
 // appValue returns app.<name>.<field> of a window.
@@ -69,7 +53,7 @@ func appValue(rest string, w Window) (float64, string) {
 	}
 	switch field {
 	case "attempts", "errors", "error_rate":
-		return countsValue(field, a.Counts, "app "+name)
+		return countsValue(field, a.Counts, "no attempt called app "+name)
 	case "health_check_failures":
 		return float64(a.HealthCheckFailures), ""
 	case "restarts":

@@ -21,20 +21,28 @@ var clientFields = map[string]metricSpec{
 // lookupClientMetric types client.<host>.<field>; ok is false for other
 // names.
 func lookupClientMetric(name string, env metricEnv) (metricSpec, string, bool) {
+	return lookupNamedMetric(name, "client", "client host", env.clients, clientFields)
+}
+
+// lookupNamedMetric types FAMILY.<name>.<field>, a metric of one named
+// thing (an app, a client host) whose fields are fields; ok is false for
+// other metrics.
+func lookupNamedMetric(name, family, what string, names []string, fields map[string]metricSpec) (metricSpec, string, bool) {
 	parts := strings.Split(name, ".")
-	if parts[0] != "client" || len(parts) != 3 {
+	if parts[0] != family || len(parts) != 3 {
 		return metricSpec{}, "", false
 	}
-	fields := sortedKeys(clientFields)
-	if !slices.Contains(env.clients, parts[1]) {
-		return metricSpec{}, "metric " + quote(name) + " names unknown client host " + quote(parts[1]) + ":" +
-			didYouMean(parts[1], env.clients) + " client hosts are " + orNone(env.clients), true
+	if !slices.Contains(names, parts[1]) {
+		return metricSpec{}, "metric " + quote(name) + " names unknown " + what + " " + quote(parts[1]) + ":" +
+			didYouMean(parts[1], names) + " " + what + "s are " + orNone(names), true
 	}
-	s, ok := clientFields[parts[2]]
+	s, ok := fields[parts[2]]
 	if !ok {
-		return metricSpec{}, "unknown client metric " + quote(name) + ":" + didYouMean(parts[2], fields) +
-			" valid are client." + parts[1] + ".<" + strings.Join(fields, "|") + ">", true
+		keys := sortedKeys(fields)
+		return metricSpec{}, "unknown " + family + " metric " + quote(name) + ":" + didYouMean(parts[2], keys) +
+			" valid are " + family + "." + parts[1] + ".<" + strings.Join(keys, "|") + ">", true
 	}
+	s.ref, s.refName, s.field = family, parts[1], parts[2]
 	return s, "", true
 }
 
@@ -45,27 +53,27 @@ func clientValue(rest string, w Window) (float64, string) {
 	if !ok {
 		return 0, fmt.Sprintf("client host %q ran no load here", name)
 	}
-	if field == "ok" {
-		return float64(c.Of(loadgen.OutcomeOK)), ""
-	}
-	return countsValue(field, c, "client host "+name)
+	return countsValue(field, c, "client host "+name+" made no attempt")
 }
 
-// countsValue is attempts, errors or error_rate of c, the attempts of
-// who (cancelled ones left out; one still in flight counts as an error
-// in the rate).
-func countsValue(field string, c loadgen.Counts, who string) (float64, string) {
+// countsValue is attempts, ok, errors or error_rate of c (cancelled
+// attempts left out), or none, saying none, when nothing ended.
+func countsValue(field string, c loadgen.Counts, none string) (float64, string) {
 	ended := c.Ended() - c.Of(loadgen.OutcomeCancelled)
 	errs := ended - c.Of(loadgen.OutcomeOK)
 	switch field {
 	case "attempts":
 		return float64(c.Attempts), ""
+	case "ok":
+		return float64(c.Of(loadgen.OutcomeOK)), ""
 	case "errors":
 		return float64(errs), ""
 	}
+	// An attempt still in flight at the end of the window has no outcome
+	// yet; it counts as not ok, so lost attempts show.
 	all := ended + c.InFlight
 	if all == 0 {
-		return 0, "no attempt of " + who
+		return 0, none
 	}
 	return float64(errs+c.InFlight) / float64(all), ""
 }

@@ -48,23 +48,9 @@ func judge(a Assertion, o *Observed) (bool, string) {
 // windowValue returns a metric of a window in its unit, or why it has no value.
 func windowValue(metric string, w Window, o *Observed) (float64, string) {
 	c := w.Counts
-	ended := c.Ended() - c.Of(loadgen.OutcomeCancelled)
-	errs := ended - c.Of(loadgen.OutcomeOK)
 	switch metric {
-	case "attempts":
-		return float64(c.Attempts), ""
-	case "ok":
-		return float64(c.Of(loadgen.OutcomeOK)), ""
-	case "errors":
-		return float64(errs), ""
-	case "error_rate":
-		// An attempt still in flight at the end of the window has no
-		// outcome yet; it counts as not ok, so lost attempts show.
-		all := ended + c.InFlight
-		if all == 0 {
-			return 0, "no attempt was made"
-		}
-		return float64(errs+c.InFlight) / float64(all), ""
+	case "attempts", "ok", "errors", "error_rate":
+		return countsValue(metric, c, "no attempt was made")
 	case "throughput":
 		if w.Duration <= 0 {
 			return 0, "the window has no duration"
