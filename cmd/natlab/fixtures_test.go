@@ -91,6 +91,8 @@ func TestFixturesEndToEnd(t *testing.T) {
 var dockerParity = []string{
 	"cloud-nat-remediation",
 	"cloud-nat-remediation-rollback",
+	"cloud-nat-separate-gateways",
+	"cloud-nat-shared-contention",
 	"holepunch-mapping-change",
 	"holepunch-surge",
 	"holepunch-surge-cause",
