@@ -75,6 +75,8 @@ var dockerFaultCases = map[string][]faultCase{
 		Clients:  []testbed.ClientSpec{{Name: "client", Addresses: 16}},
 		Backends: []testbed.BackendSpec{{Name: "api", Protocol: service.TCPEcho, Port: 8080}},
 	}, checkNATConfigRemoveIP}},
+	"vm-start": {{"a standby host waits for a block", tt.VMsSpec(), tt.CheckVMStart}},
+	"vm-stop":  {{"a host stops and starts again", tt.VMsSpec(), tt.CheckVMStop}},
 }
 
 // Every fault kind of the registry works on the docker backend: its
