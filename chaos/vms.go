@@ -92,35 +92,18 @@ func (f *vmFault) check(s *testbed.Spec) error {
 	if host == nil {
 		return &field.Error{Path: "client", Valid: names, Msg: fmt.Sprintf("unknown client host %q: client hosts are %s", f.client, strings.Join(names, ", "))}
 	}
-	var nat *testbed.NATSpec
-	for _, b := range s.Blocks {
-		if b.Name != host.Block {
-			continue
-		}
-		for i, n := range s.NATs {
-			if n.Name == b.NAT {
-				nat = &s.NATs[i]
-			}
-		}
-	}
+	nat, found := s.NATOfBlock(host.Block)
 	switch {
-	case nat == nil || nat.Name != f.host:
+	case !found || nat.Name != f.host:
 		return field.Errorf("client", "client host %s is in block %s, which does not go through %s: name a host behind it", f.client, host.Block, f.host)
 	case nat.Profile != testbed.ProfileGCPCloudNAT:
-		return field.Errorf("", "%s: %s runs profile %s; VMs get their ports when they start on profile %s only", f.kind, f.host, profileOr(nat.Profile), testbed.ProfileGCPCloudNAT)
+		return field.Errorf("", "%s: %s runs profile %s; VMs get their ports when they start on profile %s only", f.kind, f.host, nat.ProfileName(), testbed.ProfileGCPCloudNAT)
 	case f.start && !host.Standby:
 		return field.Errorf("client", "client host %s is running from the start: vm-start starts a host marked standby: true (vm-stop stops a running one)", f.client)
 	case !f.start && host.Standby:
 		return field.Errorf("client", "client host %s is standby, its VMs have not started: vm-stop stops a running host (vm-start starts a standby one)", f.client)
 	}
 	return nil
-}
-
-func profileOr(p string) string {
-	if p == "" {
-		return testbed.ProfileLinux
-	}
-	return p
 }
 
 // Touches: the VMs of the client host.

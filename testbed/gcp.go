@@ -265,8 +265,8 @@ func refuseLinuxKeys(p, profile string, keys []linuxKey) []error {
 	return errs
 }
 
-// natOfBlock is the NAT that origin block serves through.
-func (s *Spec) natOfBlock(block string) (NATSpec, bool) {
+// NATOfBlock is the NAT that origin block serves through.
+func (s *Spec) NATOfBlock(block string) (NATSpec, bool) {
 	for _, b := range s.Blocks {
 		if b.Name != block {
 			continue
@@ -280,8 +280,8 @@ func (s *Spec) natOfBlock(block string) (NATSpec, bool) {
 	return NATSpec{}, false
 }
 
-// profileName is the NAT's profile, linux when unset.
-func (n NATSpec) profileName() string {
+// ProfileName is the NAT's profile, linux when unset.
+func (n NATSpec) ProfileName() string {
 	if n.Profile == "" {
 		return ProfileLinux
 	}

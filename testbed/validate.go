@@ -208,9 +208,9 @@ func (s *Spec) Validate() error {
 			bad(p+".block", "unknown origin block %q", c.Block)
 		}
 		if c.Standby {
-			if n, ok := s.natOfBlock(c.Block); ok && n.Profile != ProfileGCPCloudNAT {
+			if n, ok := s.NATOfBlock(c.Block); ok && n.Profile != ProfileGCPCloudNAT {
 				bad(p+".standby", "a standby host's VMs get their ports when a vm-start fault starts them, on a %s NAT; block %s goes through %s, profile %s",
-					ProfileGCPCloudNAT, c.Block, n.Name, n.profileName())
+					ProfileGCPCloudNAT, c.Block, n.Name, n.ProfileName())
 			}
 		}
 	}
